@@ -1,0 +1,3 @@
+from moment_tui.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,527 @@
+"""Async client for Moment's Billing API.
+
+One long-lived :class:`httpx.AsyncClient` per :class:`MomentClient`, built once with
+the base URL, timeouts and the ``Authorization`` header. Every POST carries an
+``Idempotency-Key`` (uuid4) that stays the same across retries of that call, so a
+retried create can never create twice. Connection errors, timeouts, 429 and
+502/503/504 are retried with exponential backoff and full jitter, bounded by both
+an attempt count and a total time budget; ``Retry-After`` is honoured.
+
+Every attempt is recorded in :class:`RequestLog` (method, path, status, latency,
+idempotency key, replayed flag) for the console's request view. Failures raise the
+hierarchy in :mod:`moment_tui.api.errors`; the API key is never part of a repr, a log
+record or an exception.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import email.utils
+import random
+import time
+import uuid
+from collections import deque
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Final, Generic, TypeVar
+from urllib.parse import quote
+
+import httpx
+from pydantic import BaseModel, ValidationError
+
+from moment_tui import __version__
+from moment_tui.api.errors import (
+    ApiError,
+    Forbidden,
+    ListingNotSupported,
+    MomentError,
+    NotFound,
+    Problem,
+    RateLimited,
+    RequestTimeout,
+    TransportError,
+    Unauthorized,
+    UnexpectedResponse,
+    error_class,
+)
+from moment_tui.api.models import (
+    Account,
+    AccountCreate,
+    AccountUpdate,
+    Bill,
+    BillCreate,
+    BillingObject,
+    BillUpdate,
+    Customer,
+    CustomerCreate,
+    CustomerUpdate,
+    ObjectKind,
+)
+from moment_tui.secrets import mask
+
+DEFAULT_BASE_URL: Final = "https://api.momentpay.net"
+DEFAULT_TIMEOUT: Final = httpx.Timeout(10.0, connect=5.0)
+RETRY_STATUSES: Final = frozenset({429, 502, 503, 504})
+
+T = TypeVar("T", bound=BaseModel)
+ItemT = TypeVar("ItemT")
+ObjectT = TypeVar("ObjectT", Customer, Account, Bill)
+
+MODEL_FOR: Final[dict[ObjectKind, type[BillingObject]]] = {
+    "customer": Customer,
+    "account": Account,
+    "bill": Bill,
+}
+COLLECTION: Final[dict[ObjectKind, str]] = {
+    "customer": "/billing/customers",
+    "account": "/billing/accounts",
+    "bill": "/billing/bills",
+}
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Bounded exponential backoff with full jitter."""
+
+    max_attempts: int = 4
+    base_delay: float = 0.25
+    max_delay: float = 4.0
+    total_budget: float = 20.0
+
+    def backoff(self, attempt: int, rng: random.Random) -> float:
+        """Delay before attempt ``attempt + 1`` (``attempt`` counts from 1)."""
+        ceiling = min(self.max_delay, self.base_delay * 2 ** (attempt - 1))
+        return rng.uniform(0, ceiling)
+
+
+@dataclass(frozen=True)
+class RequestRecord:
+    """One HTTP attempt, as the request log keeps it."""
+
+    at: dt.datetime
+    method: str
+    path: str
+    status: int | None
+    latency_ms: float
+    attempt: int
+    idempotency_key: str | None = None
+    replayed: bool = False
+    error: str | None = None
+
+
+class RequestLog:
+    """In-memory, bounded record of every attempt the client made (newest last)."""
+
+    def __init__(self, maxlen: int = 1000) -> None:
+        self._records: deque[RequestRecord] = deque(maxlen=maxlen)
+
+    def add(self, record: RequestRecord) -> None:
+        self._records.append(record)
+
+    def __iter__(self) -> Iterator[RequestRecord]:
+        return iter(tuple(self._records))
+
+    def __len__(self) -> int:
+        return len(self._records)
+
+    def latest(self, count: int) -> list[RequestRecord]:
+        return list(self._records)[-count:]
+
+
+@dataclass(frozen=True)
+class Page(Generic[ItemT]):
+    """One page of a listing and the cursors around it."""
+
+    items: list[ItemT]
+    next_cursor: str | None = None
+    prev_cursor: str | None = None
+
+
+PROBE_REFERENCE: Final = "moment-tui-connection-probe"
+
+
+@dataclass(frozen=True)
+class Probe:
+    """Outcome of :meth:`MomentClient.probe`."""
+
+    ok: bool
+    summary: str
+    latency_ms: float
+
+
+def _ms(started: float) -> float:
+    return (time.perf_counter() - started) * 1000
+
+
+@dataclass(frozen=True)
+class Response:
+    status: int
+    body: Any
+    headers: Mapping[str, str] = field(default_factory=dict)
+    replayed: bool = False
+
+
+class MomentClient:
+    """Typed async access to every Billing endpoint in the reference.
+
+    Paths accept a Moment id (``bcus_…``, ``bacc_…``, ``bill_…``) or the merchant's
+    ``external_reference``. Use as ``async with MomentClient(...) as client:`` or call
+    :meth:`aclose` when done.
+    """
+
+    def __init__(
+        self,
+        api_key: str,
+        *,
+        base_url: str = DEFAULT_BASE_URL,
+        timeout: httpx.Timeout | float = DEFAULT_TIMEOUT,
+        transport: httpx.AsyncBaseTransport | None = None,
+        retry: RetryPolicy | None = None,
+        request_log: RequestLog | None = None,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        rng: random.Random | None = None,
+    ) -> None:
+        self._masked_key = mask(api_key)
+        self.base_url = base_url.rstrip("/")
+        self.retry = retry or RetryPolicy()
+        self.request_log = request_log if request_log is not None else RequestLog()
+        self._sleep = sleep
+        self._rng = rng or random.Random()
+        self._http = httpx.AsyncClient(
+            base_url=self.base_url,
+            timeout=timeout,
+            transport=transport,
+            headers={
+                "Authorization": f"Bearer {api_key}",
+                "Accept": "application/json",
+                "User-Agent": f"moment-tui/{__version__}",
+            },
+        )
+
+    def __repr__(self) -> str:
+        return f"MomentClient(base_url={self.base_url!r}, api_key={self._masked_key!r})"
+
+    async def __aenter__(self) -> MomentClient:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    # --- customers ----------------------------------------------------------------
+
+    async def create_customer(
+        self, body: CustomerCreate, *, idempotency_key: str | None = None
+    ) -> Customer:
+        return await self._create("customer", body, Customer, idempotency_key)
+
+    async def get_customer(self, ref: str) -> Customer:
+        return await self._get("customer", ref, Customer)
+
+    async def update_customer(self, ref: str, body: CustomerUpdate) -> Customer:
+        return await self._update("customer", ref, body, Customer)
+
+    # --- accounts -----------------------------------------------------------------
+
+    async def create_account(
+        self, body: AccountCreate, *, idempotency_key: str | None = None
+    ) -> Account:
+        return await self._create("account", body, Account, idempotency_key)
+
+    async def get_account(self, ref: str) -> Account:
+        return await self._get("account", ref, Account)
+
+    async def update_account(self, ref: str, body: AccountUpdate) -> Account:
+        return await self._update("account", ref, body, Account)
+
+    # --- bills --------------------------------------------------------------------
+
+    async def create_bill(self, body: BillCreate, *, idempotency_key: str | None = None) -> Bill:
+        return await self._create("bill", body, Bill, idempotency_key)
+
+    async def get_bill(self, ref: str) -> Bill:
+        return await self._get("bill", ref, Bill)
+
+    async def update_bill(self, ref: str, body: BillUpdate) -> Bill:
+        return await self._update("bill", ref, body, Bill)
+
+    async def void_bill(self, ref: str, *, idempotency_key: str | None = None) -> Bill:
+        path = f"{_object_path('bill', ref)}/void"
+        response = await self.request("POST", path, idempotency_key=idempotency_key)
+        return _parse(Bill, response, "POST", path)
+
+    # --- generic access, used by the catalogue and reconciliation -------------------
+
+    async def get(self, kind: ObjectKind, ref: str) -> BillingObject:
+        """Fetch a customer, account or bill by kind."""
+        model = MODEL_FOR[kind]
+        path = _object_path(kind, ref)
+        return _parse(model, await self.request("GET", path), "GET", path)
+
+    async def probe(self) -> Probe:
+        """Is the API reachable and the key accepted? Moment has no health endpoint, so
+        this asks for a customer that cannot exist: 404 means "reachable, key accepted"."""
+        started = time.perf_counter()
+        try:
+            await self.request("GET", _object_path("customer", PROBE_REFERENCE))
+        except NotFound:
+            return Probe(True, "connected", _ms(started))
+        except (Unauthorized, Forbidden) as exc:
+            return Probe(False, f"key refused: {exc.detail or exc.title}", _ms(started))
+        except MomentError as exc:
+            return Probe(False, str(exc), _ms(started))
+        return Probe(True, "connected", _ms(started))
+
+    # --- listing (not part of Moment's API; offered by the sandbox) -----------------
+
+    async def list_page(
+        self,
+        kind: ObjectKind,
+        *,
+        limit: int = 100,
+        cursor: str | None = None,
+        filters: Mapping[str, str] | None = None,
+    ) -> Page[BillingObject]:
+        """One page of ``GET /billing/<kind>s``; raises :class:`ListingNotSupported`."""
+        path = COLLECTION[kind]
+        params: dict[str, str] = {"limit": str(limit), **(filters or {})}
+        if cursor:
+            params["cursor"] = cursor
+        try:
+            response = await self.request("GET", path, params=params)
+        except ApiError as exc:
+            if exc.status in (404, 405):
+                raise ListingNotSupported(
+                    f"{self.base_url} does not offer listing {kind}s ({exc.status})"
+                ) from None
+            raise
+        body = response.body
+        if not isinstance(body, dict) or not isinstance(body.get("data"), list):
+            raise UnexpectedResponse(f"GET {path}: expected a body with a 'data' list")
+        model = MODEL_FOR[kind]
+        items: list[BillingObject] = [_validate(model, item, "GET", path) for item in body["data"]]
+        return Page(
+            items=items,
+            next_cursor=response.headers.get("next-cursor") or None,
+            prev_cursor=response.headers.get("prev-cursor") or None,
+        )
+
+    async def iterate(
+        self,
+        kind: ObjectKind,
+        *,
+        page_size: int = 100,
+        filters: Mapping[str, str] | None = None,
+    ) -> AsyncIterator[BillingObject]:
+        """Every object of ``kind`` the server lists, following ``Next-Cursor`` to the end."""
+        cursor: str | None = None
+        while True:
+            page = await self.list_page(kind, limit=page_size, cursor=cursor, filters=filters)
+            for item in page.items:
+                yield item
+            if not page.next_cursor:
+                return
+            cursor = page.next_cursor
+
+    # --- the one place requests are sent --------------------------------------------
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        params: Mapping[str, str] | None = None,
+        idempotency_key: str | None = None,
+    ) -> Response:
+        """Send a request with retries; return the 2xx response or raise."""
+        headers: dict[str, str] = {}
+        if method == "POST":
+            idempotency_key = idempotency_key or str(uuid.uuid4())
+            headers["Idempotency-Key"] = idempotency_key
+        started = time.monotonic()
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                response = await self._attempt(
+                    method, path, json, params, headers, idempotency_key, attempt
+                )
+            except TransportError:
+                delay = self._retry_delay(attempt, started, None)
+                if delay is None:
+                    raise
+            else:
+                if response.is_success:
+                    return Response(
+                        status=response.status_code,
+                        body=_json_or_none(response),
+                        headers=response.headers,
+                        replayed=_replayed(response),
+                    )
+                error = _api_error(method, path, response)
+                if response.status_code not in RETRY_STATUSES:
+                    raise error
+                hint = error.retry_after if isinstance(error, RateLimited) else None
+                delay = self._retry_delay(attempt, started, hint)
+                if delay is None:
+                    raise error
+            await self._sleep(delay)
+
+    async def _attempt(
+        self,
+        method: str,
+        path: str,
+        json: Any,
+        params: Mapping[str, str] | None,
+        headers: dict[str, str],
+        idempotency_key: str | None,
+        attempt: int,
+    ) -> httpx.Response:
+        started = time.perf_counter()
+        record = _RecordBuilder(method, path, attempt, idempotency_key)
+        try:
+            response = await self._http.request(
+                method, path, json=json, params=params, headers=headers
+            )
+        except httpx.TimeoutException as exc:
+            self.request_log.add(record.done(started, error="timed out"))
+            raise RequestTimeout(
+                f"{method} {path}: no answer in time ({type(exc).__name__})"
+            ) from None
+        except httpx.TransportError as exc:
+            reason = _transport_reason(exc)
+            self.request_log.add(record.done(started, error=reason))
+            raise TransportError(f"{method} {path}: {reason}") from None
+        self.request_log.add(
+            record.done(started, status=response.status_code, replayed=_replayed(response))
+        )
+        return response
+
+    def _retry_delay(self, attempt: int, started: float, hint: float | None) -> float | None:
+        """Seconds to wait before the next attempt, or None when retries are spent."""
+        if attempt >= self.retry.max_attempts:
+            return None
+        delay = hint if hint is not None else self.retry.backoff(attempt, self._rng)
+        if time.monotonic() - started + delay > self.retry.total_budget:
+            return None
+        return delay
+
+    # --- shared shapes ------------------------------------------------------------
+
+    async def _create(
+        self, kind: ObjectKind, body: BaseModel, model: type[ObjectT], key: str | None
+    ) -> ObjectT:
+        path = COLLECTION[kind]
+        response = await self.request("POST", path, json=_body(body), idempotency_key=key)
+        return _parse(model, response, "POST", path)
+
+    async def _get(self, kind: ObjectKind, ref: str, model: type[ObjectT]) -> ObjectT:
+        path = _object_path(kind, ref)
+        return _parse(model, await self.request("GET", path), "GET", path)
+
+    async def _update(
+        self, kind: ObjectKind, ref: str, body: BaseModel, model: type[ObjectT]
+    ) -> ObjectT:
+        path = _object_path(kind, ref)
+        response = await self.request("PATCH", path, json=_body(body))
+        return _parse(model, response, "PATCH", path)
+
+
+@dataclass
+class _RecordBuilder:
+    method: str
+    path: str
+    attempt: int
+    idempotency_key: str | None
+
+    def done(
+        self,
+        started: float,
+        *,
+        status: int | None = None,
+        replayed: bool = False,
+        error: str | None = None,
+    ) -> RequestRecord:
+        return RequestRecord(
+            at=dt.datetime.now(dt.UTC),
+            method=self.method,
+            path=self.path,
+            status=status,
+            latency_ms=(time.perf_counter() - started) * 1000,
+            attempt=self.attempt,
+            idempotency_key=self.idempotency_key,
+            replayed=replayed,
+            error=error,
+        )
+
+
+def _object_path(kind: ObjectKind, ref: str) -> str:
+    if not ref:
+        raise ValueError(f"a {kind} id or external reference is required")
+    return f"{COLLECTION[kind]}/{quote(ref, safe='')}"
+
+
+def _body(model: BaseModel) -> Any:
+    to_json = getattr(model, "to_json", None)
+    return to_json() if callable(to_json) else model.model_dump(mode="json", exclude_none=True)
+
+
+def _json_or_none(response: httpx.Response) -> Any:
+    if not response.content:
+        return None
+    try:
+        return response.json()
+    except ValueError:
+        return response.text
+
+
+def _replayed(response: httpx.Response) -> bool:
+    return str(response.headers.get("idempotent-replayed", "")).lower() == "true"
+
+
+def _transport_reason(exc: httpx.TransportError) -> str:
+    text = str(exc).strip()
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def _api_error(method: str, path: str, response: httpx.Response) -> ApiError:
+    problem = Problem.from_body(
+        response.status_code, _json_or_none(response), response.reason_phrase or "Error"
+    )
+    if response.status_code == 429:
+        return RateLimited(method, path, problem, _retry_after(response))
+    return error_class(response.status_code)(method, path, problem)
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    """``Retry-After`` as seconds: either delta-seconds or an HTTP date."""
+    value = response.headers.get("retry-after", "").strip()
+    if not value:
+        return None
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=dt.UTC)
+    return max(0.0, (when - dt.datetime.now(dt.UTC)).total_seconds())
+
+
+def _validate(model: type[T], data: Any, method: str, path: str) -> T:
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        fields = ", ".join(".".join(map(str, e["loc"])) or "body" for e in exc.errors()[:5])
+        raise UnexpectedResponse(
+            f"{method} {path}: the {model.__name__.lower()} in the answer is malformed ({fields})"
+        ) from None
+
+
+def _parse(model: type[T], response: Response, method: str, path: str) -> T:
+    return _validate(model, response.body, method, path)

@@ -1,0 +1,260 @@
+"""``moment-tui``: the console and its subcommands.
+
+Exit codes: 0 success, 1 a failure the user can act on (the API refused, a delivery
+was rejected), 2 bad usage. Messages go to stderr and data to stdout; nothing here
+prompts or colours when the stream is not a terminal.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import os
+import sys
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, NoReturn, TextIO
+
+from moment_tui import __version__
+from moment_tui.config import ConfigError, Settings, load_settings, parse_api_url, parse_listen
+from moment_tui.secrets import (
+    SecretFormatError,
+    SecretName,
+    SecretStore,
+    check_api_key,
+    check_webhook_secret,
+    is_live_key,
+    mask,
+)
+
+PROG = "moment-tui"
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+class UsageError(Exception):
+    """Bad usage: printed as one line, exit status 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line on stderr and exit status 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USAGE, f"{self.prog}: {message} (see {self.prog} --help)\n")
+
+
+@dataclass
+class Io:
+    """The streams and environment a command uses; tests pass their own."""
+
+    stdout: TextIO = field(default_factory=lambda: sys.stdout)
+    stderr: TextIO = field(default_factory=lambda: sys.stderr)
+    stdin: TextIO = field(default_factory=lambda: sys.stdin)
+    env: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
+    store: SecretStore | None = None
+
+    def out(self, text: str = "") -> None:
+        print(text, file=self.stdout, flush=True)
+
+    def err(self, text: str) -> None:
+        print(text, file=self.stderr, flush=True)
+
+    def interactive(self) -> bool:
+        return self.stdin.isatty() and self.stderr.isatty()
+
+    def settings(self, flags: Mapping[str, Any] | None = None) -> Settings:
+        return load_settings(env=self.env, flags=flags, store=self.secret_store())
+
+    def secret_store(self) -> SecretStore:
+        if self.store is None:
+            from moment_tui.config import default_config_dir
+
+            self.store = SecretStore(default_config_dir(), notice=self.err)
+        return self.store
+
+
+Handler = Callable[[argparse.Namespace, Io], int]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog=PROG,
+        description="A terminal console for Moment's Billing API. With no API key it runs "
+        "on an embedded sandbox.",
+    )
+    _add_version(parser)
+    _add_console_options(parser)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    login = sub.add_parser("login", help="store the API key and webhook secret")
+    _add_version(login)
+    login.set_defaults(handler=cmd_login)
+
+    logout = sub.add_parser("logout", help="forget the stored API key and webhook secret")
+    _add_version(logout)
+    logout.set_defaults(handler=cmd_logout)
+
+    auth = sub.add_parser("auth", help="show where credentials come from")
+    _add_version(auth)
+    auth_sub = auth.add_subparsers(dest="auth_command", metavar="COMMAND", parser_class=_Parser)
+    auth_sub.required = True
+    status = auth_sub.add_parser("status", help="which key and secret are in use (masked)")
+    _add_version(status)
+    status.set_defaults(handler=cmd_auth_status)
+    return parser
+
+
+def _add_version(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
+
+
+def _add_console_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--api-url", metavar="URL", help="Moment API base URL")
+    parser.add_argument(
+        "--sandbox",
+        action="store_true",
+        default=None,
+        help="use the embedded sandbox even if an API key is configured",
+    )
+    parser.add_argument(
+        "--listen", metavar="HOST:PORT", help="webhook listener address (default 127.0.0.1:8765)"
+    )
+    parser.add_argument(
+        "--read-only", action="store_true", default=None, help="refuse every write to the API"
+    )
+
+
+def main(argv: Sequence[str] | None = None, io: Io | None = None) -> int:
+    io = io or Io()
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    handler: Handler = getattr(args, "handler", cmd_console)
+    try:
+        return handler(args, io)
+    except (UsageError, ConfigError) as exc:
+        io.err(f"{PROG}: {exc}")
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        io.err(f"{PROG}: interrupted")
+        return 130
+
+
+# --- the console ---------------------------------------------------------------------
+
+
+def console_flags(args: argparse.Namespace) -> dict[str, Any]:
+    flags: dict[str, Any] = {
+        "sandbox": args.sandbox,
+        "read_only": args.read_only,
+    }
+    if args.api_url is not None:
+        flags["api_url"] = parse_api_url(args.api_url, "--api-url")
+    if args.listen is not None:
+        flags["listen"] = parse_listen(args.listen, "--listen")
+    return flags
+
+
+def cmd_console(args: argparse.Namespace, io: Io) -> int:
+    settings = io.settings(console_flags(args))
+    from moment_tui.ui.factory import create_app
+
+    app = create_app(settings)
+    app.run()
+    return app.return_code or EXIT_OK
+
+
+# --- credentials ---------------------------------------------------------------------
+
+
+def cmd_login(args: argparse.Namespace, io: Io) -> int:
+    store = io.secret_store()
+    if io.interactive():
+        key = _prompt(io, "Moment API key (sk_test_… or sk_…): ", check_api_key)
+        secret = _prompt(
+            io, "Webhook signing secret (whsec_…, Enter to skip): ", check_webhook_secret, True
+        )
+    else:
+        # No terminal: read the key and (optionally) the secret as lines, no prompt.
+        lines = [line.strip() for line in io.stdin.read().splitlines() if line.strip()]
+        if not lines:
+            raise UsageError("login: no terminal to prompt on; pipe the key (and secret) on stdin")
+        key = _checked(check_api_key, lines[0], "API key")
+        secret = ""
+        if len(lines) > 1:
+            secret = _checked(check_webhook_secret, lines[1], "webhook secret")
+    where = store.set("api_key", key)
+    mode = "LIVE" if is_live_key(key) else "test"
+    io.err(f"Stored API key {mask(key)} ({mode} mode) in {where}.")
+    if secret:
+        where = store.set("webhook_secret", secret)
+        io.err(f"Stored webhook secret {mask(secret)} in {where}.")
+    if mode == "LIVE":
+        io.err("This key moves real money: the console shows a LIVE banner and asks before writes.")
+    _env_wins_note(io, ("api_key", "webhook_secret"))
+    return EXIT_OK
+
+
+def _prompt(
+    io: Io, label: str, check: Callable[[str], str], optional: bool = False, tries: int = 3
+) -> str:
+    for _ in range(tries):
+        value = getpass.getpass(label, stream=io.stderr).strip()
+        if not value and optional:
+            return ""
+        try:
+            return check(value)
+        except SecretFormatError as exc:
+            io.err(f"  {exc}")
+    raise UsageError("login: no valid value entered")
+
+
+def _checked(check: Callable[[str], str], value: str, what: str) -> str:
+    try:
+        return check(value)
+    except SecretFormatError as exc:
+        raise UsageError(f"login: {what}: {exc}") from None
+
+
+def cmd_logout(args: argparse.Namespace, io: Io) -> int:
+    store = io.secret_store()
+    names: tuple[SecretName, ...] = ("api_key", "webhook_secret")
+    removed_any = False
+    for name in names:
+        for place in store.delete(name):
+            removed_any = True
+            io.err(f"Removed {name.replace('_', ' ')} from {place}.")
+    if not removed_any:
+        io.err("Nothing was stored.")
+    _env_wins_note(io, names)
+    return EXIT_OK
+
+
+def _env_wins_note(io: Io, names: Sequence[SecretName]) -> None:
+    for name in names:
+        variable = "MOMENT_API_KEY" if name == "api_key" else "MOMENT_WEBHOOK_SECRET"
+        if io.env.get(variable, "").strip():
+            io.err(f"Note: {variable} is set in the environment and takes precedence.")
+
+
+def cmd_auth_status(args: argparse.Namespace, io: Io) -> int:
+    settings = io.settings()
+    key = settings.api_key
+    rows = [
+        ("Mode", _mode_text(settings)),
+        ("API URL", f"{settings.api_url}  ({settings.sources.get('api_url', 'default')})"),
+        ("API key", f"{key or '(none)'}  ({settings.sources.get('api_key')})"),
+    ]
+    secrets = settings.webhook_secrets
+    secret_text = " ".join(str(s) for s in secrets) if secrets else "(none)"
+    rows.append(("Webhook secret", f"{secret_text}  ({settings.sources.get('webhook_secret')})"))
+    width = max(len(label) for label, _ in rows)
+    for label, value in rows:
+        io.out(f"{label.ljust(width)}  {value}")
+    return EXIT_OK
+
+
+def _mode_text(settings: Settings) -> str:
+    return {
+        "sandbox": "sandbox (no API key: the console runs on the embedded sandbox)",
+        "test": "test (sk_test_ key: no real money moves)",
+        "live": "LIVE (real money; writes ask for confirmation)",
+    }[settings.mode]

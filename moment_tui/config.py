@@ -1,0 +1,257 @@
+"""Settings: command-line flags, then ``MOMENT_*`` variables, then the TOML file, then defaults.
+
+The config file is ``config.toml`` in the platform config directory (platformdirs),
+or the path in ``MOMENT_CONFIG``. It may hold::
+
+    api_url = "https://api.momentpay.net"
+    listen = "127.0.0.1:8765"
+    listen_path = "/webhooks/moment"
+    read_only = false
+    webhook_tolerance = 180      # seconds either side of now
+
+Secrets never live in this file: the API key and webhook secrets come from
+``MOMENT_API_KEY`` / ``MOMENT_WEBHOOK_SECRET`` (which always win) or from the
+:class:`~moment_tui.secrets.SecretStore`. :func:`load_settings` takes the
+environment, flags and store as arguments and reads no globals, so it is easy to test.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Final, Literal
+from urllib.parse import urlsplit
+
+import platformdirs
+
+from moment_tui.api.client import DEFAULT_BASE_URL
+from moment_tui.secrets import (
+    Secret,
+    SecretFormatError,
+    SecretStore,
+    check_api_key,
+    check_webhook_secret,
+    is_live_key,
+)
+
+APP_NAME: Final = "moment-tui"
+DEFAULT_LISTEN: Final = "127.0.0.1:8765"
+DEFAULT_LISTEN_PATH: Final = "/webhooks/moment"
+DEFAULT_TOLERANCE: Final = 180  # Moment advises a window of up to 3 minutes
+
+Mode = Literal["sandbox", "test", "live"]
+
+
+class ConfigError(ValueError):
+    """A setting that cannot be used; ``str()`` is one line naming where it came from."""
+
+
+@dataclass(frozen=True)
+class Listen:
+    host: str
+    port: int
+
+    def __str__(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{host}:{self.port}"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the program needs to know, resolved once and passed in."""
+
+    api_url: str = DEFAULT_BASE_URL
+    api_key: Secret | None = None
+    webhook_secrets: tuple[Secret, ...] = ()
+    listen: Listen = field(default_factory=lambda: parse_listen(DEFAULT_LISTEN, "default"))
+    listen_path: str = DEFAULT_LISTEN_PATH
+    read_only: bool = False
+    force_sandbox: bool = False
+    webhook_tolerance: int = DEFAULT_TOLERANCE
+    config_dir: Path = field(default_factory=lambda: default_config_dir())
+    data_dir: Path = field(default_factory=lambda: default_data_dir())
+    sources: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def mode(self) -> Mode:
+        """``sandbox`` with no key (or ``--sandbox``); else by key prefix."""
+        if self.force_sandbox or self.api_key is None:
+            return "sandbox"
+        return "live" if is_live_key(self.api_key.reveal()) else "test"
+
+    @property
+    def is_live(self) -> bool:
+        return self.mode == "live"
+
+
+def default_config_dir() -> Path:
+    return Path(platformdirs.user_config_dir(APP_NAME, appauthor=False))
+
+
+def default_data_dir() -> Path:
+    return Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
+
+
+def config_file(env: Mapping[str, str]) -> Path:
+    explicit = env.get("MOMENT_CONFIG")
+    return Path(explicit).expanduser() if explicit else default_config_dir() / "config.toml"
+
+
+def parse_listen(text: str, source: str) -> Listen:
+    """``HOST:PORT`` (``[::1]:8765`` for IPv6); port 0 means "any free port"."""
+    host, sep, port_text = text.strip().rpartition(":")
+    host = host.strip("[]")
+    if not sep or not host or not port_text.isdigit() or int(port_text) > 65535:
+        raise ConfigError(f"{source}: listen address must be HOST:PORT, got {text!r}")
+    if host != "localhost":
+        try:
+            ipaddress.ip_address(host)
+        except ValueError:
+            if not all(part.isalnum() or "-" in part for part in host.split(".")):
+                raise ConfigError(f"{source}: {host!r} is not a host name or address") from None
+    return Listen(host, int(port_text))
+
+
+def parse_api_url(text: str, source: str) -> str:
+    parts = urlsplit(text.strip())
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ConfigError(f"{source}: API URL must be http(s)://HOST[:PORT], got {text!r}")
+    return text.strip().rstrip("/")
+
+
+def _parse_path(text: str, source: str) -> str:
+    if not text.startswith("/") or " " in text:
+        raise ConfigError(f"{source}: a webhook path starts with / and has no spaces")
+    return text
+
+
+def _parse_bool(value: Any, source: str) -> bool:
+    if isinstance(value, bool):
+        return value
+    truthy, falsy = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
+    if isinstance(value, str) and value.lower() in truthy + falsy:
+        return value.lower() in truthy
+    raise ConfigError(f"{source}: expected true or false, got {value!r}")
+
+
+def _parse_tolerance(value: Any, source: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 3600:
+        raise ConfigError(f"{source}: webhook_tolerance is whole seconds between 1 and 3600")
+    return value
+
+
+def read_config_file(path: Path) -> dict[str, Any]:
+    """The TOML file's settings (``{}`` if it does not exist); ConfigError if unusable."""
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        return {}
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read ({exc.strerror})") from None
+    try:
+        data = tomllib.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"{path}: not valid TOML ({exc})") from None
+    if {"api_key", "webhook_secret"} & set(data):
+        raise ConfigError(
+            f"{path}: secrets do not belong in the config file; use `moment-tui login`"
+        )
+    known = {"api_url", "listen", "listen_path", "read_only", "webhook_tolerance"}
+    unknown = sorted(set(data) - known)
+    if unknown:
+        raise ConfigError(
+            f"{path}: unknown setting {unknown[0]!r} (known: {', '.join(sorted(known))})"
+        )
+    return data
+
+
+def load_settings(
+    *,
+    env: Mapping[str, str],
+    flags: Mapping[str, Any] | None = None,
+    store: SecretStore | None = None,
+    config_dir: Path | None = None,
+    data_dir: Path | None = None,
+) -> Settings:
+    """Resolve every setting with its source; raises :class:`ConfigError` on bad input."""
+    flags = {k: v for k, v in (flags or {}).items() if v is not None}
+    path = config_file(env)
+    file_values = read_config_file(path)
+    sources: dict[str, str] = {}
+
+    def pick(name: str, env_name: str | None) -> tuple[Any, str] | None:
+        if name in flags:
+            return flags[name], f"--{name.replace('_', '-')}"
+        if env_name and env.get(env_name):
+            return env[env_name], env_name
+        if name in file_values:
+            return file_values[name], str(path)
+        return None
+
+    def resolve(name: str, env_name: str | None, parse: Any, default: Any) -> Any:
+        found = pick(name, env_name)
+        if found is None:
+            sources[name] = "default"
+            return default
+        value, source = found
+        sources[name] = source
+        return parse(value, source)
+
+    api_url = resolve("api_url", "MOMENT_API_URL", parse_api_url, DEFAULT_BASE_URL)
+    listen = resolve(
+        "listen", "MOMENT_LISTEN", parse_listen, parse_listen(DEFAULT_LISTEN, "default")
+    )
+    listen_path = resolve("listen_path", None, _parse_path, DEFAULT_LISTEN_PATH)
+    read_only = resolve("read_only", None, _parse_bool, False)
+    tolerance = resolve("webhook_tolerance", None, _parse_tolerance, DEFAULT_TOLERANCE)
+
+    config_dir = config_dir or default_config_dir()
+    store = store or SecretStore(config_dir)
+    api_key = _secret_from(env, "MOMENT_API_KEY", store, "api_key", sources)
+    if api_key is not None:
+        _checked(check_api_key, api_key, sources["api_key"])
+    webhook = _secret_from(env, "MOMENT_WEBHOOK_SECRET", store, "webhook_secret", sources)
+    secrets: tuple[Secret, ...] = ()
+    if webhook is not None:
+        secrets = tuple(Secret(part) for part in webhook.reveal().split())
+        for secret in secrets:
+            _checked(check_webhook_secret, secret, sources["webhook_secret"])
+
+    return Settings(
+        api_url=api_url,
+        api_key=api_key,
+        webhook_secrets=secrets,
+        listen=listen,
+        listen_path=listen_path,
+        read_only=read_only,
+        force_sandbox=bool(flags.get("sandbox", False)),
+        webhook_tolerance=tolerance,
+        config_dir=config_dir,
+        data_dir=data_dir or default_data_dir(),
+        sources=sources,
+    )
+
+
+def _secret_from(
+    env: Mapping[str, str],
+    env_name: str,
+    store: SecretStore,
+    name: Literal["api_key", "webhook_secret"],
+    sources: dict[str, str],
+) -> Secret | None:
+    if env.get(env_name, "").strip():
+        sources[name] = f"{env_name} (environment)"
+        return Secret(env[env_name].strip())
+    located = store.get(name)
+    sources[name] = located.source
+    return located.value
+
+
+def _checked(check: Any, secret: Secret, source: str) -> None:
+    try:
+        check(secret.reveal())
+    except SecretFormatError as exc:
+        raise ConfigError(f"{source}: {exc}") from None

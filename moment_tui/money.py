@@ -1,0 +1,162 @@
+"""Money: integer minor units inside, text only at the edges.
+
+Every amount in moment-tui is an ``int`` in the currency's minor unit (``2000`` ZAR
+is R 20.00), exactly as Moment's API carries it. This module is the only place that
+converts between that and what a person reads or types.
+
+Currency facts (is it ISO 4217, how many decimals, which symbol) come from CLDR
+through Babel, a maintained source, not from a table of our own: JPY has 0
+decimals, ZAR 2, KWD 3.
+
+Display is ``<symbol> <digits>`` with ``,`` grouping and ``.`` as the decimal mark,
+e.g. ``R 1,234.50``; symbols are CLDR's for the South African English locale
+(Moment's home market), so ZAR shows as ``R`` and USD as ``US$``.
+
+Input is forgiving about the forms people type — ``20``, ``20.00``, ``R20,00``,
+``R 1 234,50``, ``1,234.50`` — and strict about meaning: too many decimals,
+an unwanted sign, or anything that is not a number raise :class:`MoneyError`
+with a sentence a form can show as it is.
+"""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal, InvalidOperation
+from functools import lru_cache
+
+from babel.numbers import get_currency_precision, get_currency_symbol, list_currencies
+
+SYMBOL_LOCALE = "en_ZA"
+
+# Characters people use to group thousands, besides "," and ".".
+_GROUPING_SPACES = " \u00a0\u202f\u2009'"
+_SIGNS = "-\u2212"
+
+
+class MoneyError(ValueError):
+    """An amount or currency that cannot be used; ``str()`` is a sentence for the user."""
+
+
+@lru_cache(maxsize=1)
+def _iso_codes() -> frozenset[str]:
+    return frozenset(code for code in list_currencies() if re.fullmatch(r"[A-Z]{3}", code))
+
+
+def is_currency(code: str) -> bool:
+    """True for an upper-case ISO 4217 code that CLDR knows (``ZAR``, ``USD`` …)."""
+    return code in _iso_codes()
+
+
+def check_currency(code: str) -> str:
+    """Return ``code`` if it is a known ISO 4217 code, else raise :class:`MoneyError`."""
+    if not is_currency(code):
+        raise MoneyError(f"{code!r} is not an ISO 4217 currency code (e.g. ZAR)")
+    return code
+
+
+@lru_cache(maxsize=512)
+def exponent(currency: str) -> int:
+    """Number of decimal places in the currency's minor unit (ZAR 2, JPY 0, KWD 3)."""
+    return int(get_currency_precision(check_currency(currency)))
+
+
+@lru_cache(maxsize=512)
+def symbol(currency: str) -> str:
+    """The symbol shown before an amount: ``R`` for ZAR, ``US$`` for USD, else the code."""
+    return str(get_currency_symbol(check_currency(currency), locale=SYMBOL_LOCALE))
+
+
+def format_minor(amount: int, currency: str, *, with_symbol: bool = True) -> str:
+    """``format_minor(2000, "ZAR") == "R 20.00"``; negative amounts get a leading ``-``."""
+    if isinstance(amount, bool) or not isinstance(amount, int):
+        raise TypeError(f"amounts are integers in minor units, not {type(amount).__name__}")
+    places = exponent(currency)
+    whole, frac = divmod(abs(amount), 10**places)
+    digits = f"{whole:,}"
+    if places:
+        digits += "." + str(frac).rjust(places, "0")
+    sign = "-" if amount < 0 else ""
+    return f"{sign}{symbol(currency)} {digits}" if with_symbol else f"{sign}{digits}"
+
+
+def parse_minor(
+    text: str,
+    currency: str,
+    *,
+    allow_negative: bool = False,
+    minimum: int | None = None,
+    maximum: int | None = None,
+) -> int:
+    """Parse what a person typed into integer minor units of ``currency``.
+
+    ``parse_minor("R20,00", "ZAR") == 2000``. Raises :class:`MoneyError` with a
+    user-facing sentence for junk, too many decimals, a sign that is not allowed,
+    or a value outside ``minimum``/``maximum`` (both in minor units).
+    """
+    places = exponent(currency)
+    raw = text.strip()
+    body = _strip_currency(raw, currency)
+    negative = False
+    if body[:1] in _SIGNS:
+        negative, body = True, body[1:].strip()
+        body = _strip_currency(body, currency)
+    if not body:
+        raise MoneyError("enter an amount, e.g. 20.00" if not raw else f"{raw!r} is not an amount")
+    value = _to_decimal(body, raw)
+    if value != value.quantize(Decimal(1).scaleb(-places)):
+        unit = "no decimals" if places == 0 else f"at most {places} decimal places"
+        raise MoneyError(f"{raw!r} has too many decimals: {currency} takes {unit}")
+    minor = int(value.scaleb(places))
+    if negative:
+        minor = -minor
+    if minor < 0 and not allow_negative:
+        raise MoneyError("the amount cannot be negative")
+    if minimum is not None and minor < minimum:
+        raise MoneyError(f"the amount must be at least {format_minor(minimum, currency)}")
+    if maximum is not None and minor > maximum:
+        raise MoneyError(f"the amount must be at most {format_minor(maximum, currency)}")
+    return minor
+
+
+def _strip_currency(text: str, currency: str) -> str:
+    """Remove a leading or trailing currency symbol or code, and surrounding space."""
+    markers = sorted({symbol(currency), currency, currency.lower()}, key=len, reverse=True)
+    for marker in markers:
+        if text.startswith(marker):
+            return text[len(marker) :].strip()
+        if text.endswith(marker):
+            return text[: -len(marker)].strip()
+    return text
+
+
+_DIGIT_GROUPS = re.compile(r"\d{1,3}(?:[,.]\d{3})+")
+
+
+def _to_decimal(body: str, raw: str) -> Decimal:
+    compact = "".join(ch for ch in body if ch not in _GROUPING_SPACES)
+    if not re.fullmatch(r"[\d.,]+", compact) or not any(ch.isdigit() for ch in compact):
+        raise MoneyError(f"{raw!r} is not an amount")
+    dots, commas = compact.count("."), compact.count(",")
+    if dots and commas:
+        decimal_mark = "." if compact.rfind(".") > compact.rfind(",") else ","
+    elif dots + commas == 1:
+        # A single separator is the decimal mark unless it is a comma followed by
+        # exactly three digits ("1,234" is one thousand two hundred and thirty-four).
+        mark = "." if dots else ","
+        decimal_mark = "" if mark == "," and re.fullmatch(r"\d+,\d{3}", compact) else mark
+    else:
+        decimal_mark = ""  # none, or several of one kind: they all group thousands
+    whole, _, frac = compact.rpartition(decimal_mark) if decimal_mark else (compact, "", "")
+    if decimal_mark and not frac.isdigit():
+        raise MoneyError(f"{raw!r} is not an amount")
+    grouped = whole.replace(",", "").replace(".", "")
+    if whole != grouped and not _DIGIT_GROUPS.fullmatch(whole):
+        raise MoneyError(f"{raw!r} is not an amount: digit groups look wrong")
+    if not grouped:
+        grouped = "0"
+    if not grouped.isdigit():
+        raise MoneyError(f"{raw!r} is not an amount")
+    try:
+        return Decimal(f"{grouped}.{frac}" if decimal_mark else grouped)
+    except InvalidOperation as exc:  # pragma: no cover - guarded by the checks above
+        raise MoneyError(f"{raw!r} is not an amount") from exc

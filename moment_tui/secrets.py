@@ -1,0 +1,270 @@
+"""The API key and webhook signing secret: where they live and how they are shown.
+
+Secrets are stored with :mod:`keyring` (service ``moment-tui``). Where no keyring
+backend works — a headless server reached over SSH has no Secret Service — they go
+to ``secrets.json`` (mode 0600) in the config directory instead, and the store says
+so once through its ``notice`` callback. Every keyring call runs on a daemon thread
+bounded by a timeout, so a keyring that hangs cannot hang the program; after one
+failure the keyring is not asked again in this process.
+
+:class:`Secret` wraps a value so that ``str``/``repr`` only ever show its masked form
+(``sk_test_…7dc``); call :meth:`Secret.reveal` at the single place it is needed.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import contextlib
+import json
+import os
+import re
+import tempfile
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Final, Literal, Protocol
+
+SERVICE: Final = "moment-tui"
+SecretName = Literal["api_key", "webhook_secret"]
+SECRET_NAMES: Final[tuple[SecretName, ...]] = ("api_key", "webhook_secret")
+FALLBACK_FILE: Final = "secrets.json"
+
+_PREFIXES: Final = ("sk_test_", "pk_test_", "whsec_", "sk_", "pk_")
+
+
+def mask(value: str | None) -> str:
+    """``sk_test_4eC39HqLyjWDarjtT1zdp7dc`` → ``sk_test_…7dc``; never more than 3 chars shown."""
+    if not value:
+        return "(not set)"
+    prefix = next((p for p in _PREFIXES if value.startswith(p)), "")
+    rest = value[len(prefix) :]
+    tail = rest[-3:] if len(rest) >= 12 else ""
+    return f"{prefix}…{tail}"
+
+
+class Secret:
+    """A secret value whose text form is always masked."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __str__(self) -> str:
+        return mask(self._value)
+
+    def __repr__(self) -> str:
+        return f"Secret({mask(self._value)!r})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+
+# --- formats ------------------------------------------------------------------------
+
+_API_KEY = re.compile(r"sk_[A-Za-z0-9_]{8,}")
+
+
+class SecretFormatError(ValueError):
+    """A key or secret that cannot be right; the message says why, without echoing it."""
+
+
+def check_api_key(value: str) -> str:
+    value = value.strip()
+    if value.startswith("pk_"):
+        raise SecretFormatError("that is a public key (pk_…); the console needs a secret key sk_…")
+    if not _API_KEY.fullmatch(value):
+        raise SecretFormatError(
+            "an API key starts with sk_test_ (test) or sk_ (live), then letters and digits"
+        )
+    return value
+
+
+def check_webhook_secret(value: str) -> str:
+    value = value.strip()
+    if not value.startswith("whsec_"):
+        raise SecretFormatError("a webhook signing secret starts with whsec_")
+    body = value.removeprefix("whsec_")
+    try:
+        raw = base64.b64decode(body + "=" * (-len(body) % 4), validate=True)
+    except (binascii.Error, ValueError):
+        raise SecretFormatError("the part after whsec_ must be base64") from None
+    if not raw:
+        raise SecretFormatError("the webhook signing secret is empty")
+    return value
+
+
+def is_live_key(api_key: str) -> bool:
+    """Moment's rule: ``sk_test_`` is test; any other ``sk_`` key moves real money."""
+    return api_key.startswith("sk_") and not api_key.startswith("sk_test_")
+
+
+# --- storage ------------------------------------------------------------------------
+
+
+class KeyringBackend(Protocol):
+    def get_password(self, service: str, username: str) -> str | None: ...
+    def set_password(self, service: str, username: str, password: str) -> None: ...
+    def delete_password(self, service: str, username: str) -> None: ...
+
+
+@dataclass(frozen=True)
+class Located:
+    """A stored secret and a human description of where it came from."""
+
+    value: Secret | None
+    source: str
+
+
+class _KeyringUnavailable(Exception):
+    pass
+
+
+class SecretStore:
+    """Keyring first, a 0600 file in ``config_dir`` where no keyring works."""
+
+    def __init__(
+        self,
+        config_dir: Path,
+        *,
+        backend: KeyringBackend | None = None,
+        timeout: float = 3.0,
+        notice: Callable[[str], None] | None = None,
+    ) -> None:
+        self.config_dir = config_dir
+        self.file = config_dir / FALLBACK_FILE
+        self._backend = backend
+        self._timeout = timeout
+        self._notice = notice
+        self._keyring_broken: str | None = None
+        self._noticed = False
+
+    # public API
+
+    def get(self, name: SecretName) -> Located:
+        try:
+            value = self._keyring(lambda kr: kr.get_password(SERVICE, name))
+        except _KeyringUnavailable:
+            value = None
+        if isinstance(value, str) and value:
+            return Located(Secret(value), f"keyring ({SERVICE})")
+        stored = self._read_file().get(name)
+        if isinstance(stored, str) and stored:
+            return Located(Secret(stored), f"file {self.file}")
+        return Located(None, "not stored")
+
+    def set(self, name: SecretName, value: str) -> str:
+        """Store ``value``; returns where it went."""
+        try:
+            self._keyring(lambda kr: kr.set_password(SERVICE, name, value))
+        except _KeyringUnavailable:
+            self._say_fallback()
+            data = self._read_file()
+            data[name] = value
+            self._write_file(data)
+            return f"file {self.file}"
+        self._remove_from_file(name)
+        return f"keyring ({SERVICE})"
+
+    def delete(self, name: SecretName) -> list[str]:
+        """Remove ``name`` everywhere; returns the places it was removed from."""
+        removed: list[str] = []
+        with contextlib.suppress(_KeyringUnavailable):
+            if self._keyring(lambda kr: kr.get_password(SERVICE, name)):
+                self._keyring(lambda kr: kr.delete_password(SERVICE, name))
+                removed.append(f"keyring ({SERVICE})")
+        if self._remove_from_file(name):
+            removed.append(f"file {self.file}")
+        return removed
+
+    @property
+    def keyring_problem(self) -> str | None:
+        """Why the keyring is not used, once a call has failed; else None."""
+        return self._keyring_broken
+
+    # keyring, bounded
+
+    def _keyring(self, call: Callable[[KeyringBackend], Any]) -> Any:
+        if self._keyring_broken:
+            raise _KeyringUnavailable(self._keyring_broken)
+        outcome: dict[str, Any] = {}
+
+        def run() -> None:
+            try:
+                outcome["value"] = call(self._backend or _default_backend())
+            except Exception as exc:  # any backend failure means "no usable keyring"
+                outcome["error"] = exc
+
+        worker = threading.Thread(target=run, name="moment-tui-keyring", daemon=True)
+        worker.start()
+        worker.join(self._timeout)
+        if worker.is_alive():
+            self._keyring_broken = f"the system keyring did not answer within {self._timeout:g}s"
+        elif "error" in outcome:
+            error = outcome["error"]
+            if type(error).__name__ == "PasswordDeleteError":
+                return None
+            self._keyring_broken = f"no usable system keyring ({type(error).__name__})"
+        else:
+            return outcome.get("value")
+        raise _KeyringUnavailable(self._keyring_broken)
+
+    def _say_fallback(self) -> None:
+        if self._notice and not self._noticed:
+            self._noticed = True
+            self._notice(
+                f"{self._keyring_broken}; secrets are stored in {self.file} "
+                "(readable only by you, mode 0600) instead."
+            )
+
+    # the fallback file
+
+    def _read_file(self) -> dict[str, Any]:
+        try:
+            data = json.loads(self.file.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return {}
+        except (OSError, ValueError):
+            return {}
+        return data if isinstance(data, dict) else {}
+
+    def _write_file(self, data: dict[str, Any]) -> None:
+        self.config_dir.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=".secrets-", dir=self.config_dir)
+        try:
+            os.fchmod(fd, 0o600)
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                json.dump(data, handle, indent=2)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(tmp, self.file)
+        except BaseException:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
+            raise
+
+    def _remove_from_file(self, name: SecretName) -> bool:
+        data = self._read_file()
+        if name not in data:
+            return False
+        del data[name]
+        if data:
+            self._write_file(data)
+        else:
+            self.file.unlink(missing_ok=True)
+        return True
+
+
+def _default_backend() -> KeyringBackend:
+    import keyring
+
+    backend: KeyringBackend = keyring.get_keyring()
+    return backend
