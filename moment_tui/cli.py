@@ -8,6 +8,7 @@ prompts or colours when the stream is not a terminal.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import getpass
 import os
 import sys
@@ -93,6 +94,43 @@ def build_parser() -> argparse.ArgumentParser:
     _add_version(logout)
     logout.set_defaults(handler=cmd_logout)
 
+    sandbox = sub.add_parser(
+        "sandbox",
+        help="run the local Moment-compatible sandbox API",
+        description="Run the embedded sandbox: a local Moment-compatible Billing API on "
+        "loopback, backed by SQLite, that sends real signed webhooks. The first line on "
+        "stdout is always 'Sandbox API: http://HOST:PORT'.",
+    )
+    _add_version(sandbox)
+    sandbox.add_argument("--host", default="127.0.0.1", help="bind address (default 127.0.0.1)")
+    sandbox.add_argument("--port", type=_port, default=0, help="port; 0 picks a free one")
+    sandbox.add_argument(
+        "--db", default=":memory:", metavar="PATH", help="SQLite file, or :memory: (default)"
+    )
+    sandbox.add_argument("--webhook-url", metavar="URL", help="where to deliver webhooks")
+    sandbox.add_argument(
+        "--webhook-secret",
+        metavar="WHSEC",
+        help="signing secret(s), space-separated (default: MOMENT_WEBHOOK_SECRET)",
+    )
+    sandbox.add_argument("--seed", action="store_true", help="fill an empty sandbox with demo data")
+    sandbox.add_argument(
+        "--demo-payments",
+        type=_positive_float,
+        metavar="EVERY_SECONDS",
+        help="make a random payment every so many seconds",
+    )
+    sandbox.add_argument(
+        "--retry-schedule",
+        type=_schedule,
+        metavar="S,S,…",
+        help="seconds before each delivery attempt (default 0,1,5,30,120,300,600)",
+    )
+    sandbox.add_argument(
+        "--latency", type=int, default=0, metavar="MS", help="delay every API answer by MS"
+    )
+    sandbox.set_defaults(handler=cmd_sandbox)
+
     auth = sub.add_parser("auth", help="show where credentials come from")
     _add_version(auth)
     auth_sub = auth.add_subparsers(dest="auth_command", metavar="COMMAND", parser_class=_Parser)
@@ -126,7 +164,10 @@ def _add_console_options(parser: argparse.ArgumentParser) -> None:
 def main(argv: Sequence[str] | None = None, io: Io | None = None) -> int:
     io = io or Io()
     parser = build_parser()
-    args = parser.parse_args(argv)
+    # argparse prints --help, --version and usage errors to sys.stdout/sys.stderr;
+    # send them to the command's own streams like every other message.
+    with contextlib.redirect_stdout(io.stdout), contextlib.redirect_stderr(io.stderr):
+        args = parser.parse_args(argv)
     handler: Handler = getattr(args, "handler", cmd_console)
     try:
         return handler(args, io)
@@ -160,6 +201,77 @@ def cmd_console(args: argparse.Namespace, io: Io) -> int:
     app = create_app(settings)
     app.run()
     return app.return_code or EXIT_OK
+
+
+# --- sandbox -------------------------------------------------------------------------
+
+
+def _port(text: str) -> int:
+    if not text.isdigit() or int(text) > 65535:
+        raise argparse.ArgumentTypeError(f"a port is 0-65535, not {text!r}")
+    return int(text)
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"expected a positive number of seconds, not {text!r}")
+    return value
+
+
+def _schedule(text: str) -> tuple[float, ...]:
+    try:
+        delays = tuple(float(part) for part in text.split(","))
+    except ValueError:
+        delays = ()
+    if not delays or any(d < 0 for d in delays):
+        raise argparse.ArgumentTypeError("expected comma-separated seconds, e.g. 0,1,5,30")
+    return delays
+
+
+def cmd_sandbox(args: argparse.Namespace, io: Io) -> int:
+    import asyncio
+
+    from moment_tui.sandbox.delivery import DEFAULT_SCHEDULE
+    from moment_tui.sandbox.server import SandboxConfig, serve_forever
+
+    secrets: tuple[str, ...] = ()
+    if args.webhook_secret:
+        secrets = tuple(args.webhook_secret.split())
+        for secret in secrets:
+            try:
+                check_webhook_secret(secret)
+            except SecretFormatError as exc:
+                raise UsageError(f"--webhook-secret: {exc}") from None
+    elif args.webhook_url:
+        secrets = tuple(s.reveal() for s in io.settings().webhook_secrets)
+    if args.webhook_url:
+        parse_api_url(args.webhook_url, "--webhook-url")
+        if not secrets:
+            raise UsageError(
+                "--webhook-url needs a signing secret: pass --webhook-secret whsec_… "
+                "or set MOMENT_WEBHOOK_SECRET"
+            )
+    config = SandboxConfig(
+        host=args.host,
+        port=args.port,
+        db_path=args.db,
+        webhook_url=args.webhook_url,
+        webhook_secrets=secrets,
+        retry_schedule=args.retry_schedule or DEFAULT_SCHEDULE,
+        seed=args.seed,
+        demo_payments=args.demo_payments,
+        latency_ms=max(args.latency, 0),
+    )
+    try:
+        asyncio.run(serve_forever(config, io.out))
+    except OSError as exc:
+        io.err(f"{PROG}: sandbox: cannot listen on {args.host}:{args.port}: {exc.strerror}")
+        return EXIT_FAILED
+    return EXIT_OK
 
 
 # --- credentials ---------------------------------------------------------------------

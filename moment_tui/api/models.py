@@ -79,11 +79,13 @@ def _ref_or_new(value: Any) -> str:
 
 Name = Annotated[str, StringConstraints(min_length=1, max_length=255)]
 Email = Annotated[str, StringConstraints(max_length=255, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")]
-Phone = Annotated[str, StringConstraints(pattern=r"^\+[1-9]\d{1,14}$")]
+# ``[0-9]``, not ``\d``: pydantic's regex engine reads ``\d`` as any Unicode digit.
+E164_PATTERN = r"^\+[1-9][0-9]{1,14}$"
+Phone = Annotated[str, StringConstraints(pattern=E164_PATTERN)]
 
 _PATTERN_HINTS = {
     EXTERNAL_REFERENCE_PATTERN: "use letters, digits, '_' and '-' only",
-    r"^\+[1-9]\d{1,14}$": "use international E.164 form, e.g. +27821234567",
+    E164_PATTERN: "use international E.164 form, e.g. +27821234567",
     r"^[^@\s]+@[^@\s]+\.[^@\s.]+$": "enter an email address such as name@example.com",
 }
 
@@ -421,3 +423,33 @@ class AmountAppliedEvent(BaseModel):
     id: Annotated[str, StringConstraints(min_length=1)]
     type: Literal["obligation.amount_applied"]
     data: AmountAppliedData
+
+
+# --- sandbox extensions (not part of Moment's API) ------------------------------------
+
+
+class SandboxPaymentCreate(_Request):
+    """``POST /sandbox/payments``: pay exactly one bill, account or customer.
+
+    ``amount`` in minor units; absent means "in full" (the bill's remaining amount,
+    or an account's/customer's unpaid bills plus any positive balance).
+    """
+
+    bill: ObjectRef | None = None
+    account: ObjectRef | None = None
+    customer: ObjectRef | None = None
+    amount: AmountDue | None = None
+
+    @model_validator(mode="after")
+    def _one_target(self) -> Self:
+        named = [name for name in ("bill", "account", "customer") if getattr(self, name)]
+        if len(named) != 1:
+            raise _rule("bill", "name exactly one of bill, account or customer")
+        return self
+
+    def target(self) -> tuple[ObjectKind, str]:
+        for kind in ("bill", "account", "customer"):
+            ref = getattr(self, kind)
+            if ref:
+                return kind, ref  # type: ignore[return-value]
+        raise AssertionError("validated to name one target")

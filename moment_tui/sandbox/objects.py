@@ -1,0 +1,363 @@
+"""Customers, accounts and bills: the sandbox's rules for creating, finding and changing them.
+
+Callers wrap writes in :meth:`Database.transaction`, so a nested creation that fails
+part-way (say the bill's reference is taken after its new customer was inserted)
+rolls back whole. Choices where Moment's docs are silent are listed in the README
+("Sandbox behaviour where Moment's docs are silent").
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import random
+import sqlite3
+from collections.abc import Callable
+from typing import Any, Final
+
+from moment_tui.api.models import (
+    AMOUNT_MAX,
+    ID_PATTERNS,
+    METADATA_MAX_KEYS,
+    AccountCreate,
+    AccountUpdate,
+    BillCreate,
+    BillStatus,
+    BillUpdate,
+    CustomerCreate,
+    CustomerUpdate,
+    NestedAccountCreate,
+    ObjectKind,
+)
+from moment_tui.billing import OpenBill, settle
+from moment_tui.sandbox.db import Database, dumps
+from moment_tui.sandbox.ids import new_id
+from moment_tui.sandbox.problems import conflict, not_found, unprocessable
+
+TABLE: Final[dict[ObjectKind, str]] = {
+    "customer": "customers",
+    "account": "accounts",
+    "bill": "bills",
+}
+
+
+def now_iso() -> str:
+    """Now as Moment writes timestamps: ISO 8601 UTC to the second, ``Z``."""
+    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class Objects:
+    """Create, resolve, update and void billing objects in the sandbox database."""
+
+    def __init__(
+        self,
+        db: Database,
+        *,
+        today: Callable[[], dt.date] = dt.date.today,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.db = db
+        self.today = today
+        self.rng = rng
+
+    # --- lookup -------------------------------------------------------------------
+
+    def find(self, kind: ObjectKind, ref: str) -> sqlite3.Row | None:
+        """By id when ``ref`` has the kind's id shape and such an object exists, else by
+        external reference (so a reference that merely looks like an id still works)."""
+        table = TABLE[kind]
+        if ID_PATTERNS[kind].match(ref):
+            row = self.db.one(f"SELECT * FROM {table} WHERE id = ?", (ref,))  # noqa: S608
+            if row is not None:
+                return row
+        return self.db.one(
+            f"SELECT * FROM {table} WHERE external_reference = ?",  # noqa: S608
+            (ref,),
+        )
+
+    def resolve(self, kind: ObjectKind, ref: str) -> sqlite3.Row:
+        row = self.find(kind, ref)
+        if row is None:
+            raise not_found(kind, ref)
+        return row
+
+    def _existing(self, kind: ObjectKind, ref: str, field: str) -> sqlite3.Row:
+        """An object named inside a request body: missing is 422 on that field."""
+        row = self.find(kind, ref)
+        if row is None:
+            raise unprocessable(f"{kind} {ref!r} doesn't exist", field)
+        return row
+
+    def _reference_free(self, kind: ObjectKind, reference: str, field: str) -> None:
+        taken = self.db.one(
+            f"SELECT id FROM {TABLE[kind]} WHERE external_reference = ?",  # noqa: S608
+            (reference,),
+        )
+        if taken is not None:
+            raise conflict(
+                "duplicate-external-reference",
+                f"a {kind} with external_reference {reference!r} already exists "
+                f"({taken['id']}); pass the reference as a string to use it",
+                field,
+            )
+
+    # --- create -------------------------------------------------------------------
+
+    def create_customer(self, body: CustomerCreate, field: str = "") -> sqlite3.Row:
+        self._reference_free("customer", body.external_reference, _at(field, "external_reference"))
+        new = new_id("customer", rng=self.rng)
+        self.db.conn.execute(
+            "INSERT INTO customers (id, external_reference, name, email, phone, currency,"
+            " balance, metadata, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                new,
+                body.external_reference,
+                body.name,
+                body.email,
+                body.phone,
+                body.currency,
+                body.balance,
+                dumps(_kept(body.metadata or {})),
+                now_iso(),
+            ),
+        )
+        return self.resolve("customer", new)
+
+    def create_account(
+        self, body: AccountCreate | NestedAccountCreate, customer_id: str, field: str = ""
+    ) -> sqlite3.Row:
+        self._reference_free("account", body.external_reference, _at(field, "external_reference"))
+        new = new_id("account", rng=self.rng)
+        self.db.conn.execute(
+            "INSERT INTO accounts (id, external_reference, customer_id, name, currency, balance,"
+            " metadata, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                new,
+                body.external_reference,
+                customer_id,
+                body.name,
+                body.currency,
+                body.balance,
+                dumps(_kept(body.metadata or {})),
+                now_iso(),
+            ),
+        )
+        return self.resolve("account", new)
+
+    def customer_for(self, value: str | CustomerCreate, field: str) -> sqlite3.Row:
+        """An existing customer named by id/reference, or a new one created now."""
+        if isinstance(value, str):
+            return self._existing("customer", value, field)
+        return self.create_customer(value, field)
+
+    def create_account_request(self, body: AccountCreate) -> sqlite3.Row:
+        customer = self.customer_for(body.customer, "customer")
+        return self.create_account(body, customer["id"])
+
+    def create_bill(self, body: BillCreate) -> sqlite3.Row:
+        account: sqlite3.Row | None = None
+        if isinstance(body.account, NestedAccountCreate):
+            owner = body.account.customer if body.account.customer is not None else body.customer
+            assert owner is not None  # BillCreate's validator guarantees one
+            where = "account.customer" if body.account.customer is not None else "customer"
+            customer = self.customer_for(owner, where)
+            account = self.create_account(body.account, customer["id"], "account")
+        elif isinstance(body.account, str):
+            account = self._existing("account", body.account, "account")
+            if body.customer is not None:
+                named = self.customer_for(body.customer, "customer")
+                if named["id"] != account["customer_id"]:
+                    raise unprocessable(
+                        f"account {body.account!r} belongs to {account['customer_id']}, "
+                        f"not to {named['id']}",
+                        "customer",
+                    )
+            customer = self.resolve("customer", account["customer_id"])
+        else:
+            assert body.customer is not None
+            customer = self.customer_for(body.customer, "customer")
+        self._reference_free("bill", body.external_reference, "external_reference")
+        bill_date = body.bill_date or self.today()
+        if body.due_date is not None and body.due_date < bill_date:
+            raise unprocessable("due_date cannot be before bill_date (today)", "due_date")
+        new = new_id("bill", rng=self.rng)
+        self.db.conn.execute(
+            "INSERT INTO bills (id, external_reference, customer_id, account_id, status, currency,"
+            " amount_due, amount_paid, bill_date, due_date, metadata, created_at)"
+            " VALUES (?, ?, ?, ?, 'unpaid', ?, ?, 0, ?, ?, ?, ?)",
+            (
+                new,
+                body.external_reference,
+                customer["id"],
+                account["id"] if account is not None else None,
+                body.currency,
+                body.amount_due,
+                bill_date.isoformat(),
+                body.due_date.isoformat() if body.due_date else None,
+                dumps(_kept(body.metadata or {})),
+                now_iso(),
+            ),
+        )
+        return self.resolve("bill", new)
+
+    # --- update -------------------------------------------------------------------
+
+    def update_holder(
+        self, kind: ObjectKind, ref: str, body: CustomerUpdate | AccountUpdate
+    ) -> sqlite3.Row:
+        """PATCH a customer or account: ``balance`` replaces, ``metadata`` merges."""
+        row = self.resolve(kind, ref)
+        changes = body.model_dump(exclude_none=True, exclude={"metadata"})
+        currency = changes.get("currency")
+        if (
+            currency
+            and currency != row["currency"]
+            and row["balance"] is not None
+            and "balance" not in changes
+        ):
+            raise unprocessable(
+                f"this {kind} has a balance in {row['currency']}; send the balance in "
+                f"{currency} with the new currency",
+                "balance",
+            )
+        if body.metadata is not None:
+            changes["metadata"] = dumps(_merge(row["metadata"], body.metadata))
+        self._write(kind, row["id"], changes)
+        return self.resolve(kind, row["id"])
+
+    def update_bill(self, ref: str, body: BillUpdate) -> sqlite3.Row:
+        """PATCH a bill: ``amount_paid`` is the new total, ``metadata`` merges."""
+        row = self.resolve("bill", ref)
+        if row["status"] == BillStatus.VOIDED:
+            raise unprocessable(f"bill {row['id']} is voided and cannot be updated")
+        changes: dict[str, Any] = {}
+        if body.currency is not None and body.currency != row["currency"]:
+            raise unprocessable(
+                f"the bill is in {row['currency']}; its currency cannot change", "currency"
+            )
+        if body.amount_paid is not None:
+            if body.amount_paid > row["amount_due"]:
+                raise unprocessable(
+                    f"amount_paid {body.amount_paid} is more than amount_due {row['amount_due']}"
+                    " (bills take no overpayment)",
+                    "amount_paid",
+                )
+            state = settle(row["amount_due"], body.amount_paid)
+            changes.update(amount_paid=state.amount_paid, status=state.status.value)
+        if body.metadata is not None:
+            changes["metadata"] = dumps(_merge(row["metadata"], body.metadata))
+        self._write("bill", row["id"], changes)
+        return self.resolve("bill", row["id"])
+
+    def void_bill(self, ref: str) -> sqlite3.Row:
+        row = self.resolve("bill", ref)
+        if row["status"] == BillStatus.VOIDED:
+            raise unprocessable(f"bill {row['id']} is already voided")
+        if row["status"] == BillStatus.PAID:
+            raise unprocessable(f"bill {row['id']} is paid; a paid bill cannot be voided")
+        self._write("bill", row["id"], {"status": BillStatus.VOIDED.value})
+        return self.resolve("bill", row["id"])
+
+    def _write(self, kind: ObjectKind, object_id: str, changes: dict[str, Any]) -> None:
+        if not changes:
+            return
+        columns = ", ".join(f"{name} = ?" for name in changes)
+        self.db.conn.execute(
+            f"UPDATE {TABLE[kind]} SET {columns} WHERE id = ?",  # noqa: S608
+            (*changes.values(), object_id),
+        )
+
+    # --- what a payment competes for ----------------------------------------------
+
+    def open_bills(self, kind: ObjectKind, holder_id: str) -> list[OpenBill]:
+        """Unpaid bills of an account, or the bills directly on a customer."""
+        where = "account_id = ?" if kind == "account" else "customer_id = ? AND account_id IS NULL"
+        rows = self.db.all(
+            f"SELECT * FROM bills WHERE {where} AND status = 'unpaid'",  # noqa: S608
+            (holder_id,),
+        )
+        return [
+            OpenBill(
+                id=r["id"],
+                amount_remaining=r["amount_due"] - r["amount_paid"],
+                due_date=_date(r["due_date"]),
+                bill_date=_date(r["bill_date"]),
+                order=r["seq"],
+                currency=r["currency"],
+            )
+            for r in rows
+        ]
+
+
+# --- JSON shapes ----------------------------------------------------------------------
+
+
+def to_json(kind: ObjectKind, row: sqlite3.Row) -> dict[str, Any]:
+    """The API object: only fields that are set, as in Moment's examples."""
+    body: dict[str, Any] = {"id": row["id"], "external_reference": row["external_reference"]}
+    if kind == "bill":
+        remaining = row["amount_due"] - row["amount_paid"]
+        body.update(
+            customer_id=row["customer_id"],
+            account_id=row["account_id"],
+            status=row["status"],
+            currency=row["currency"],
+            amount_due=row["amount_due"],
+            amount_paid=row["amount_paid"],
+            amount_remaining=max(remaining, 0),
+            bill_date=row["bill_date"],
+            due_date=row["due_date"],
+            payment_rules=_rules(1, row["amount_due"], overpayment=False),
+        )
+    else:
+        if kind == "account":
+            body["customer_id"] = row["customer_id"]
+        names = ("name", "email", "phone") if kind == "customer" else ("name",)
+        body.update({name: row[name] for name in names})
+        body.update(currency=row["currency"], balance=row["balance"])
+        body["payment_rules"] = _rules(1, AMOUNT_MAX, overpayment=row["balance"] is not None)
+    metadata = json.loads(row["metadata"])
+    if metadata:
+        body["metadata"] = metadata
+    return {k: v for k, v in body.items() if v is not None}
+
+
+def _rules(minimum: int, maximum: int, *, overpayment: bool) -> dict[str, Any]:
+    return {
+        "min_amount": minimum,
+        "max_amount": maximum,
+        "underpayment_allowed": True,
+        "overpayment_allowed": overpayment,
+    }
+
+
+# --- helpers --------------------------------------------------------------------------
+
+
+def _at(prefix: str, field: str) -> str:
+    return f"{prefix}.{field}" if prefix else field
+
+
+def _date(value: str | None) -> dt.date | None:
+    return dt.date.fromisoformat(value) if value else None
+
+
+def _kept(metadata: dict[str, str]) -> dict[str, str]:
+    """On create, an empty value means "no such key", as it does on update."""
+    return {k: v for k, v in metadata.items() if v != ""}
+
+
+def _merge(stored: str, update: dict[str, str]) -> dict[str, str]:
+    """Merge metadata: new keys added, given keys replaced, ``""`` deletes a key."""
+    merged: dict[str, str] = json.loads(stored)
+    for key, value in update.items():
+        if value == "":
+            merged.pop(key, None)
+        else:
+            merged[key] = value
+    if len(merged) > METADATA_MAX_KEYS:
+        raise unprocessable(
+            f"metadata would have {len(merged)} keys after merging; at most {METADATA_MAX_KEYS}",
+            "metadata",
+        )
+    return merged

@@ -1,0 +1,293 @@
+"""The sandbox's HTTP surface: Moment's Billing endpoints plus ``/sandbox/…`` extensions."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from aiohttp import web
+from pydantic import BaseModel, ValidationError
+
+from moment_tui.api.client import COLLECTION
+from moment_tui.api.models import (
+    AccountCreate,
+    AccountUpdate,
+    BillCreate,
+    BillUpdate,
+    CustomerCreate,
+    CustomerUpdate,
+    ObjectKind,
+    SandboxPaymentCreate,
+)
+from moment_tui.sandbox.db import Database, dumps
+from moment_tui.sandbox.delivery import Sender, delivery_json, event_json
+from moment_tui.sandbox.idempotency import Keys, check_key, fingerprint, scope_for
+from moment_tui.sandbox.listing import list_objects
+from moment_tui.sandbox.objects import Objects, to_json
+from moment_tui.sandbox.payments import Payments
+from moment_tui.sandbox.problems import CONTENT_TYPE, Problem, bad_request, invalid
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+M = TypeVar("M", bound=BaseModel)
+STATE: web.AppKey[SandboxState] = web.AppKey("sandbox_state")
+
+
+@dataclass
+class SandboxState:
+    db: Database
+    objects: Objects
+    payments: Payments
+    keys: Keys
+    sender: Sender
+    latency: float = 0.0
+
+
+# --- middleware -----------------------------------------------------------------------
+
+
+@web.middleware
+async def problems(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Every error leaves as RFC 9457 problem details, never as an HTML page."""
+    try:
+        return await handler(request)
+    except Problem as problem:
+        return problem.response(request.path)
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        detail = exc.text if exc.text and not exc.text.startswith(str(exc.status)) else exc.reason
+        return Problem(exc.status, "http", exc.reason, detail or exc.reason).response(request.path)
+    except Exception:
+        log.exception("sandbox failed on %s %s", request.method, request.path)
+        return Problem(
+            500, "internal", "Internal error", "the sandbox failed; see its log"
+        ).response(request.path)
+
+
+@web.middleware
+async def authenticate(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """``Authorization: Bearer sk_test_…`` on the API; live keys are refused."""
+    if request.path.startswith(("/billing", "/sandbox")):
+        scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+        token = token.strip()
+        if scheme.lower() != "bearer" or not token:
+            raise Problem(
+                401, "unauthorized", "Unauthorized", "send Authorization: Bearer sk_test_…"
+            )
+        if token.startswith("sk_test_") and len(token) > len("sk_test_"):
+            request["scope"] = scope_for(token)
+        elif token.startswith("sk_"):
+            raise Problem(
+                403,
+                "live-key",
+                "Forbidden",
+                "this is a local sandbox and refuses live keys; use an sk_test_ key",
+            )
+        else:
+            raise Problem(401, "unauthorized", "Unauthorized", "invalid API key")
+    return await handler(request)
+
+
+# --- helpers --------------------------------------------------------------------------
+
+
+def _json(raw: bytes) -> Any:
+    if not raw.strip():
+        raise bad_request("the request body must be a JSON object")
+    try:
+        value = json.loads(raw)
+    except ValueError as exc:
+        raise bad_request(f"the request body is not valid JSON ({exc})") from None
+    if not isinstance(value, dict):
+        raise bad_request("the request body must be a JSON object")
+    return value
+
+
+def _model(model: type[M], payload: Any) -> M:
+    try:
+        return model.model_validate(payload)
+    except ValidationError as exc:
+        raise invalid(exc) from None
+
+
+def _respond(status: int, body: bytes, headers: dict[str, str] | None = None) -> web.Response:
+    kind = CONTENT_TYPE if status >= 400 else "application/json"
+    return web.Response(status=status, body=body, content_type=kind, headers=headers)
+
+
+def _state(request: web.Request) -> SandboxState:
+    return request.app[STATE]
+
+
+async def _pause(state: SandboxState) -> None:
+    if state.latency:
+        await asyncio.sleep(state.latency)
+
+
+# --- POST: idempotent, transactional ------------------------------------------------------
+
+
+Operation = Callable[[SandboxState, Any], dict[str, Any]]
+
+
+async def _post(
+    request: web.Request, operation: Operation, status: int, *, parse_body: bool = True
+) -> web.Response:
+    state = _state(request)
+    raw = await request.read()
+    key = check_key(request.headers.get("Idempotency-Key"))
+    scope: str = request["scope"]
+    replay = state.keys.begin(scope, key, fingerprint(request.method, request.path, raw))
+    if replay is not None:
+        return _respond(replay.status, replay.body, {"Idempotent-Replayed": "true"})
+    try:
+        await _pause(state)
+        with state.db.transaction():
+            try:
+                with state.db.savepoint():
+                    result = operation(state, _json(raw) if parse_body else None)
+                code, body = status, dumps(result).encode()
+            except Problem as problem:
+                code, body = problem.status, dumps(problem.body(request.path)).encode()
+            state.keys.finish(scope, key, code, body)
+    except BaseException:
+        state.keys.abandon(scope, key)
+        raise
+    state.sender.wake()
+    return _respond(code, body)
+
+
+def _create_customer(state: SandboxState, payload: Any) -> dict[str, Any]:
+    row = state.objects.create_customer(_model(CustomerCreate, payload))
+    return to_json("customer", row)
+
+
+def _create_account(state: SandboxState, payload: Any) -> dict[str, Any]:
+    row = state.objects.create_account_request(_model(AccountCreate, payload))
+    return to_json("account", row)
+
+
+def _create_bill(state: SandboxState, payload: Any) -> dict[str, Any]:
+    row = state.objects.create_bill(_model(BillCreate, payload))
+    return to_json("bill", row)
+
+
+def _pay(state: SandboxState, payload: Any) -> dict[str, Any]:
+    return state.payments.pay(_model(SandboxPaymentCreate, payload))
+
+
+# --- handlers -------------------------------------------------------------------------
+
+_CREATES: dict[ObjectKind, Operation] = {
+    "customer": _create_customer,
+    "account": _create_account,
+    "bill": _create_bill,
+}
+_UPDATES: dict[ObjectKind, type[CustomerUpdate | AccountUpdate | BillUpdate]] = {
+    "customer": CustomerUpdate,
+    "account": AccountUpdate,
+    "bill": BillUpdate,
+}
+
+
+def _handlers(kind: ObjectKind) -> tuple[Handler, Handler, Handler, Handler]:
+    """create, listing, retrieve and update for one kind of object."""
+
+    async def create(request: web.Request) -> web.Response:
+        return await _post(request, _CREATES[kind], 201)
+
+    async def listing(request: web.Request) -> web.Response:
+        return await _listing(request, kind)
+
+    async def retrieve(request: web.Request) -> web.Response:
+        state = _state(request)
+        await _pause(state)
+        row = state.objects.resolve(kind, request.match_info["ref"])
+        return web.json_response(to_json(kind, row), dumps=dumps)
+
+    async def update(request: web.Request) -> web.Response:
+        state = _state(request)
+        body = _model(_UPDATES[kind], _json(await request.read()))
+        await _pause(state)
+        ref = request.match_info["ref"]
+        with state.db.transaction():
+            if isinstance(body, BillUpdate):
+                row = state.objects.update_bill(ref, body)
+            else:
+                row = state.objects.update_holder(kind, ref, body)
+        return web.json_response(to_json(kind, row), dumps=dumps)
+
+    return create, listing, retrieve, update
+
+
+async def void(request: web.Request) -> web.Response:
+    """Void has no documented body: whatever is sent is ignored."""
+    ref = request.match_info["ref"]
+
+    def operation(state: SandboxState, _payload: Any) -> dict[str, Any]:
+        return to_json("bill", state.objects.void_bill(ref))
+
+    return await _post(request, operation, 200, parse_body=False)
+
+
+async def _listing(request: web.Request, kind: ObjectKind) -> web.Response:
+    state = _state(request)
+    await _pause(state)
+    page = list_objects(state.objects, kind, request.query)
+    headers = {}
+    if page.next_cursor:
+        headers["Next-Cursor"] = page.next_cursor
+    if page.prev_cursor:
+        headers["Prev-Cursor"] = page.prev_cursor
+    return web.json_response({"data": page.data}, dumps=dumps, headers=headers)
+
+
+async def pay(request: web.Request) -> web.Response:
+    return await _post(request, _pay, 201)
+
+
+async def deliveries(request: web.Request) -> web.Response:
+    state = _state(request)
+    limit = _bounded_limit(request.query.get("limit"), 50, 500)
+    event = request.query.get("event")
+    if event:
+        rows = state.db.all(
+            "SELECT * FROM deliveries WHERE event_id = ? ORDER BY seq DESC LIMIT ?", (event, limit)
+        )
+    else:
+        rows = state.db.all("SELECT * FROM deliveries ORDER BY seq DESC LIMIT ?", (limit,))
+    return web.json_response({"data": [delivery_json(r) for r in rows]}, dumps=dumps)
+
+
+async def events(request: web.Request) -> web.Response:
+    state = _state(request)
+    limit = _bounded_limit(request.query.get("limit"), 50, 500)
+    rows = state.db.all("SELECT * FROM events ORDER BY seq DESC LIMIT ?", (limit,))
+    return web.json_response({"data": [event_json(r) for r in rows]}, dumps=dumps)
+
+
+def _bounded_limit(text: str | None, default: int, maximum: int) -> int:
+    if text is None:
+        return default
+    if not text.isdigit() or not 1 <= int(text) <= maximum:
+        raise bad_request(f"limit must be a whole number from 1 to {maximum}", "limit")
+    return int(text)
+
+
+def add_routes(app: web.Application) -> None:
+    for kind, base in COLLECTION.items():
+        create, listing, retrieve, update = _handlers(kind)
+        app.router.add_post(base, create)
+        app.router.add_get(base, listing)
+        app.router.add_get(base + "/{ref}", retrieve)
+        app.router.add_patch(base + "/{ref}", update)
+    app.router.add_post("/billing/bills/{ref}/void", void)
+    app.router.add_post("/sandbox/payments", pay)
+    app.router.add_get("/sandbox/deliveries", deliveries)
+    app.router.add_get("/sandbox/events", events)
