@@ -1,0 +1,130 @@
+"""Standard Webhooks signatures, as Moment sends them (reference §15.3, §16).
+
+``signed_content = webhook_id + "." + webhook_timestamp + "." + raw_body``, keyed with
+the secret's base64 payload (``whsec_`` stripped, then decoded), HMAC-SHA256, standard
+padded base64, labelled ``v1``.
+
+:func:`sign` goes through :class:`standardwebhooks.Webhook`, so what we send is what
+the reference library produces. The library works on ``str`` bodies and a
+:class:`~datetime.datetime`; where it cannot (a body that is not UTF-8, a timestamp
+``datetime`` cannot represent) the same HMAC is computed here over the raw bytes, so
+signing never fails for those. :func:`mac` is that byte-exact computation; the
+verifier uses it directly because it must sign the header values exactly as received.
+
+Secrets are decoded by :func:`decode_secret` only (one rule for signing and verifying);
+the library is handed the decoded key bytes.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import string
+import time
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from secrets import choice, token_bytes
+from typing import Final
+
+from standardwebhooks import Webhook
+
+from moment_tui.secrets import SecretFormatError
+
+SECRET_PREFIX: Final = "whsec_"  # noqa: S105 - a prefix, not a secret
+SIGNATURE_VERSION: Final = "v1"
+CONTENT_TYPE: Final = "application/json"
+HEADER_ID: Final = "webhook-id"
+HEADER_TIMESTAMP: Final = "webhook-timestamp"
+HEADER_SIGNATURE: Final = "webhook-signature"
+
+_BASE62: Final = string.digits + string.ascii_letters
+_MESSAGE_ID_LENGTH: Final = 27
+_SECRET_BYTES: Final = 32
+
+
+def decode_secret(secret: str) -> bytes:
+    """``whsec_<base64>`` (or bare ``<base64>``) → the raw HMAC key.
+
+    Surrounding whitespace is ignored and missing (or extra) ``=`` padding is
+    tolerated, as the reference library does. Raises
+    :class:`~moment_tui.secrets.SecretFormatError` (whose message never echoes the
+    secret) when nothing is left or the payload is not base64.
+    """
+    payload = secret.strip().removeprefix(SECRET_PREFIX).rstrip("=")
+    if not payload:
+        raise SecretFormatError("the webhook signing secret is empty")
+    try:
+        key = base64.b64decode(payload + "=" * (-len(payload) % 4), validate=True)
+    except (binascii.Error, ValueError):
+        raise SecretFormatError("the part after whsec_ must be base64") from None
+    if not key:
+        raise SecretFormatError("the webhook signing secret is empty")
+    return key
+
+
+def mac(key: bytes, msg_id: str, timestamp: str, body: bytes) -> bytes:
+    """HMAC-SHA256 of ``msg_id.timestamp.body``: the header texts and the raw body."""
+    digest = hmac.new(key, f"{msg_id}.{timestamp}.".encode(), hashlib.sha256)
+    digest.update(body)
+    return digest.digest()
+
+
+def format_signature(raw: bytes) -> str:
+    """32 MAC bytes → ``v1,<base64>``."""
+    return f"{SIGNATURE_VERSION},{base64.b64encode(raw).decode('ascii')}"
+
+
+def sign(secret: str, msg_id: str, timestamp: int, body: bytes) -> str:
+    """The ``v1,<base64>`` signature of one delivery with one secret.
+
+    Computed by ``standardwebhooks.Webhook(key).sign(...)``; a body that is not UTF-8
+    (or a timestamp outside ``datetime``'s range) is signed over the raw bytes here
+    instead, with the identical algorithm. Raises ``SecretFormatError`` for a bad
+    secret, and ``UnicodeEncodeError`` only for an id that has no UTF-8 form.
+    """
+    key = decode_secret(secret)
+    try:
+        text = body.decode("utf-8")
+        when = datetime.fromtimestamp(timestamp, UTC)
+    except (UnicodeDecodeError, OverflowError, ValueError, OSError):
+        return format_signature(mac(key, msg_id, str(timestamp), body))
+    signature: str = Webhook(key).sign(msg_id, when, text)
+    return signature
+
+
+def signature_header(secrets: Sequence[str], msg_id: str, timestamp: int, body: bytes) -> str:
+    """The ``webhook-signature`` value: one ``v1`` entry per secret, space-separated.
+
+    Several secrets is how a key rotation overlaps. No secret at all is an error
+    (``SecretFormatError``): an unsigned delivery is never what the caller meant.
+    """
+    if isinstance(secrets, str):  # a lone string would be signed character by character
+        secrets = [secrets]
+    if not secrets:
+        raise SecretFormatError("no webhook signing secret to sign with")
+    return " ".join(sign(secret, msg_id, timestamp, body) for secret in secrets)
+
+
+def signed_headers(
+    secrets: Sequence[str], msg_id: str, body: bytes, *, timestamp: int | None = None
+) -> dict[str, str]:
+    """All headers of a delivery of ``body``; ``timestamp`` defaults to now."""
+    when = int(time.time()) if timestamp is None else timestamp
+    return {
+        HEADER_ID: msg_id,
+        HEADER_TIMESTAMP: str(when),
+        HEADER_SIGNATURE: signature_header(secrets, msg_id, when, body),
+        "content-type": CONTENT_TYPE,
+    }
+
+
+def new_message_id() -> str:
+    """``msg_`` + 27 random base62 characters (about 160 bits)."""
+    return "msg_" + "".join(choice(_BASE62) for _ in range(_MESSAGE_ID_LENGTH))
+
+
+def new_webhook_secret() -> str:
+    """``whsec_`` + base64 of 32 random bytes, the Standard Webhooks format."""
+    return SECRET_PREFIX + base64.b64encode(token_bytes(_SECRET_BYTES)).decode("ascii")
