@@ -1,0 +1,135 @@
+"""What each verified event did to the catalogue, and whether the server agreed.
+
+One row per verified ``webhook-id`` (a unique column), written in the same
+transaction as the catalogue change it describes: an event is applied exactly once,
+however often it is delivered and whatever crashes in between.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any, Literal
+
+from moment_tui.api.models import ObjectKind
+
+State = Literal["applied", "confirmed", "drift", "unconfirmed"]
+Outcome = Literal["applied", "fetched", "unknown_target", "skipped"]
+
+
+@dataclass(frozen=True)
+class Change:
+    """One field of one object, before and after an event was applied."""
+
+    kind: str
+    id: str
+    field: str
+    before: Any
+    after: Any
+
+
+@dataclass(frozen=True)
+class Drift:
+    """A field where the server's copy differs from ours after applying."""
+
+    kind: str
+    id: str
+    field: str
+    ours: Any
+    server: Any
+
+
+@dataclass(frozen=True)
+class Application:
+    delivery_seq: int
+    webhook_id: str
+    applied_at: str
+    outcome: Outcome
+    target_kind: ObjectKind | None
+    target_id: str | None
+    changes: tuple[Change, ...] = ()
+    allocation: tuple[tuple[str, int], ...] = ()  # (bill id, amount) of an account payment
+    to_balance: int = 0
+    unallocated: int = 0
+    note: str | None = None
+    state: State = "applied"
+    drift: tuple[Drift, ...] = field(default=())
+    checked_at: str | None = None
+
+    def checked(
+        self, state: State, drift: tuple[Drift, ...], at: str, note: str | None
+    ) -> Application:
+        return replace(self, state=state, drift=drift, checked_at=at, note=note or self.note)
+
+
+def insert(conn: sqlite3.Connection, app: Application) -> None:
+    conn.execute(
+        "INSERT INTO applications (delivery_seq, webhook_id, applied_at, outcome, target_kind,"
+        " target_id, changes, allocation, note, state, drift, checked_at)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            app.delivery_seq,
+            app.webhook_id,
+            app.applied_at,
+            app.outcome,
+            app.target_kind,
+            app.target_id,
+            json.dumps([asdict(c) for c in app.changes]),
+            json.dumps(
+                {
+                    "bills": [list(part) for part in app.allocation],
+                    "to_balance": app.to_balance,
+                    "unallocated": app.unallocated,
+                }
+            ),
+            app.note,
+            app.state,
+            json.dumps([asdict(d) for d in app.drift]) if app.drift else None,
+            app.checked_at,
+        ),
+    )
+
+
+def update_check(conn: sqlite3.Connection, app: Application) -> None:
+    conn.execute(
+        "UPDATE applications SET state = ?, drift = ?, checked_at = ?, note = ?"
+        " WHERE delivery_seq = ?",
+        (
+            app.state,
+            json.dumps([asdict(d) for d in app.drift]) if app.drift else None,
+            app.checked_at,
+            app.note,
+            app.delivery_seq,
+        ),
+    )
+
+
+def get(conn: sqlite3.Connection, webhook_id: str) -> Application | None:
+    row = conn.execute("SELECT * FROM applications WHERE webhook_id = ?", (webhook_id,)).fetchone()
+    return None if row is None else _application(row)
+
+
+def for_delivery(conn: sqlite3.Connection, seq: int) -> Application | None:
+    row = conn.execute("SELECT * FROM applications WHERE delivery_seq = ?", (seq,)).fetchone()
+    return None if row is None else _application(row)
+
+
+def _application(row: sqlite3.Row) -> Application:
+    allocation = json.loads(row["allocation"]) if row["allocation"] else {}
+    return Application(
+        delivery_seq=row["delivery_seq"],
+        webhook_id=row["webhook_id"],
+        applied_at=row["applied_at"],
+        outcome=row["outcome"],
+        target_kind=row["target_kind"],
+        target_id=row["target_id"],
+        changes=tuple(Change(**c) for c in json.loads(row["changes"])),
+        allocation=tuple((str(b), int(a)) for b, a in allocation.get("bills", [])),
+        to_balance=int(allocation.get("to_balance", 0)),
+        unallocated=int(allocation.get("unallocated", 0)),
+        note=row["note"],
+        state=row["state"],
+        drift=tuple(Drift(**d) for d in json.loads(row["drift"])) if row["drift"] else (),
+        checked_at=row["checked_at"],
+    )

@@ -1,0 +1,277 @@
+"""The catalogue: the console's own copy of every object it knows.
+
+Moment's Billing API cannot list anything, so the console remembers what it has
+met. Each entry is the last known JSON of the object plus how it was learned
+(``source``) and when. Functions here take a connection; :class:`Workspace` runs
+reads on reader connections and writes on its writer thread.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sqlite3
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any, Final, Generic, Literal, TypeVar
+
+from moment_tui.api.models import (
+    ID_PATTERNS,
+    Account,
+    Bill,
+    BillingObject,
+    BillStatus,
+    Customer,
+    ObjectKind,
+)
+
+Source = Literal["created", "looked_up", "listed", "imported", "webhook", "refetched", "applied"]
+TABLE: Final[dict[ObjectKind, str]] = {
+    "customer": "customers",
+    "account": "accounts",
+    "bill": "bills",
+}
+MODEL: Final[dict[ObjectKind, type[BillingObject]]] = {
+    "customer": Customer,
+    "account": Account,
+    "bill": Bill,
+}
+NO_DUE_DATE: Final = "9999-12-31"
+
+ObjT = TypeVar("ObjT", Customer, Account, Bill)
+
+
+@dataclass(frozen=True)
+class Entry(Generic[ObjT]):
+    """A catalogue object and how the console came to know it."""
+
+    obj: ObjT
+    source: str
+    learned_at: str
+    updated_at: str
+
+
+def now_iso() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+# --- writing ------------------------------------------------------------------------
+
+
+def upsert(
+    conn: sqlite3.Connection,
+    obj: BillingObject,
+    source: Source,
+    *,
+    search: bool,
+    now: str | None = None,
+) -> None:
+    """Keep ``obj`` as the last known copy; ``learned_at`` keeps the first sighting."""
+    now = now or now_iso()
+    data = obj.model_dump_json()
+    kind = obj.KIND
+    columns: dict[str, Any] = {"id": obj.id, "external_reference": obj.external_reference}
+    if isinstance(obj, Customer):
+        columns.update(name=obj.name, email=obj.email, currency=obj.currency, balance=obj.balance)
+    elif isinstance(obj, Account):
+        columns.update(
+            customer_id=obj.customer_id, name=obj.name, currency=obj.currency, balance=obj.balance
+        )
+    else:
+        due = obj.due_date.isoformat() if obj.due_date else None
+        columns.update(
+            customer_id=obj.customer_id,
+            account_id=obj.account_id,
+            status=obj.status.value,
+            currency=obj.currency,
+            amount_due=obj.amount_due,
+            amount_paid=obj.amount_paid,
+            amount_remaining=obj.amount_remaining,
+            bill_date=obj.bill_date.isoformat() if obj.bill_date else None,
+            due_date=due,
+            due_sort=due or NO_DUE_DATE,
+        )
+    columns.update(data=data, source=source, learned_at=now, updated_at=now)
+    names = ", ".join(columns)
+    marks = ", ".join("?" for _ in columns)
+    keep = {"id", "learned_at"}
+    updates = ", ".join(f"{c} = excluded.{c}" for c in columns if c not in keep)
+    conn.execute(
+        f"INSERT INTO {TABLE[kind]} ({names}) VALUES ({marks}) "  # noqa: S608
+        f"ON CONFLICT(id) DO UPDATE SET {updates}",
+        tuple(columns.values()),
+    )
+    _index(conn, kind, obj.id, _search_text(obj), fts=search)
+
+
+def _search_text(obj: BillingObject) -> str:
+    parts = [obj.id, obj.external_reference]
+    if isinstance(obj, Customer):
+        parts += [obj.name or "", obj.email or "", obj.phone or ""]
+    elif isinstance(obj, Account):
+        parts.append(obj.name or "")
+    return " ".join(p for p in parts if p)
+
+
+def _index(conn: sqlite3.Connection, kind: str, object_id: str, text: str, *, fts: bool) -> None:
+    """Keep ``search_keys`` (and the trigram index beside it, when there is one) current."""
+    row = conn.execute(
+        "SELECT rowid, text FROM search_keys WHERE kind = ? AND id = ?", (kind, object_id)
+    ).fetchone()
+    if row is None:
+        cursor = conn.execute(
+            "INSERT INTO search_keys (kind, id, text) VALUES (?, ?, ?)", (kind, object_id, text)
+        )
+        if fts:
+            conn.execute("INSERT INTO search (rowid, text) VALUES (?, ?)", (cursor.lastrowid, text))
+    elif row["text"] != text:
+        conn.execute("UPDATE search_keys SET text = ? WHERE rowid = ?", (text, row["rowid"]))
+        if fts:
+            conn.execute("UPDATE search SET text = ? WHERE rowid = ?", (text, row["rowid"]))
+
+
+# --- reading ------------------------------------------------------------------------
+
+
+def _entry(kind: ObjectKind, row: sqlite3.Row) -> Entry[Any]:
+    obj = MODEL[kind].model_validate_json(row["data"])
+    return Entry(obj, row["source"], row["learned_at"], row["updated_at"])
+
+
+def get(conn: sqlite3.Connection, kind: ObjectKind, ref: str) -> Entry[Any] | None:
+    """By id, else by external reference (the API's rule for path values)."""
+    table = TABLE[kind]
+    row = None
+    if ID_PATTERNS[kind].match(ref):
+        row = conn.execute(f"SELECT * FROM {table} WHERE id = ?", (ref,)).fetchone()  # noqa: S608
+    if row is None:
+        row = conn.execute(
+            f"SELECT * FROM {table} WHERE external_reference = ? LIMIT 1",  # noqa: S608
+            (ref,),
+        ).fetchone()
+    return None if row is None else _entry(kind, row)
+
+
+@dataclass(frozen=True)
+class BillQuery:
+    """Filters for :func:`bills`; ``after`` is the last row's ``(due_sort, id)``."""
+
+    status: BillStatus | None = None
+    customer_id: str | None = None
+    account_id: str | None = None
+    overdue_on: dt.date | None = None  # unpaid with a due date before this day
+    limit: int = 100
+    after: tuple[str, str] | None = None
+
+
+def bills(conn: sqlite3.Connection, query: BillQuery) -> list[Entry[Bill]]:
+    """Bills by due date (undated last), then id; paged by keyset."""
+    where: list[str] = []
+    params: list[Any] = []
+    if query.overdue_on is not None:
+        where += ["status = 'unpaid'", "due_sort < ?"]
+        params.append(query.overdue_on.isoformat())
+    elif query.status is not None:
+        where.append("status = ?")
+        params.append(query.status.value)
+    if query.customer_id:
+        where.append("customer_id = ?")
+        params.append(query.customer_id)
+    if query.account_id:
+        where.append("account_id = ?")
+        params.append(query.account_id)
+    if query.after is not None:
+        where.append("(due_sort, id) > (?, ?)")
+        params += list(query.after)
+    sql = "SELECT * FROM bills"
+    if where:
+        sql += " WHERE " + " AND ".join(where)
+    rows = conn.execute(sql + " ORDER BY due_sort, id LIMIT ?", (*params, query.limit)).fetchall()
+    return [_entry("bill", row) for row in rows]
+
+
+def customers(
+    conn: sqlite3.Connection, *, limit: int = 100, after: tuple[str, str] | None = None
+) -> list[Entry[Customer]]:
+    """Customers by name (case-insensitive), then id."""
+    params: list[Any] = []
+    sql = "SELECT * FROM customers"
+    if after is not None:
+        sql += " WHERE (coalesce(name, '') COLLATE NOCASE, id) > (?, ?)"
+        params += list(after)
+    rows = conn.execute(
+        sql + " ORDER BY coalesce(name, '') COLLATE NOCASE, id LIMIT ?", (*params, limit)
+    ).fetchall()
+    return [_entry("customer", row) for row in rows]
+
+
+def accounts(conn: sqlite3.Connection, customer_id: str) -> list[Entry[Account]]:
+    rows = conn.execute(
+        "SELECT * FROM accounts WHERE customer_id = ? ORDER BY external_reference",
+        (customer_id,),
+    ).fetchall()
+    return [_entry("account", row) for row in rows]
+
+
+def open_bills(
+    conn: sqlite3.Connection, kind: ObjectKind, holder_id: str, currency: str
+) -> list[tuple[Bill, int]]:
+    """Unpaid bills competing for an account's (or a customer's direct) payment."""
+    column = "account_id = ?" if kind == "account" else "customer_id = ? AND account_id IS NULL"
+    rows = conn.execute(
+        f"SELECT rowid, data FROM bills WHERE {column} AND status = 'unpaid'"  # noqa: S608
+        " AND currency = ?",
+        (holder_id, currency),
+    ).fetchall()
+    return [(Bill.model_validate_json(row["data"]), row["rowid"]) for row in rows]
+
+
+_SEARCH_TRIGRAM: Final = """
+    SELECT k.kind, k.id FROM search JOIN search_keys AS k ON k.rowid = search.rowid
+    WHERE search MATCH ?
+    ORDER BY CASE k.kind WHEN 'customer' THEN 0 WHEN 'account' THEN 1 ELSE 2 END, k.id
+    LIMIT ?"""
+_SEARCH_LIKE: Final = """
+    SELECT kind, id FROM search_keys WHERE text LIKE ? ESCAPE '\\'
+    ORDER BY CASE kind WHEN 'customer' THEN 0 WHEN 'account' THEN 1 ELSE 2 END, id
+    LIMIT ?"""
+
+
+def search(
+    conn: sqlite3.Connection, text: str, *, limit: int = 50, trigram: bool = True
+) -> list[Entry[Any]]:
+    """Customers, accounts and bills whose id, reference, name, email or phone contain
+    ``text`` (case-insensitive), customers first."""
+    text = text.strip()
+    if not text:
+        return []
+    if trigram and len(text) >= 3:
+        phrase = '"' + text.replace('"', '""') + '"'
+        rows = conn.execute(_SEARCH_TRIGRAM, (phrase, limit)).fetchall()
+    else:
+        pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        rows = conn.execute(_SEARCH_LIKE, (pattern, limit)).fetchall()
+    found = [get(conn, row["kind"], row["id"]) for row in rows]
+    return [entry for entry in found if entry is not None]
+
+
+def counts(conn: sqlite3.Connection) -> dict[str, int]:
+    result: dict[str, int] = {
+        kind: conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]  # noqa: S608
+        for kind, table in TABLE.items()
+    }
+    for status in BillStatus:
+        result[f"bills_{status.value}"] = conn.execute(
+            "SELECT count(*) FROM bills WHERE status = ?", (status.value,)
+        ).fetchone()[0]
+    return result
+
+
+def remember_all(
+    conn: sqlite3.Connection, objects: Iterable[BillingObject], source: Source, *, search: bool
+) -> int:
+    now = now_iso()
+    count = 0
+    for obj in objects:
+        upsert(conn, obj, source, search=search, now=now)
+        count += 1
+    return count

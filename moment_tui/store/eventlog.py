@@ -1,0 +1,304 @@
+"""The event log: every delivery that reached the listener, and what became of it.
+
+A delivery is stored with its raw headers (credentials redacted) and body, the
+receive time and the verdict, before the listener answers. Verified deliveries are
+unique by ``webhook-id`` (a partial unique index), so a second copy — now or after
+a restart — is stored as ``duplicate`` and never applied. Rejected and duplicate
+deliveries are kept for debugging up to a retention bound; verified ones are kept.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import dataclass
+from typing import Any, Final, Literal
+
+from moment_tui.api.models import ObjectKind
+
+Verdict = Literal["verified", "rejected", "duplicate"]
+REDACTED_HEADERS: Final = frozenset(
+    {"authorization", "proxy-authorization", "cookie", "set-cookie", "x-api-key"}
+)
+DEFAULT_RETENTION: Final = 10_000
+
+
+@dataclass(frozen=True)
+class Incoming:
+    """One delivery as the listener received and judged it, before it is stored."""
+
+    received_at: str
+    remote: str | None
+    headers: dict[str, str]
+    body: bytes
+    body_size: int
+    verified: bool
+    reason: str | None
+    message: str
+    status: int
+    webhook_id: str | None = None
+    event_id: str | None = None
+    event_type: str | None = None
+    amount: int | None = None
+    currency: str | None = None
+    customer_id: str | None = None
+    account_id: str | None = None
+    bill_id: str | None = None
+    matched_secret: str | None = None
+    diagnosis: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """A stored delivery (without its raw headers and body)."""
+
+    seq: int
+    webhook_id: str | None
+    received_at: str
+    verdict: Verdict
+    reason: str | None
+    message: str
+    status: int
+    event_id: str | None = None
+    event_type: str | None = None
+    amount: int | None = None
+    currency: str | None = None
+    customer_id: str | None = None
+    account_id: str | None = None
+    bill_id: str | None = None
+    matched_secret: str | None = None
+    duplicate_of: int | None = None
+    diagnosis: dict[str, Any] | None = None
+    application: str | None = None  # the application's state, when read back
+
+    def target(self) -> tuple[ObjectKind, str] | None:
+        """What the money went to: the bill, else the account, else the customer."""
+        if self.bill_id:
+            return "bill", self.bill_id
+        if self.account_id:
+            return "account", self.account_id
+        if self.customer_id:
+            return "customer", self.customer_id
+        return None
+
+
+def redact(headers: dict[str, str]) -> dict[str, str]:
+    return {
+        name: "(redacted)" if name.lower() in REDACTED_HEADERS else value
+        for name, value in headers.items()
+    }
+
+
+_COLUMNS: Final = (
+    "webhook_id, received_at, verdict, reason, message, status, remote, headers, body,"
+    " body_size, event_id, event_type, amount, currency, customer_id, account_id, bill_id,"
+    " matched_secret, diagnosis, duplicate_of"
+)
+
+
+def insert(conn: sqlite3.Connection, incoming: Incoming) -> Delivery:
+    """Store one delivery; a second verified copy of a ``webhook-id`` becomes ``duplicate``."""
+    verdict: Verdict = "verified" if incoming.verified else "rejected"
+    reason, message, duplicate_of = incoming.reason, incoming.message, None
+    try:
+        seq = _insert(conn, incoming, verdict, reason, message, None)
+    except sqlite3.IntegrityError:
+        original = conn.execute(
+            "SELECT seq, received_at FROM deliveries WHERE webhook_id = ? AND verdict = 'verified'",
+            (incoming.webhook_id,),
+        ).fetchone()
+        verdict, reason, duplicate_of = "duplicate", "duplicate", original["seq"]
+        message = (
+            f"already received at {original['received_at']} (#{original['seq']}); "
+            "acknowledged, not applied again"
+        )
+        seq = _insert(conn, incoming, verdict, reason, message, duplicate_of)
+    return Delivery(
+        seq=seq,
+        webhook_id=incoming.webhook_id,
+        received_at=incoming.received_at,
+        verdict=verdict,
+        reason=reason,
+        message=message,
+        status=incoming.status,
+        event_id=incoming.event_id,
+        event_type=incoming.event_type,
+        amount=incoming.amount,
+        currency=incoming.currency,
+        customer_id=incoming.customer_id,
+        account_id=incoming.account_id,
+        bill_id=incoming.bill_id,
+        matched_secret=incoming.matched_secret,
+        duplicate_of=duplicate_of,
+        diagnosis=incoming.diagnosis,
+    )
+
+
+def _insert(
+    conn: sqlite3.Connection,
+    d: Incoming,
+    verdict: Verdict,
+    reason: str | None,
+    message: str,
+    duplicate_of: int | None,
+) -> int:
+    cursor = conn.execute(
+        f"INSERT INTO deliveries ({_COLUMNS}) VALUES ({', '.join('?' * 20)})",  # noqa: S608
+        (
+            d.webhook_id,
+            d.received_at,
+            verdict,
+            reason,
+            message,
+            d.status,
+            d.remote,
+            json.dumps(redact(d.headers)),
+            d.body,
+            d.body_size,
+            d.event_id,
+            d.event_type,
+            d.amount,
+            d.currency,
+            d.customer_id,
+            d.account_id,
+            d.bill_id,
+            d.matched_secret,
+            json.dumps(d.diagnosis) if d.diagnosis else None,
+            duplicate_of,
+        ),
+    )
+    assert cursor.lastrowid is not None
+    return cursor.lastrowid
+
+
+def trim(conn: sqlite3.Connection, keep: int = DEFAULT_RETENTION) -> int:
+    """Drop the oldest rejected and duplicate deliveries beyond ``keep`` of them."""
+    row = conn.execute(
+        "SELECT seq FROM deliveries WHERE verdict != 'verified' ORDER BY seq DESC LIMIT 1 OFFSET ?",
+        (keep,),
+    ).fetchone()
+    if row is None:
+        return 0
+    cursor = conn.execute(
+        "DELETE FROM deliveries WHERE verdict != 'verified' AND seq <= ?", (row["seq"],)
+    )
+    return cursor.rowcount
+
+
+def _delivery(row: sqlite3.Row) -> Delivery:
+    diagnosis = json.loads(row["diagnosis"]) if row["diagnosis"] else None
+    keys = row.keys()
+    return Delivery(
+        seq=row["seq"],
+        webhook_id=row["webhook_id"],
+        received_at=row["received_at"],
+        verdict=row["verdict"],
+        reason=row["reason"],
+        message=row["message"],
+        status=row["status"],
+        event_id=row["event_id"],
+        event_type=row["event_type"],
+        amount=row["amount"],
+        currency=row["currency"],
+        customer_id=row["customer_id"],
+        account_id=row["account_id"],
+        bill_id=row["bill_id"],
+        matched_secret=row["matched_secret"],
+        duplicate_of=row["duplicate_of"],
+        diagnosis=diagnosis,
+        application=row["state"] if "state" in keys else None,
+    )
+
+
+_SELECT: Final = (
+    "SELECT d.*, a.state FROM deliveries AS d LEFT JOIN applications AS a ON a.delivery_seq = d.seq"
+)
+
+
+def latest(
+    conn: sqlite3.Connection,
+    *,
+    limit: int = 100,
+    verdict: Verdict | None = None,
+    before: int | None = None,
+) -> list[Delivery]:
+    """Newest first; ``before`` pages back by ``seq``."""
+    where: list[str] = []
+    params: list[object] = []
+    if verdict:
+        where.append("d.verdict = ?")
+        params.append(verdict)
+    if before is not None:
+        where.append("d.seq < ?")
+        params.append(before)
+    sql = _SELECT + (" WHERE " + " AND ".join(where) if where else "")
+    rows = conn.execute(sql + " ORDER BY d.seq DESC LIMIT ?", (*params, limit)).fetchall()
+    return [_delivery(row) for row in rows]
+
+
+def find(conn: sqlite3.Connection, ref: str) -> Delivery | None:
+    """By ``seq`` (digits) or ``webhook-id`` (the verified copy first)."""
+    if ref.isdigit():
+        row = conn.execute(_SELECT + " WHERE d.seq = ?", (int(ref),)).fetchone()
+    else:
+        row = conn.execute(
+            _SELECT + " WHERE d.webhook_id = ? ORDER BY d.verdict != 'verified', d.seq LIMIT 1",
+            (ref,),
+        ).fetchone()
+    return None if row is None else _delivery(row)
+
+
+def raw(conn: sqlite3.Connection, seq: int) -> tuple[dict[str, str], bytes] | None:
+    """The stored headers and body of a delivery."""
+    row = conn.execute("SELECT headers, body FROM deliveries WHERE seq = ?", (seq,)).fetchone()
+    if row is None:
+        return None
+    return json.loads(row["headers"]), bytes(row["body"])
+
+
+def unapplied(conn: sqlite3.Connection, limit: int = 1000) -> list[Delivery]:
+    """Verified ``obligation.amount_applied`` deliveries not yet applied, oldest first."""
+    rows = conn.execute(
+        _SELECT + " WHERE d.verdict = 'verified' AND d.event_type = 'obligation.amount_applied'"
+        " AND a.delivery_seq IS NULL ORDER BY d.seq LIMIT ?",
+        (limit,),
+    ).fetchall()
+    return [_delivery(row) for row in rows]
+
+
+@dataclass(frozen=True)
+class Books:
+    """The counts that must agree: stored, acknowledged, applied."""
+
+    stored: int
+    verified: int
+    duplicate: int
+    rejected: int
+    acknowledged: int  # answered 2xx
+    applied: int  # verified events with an application record
+    confirmed: int
+    drift: int
+    unconfirmed: int
+
+
+def books(conn: sqlite3.Connection) -> Books:
+    by_verdict = dict(
+        conn.execute("SELECT verdict, count(*) FROM deliveries GROUP BY verdict").fetchall()
+    )
+    by_state = dict(
+        conn.execute("SELECT state, count(*) FROM applications GROUP BY state").fetchall()
+    )
+    acknowledged = conn.execute(
+        "SELECT count(*) FROM deliveries WHERE status BETWEEN 200 AND 299"
+    ).fetchone()[0]
+    return Books(
+        stored=sum(by_verdict.values()),
+        verified=by_verdict.get("verified", 0),
+        duplicate=by_verdict.get("duplicate", 0),
+        rejected=by_verdict.get("rejected", 0),
+        acknowledged=acknowledged,
+        applied=sum(by_state.values()),
+        confirmed=by_state.get("confirmed", 0),
+        drift=by_state.get("drift", 0),
+        unconfirmed=by_state.get("unconfirmed", 0),
+    )

@@ -1,0 +1,140 @@
+"""The workspace database: one SQLite file per API mode and base URL.
+
+Three parts:
+
+* the **catalogue** — the last known copy of every customer, account and bill the
+  console has met (created, looked up, listed, imported, seen in a webhook), with
+  when and how it was learned, the bill → account → customer links as columns, and
+  a trigram full-text index for search;
+* the **event log** — every webhook delivery that reached the listener, verified or
+  not, with its raw headers and body, receive time and verdict;
+* **applications** — what each verified event did to the catalogue (before/after
+  values, how an account payment was allocated) and whether the server agreed.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import Final
+
+VERSION: Final = 1
+
+_TABLES = """
+CREATE TABLE IF NOT EXISTS customers (
+    id TEXT PRIMARY KEY,
+    external_reference TEXT NOT NULL,
+    name TEXT, email TEXT, currency TEXT, balance INTEGER,
+    data TEXT NOT NULL,
+    source TEXT NOT NULL,
+    learned_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS customers_by_reference ON customers(external_reference);
+CREATE INDEX IF NOT EXISTS customers_by_name ON customers(name COLLATE NOCASE);
+
+CREATE TABLE IF NOT EXISTS accounts (
+    id TEXT PRIMARY KEY,
+    external_reference TEXT NOT NULL,
+    customer_id TEXT NOT NULL,
+    name TEXT, currency TEXT, balance INTEGER,
+    data TEXT NOT NULL,
+    source TEXT NOT NULL,
+    learned_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS accounts_by_reference ON accounts(external_reference);
+CREATE INDEX IF NOT EXISTS accounts_by_customer ON accounts(customer_id);
+
+CREATE TABLE IF NOT EXISTS bills (
+    id TEXT PRIMARY KEY,
+    external_reference TEXT NOT NULL,
+    customer_id TEXT NOT NULL,
+    account_id TEXT,
+    status TEXT NOT NULL,
+    currency TEXT NOT NULL,
+    amount_due INTEGER NOT NULL,
+    amount_paid INTEGER NOT NULL,
+    amount_remaining INTEGER NOT NULL,
+    bill_date TEXT, due_date TEXT,
+    due_sort TEXT NOT NULL,
+    data TEXT NOT NULL,
+    source TEXT NOT NULL,
+    learned_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS bills_by_reference ON bills(external_reference);
+CREATE INDEX IF NOT EXISTS bills_by_due ON bills(due_sort, id);
+CREATE INDEX IF NOT EXISTS bills_by_status ON bills(status, due_sort, id);
+CREATE INDEX IF NOT EXISTS bills_by_customer ON bills(customer_id, due_sort, id);
+CREATE INDEX IF NOT EXISTS bills_by_account ON bills(account_id, due_sort, id);
+
+CREATE TABLE IF NOT EXISTS search_keys (
+    rowid INTEGER PRIMARY KEY,
+    kind TEXT NOT NULL,
+    id TEXT NOT NULL,
+    text TEXT NOT NULL,
+    UNIQUE (kind, id)
+);
+
+CREATE TABLE IF NOT EXISTS deliveries (
+    seq INTEGER PRIMARY KEY,
+    webhook_id TEXT,
+    received_at TEXT NOT NULL,
+    verdict TEXT NOT NULL CHECK (verdict IN ('verified', 'rejected', 'duplicate')),
+    reason TEXT,
+    message TEXT NOT NULL,
+    status INTEGER NOT NULL,
+    remote TEXT,
+    headers TEXT NOT NULL,
+    body BLOB NOT NULL,
+    body_size INTEGER NOT NULL,
+    event_id TEXT, event_type TEXT,
+    amount INTEGER, currency TEXT,
+    customer_id TEXT, account_id TEXT, bill_id TEXT,
+    matched_secret TEXT,
+    diagnosis TEXT,
+    duplicate_of INTEGER
+);
+CREATE UNIQUE INDEX IF NOT EXISTS deliveries_verified_once
+    ON deliveries(webhook_id) WHERE verdict = 'verified';
+CREATE INDEX IF NOT EXISTS deliveries_by_verdict ON deliveries(verdict, seq);
+CREATE INDEX IF NOT EXISTS deliveries_by_webhook_id ON deliveries(webhook_id);
+
+CREATE TABLE IF NOT EXISTS applications (
+    delivery_seq INTEGER PRIMARY KEY REFERENCES deliveries(seq),
+    webhook_id TEXT NOT NULL UNIQUE,
+    applied_at TEXT NOT NULL,
+    outcome TEXT NOT NULL,
+    target_kind TEXT, target_id TEXT,
+    changes TEXT NOT NULL,
+    allocation TEXT,
+    note TEXT,
+    state TEXT NOT NULL
+        CHECK (state IN ('applied', 'confirmed', 'drift', 'unconfirmed')),
+    drift TEXT,
+    checked_at TEXT
+);
+CREATE INDEX IF NOT EXISTS applications_by_state ON applications(state);
+CREATE INDEX IF NOT EXISTS applications_by_target ON applications(target_id);
+"""
+
+_SEARCH = """
+CREATE VIRTUAL TABLE IF NOT EXISTS search USING fts5(text, tokenize = 'trigram');
+"""
+
+
+def create(conn: sqlite3.Connection) -> bool:
+    """Create or check the schema; returns whether trigram search is available."""
+    version = conn.execute("PRAGMA user_version").fetchone()[0]
+    if version > VERSION:
+        raise RuntimeError(
+            f"this workspace was written by a newer moment-tui (schema {version} > {VERSION})"
+        )
+    conn.executescript(_TABLES)
+    try:
+        conn.executescript(_SEARCH)
+        search = True
+    except sqlite3.OperationalError:  # SQLite without FTS5 or the trigram tokenizer
+        search = False
+    conn.execute(f"PRAGMA user_version = {VERSION}")
+    return search

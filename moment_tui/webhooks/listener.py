@@ -1,0 +1,180 @@
+"""The webhook listener: receive, verify, store durably, then answer.
+
+For every POST to the listener's path: read at most ``max_body + 1`` bytes, judge
+the delivery with :class:`~moment_tui.webhooks.verify.Verifier`, commit it to the
+event log (the store marks a second verified copy of a ``webhook-id`` as a
+duplicate), and only then answer — 200 for verified and duplicate deliveries, the
+verdict's 4xx with a JSON reason otherwise. If the delivery cannot be stored the
+answer is 503 with ``Retry-After``, so the sender tries again; nothing is ever
+acknowledged that is not on disk. After answering, ``on_delivery`` is called with
+the stored :class:`~moment_tui.store.eventlog.Delivery`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from typing import Any, Final
+
+from aiohttp import web
+
+from moment_tui.store.catalogue import now_iso
+from moment_tui.store.eventlog import Delivery, Incoming
+from moment_tui.store.workspace import Workspace
+from moment_tui.webhooks.verify import Verification, Verifier
+
+log = logging.getLogger(__name__)
+
+DEFAULT_PATH: Final = "/webhooks/moment"
+STORED_BODY_LIMIT: Final = 64 * 1024  # of an over-size body, this much is kept
+_READ_CHUNK: Final = 64 * 1024
+
+
+@dataclass(frozen=True)
+class ListenerConfig:
+    host: str = "127.0.0.1"
+    port: int = 8765
+    path: str = DEFAULT_PATH
+
+
+def _json(status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> web.Response:
+    return web.Response(
+        status=status,
+        text=json.dumps(body, separators=(",", ":")),
+        content_type="application/json",
+        headers=headers,
+    )
+
+
+def incoming_from(
+    verification: Verification,
+    headers: dict[str, str],
+    body: bytes,
+    body_size: int,
+    *,
+    remote: str | None,
+    received_at: str,
+) -> Incoming:
+    """What the event log keeps of one judged delivery."""
+    data = verification.amount_applied
+    event = verification.event
+    return Incoming(
+        received_at=received_at,
+        remote=remote,
+        headers=headers,
+        body=body[:STORED_BODY_LIMIT] if not verification.ok else body,
+        body_size=body_size,
+        verified=verification.ok,
+        reason=verification.reason.value if verification.reason else None,
+        message=verification.message,
+        status=verification.status,
+        webhook_id=verification.webhook_id or _header(headers, "webhook-id"),
+        event_id=event.id if event else None,
+        event_type=event.type if event else None,
+        amount=data.amount if data else None,
+        currency=data.currency if data else None,
+        customer_id=data.customer_id if data else None,
+        account_id=data.account_id if data else None,
+        bill_id=data.bill_id if data else None,
+        matched_secret=verification.matched_secret_label,
+        diagnosis=asdict(verification.diagnosis) if verification.diagnosis else None,
+    )
+
+
+def _header(headers: dict[str, str], name: str) -> str | None:
+    for key, value in headers.items():
+        if key.lower() == name:
+            return value[:255]
+    return None
+
+
+class Listener:
+    """An aiohttp server with ``start()``/``close()``, usable inside any asyncio loop."""
+
+    def __init__(
+        self,
+        config: ListenerConfig,
+        verifier: Verifier,
+        workspace: Workspace,
+        on_delivery: Callable[[Delivery], None] | None = None,
+    ) -> None:
+        self.config = config
+        self.verifier = verifier
+        self.workspace = workspace
+        self.on_delivery = on_delivery
+        self._runner: web.AppRunner | None = None
+        self.url = ""
+        self.received = 0
+
+    def build_app(self) -> web.Application:
+        app = web.Application(client_max_size=self.verifier.max_body_bytes + 1)
+        app.router.add_post(self.config.path, self.receive)
+        app.router.add_route("*", self.config.path, self._wrong_method)
+        app.router.add_route("*", "/{tail:.*}", self._wrong_path)
+        return app
+
+    async def start(self) -> str:
+        self._runner = web.AppRunner(self.build_app(), access_log=None, handle_signals=False)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, self.config.host, self.config.port, backlog=1024)
+        await site.start()
+        host, port = self._runner.addresses[0][:2]
+        host = f"[{host}]" if ":" in host else host
+        self.url = f"http://{host}:{port}{self.config.path}"
+        return self.url
+
+    async def close(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    async def receive(self, request: web.Request) -> web.Response:
+        received_at = now_iso()
+        headers = dict(request.headers.items())
+        body, size = await self._read(request)
+        verification = self.verifier.verify(headers, body)
+        incoming = incoming_from(
+            verification, headers, body, size, remote=request.remote, received_at=received_at
+        )
+        try:
+            delivery = await self.workspace.record(incoming)
+        except Exception:
+            log.exception("could not store a delivery")
+            return _json(
+                503,
+                {"verdict": "error", "message": "the delivery could not be stored; retry"},
+                {"Retry-After": "5"},
+            )
+        self.received += 1
+        if self.on_delivery is not None:
+            asyncio.get_running_loop().call_soon(self.on_delivery, delivery)
+        answer: dict[str, Any] = {"verdict": delivery.verdict, "webhook_id": delivery.webhook_id}
+        if delivery.verdict != "verified":
+            answer.update(reason=delivery.reason, message=delivery.message)
+        return _json(200 if delivery.verdict != "rejected" else delivery.status, answer)
+
+    async def _read(self, request: web.Request) -> tuple[bytes, int]:
+        """The body, or its first ``max + 1`` bytes when it is too large; and its size."""
+        limit = self.verifier.max_body_bytes
+        chunks: list[bytes] = []
+        size = 0
+        while size <= limit:
+            chunk = await request.content.read(_READ_CHUNK)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+        return b"".join(chunks), max(size, request.content_length or 0)
+
+    async def _wrong_method(self, request: web.Request) -> web.Response:
+        return _json(
+            405,
+            {"error": f"{request.method} is not accepted here; Moment POSTs webhooks"},
+            {"Allow": "POST"},
+        )
+
+    async def _wrong_path(self, request: web.Request) -> web.Response:
+        return _json(404, {"error": f"webhooks are received at {self.config.path}"})

@@ -1,0 +1,326 @@
+"""Applying ``obligation.amount_applied`` events to the catalogue, then checking them.
+
+For each verified event, in arrival order:
+
+1. **Find the target**: ``bill_id``, else ``account_id``, else ``customer_id``. If the
+   catalogue does not know it, fetch it from the API first; that copy already
+   includes this payment, so it is stored as it is (outcome ``fetched``).
+2. **Apply** at once, in one transaction with the record of what changed: a bill's
+   ``amount_paid``/``amount_remaining``/``status``; for an account (or customer) the
+   unpaid bills the catalogue knows, oldest due date first, then the balance
+   (:mod:`moment_tui.billing`, the rules the sandbox uses too). The record's unique
+   ``webhook_id`` makes a second application impossible.
+3. **Confirm**: re-fetch every object touched and compare. Equal → ``confirmed``;
+   different → ``drift`` with both values, and the server's copy replaces ours.
+   Without an API to ask, the application stays ``unconfirmed``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import sqlite3
+from collections.abc import Callable
+from typing import Any, Final
+
+from moment_tui.api.client import MomentClient
+from moment_tui.api.errors import MomentError
+from moment_tui.api.models import Account, Bill, BillingObject, BillStatus, Customer, ObjectKind
+from moment_tui.billing import OpenBill, allocate, settle
+from moment_tui.store import applications, catalogue
+from moment_tui.store.applications import Application, Change, Drift, State
+from moment_tui.store.catalogue import now_iso
+from moment_tui.store.eventlog import Delivery
+from moment_tui.store.workspace import Workspace
+
+log = logging.getLogger(__name__)
+
+BATCH: Final = 256
+CONFIRM_CONCURRENCY: Final = 8
+_MONEY_FIELDS: Final[dict[ObjectKind, tuple[str, ...]]] = {
+    "bill": ("amount_paid", "amount_remaining", "status"),
+    "account": ("balance",),
+    "customer": ("balance",),
+}
+
+
+class Reconciler:
+    """Applies events in order on a background task; see the module docs."""
+
+    def __init__(
+        self,
+        workspace: Workspace,
+        client: MomentClient | None,
+        *,
+        on_application: Callable[[Application], None] | None = None,
+    ) -> None:
+        self.workspace = workspace
+        self.client = client
+        self.on_application = on_application
+        self._queue: asyncio.Queue[Delivery] = asyncio.Queue()
+        self._task: asyncio.Task[None] | None = None
+        self._idle = asyncio.Event()
+        self._idle.set()
+
+    # --- lifecycle --------------------------------------------------------------------
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="reconciler")
+
+    async def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    def submit(self, delivery: Delivery) -> None:
+        """Queue a stored delivery; anything but a verified amount_applied is ignored."""
+        if delivery.verdict == "verified" and delivery.event_type == "obligation.amount_applied":
+            self._idle.clear()
+            self._queue.put_nowait(delivery)
+
+    async def catch_up(self) -> int:
+        """Queue verified events stored but never applied (the process stopped between)."""
+        pending = await self.workspace.read(lambda conn: _unapplied(conn))
+        for delivery in pending:
+            self.submit(delivery)
+        return len(pending)
+
+    async def idle(self) -> None:
+        """Wait until everything submitted so far is applied and checked."""
+        await self._idle.wait()
+
+    async def _run(self) -> None:
+        while True:
+            batch = [await self._queue.get()]
+            while len(batch) < BATCH and not self._queue.empty():
+                batch.append(self._queue.get_nowait())
+            try:
+                await self.process(batch)
+            except Exception:  # keep going; the events stay unapplied for catch_up
+                log.exception("applying %d events failed", len(batch))
+            if self._queue.empty():
+                self._idle.set()
+
+    # --- the work ---------------------------------------------------------------------
+
+    async def process(self, deliveries: list[Delivery]) -> list[Application]:
+        fetched = await self._fetch_unknown(deliveries)
+        applied = await self.workspace.writer.submit(
+            lambda conn: [self._apply(conn, d, fetched) for d in deliveries]
+        )
+        results: list[Application] = []
+        for app, fresh in applied:
+            if fresh:
+                self._announce(app)
+                results.append(app)
+        to_check = [app for app in results if app.state == "applied"]
+        gate = asyncio.Semaphore(CONFIRM_CONCURRENCY)
+
+        async def check(app: Application) -> Application:
+            async with gate:
+                return await self.confirm(app)
+
+        checked = await asyncio.gather(*(check(app) for app in to_check))
+        for app in checked:
+            self._announce(app)
+        return [next((c for c in checked if c.delivery_seq == a.delivery_seq), a) for a in results]
+
+    def _announce(self, app: Application) -> None:
+        if self.on_application is not None:
+            self.on_application(app)
+
+    async def _fetch_unknown(self, deliveries: list[Delivery]) -> set[tuple[str, str]]:
+        """Step 1: fetch targets the catalogue has never seen (when an API is at hand)."""
+        if self.client is None:
+            return set()
+        targets = {t for d in deliveries if (t := d.target()) is not None}
+        missing = await self.workspace.read(
+            lambda conn: [t for t in targets if catalogue.get(conn, t[0], t[1]) is None]
+        )
+        fetched: list[BillingObject] = []
+        for kind, object_id in missing:
+            with contextlib.suppress(MomentError):
+                fetched.append(await self.client.get(kind, object_id))
+        if fetched:
+            await self.workspace.remember(fetched, "webhook")
+        return {(o.KIND, o.id) for o in fetched}
+
+    def _apply(
+        self, conn: sqlite3.Connection, delivery: Delivery, fetched: set[tuple[str, str]]
+    ) -> tuple[Application, bool]:
+        """Step 2, on the writer thread: (application, whether it is new)."""
+        assert delivery.webhook_id is not None
+        existing = applications.get(conn, delivery.webhook_id)
+        if existing is not None:
+            return existing, False
+        conn.execute("SAVEPOINT apply")
+        try:
+            app = self._plan(conn, delivery, fetched)
+            applications.insert(conn, app)
+        except BaseException:
+            conn.execute("ROLLBACK TO apply")
+            conn.execute("RELEASE apply")
+            raise
+        conn.execute("RELEASE apply")
+        return app, True
+
+    def _plan(
+        self, conn: sqlite3.Connection, d: Delivery, fetched: set[tuple[str, str]]
+    ) -> Application:
+        now = now_iso()
+        target = d.target()
+        base: dict[str, Any] = {
+            "delivery_seq": d.seq,
+            "webhook_id": d.webhook_id,
+            "applied_at": now,
+            "target_kind": target[0] if target else None,
+            "target_id": target[1] if target else None,
+        }
+        if target is None or d.amount is None or d.currency is None:
+            return Application(**base, outcome="skipped", state="unconfirmed", note="no target")
+        kind, target_id = target
+        entry = catalogue.get(conn, kind, target_id)
+        if entry is None:
+            unknown = "not in the catalogue" + (" and could not be fetched" if self.client else "")
+            return Application(**base, outcome="unknown_target", state="unconfirmed", note=unknown)
+        if (kind, entry.obj.id) in fetched:
+            fresh = "fetched from the API; its copy already includes this payment"
+            return Application(**base, outcome="fetched", state="confirmed", note=fresh)
+        search = self.workspace.search_available
+        if isinstance(entry.obj, Bill):
+            changes, note = _apply_bill(conn, entry.obj, d.amount, d.currency, search)
+            return Application(**base, outcome="applied", changes=changes, note=note)
+        holder: Customer | Account = entry.obj
+        return _apply_holder(conn, kind, holder, d.amount, d.currency, search, base)
+
+    async def confirm(self, app: Application) -> Application:
+        """Step 3: re-fetch what was touched; the server's copy wins."""
+        if self.client is None:
+            checked = app.checked("unconfirmed", (), now_iso(), "no API to confirm against")
+            await self.workspace.writer.submit(
+                lambda conn: applications.update_check(conn, checked)
+            )
+            return checked
+        touched: list[tuple[ObjectKind, str]] = []
+        if app.target_kind and app.target_id:
+            touched.append((app.target_kind, app.target_id))
+        touched += [("bill", bill_id) for bill_id, _ in app.allocation]
+        server: list[BillingObject] = []
+        try:
+            for kind, object_id in touched:
+                server.append(await self.client.get(kind, object_id))
+        except MomentError as exc:
+            checked = app.checked("unconfirmed", (), now_iso(), f"could not re-fetch: {exc}")
+            await self.workspace.writer.submit(
+                lambda conn: applications.update_check(conn, checked)
+            )
+            return checked
+        search = self.workspace.search_available
+
+        def job(conn: sqlite3.Connection) -> Application:
+            drift: list[Drift] = []
+            for obj in server:
+                ours = catalogue.get(conn, obj.KIND, obj.id)
+                if ours is not None:
+                    drift += _compare(obj.KIND, ours.obj, obj)
+                catalogue.upsert(conn, obj, "refetched", search=search)
+            state: State = "drift" if drift else "confirmed"
+            checked = app.checked(state, tuple(drift), now_iso(), None)
+            applications.update_check(conn, checked)
+            return checked
+
+        return await self.workspace.writer.submit(job)
+
+
+def _unapplied(conn: sqlite3.Connection) -> list[Delivery]:
+    from moment_tui.store import eventlog
+
+    return eventlog.unapplied(conn)
+
+
+def _apply_bill(
+    conn: sqlite3.Connection, bill: Bill, amount: int, currency: str, search: bool
+) -> tuple[tuple[Change, ...], str | None]:
+    if bill.currency != currency:
+        return (), f"event is in {currency}, the bill in {bill.currency}: not applied"
+    if bill.status is BillStatus.VOIDED:
+        return (), "the bill is voided in the catalogue: not applied"
+    after = settle(bill.amount_due, bill.amount_paid + amount)
+    updated = bill.model_copy(
+        update={
+            "amount_paid": after.amount_paid,
+            "amount_remaining": after.amount_remaining,
+            "status": after.status,
+        }
+    )
+    catalogue.upsert(conn, updated, "applied", search=search)
+    note = "more than the bill's remaining amount" if amount > bill.amount_remaining else None
+    return _diff("bill", bill, updated), note
+
+
+def _apply_holder(
+    conn: sqlite3.Connection,
+    kind: ObjectKind,
+    holder: Customer | Account,
+    amount: int,
+    currency: str,
+    search: bool,
+    base: dict[str, Any],
+) -> Application:
+    bills = catalogue.open_bills(conn, kind, holder.id, currency)
+    candidates = [
+        OpenBill(b.id, b.amount_remaining, b.due_date, b.bill_date, order, b.currency)
+        for b, order in bills
+    ]
+    tracked = holder.balance is not None and holder.currency in (None, currency)
+    allocation = allocate(amount, candidates, balance_tracked=tracked)
+    changes: list[Change] = []
+    by_id = {b.id: b for b, _ in bills}
+    for bill_id, part in allocation.bills:
+        bill = by_id[bill_id]
+        after = settle(bill.amount_due, bill.amount_paid + part)
+        updated = bill.model_copy(
+            update={
+                "amount_paid": after.amount_paid,
+                "amount_remaining": after.amount_remaining,
+                "status": after.status,
+            }
+        )
+        catalogue.upsert(conn, updated, "applied", search=search)
+        changes += _diff("bill", bill, updated)
+    if allocation.to_balance:
+        assert holder.balance is not None
+        updated_holder = holder.model_copy(
+            update={"balance": holder.balance - allocation.to_balance}
+        )
+        catalogue.upsert(conn, updated_holder, "applied", search=search)
+        changes += _diff(kind, holder, updated_holder)
+    note = None
+    if allocation.unallocated:
+        note = f"{allocation.unallocated} could not be allocated (no open bills or balance left)"
+    return Application(
+        **base,
+        outcome="applied",
+        changes=tuple(changes),
+        allocation=allocation.bills,
+        to_balance=allocation.to_balance,
+        unallocated=allocation.unallocated,
+        note=note,
+    )
+
+
+def _money(kind: ObjectKind, obj: BillingObject) -> dict[str, Any]:
+    values = {name: getattr(obj, name, None) for name in _MONEY_FIELDS[kind]}
+    return {k: (v.value if isinstance(v, BillStatus) else v) for k, v in values.items()}
+
+
+def _diff(kind: ObjectKind, before: BillingObject, after: BillingObject) -> tuple[Change, ...]:
+    old, new = _money(kind, before), _money(kind, after)
+    return tuple(Change(kind, after.id, f, old[f], new[f]) for f in old if old[f] != new[f])
+
+
+def _compare(kind: ObjectKind, ours: BillingObject, server: BillingObject) -> list[Drift]:
+    mine, theirs = _money(kind, ours), _money(kind, server)
+    return [Drift(kind, server.id, f, mine[f], theirs[f]) for f in mine if mine[f] != theirs[f]]
