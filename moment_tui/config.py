@@ -18,11 +18,12 @@ environment, flags and store as arguments and reads no globals, so it is easy to
 from __future__ import annotations
 
 import ipaddress
+import re
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Final, Literal
+from typing import Any, Final, Literal, TypeVar
 from urllib.parse import urlsplit
 
 import platformdirs
@@ -43,6 +44,7 @@ DEFAULT_LISTEN_PATH: Final = "/webhooks/moment"
 DEFAULT_TOLERANCE: Final = 180  # Moment advises a window of up to 3 minutes
 
 Mode = Literal["sandbox", "test", "live"]
+T = TypeVar("T")
 
 
 class ConfigError(ValueError):
@@ -95,9 +97,16 @@ def default_data_dir() -> Path:
     return Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
 
 
-def config_file(env: Mapping[str, str]) -> Path:
+def config_file(env: Mapping[str, str], config_dir: Path | None = None) -> Path:
+    """``MOMENT_CONFIG``, else ``config.toml`` in ``config_dir`` (default: the platform's)."""
     explicit = env.get("MOMENT_CONFIG")
-    return Path(explicit).expanduser() if explicit else default_config_dir() / "config.toml"
+    if explicit:
+        return Path(explicit).expanduser()
+    return (config_dir or default_config_dir()) / "config.toml"
+
+
+_HOST_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+_HOST_NAME = re.compile(rf"{_HOST_LABEL}(?:\.{_HOST_LABEL})*\.?")
 
 
 def parse_listen(text: str, source: str) -> Listen:
@@ -110,7 +119,7 @@ def parse_listen(text: str, source: str) -> Listen:
         try:
             ipaddress.ip_address(host)
         except ValueError:
-            if not all(part.isalnum() or "-" in part for part in host.split(".")):
+            if not _HOST_NAME.fullmatch(host):
                 raise ConfigError(f"{source}: {host!r} is not a host name or address") from None
     return Listen(host, int(port_text))
 
@@ -141,6 +150,22 @@ def _parse_tolerance(value: Any, source: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 3600:
         raise ConfigError(f"{source}: webhook_tolerance is whole seconds between 1 and 3600")
     return value
+
+
+def _text(parse: Callable[[str, str], T]) -> Callable[[Any, str], T]:
+    """``parse``, after checking the value is text (a TOML file may hold a number)."""
+
+    def parse_text(value: Any, source: str) -> T:
+        if not isinstance(value, str):
+            raise ConfigError(f"{source}: expected a string, got {value!r}")
+        return parse(value, source)
+
+    return parse_text
+
+
+def _listen_setting(value: Any, source: str) -> Listen:
+    """A ``HOST:PORT`` string, or a :class:`Listen` the command line already parsed."""
+    return value if isinstance(value, Listen) else _text(parse_listen)(value, source)
 
 
 def read_config_file(path: Path) -> dict[str, Any]:
@@ -178,7 +203,7 @@ def load_settings(
 ) -> Settings:
     """Resolve every setting with its source; raises :class:`ConfigError` on bad input."""
     flags = {k: v for k, v in (flags or {}).items() if v is not None}
-    path = config_file(env)
+    path = config_file(env, config_dir)
     file_values = read_config_file(path)
     sources: dict[str, str] = {}
 
@@ -200,11 +225,11 @@ def load_settings(
         sources[name] = source
         return parse(value, source)
 
-    api_url = resolve("api_url", "MOMENT_API_URL", parse_api_url, DEFAULT_BASE_URL)
+    api_url = resolve("api_url", "MOMENT_API_URL", _text(parse_api_url), DEFAULT_BASE_URL)
     listen = resolve(
-        "listen", "MOMENT_LISTEN", parse_listen, parse_listen(DEFAULT_LISTEN, "default")
+        "listen", "MOMENT_LISTEN", _listen_setting, parse_listen(DEFAULT_LISTEN, "default")
     )
-    listen_path = resolve("listen_path", None, _parse_path, DEFAULT_LISTEN_PATH)
+    listen_path = resolve("listen_path", None, _text(_parse_path), DEFAULT_LISTEN_PATH)
     read_only = resolve("read_only", None, _parse_bool, False)
     tolerance = resolve("webhook_tolerance", None, _parse_tolerance, DEFAULT_TOLERANCE)
 

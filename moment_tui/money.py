@@ -21,7 +21,6 @@ with a sentence a form can show as it is.
 from __future__ import annotations
 
 import re
-from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 
 from babel.numbers import get_currency_precision, get_currency_symbol, list_currencies
@@ -102,11 +101,18 @@ def parse_minor(
         body = _strip_currency(body, currency)
     if not body:
         raise MoneyError("enter an amount, e.g. 20.00" if not raw else f"{raw!r} is not an amount")
-    value = _to_decimal(body, raw)
-    if value != value.quantize(Decimal(1).scaleb(-places)):
+    whole, frac = _split_digits(body, raw)
+    frac = frac.rstrip("0")
+    if len(frac) > places:
         unit = "no decimals" if places == 0 else f"at most {places} decimal places"
         raise MoneyError(f"{raw!r} has too many decimals: {currency} takes {unit}")
-    minor = int(value.scaleb(places))
+    # Integer arithmetic on the digit strings: exact at any length (a Decimal would
+    # round, or raise InvalidOperation, beyond its 28-digit context precision).
+    try:
+        scale: int = 10**places
+        minor = int(whole) * scale + int(frac.ljust(places, "0") or "0")
+    except ValueError as exc:  # more digits than int() converts
+        raise MoneyError(f"{raw[:40]!r}… is not an amount: too many digits") from exc
     if negative:
         minor = -minor
     if minor < 0 and not allow_negative:
@@ -132,7 +138,8 @@ def _strip_currency(text: str, currency: str) -> str:
 _DIGIT_GROUPS = re.compile(r"\d{1,3}(?:[,.]\d{3})+")
 
 
-def _to_decimal(body: str, raw: str) -> Decimal:
+def _split_digits(body: str, raw: str) -> tuple[str, str]:
+    """``"1,234.50"`` → ``("1234", "50")``: the whole and fractional digit strings."""
     compact = "".join(ch for ch in body if ch not in _GROUPING_SPACES)
     if not re.fullmatch(r"[\d.,]+", compact) or not any(ch.isdigit() for ch in compact):
         raise MoneyError(f"{raw!r} is not an amount")
@@ -156,7 +163,4 @@ def _to_decimal(body: str, raw: str) -> Decimal:
         grouped = "0"
     if not grouped.isdigit():
         raise MoneyError(f"{raw!r} is not an amount")
-    try:
-        return Decimal(f"{grouped}.{frac}" if decimal_mark else grouped)
-    except InvalidOperation as exc:  # pragma: no cover - guarded by the checks above
-        raise MoneyError(f"{raw!r} is not an amount") from exc
+    return grouped, frac

@@ -392,7 +392,7 @@ class MomentClient:
             raise RequestTimeout(
                 f"{method} {path}: no answer in time ({type(exc).__name__})"
             ) from None
-        except httpx.TransportError as exc:
+        except httpx.RequestError as exc:  # transport failures, and bodies that cannot be decoded
             reason = _transport_reason(exc)
             self.request_log.add(record.done(started, error=reason))
             raise TransportError(f"{method} {path}: {reason}") from None
@@ -483,7 +483,7 @@ def _replayed(response: httpx.Response) -> bool:
     return str(response.headers.get("idempotent-replayed", "")).lower() == "true"
 
 
-def _transport_reason(exc: httpx.TransportError) -> str:
+def _transport_reason(exc: httpx.RequestError) -> str:
     text = str(exc).strip()
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
@@ -502,7 +502,7 @@ def _retry_after(response: httpx.Response) -> float | None:
     value = response.headers.get("retry-after", "").strip()
     if not value:
         return None
-    if value.isdigit():
+    if value.isascii() and value.isdigit():
         return float(value)
     try:
         when = email.utils.parsedate_to_datetime(value)

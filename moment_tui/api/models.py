@@ -448,8 +448,9 @@ class SandboxPaymentCreate(_Request):
         return self
 
     def target(self) -> tuple[ObjectKind, str]:
-        for kind in ("bill", "account", "customer"):
+        kinds: tuple[ObjectKind, ...] = ("bill", "account", "customer")
+        for kind in kinds:
             ref = getattr(self, kind)
             if ref:
-                return kind, ref  # type: ignore[return-value]
+                return kind, ref
         raise AssertionError("validated to name one target")

@@ -1,0 +1,145 @@
+"""The console starts headless, shows its mode and whether Moment answers."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from pathlib import Path
+
+import httpx
+import pytest
+from textual.pilot import Pilot
+
+from moment_tui.api.client import MomentClient, RetryPolicy
+from moment_tui.config import Settings
+from moment_tui.secrets import Secret
+from moment_tui.ui.app import MomentApp
+from moment_tui.ui.widgets.connection_panel import ConnectionPanel
+from moment_tui.ui.widgets.mode_banner import ModeBanner
+
+TEST_KEY = "sk_test_4eC39HqLyjWDarjtT1zdp7dc"
+LIVE_KEY = "sk_4eC39HqLyjWDarjtT1zdp7dc"
+API_URL = "https://example.test"
+
+
+def settings_for(key: str | None, tmp_path: Path, **extra: object) -> Settings:
+    return Settings(
+        api_key=Secret(key) if key else None,
+        api_url=API_URL,
+        config_dir=tmp_path,
+        data_dir=tmp_path,
+        **extra,  # type: ignore[arg-type]
+    )
+
+
+def client_for(key: str, status: int, body: dict[str, object]) -> MomentClient:
+    def answer(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(
+            status, json=body, headers={"content-type": "application/problem+json"}
+        )
+
+    return MomentClient(
+        key,
+        base_url=API_URL,
+        transport=httpx.MockTransport(answer),
+        retry=RetryPolicy(max_attempts=1),
+    )
+
+
+NOT_FOUND = {"title": "Not Found", "status": 404, "detail": "no such customer"}
+REFUSED = {"title": "Unauthorized", "status": 401, "detail": "Invalid API key"}
+
+
+def text_of(app: MomentApp, widget: type[ConnectionPanel] | type[ModeBanner]) -> str:
+    return str(app.query_one(widget).content)
+
+
+WAIT_SECONDS = 5.0
+
+
+async def wait_until(pilot: Pilot[int], condition: Callable[[], bool]) -> None:
+    """Let the app run until ``condition`` holds; TimeoutError after WAIT_SECONDS."""
+    async with asyncio.timeout(WAIT_SECONDS):
+        while not condition():
+            await pilot.pause()
+
+
+async def test_test_mode_connects_and_masks_the_key(tmp_path: Path) -> None:
+    app = MomentApp(settings_for(TEST_KEY, tmp_path), client_for(TEST_KEY, 404, NOT_FOUND))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_until(pilot, lambda: "Connected" in text_of(app, ConnectionPanel))
+        panel = text_of(app, ConnectionPanel)
+        assert panel.startswith(f"● Connected to {API_URL} (")
+        assert panel.endswith(" ms)")
+        assert not app.query_one(ConnectionPanel).has_class("-failed")
+
+        banner = app.query_one(ModeBanner)
+        assert str(banner.content) == f"Test mode · {API_URL} · key sk_test_…7dc"
+        assert banner.has_class("-test")
+        assert not banner.has_class("-live")
+        assert TEST_KEY not in str(banner.content)
+        assert TEST_KEY not in panel
+        assert app.title == "moment-tui"
+
+
+async def test_live_key_shows_a_live_banner(tmp_path: Path) -> None:
+    settings = settings_for(LIVE_KEY, tmp_path, read_only=True)
+    app = MomentApp(settings, client_for(LIVE_KEY, 404, NOT_FOUND))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_until(pilot, lambda: "Connected" in text_of(app, ConnectionPanel))
+        banner = app.query_one(ModeBanner)
+        assert str(banner.content) == (
+            f"LIVE MODE · real money · {API_URL} · writes ask first · read-only"
+        )
+        assert banner.has_class("-live")
+        assert LIVE_KEY not in str(banner.content)
+        # The banner is docked at the top of the screen and visible.
+        assert banner.region.y == 0
+        assert banner.region.height == 1
+
+
+async def test_a_refused_key_is_reported(tmp_path: Path) -> None:
+    app = MomentApp(settings_for(TEST_KEY, tmp_path), client_for(TEST_KEY, 401, REFUSED))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_until(pilot, lambda: "key refused" in text_of(app, ConnectionPanel))
+        assert text_of(app, ConnectionPanel) == (
+            f"✕ Cannot use {API_URL}: key refused: Invalid API key"
+        )
+        assert app.query_one(ConnectionPanel).has_class("-failed")
+        assert TEST_KEY not in text_of(app, ConnectionPanel)
+
+
+async def test_without_a_client_it_says_there_is_no_key(tmp_path: Path) -> None:
+    app = MomentApp(settings_for(None, tmp_path), None)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_until(pilot, lambda: "No API key" in text_of(app, ConnectionPanel))
+        assert text_of(app, ConnectionPanel) == (
+            "No API key is configured. Run `moment-tui login`, or set MOMENT_API_KEY."
+        )
+        banner = app.query_one(ModeBanner)
+        assert str(banner.content) == "Sandbox · no API key: a local Moment on this machine"
+        assert banner.has_class("-sandbox")
+
+
+async def test_q_quits_and_closes_the_client(tmp_path: Path) -> None:
+    client = client_for(TEST_KEY, 404, NOT_FOUND)
+    app = MomentApp(settings_for(TEST_KEY, tmp_path), client)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_until(pilot, lambda: "Connected" in text_of(app, ConnectionPanel))
+        await pilot.press("q")
+    assert app.return_code == 0
+    with pytest.raises(RuntimeError, match="client has been closed"):
+        await client.get_customer("x")
+
+
+async def test_factory_builds_a_client_only_with_a_key(tmp_path: Path) -> None:
+    from moment_tui.ui.factory import create_app
+
+    assert create_app(settings_for(None, tmp_path)).client is None
+    sandboxed = settings_for(TEST_KEY, tmp_path, force_sandbox=True)
+    assert create_app(sandboxed).client is None
+    app = create_app(settings_for(TEST_KEY, tmp_path))
+    assert app.client is not None
+    assert app.client.base_url == API_URL
+    assert repr(app.client) == f"MomentClient(base_url='{API_URL}', api_key='sk_test_…7dc')"
+    await app.client.aclose()

@@ -1,0 +1,546 @@
+"""The ``moment-tui`` command line: exit codes, streams, and secrets kept out of output."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import subprocess
+import sys
+from io import StringIO
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+
+from moment_tui import cli
+from moment_tui.config import Listen, Settings, load_settings
+from moment_tui.secrets import Secret, SecretStore
+
+if TYPE_CHECKING:
+    from tests.conftest import MemoryKeyring, NoKeyring
+
+REPO = Path(__file__).resolve().parents[2]
+KEY = "sk_test_4eC39HqLyjWDarjtT1zdp7dc"
+LIVE_KEY = "sk_4eC39HqLyjWDarjtT1zdp7dc"
+SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+VERSION = "moment-tui 0.1.0\n"
+
+
+class Run:
+    """One invocation of ``cli.main`` with captured streams."""
+
+    def __init__(self, store: SecretStore) -> None:
+        self.store = store
+        self.stdout = StringIO()
+        self.stderr = StringIO()
+
+    def __call__(self, *argv: str, stdin: str = "", env: dict[str, str] | None = None) -> int:
+        self.stdout, self.stderr = StringIO(), StringIO()
+        io = cli.Io(
+            stdout=self.stdout,
+            stderr=self.stderr,
+            stdin=StringIO(stdin),
+            env=env or {},
+            store=self.store,
+        )
+        return cli.main(list(argv), io=io)
+
+    @property
+    def out(self) -> str:
+        return self.stdout.getvalue()
+
+    @property
+    def err(self) -> str:
+        return self.stderr.getvalue()
+
+    def assert_secret_free(self, *secrets: str) -> None:
+        for secret in secrets or (KEY, LIVE_KEY, SECRET):
+            assert secret not in self.out
+            assert secret not in self.err
+        assert "\x1b" not in self.out + self.err  # no colour codes off a terminal
+
+
+@pytest.fixture
+def file_store(config_dir: Path, no_keyring: NoKeyring) -> SecretStore:
+    return SecretStore(config_dir, backend=no_keyring)
+
+
+@pytest.fixture
+def run(file_store: SecretStore) -> Run:
+    return Run(file_store)
+
+
+@pytest.fixture
+def keyring_run(config_dir: Path, memory_keyring: MemoryKeyring) -> Run:
+    return Run(SecretStore(config_dir, backend=memory_keyring))
+
+
+def one_line(text: str) -> str:
+    lines = text.splitlines()
+    assert len(lines) == 1, lines
+    assert text.endswith("\n")
+    return lines[0]
+
+
+# --- --version, --help and usage errors -----------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["--version"],
+        ["login", "--version"],
+        ["logout", "--version"],
+        ["auth", "--version"],
+        ["auth", "status", "--version"],
+    ],
+)
+def test_version_everywhere(run: Run, argv: list[str]) -> None:
+    with pytest.raises(SystemExit) as caught:
+        run(*argv)
+    assert caught.value.code == 0
+    assert run.out == VERSION
+    assert run.err == ""
+
+
+@pytest.mark.parametrize("argv", [["--help"], ["login", "--help"], ["auth", "status", "--help"]])
+def test_help_everywhere(run: Run, argv: list[str]) -> None:
+    with pytest.raises(SystemExit) as caught:
+        run(*argv)
+    assert caught.value.code == 0
+    assert run.out.startswith(f"usage: {' '.join(['moment-tui', *argv[:-1]])}")
+    assert "--version" in run.out
+    assert run.err == ""
+
+
+def test_top_level_help_lists_the_commands(run: Run) -> None:
+    with pytest.raises(SystemExit):
+        run("--help")
+    for word in ("login", "logout", "auth", "--api-url", "--sandbox", "--listen", "--read-only"):
+        assert word in run.out
+
+
+@pytest.mark.parametrize(
+    ("argv", "line"),
+    [
+        (["--bogus"], "moment-tui: unrecognized arguments: --bogus (see moment-tui --help)"),
+        (
+            ["login", "--bogus"],
+            "moment-tui: unrecognized arguments: --bogus (see moment-tui --help)",
+        ),
+        (
+            ["auth"],
+            "moment-tui auth: the following arguments are required: COMMAND "
+            "(see moment-tui auth --help)",
+        ),
+        (
+            ["--listen"],
+            "moment-tui: argument --listen: expected one argument (see moment-tui --help)",
+        ),
+    ],
+)
+def test_usage_errors_are_one_line_and_exit_2(run: Run, argv: list[str], line: str) -> None:
+    with pytest.raises(SystemExit) as caught:
+        run(*argv)
+    assert caught.value.code == 2
+    assert run.out == ""
+    assert one_line(run.err) == line
+
+
+def test_an_unknown_command_is_one_line_and_exit_2(run: Run) -> None:
+    with pytest.raises(SystemExit) as caught:
+        run("frobnicate")
+    assert caught.value.code == 2
+    assert run.out == ""
+    line = one_line(run.err)
+    # The list of commands grows with later features; its quoting varies by Python version.
+    assert line.startswith("moment-tui: argument COMMAND: invalid choice: 'frobnicate' (choose")
+    for command in ("login", "logout", "auth"):
+        assert command in line
+    assert line.endswith(") (see moment-tui --help)")
+
+
+# --- login ----------------------------------------------------------------------------
+
+
+def test_login_from_stdin_into_the_fallback_file(run: Run, config_dir: Path) -> None:
+    assert run("login", stdin=f"{KEY}\n{SECRET}\n") == 0
+    path = config_dir / "secrets.json"
+    assert run.out == ""
+    assert run.err.splitlines() == [
+        f"Stored API key sk_test_…7dc (test mode) in file {path}.",
+        f"Stored webhook secret whsec_…aSw in file {path}.",
+    ]
+    run.assert_secret_free()
+    assert json.loads(path.read_text(encoding="utf-8")) == {
+        "api_key": KEY,
+        "webhook_secret": SECRET,
+    }
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+    assert run.store.get("api_key").value == Secret(KEY)
+    assert run.store.get("webhook_secret").value == Secret(SECRET)
+
+
+def test_login_into_a_keyring(keyring_run: Run, memory_keyring: MemoryKeyring) -> None:
+    assert keyring_run("login", stdin=f"\n  {KEY}  \n\n") == 0
+    assert keyring_run.out == ""
+    assert keyring_run.err == "Stored API key sk_test_…7dc (test mode) in keyring (moment-tui).\n"
+    assert memory_keyring.items == {("moment-tui", "api_key"): KEY}
+    keyring_run.assert_secret_free()
+
+
+def test_login_says_when_it_falls_back(config_dir: Path, no_keyring: NoKeyring) -> None:
+    stderr = StringIO()
+    io = cli.Io(stdout=StringIO(), stderr=stderr, stdin=StringIO(KEY), env={})
+    io.store = SecretStore(config_dir, backend=no_keyring, notice=io.err)
+    assert cli.main(["login"], io=io) == 0
+    assert stderr.getvalue().splitlines()[0] == (
+        f"no usable system keyring (NoKeyringError); secrets are stored in "
+        f"{config_dir / 'secrets.json'} (readable only by you, mode 0600) instead."
+    )
+
+
+def test_login_with_a_live_key_warns(run: Run) -> None:
+    assert run("login", stdin=LIVE_KEY + "\n") == 0
+    assert run.err.splitlines() == [
+        f"Stored API key sk_…7dc (LIVE mode) in file {run.store.file}.",
+        "This key moves real money: the console shows a LIVE banner and asks before writes.",
+    ]
+    run.assert_secret_free()
+
+
+def test_login_notes_that_the_environment_wins(run: Run) -> None:
+    assert run("login", stdin=KEY, env={"MOMENT_API_KEY": LIVE_KEY}) == 0
+    assert run.err.splitlines()[-1] == (
+        "Note: MOMENT_API_KEY is set in the environment and takes precedence."
+    )
+    run.assert_secret_free()
+
+
+@pytest.mark.parametrize(
+    ("stdin", "line"),
+    [
+        (
+            "pk_test_4eC39HqLyjWDarjtT1zdp7dc\n",
+            "moment-tui: login: API key: that is a public key (pk_…); "
+            "the console needs a secret key sk_…",
+        ),
+        (
+            "hello world\n",
+            "moment-tui: login: API key: an API key starts with sk_test_ (test) or sk_ (live), "
+            "then letters and digits",
+        ),
+        (
+            f"{KEY}\nnot-a-secret\n",
+            "moment-tui: login: webhook secret: a webhook signing secret starts with whsec_",
+        ),
+        (
+            "",
+            "moment-tui: login: no terminal to prompt on; pipe the key (and secret) on stdin",
+        ),
+        (
+            "\n \n",
+            "moment-tui: login: no terminal to prompt on; pipe the key (and secret) on stdin",
+        ),
+    ],
+)
+def test_login_refuses_bad_input_and_stores_nothing(
+    run: Run, config_dir: Path, stdin: str, line: str
+) -> None:
+    assert run("login", stdin=stdin) == 2
+    assert run.out == ""
+    assert one_line(run.err) == line
+    assert not (config_dir / "secrets.json").exists()
+    assert run.store.get("api_key").value is None
+    run.assert_secret_free("pk_test_4eC39HqLyjWDarjtT1zdp7dc", KEY)
+
+
+def test_a_failed_login_keeps_the_previous_credentials(run: Run) -> None:
+    assert run("login", stdin=f"{KEY}\n{SECRET}\n") == 0
+    assert run("login", stdin=f"{LIVE_KEY}\nwhsec_!!!\n") == 2
+    assert run.store.get("api_key").value == Secret(KEY)
+    assert run.store.get("webhook_secret").value == Secret(SECRET)
+
+
+# --- logout ---------------------------------------------------------------------------
+
+
+def test_logout_removes_everything(run: Run, config_dir: Path) -> None:
+    run("login", stdin=f"{KEY}\n{SECRET}\n")
+    assert run("logout") == 0
+    path = config_dir / "secrets.json"
+    assert run.out == ""
+    assert run.err.splitlines() == [
+        f"Removed api key from file {path}.",
+        f"Removed webhook secret from file {path}.",
+    ]
+    assert not path.exists()
+    assert run.store.get("api_key").value is None
+    assert run.store.get("webhook_secret").value is None
+
+
+def test_logout_from_a_keyring(keyring_run: Run, memory_keyring: MemoryKeyring) -> None:
+    keyring_run("login", stdin=KEY)
+    assert keyring_run("logout", env={"MOMENT_WEBHOOK_SECRET": SECRET}) == 0
+    assert keyring_run.err.splitlines() == [
+        "Removed api key from keyring (moment-tui).",
+        "Note: MOMENT_WEBHOOK_SECRET is set in the environment and takes precedence.",
+    ]
+    assert memory_keyring.items == {}
+
+
+def test_logout_with_nothing_stored(run: Run) -> None:
+    assert run("logout") == 0
+    assert run.err == "Nothing was stored.\n"
+    assert run.out == ""
+
+
+# --- auth status ----------------------------------------------------------------------
+
+
+def test_auth_status_with_stored_credentials(run: Run, config_dir: Path) -> None:
+    run("login", stdin=f"{KEY}\n{SECRET}\n")
+    assert run("auth", "status") == 0
+    source = f"file {config_dir / 'secrets.json'}"
+    assert run.out.splitlines() == [
+        "Mode            test (sk_test_ key: no real money moves)",
+        "API URL         https://api.momentpay.net  (default)",
+        f"API key         sk_test_…7dc  ({source})",
+        f"Webhook secret  whsec_…aSw  ({source})",
+    ]
+    assert run.err == ""
+    run.assert_secret_free()
+
+
+def test_auth_status_from_the_environment(run: Run) -> None:
+    other = "whsec_a2tra2tra2tra2tra2tra2tra2tra2tra2tra2tra2s="
+    env = {
+        "MOMENT_API_KEY": LIVE_KEY,
+        "MOMENT_WEBHOOK_SECRET": f"{SECRET} {other}",
+        "MOMENT_API_URL": "https://moment.example/",
+    }
+    assert run("auth", "status", env=env) == 0
+    assert run.out.splitlines() == [
+        "Mode            LIVE (real money; writes ask for confirmation)",
+        "API URL         https://moment.example  (MOMENT_API_URL)",
+        "API key         sk_…7dc  (MOMENT_API_KEY (environment))",
+        "Webhook secret  whsec_…aSw whsec_…2s=  (MOMENT_WEBHOOK_SECRET (environment))",
+    ]
+    run.assert_secret_free(LIVE_KEY, SECRET, other)
+
+
+def test_auth_status_with_nothing(run: Run) -> None:
+    assert run("auth", "status") == 0
+    assert run.out.splitlines() == [
+        "Mode            sandbox (no API key: the console runs on the embedded sandbox)",
+        "API URL         https://api.momentpay.net  (default)",
+        "API key         (none)  (not stored)",
+        "Webhook secret  (none)  (not stored)",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("env", "line"),
+    [
+        (
+            {"MOMENT_LISTEN": "nope"},
+            "moment-tui: MOMENT_LISTEN: listen address must be HOST:PORT, got 'nope'",
+        ),
+        (
+            {"MOMENT_API_KEY": "pk_test_4eC39HqLyjWDarjtT1zdp7dc"},
+            "moment-tui: MOMENT_API_KEY (environment): that is a public key (pk_…); "
+            "the console needs a secret key sk_…",
+        ),
+        (
+            {"MOMENT_API_KEY": "sk_test_has spaces in it"},
+            "moment-tui: MOMENT_API_KEY (environment): an API key starts with sk_test_ (test) "
+            "or sk_ (live), then letters and digits",
+        ),
+        (
+            {"MOMENT_API_URL": "ftp://files.example"},
+            "moment-tui: MOMENT_API_URL: API URL must be http(s)://HOST[:PORT], "
+            "got 'ftp://files.example'",
+        ),
+    ],
+)
+def test_auth_status_with_bad_environment(run: Run, env: dict[str, str], line: str) -> None:
+    assert run("auth", "status", env=env) == 2
+    assert run.out == ""
+    assert one_line(run.err) == line
+    run.assert_secret_free("pk_test_4eC39HqLyjWDarjtT1zdp7dc", "sk_test_has spaces in it")
+
+
+def test_auth_status_with_a_bad_config_file(run: Run, home: Path) -> None:
+    path = home / "config" / "moment-tui" / "config.toml"
+    path.parent.mkdir(parents=True)
+    path.write_text('api_key = "x"\n', encoding="utf-8")
+    assert run("auth", "status") == 2
+    assert one_line(run.err) == (
+        f"moment-tui: {path}: secrets do not belong in the config file; use `moment-tui login`"
+    )
+
+
+# --- the console command (the app itself is faked) ------------------------------------
+
+
+class FakeApp:
+    return_code: int | None = None
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.ran = False
+
+    def run(self) -> None:
+        self.ran = True
+
+
+def test_console_flags_reach_the_app(run: Run, monkeypatch: pytest.MonkeyPatch) -> None:
+    made: list[FakeApp] = []
+
+    def create_app(settings: Settings) -> FakeApp:
+        made.append(FakeApp(settings))
+        return made[-1]
+
+    monkeypatch.setattr("moment_tui.ui.factory.create_app", create_app)
+    argv = ["--listen", "127.0.0.1:9000", "--api-url", "https://x.test/", "--read-only"]
+    assert run(*argv, "--sandbox", env={"MOMENT_LISTEN": "localhost:1"}) == 0
+    [app] = made
+    assert app.ran is True
+    settings = app.settings
+    assert settings.listen == Listen("127.0.0.1", 9000)
+    assert settings.api_url == "https://x.test"
+    assert settings.read_only is True
+    assert settings.mode == "sandbox"
+    assert settings.sources["listen"] == "--listen"
+    assert run.out == ""
+
+
+def test_console_flags_parse_into_settings(file_store: SecretStore) -> None:
+    args = cli.build_parser().parse_args(["--listen", "[::1]:9001", "--read-only"])
+    settings = load_settings(env={}, flags=cli.console_flags(args), store=file_store)
+    assert settings.listen == Listen("::1", 9001)
+    assert settings.read_only is True
+    assert settings.force_sandbox is False
+
+
+@pytest.mark.parametrize(
+    ("argv", "line"),
+    [
+        (
+            ["--listen", "nowhere"],
+            "moment-tui: --listen: listen address must be HOST:PORT, got 'nowhere'",
+        ),
+        (
+            ["--api-url", "ftp://x"],
+            "moment-tui: --api-url: API URL must be http(s)://HOST[:PORT], got 'ftp://x'",
+        ),
+    ],
+)
+def test_bad_console_flags_exit_2_before_the_app(
+    run: Run, monkeypatch: pytest.MonkeyPatch, argv: list[str], line: str
+) -> None:
+    def create_app(settings: Settings) -> FakeApp:
+        raise AssertionError("the app must not start")
+
+    monkeypatch.setattr("moment_tui.ui.factory.create_app", create_app)
+    assert run(*argv) == 2
+    assert one_line(run.err) == line
+    assert run.out == ""
+
+
+# --- the real entry point -------------------------------------------------------------
+
+
+def _clean_env(home: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MOMENT_")}
+    env.update(
+        HOME=str(home),
+        XDG_CONFIG_HOME=str(home / "config"),
+        XDG_DATA_HOME=str(home / "data"),
+        PYTHON_KEYRING_BACKEND="keyring.backends.fail.Keyring",
+        NO_COLOR="1",
+    )
+    return env
+
+
+def test_python_m_moment_tui_version(home: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "moment_tui", "--version"],
+        capture_output=True,
+        text=True,
+        env=_clean_env(home),
+        timeout=60,
+        check=False,
+    )
+    assert (done.returncode, done.stdout, done.stderr) == (0, VERSION, "")
+
+
+def test_installed_script_version(home: Path) -> None:
+    script = Path(sys.executable).parent / "moment-tui"
+    if not script.exists():
+        pytest.skip(f"no console script beside {sys.executable}")
+    done = subprocess.run(
+        [str(script), "--version"],
+        capture_output=True,
+        text=True,
+        env=_clean_env(home),
+        timeout=60,
+        check=False,
+    )
+    assert (done.returncode, done.stdout, done.stderr) == (0, VERSION, "")
+
+
+def test_real_login_and_status_without_a_keyring(home: Path) -> None:
+    env = _clean_env(home)
+    secrets_file = home / "config" / "moment-tui" / "secrets.json"
+    login = subprocess.run(
+        [sys.executable, "-m", "moment_tui", "login"],
+        input=f"{KEY}\n{SECRET}\n",
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        check=False,
+    )
+    assert login.returncode == 0, login.stderr
+    assert login.stdout == ""
+    assert login.stderr.splitlines()[0].startswith("no usable system keyring (NoKeyringError)")
+    assert KEY not in login.stderr
+    assert SECRET not in login.stderr
+    assert stat.S_IMODE(os.stat(secrets_file).st_mode) == 0o600
+
+    status = subprocess.run(
+        [sys.executable, "-m", "moment_tui", "auth", "status"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        check=False,
+    )
+    assert status.returncode == 0, status.stderr
+    assert f"API key         sk_test_…7dc  (file {secrets_file})" in status.stdout.splitlines()
+    assert KEY not in status.stdout + status.stderr
+    assert "\x1b" not in status.stdout + status.stderr
+
+
+def test_unknown_option_in_a_real_process(home: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "moment_tui", "--frobnicate"],
+        capture_output=True,
+        text=True,
+        env=_clean_env(home),
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 2
+    assert done.stdout == ""
+    assert done.stderr == (
+        "moment-tui: unrecognized arguments: --frobnicate (see moment-tui --help)\n"
+    )
+
+
+def test_secret_free_helper_would_catch_a_leak(run: Run) -> None:
+    run.stdout.write(KEY)
+    with pytest.raises(AssertionError):
+        run.assert_secret_free()

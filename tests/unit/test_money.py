@@ -1,0 +1,269 @@
+"""Money: integer minor units inside, text at the edges (display and input)."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from moment_tui.money import (
+    MoneyError,
+    check_currency,
+    exponent,
+    format_minor,
+    is_currency,
+    parse_minor,
+    symbol,
+)
+
+ROUND_TRIP_CURRENCIES = ["ZAR", "USD", "JPY", "KWD", "EUR", "CLF", "GBP", "NGN", "BHD", "ISK"]
+
+# --- currency facts -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("code", "places"),
+    [("ZAR", 2), ("USD", 2), ("EUR", 2), ("JPY", 0), ("KWD", 3), ("BHD", 3), ("CLF", 4)],
+)
+def test_exponent_comes_from_cldr(code: str, places: int) -> None:
+    assert exponent(code) == places
+
+
+@pytest.mark.parametrize("code", ["ZAR", "USD", "JPY", "KWD", "EUR"])
+def test_known_codes_are_currencies(code: str) -> None:
+    assert is_currency(code) is True
+    assert check_currency(code) == code
+
+
+@pytest.mark.parametrize("code", ["zar", "Zar", "XYZ", "ZA", "ZARR", "", "R", "12€"])
+def test_unknown_or_lower_case_codes_are_refused(code: str) -> None:
+    assert is_currency(code) is False
+    with pytest.raises(MoneyError) as caught:
+        check_currency(code)
+    assert str(caught.value) == f"{code!r} is not an ISO 4217 currency code (e.g. ZAR)"
+
+
+def test_exponent_of_an_unknown_code_is_a_money_error() -> None:
+    with pytest.raises(MoneyError, match=r"'XYZ' is not an ISO 4217 currency code"):
+        exponent("XYZ")
+
+
+@pytest.mark.parametrize(("code", "sign"), [("ZAR", "R"), ("USD", "US$"), ("EUR", "€")])
+def test_symbols_are_south_african_english(code: str, sign: str) -> None:
+    assert symbol(code) == sign
+
+
+# --- display --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("amount", "currency", "text"),
+    [
+        (2000, "ZAR", "R 20.00"),
+        (0, "ZAR", "R 0.00"),
+        (1, "ZAR", "R 0.01"),
+        (5, "ZAR", "R 0.05"),
+        (123450, "ZAR", "R 1,234.50"),
+        (123456789, "ZAR", "R 1,234,567.89"),
+        (-2000, "ZAR", "-R 20.00"),
+        (-1, "ZAR", "-R 0.01"),
+        (300, "USD", "US$ 3.00"),
+        (1234, "JPY", "JP¥ 1,234"),
+        (0, "JPY", "JP¥ 0"),
+        (-5, "JPY", "-JP¥ 5"),
+        (1234, "KWD", "KWD 1.234"),
+        (1, "KWD", "KWD 0.001"),
+        (-1234567, "KWD", "-KWD 1,234.567"),
+    ],
+)
+def test_format_minor(amount: int, currency: str, text: str) -> None:
+    assert format_minor(amount, currency) == text
+
+
+@pytest.mark.parametrize(
+    ("amount", "currency", "text"),
+    [(2000, "ZAR", "20.00"), (-123450, "ZAR", "-1,234.50"), (1234, "JPY", "1,234")],
+)
+def test_format_minor_without_symbol(amount: int, currency: str, text: str) -> None:
+    assert format_minor(amount, currency, with_symbol=False) == text
+
+
+@pytest.mark.parametrize("amount", [20.0, True, "2000", None])
+def test_format_minor_refuses_non_integers(amount: object) -> None:
+    with pytest.raises(TypeError) as caught:
+        format_minor(amount, "ZAR")  # type: ignore[arg-type]
+    assert str(caught.value) == (
+        f"amounts are integers in minor units, not {type(amount).__name__}"
+    )
+
+
+def test_format_minor_refuses_an_unknown_currency() -> None:
+    with pytest.raises(MoneyError, match=r"'zar' is not an ISO 4217 currency code"):
+        format_minor(2000, "zar")
+
+
+# --- input ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "currency", "minor"),
+    [
+        ("20", "ZAR", 2000),
+        ("20.00", "ZAR", 2000),
+        ("20.5", "ZAR", 2050),
+        ("0.01", "ZAR", 1),
+        (".5", "ZAR", 50),
+        ("  20  ", "ZAR", 2000),
+        ("R20,00", "ZAR", 2000),
+        ("R 20.00", "ZAR", 2000),
+        ("R 1 234,50", "ZAR", 123450),
+        ("R\u00a01\u00a0234,50", "ZAR", 123450),
+        ("1,234.50", "ZAR", 123450),
+        ("1.234,50", "ZAR", 123450),
+        ("1,234", "ZAR", 123400),
+        ("1,234,567.89", "ZAR", 123456789),
+        ("1'234.50", "ZAR", 123450),
+        ("ZAR 20", "ZAR", 2000),
+        ("zar 20", "ZAR", 2000),
+        ("20 ZAR", "ZAR", 2000),
+        ("US$ 3", "USD", 300),
+        ("US$3.10", "USD", 310),
+        ("1234", "JPY", 1234),
+        ("1,234", "JPY", 1234),
+        ("JP¥ 1,234", "JPY", 1234),
+        ("1.0", "JPY", 1),
+        ("1.234", "KWD", 1234),
+        ("KWD 1,234.567", "KWD", 1234567),
+        ("0", "ZAR", 0),
+    ],
+)
+def test_parse_minor_accepts(text: str, currency: str, minor: int) -> None:
+    assert parse_minor(text, currency) == minor
+
+
+@pytest.mark.parametrize(
+    ("text", "minor"),
+    [("-20", -2000), ("-R 20.00", -2000), ("R -20,00", -2000), ("\u221220", -2000)],
+)
+def test_parse_minor_negative_when_allowed(text: str, minor: int) -> None:
+    assert parse_minor(text, "ZAR", allow_negative=True) == minor
+
+
+@pytest.mark.parametrize("text", ["-20", "-R 20.00", "R -0.01", "\u22125"])
+def test_parse_minor_refuses_negatives_by_default(text: str) -> None:
+    with pytest.raises(MoneyError) as caught:
+        parse_minor(text, "ZAR")
+    assert str(caught.value) == "the amount cannot be negative"
+
+
+@pytest.mark.parametrize(
+    ("text", "currency", "message"),
+    [
+        ("1.234", "ZAR", "'1.234' has too many decimals: ZAR takes at most 2 decimal places"),
+        ("R 0.001", "ZAR", "'R 0.001' has too many decimals: ZAR takes at most 2 decimal places"),
+        ("1.5", "JPY", "'1.5' has too many decimals: JPY takes no decimals"),
+        ("1,234.50", "JPY", "'1,234.50' has too many decimals: JPY takes no decimals"),
+        ("1.2345", "KWD", "'1.2345' has too many decimals: KWD takes at most 3 decimal places"),
+    ],
+)
+def test_parse_minor_too_many_decimals(text: str, currency: str, message: str) -> None:
+    with pytest.raises(MoneyError) as caught:
+        parse_minor(text, currency)
+    assert str(caught.value) == message
+
+
+@pytest.mark.parametrize("text", ["", "   ", "\t\n"])
+def test_parse_minor_empty(text: str) -> None:
+    with pytest.raises(MoneyError) as caught:
+        parse_minor(text, "ZAR")
+    assert str(caught.value) == "enter an amount, e.g. 20.00"
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["abc", "R", "20 apples", "1e5", "5.", "--5", "US$ 3", "twenty", "12a", "²", "0x10"],
+)
+def test_parse_minor_junk(text: str) -> None:
+    with pytest.raises(MoneyError) as caught:
+        parse_minor(text, "ZAR", allow_negative=True)
+    assert str(caught.value) == f"{text!r} is not an amount"
+
+
+@pytest.mark.parametrize("text", ["1,23,4", "12,34,567.00", "1.2345.678", "1,2345,678", "1..2"])
+def test_parse_minor_bad_digit_groups(text: str) -> None:
+    with pytest.raises(MoneyError) as caught:
+        parse_minor(text, "ZAR")
+    assert str(caught.value) == f"{text!r} is not an amount: digit groups look wrong"
+
+
+def test_parse_minor_minimum_and_maximum() -> None:
+    assert parse_minor("0.01", "ZAR", minimum=1, maximum=99_999_999) == 1
+    assert parse_minor("999,999.99", "ZAR", minimum=1, maximum=99_999_999) == 99_999_999
+    with pytest.raises(MoneyError) as low:
+        parse_minor("0", "ZAR", minimum=1)
+    assert str(low.value) == "the amount must be at least R 0.01"
+    with pytest.raises(MoneyError) as high:
+        parse_minor("1,000,000", "ZAR", maximum=99_999_999)
+    assert str(high.value) == "the amount must be at most R 999,999.99"
+
+
+def test_parse_minor_minimum_applies_to_allowed_negatives() -> None:
+    with pytest.raises(MoneyError) as caught:
+        parse_minor("-5", "ZAR", allow_negative=True, minimum=-100)
+    assert str(caught.value) == "the amount must be at least -R 1.00"
+
+
+def test_parse_minor_of_an_unknown_currency() -> None:
+    with pytest.raises(MoneyError, match=r"'XYZ' is not an ISO 4217 currency code"):
+        parse_minor("20", "XYZ")
+
+
+def test_parse_minor_is_exact_beyond_decimal_precision() -> None:
+    """More than 28 significant digits: no rounding, and never decimal.InvalidOperation."""
+    assert parse_minor("9" * 40, "ZAR") == int("9" * 40) * 100
+    text = "R 10,000,000,000,000,000,000,000,000,000.01"
+    assert parse_minor(text, "ZAR") == 10**30 + 1
+
+
+def test_parse_minor_refuses_absurdly_long_input_with_a_money_error() -> None:
+    with pytest.raises(MoneyError) as caught:
+        parse_minor("1" * 5000, "ZAR")
+    assert str(caught.value).endswith("is not an amount: too many digits")
+    assert len(str(caught.value)) < 100
+
+
+# --- properties -----------------------------------------------------------------------
+
+currencies = st.sampled_from(ROUND_TRIP_CURRENCIES)
+
+
+@given(amount=st.integers(), currency=currencies)
+def test_round_trip_with_symbol(amount: int, currency: str) -> None:
+    assert parse_minor(format_minor(amount, currency), currency, allow_negative=True) == amount
+
+
+@given(amount=st.integers(), currency=currencies)
+def test_round_trip_without_symbol(amount: int, currency: str) -> None:
+    text = format_minor(amount, currency, with_symbol=False)
+    assert parse_minor(text, currency, allow_negative=True) == amount
+
+
+@given(amount=st.integers(min_value=0, max_value=10**15), currency=currencies)
+def test_round_trip_non_negative_needs_no_permission(amount: int, currency: str) -> None:
+    assert parse_minor(format_minor(amount, currency), currency) == amount
+
+
+@given(amount=st.integers(min_value=1), currency=currencies)
+def test_negative_display_is_refused_by_default(amount: int, currency: str) -> None:
+    with pytest.raises(MoneyError, match="cannot be negative"):
+        parse_minor(format_minor(-amount, currency), currency)
+
+
+@given(text=st.text(max_size=30), currency=currencies)
+def test_parse_minor_only_ever_raises_money_error(text: str, currency: str) -> None:
+    outcome: object
+    try:
+        outcome = parse_minor(text, currency, allow_negative=True)
+    except MoneyError as exc:
+        outcome = str(exc)
+    assert isinstance(outcome, int) or (isinstance(outcome, str) and outcome)
