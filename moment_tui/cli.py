@@ -10,139 +10,63 @@ from __future__ import annotations
 import argparse
 import contextlib
 import getpass
-import os
-import sys
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Any, NoReturn, TextIO
+from collections.abc import Callable, Sequence
+from typing import Any
 
-from moment_tui import __version__
-from moment_tui.config import ConfigError, Settings, load_settings, parse_api_url, parse_listen
+from moment_tui.commands import sandbox, webhooks
+from moment_tui.commands.base import (
+    EXIT_FAILED,
+    EXIT_OK,
+    EXIT_USAGE,
+    PROG,
+    Handler,
+    Io,
+    Parser,
+    UsageError,
+    add_version,
+)
+from moment_tui.config import ConfigError, Settings, parse_api_url, parse_listen
 from moment_tui.secrets import (
     SecretFormatError,
     SecretName,
-    SecretStore,
     check_api_key,
     check_webhook_secret,
     is_live_key,
     mask,
 )
 
-PROG = "moment-tui"
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
-
-
-class UsageError(Exception):
-    """Bad usage: printed as one line, exit status 2."""
-
-
-class _Parser(argparse.ArgumentParser):
-    """argparse, but a usage error is one line on stderr and exit status 2."""
-
-    def error(self, message: str) -> NoReturn:
-        self.exit(EXIT_USAGE, f"{self.prog}: {message} (see {self.prog} --help)\n")
-
-
-@dataclass
-class Io:
-    """The streams and environment a command uses; tests pass their own."""
-
-    stdout: TextIO = field(default_factory=lambda: sys.stdout)
-    stderr: TextIO = field(default_factory=lambda: sys.stderr)
-    stdin: TextIO = field(default_factory=lambda: sys.stdin)
-    env: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
-    store: SecretStore | None = None
-
-    def out(self, text: str = "") -> None:
-        print(text, file=self.stdout, flush=True)
-
-    def err(self, text: str) -> None:
-        print(text, file=self.stderr, flush=True)
-
-    def interactive(self) -> bool:
-        return self.stdin.isatty() and self.stderr.isatty()
-
-    def settings(self, flags: Mapping[str, Any] | None = None) -> Settings:
-        return load_settings(env=self.env, flags=flags, store=self.secret_store())
-
-    def secret_store(self) -> SecretStore:
-        if self.store is None:
-            from moment_tui.config import default_config_dir
-
-            self.store = SecretStore(default_config_dir(), notice=self.err)
-        return self.store
-
-
-Handler = Callable[[argparse.Namespace, Io], int]
+__all__ = ["EXIT_FAILED", "EXIT_OK", "EXIT_USAGE", "Io", "UsageError", "build_parser", "main"]
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(
+    parser = Parser(
         prog=PROG,
         description="A terminal console for Moment's Billing API. With no API key it runs "
         "on an embedded sandbox.",
     )
-    _add_version(parser)
+    add_version(parser)
     _add_console_options(parser)
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
 
     login = sub.add_parser("login", help="store the API key and webhook secret")
-    _add_version(login)
+    add_version(login)
     login.set_defaults(handler=cmd_login)
 
     logout = sub.add_parser("logout", help="forget the stored API key and webhook secret")
-    _add_version(logout)
+    add_version(logout)
     logout.set_defaults(handler=cmd_logout)
 
-    sandbox = sub.add_parser(
-        "sandbox",
-        help="run the local Moment-compatible sandbox API",
-        description="Run the embedded sandbox: a local Moment-compatible Billing API on "
-        "loopback, backed by SQLite, that sends real signed webhooks. The first line on "
-        "stdout is always 'Sandbox API: http://HOST:PORT'.",
-    )
-    _add_version(sandbox)
-    sandbox.add_argument("--host", default="127.0.0.1", help="bind address (default 127.0.0.1)")
-    sandbox.add_argument("--port", type=_port, default=0, help="port; 0 picks a free one")
-    sandbox.add_argument(
-        "--db", default=":memory:", metavar="PATH", help="SQLite file, or :memory: (default)"
-    )
-    sandbox.add_argument("--webhook-url", metavar="URL", help="where to deliver webhooks")
-    sandbox.add_argument(
-        "--webhook-secret",
-        metavar="WHSEC",
-        help="signing secret(s), space-separated (default: MOMENT_WEBHOOK_SECRET)",
-    )
-    sandbox.add_argument("--seed", action="store_true", help="fill an empty sandbox with demo data")
-    sandbox.add_argument(
-        "--demo-payments",
-        type=_positive_float,
-        metavar="EVERY_SECONDS",
-        help="make a random payment every so many seconds",
-    )
-    sandbox.add_argument(
-        "--retry-schedule",
-        type=_schedule,
-        metavar="S,S,…",
-        help="seconds before each delivery attempt (default 0,1,5,30,120,300,600)",
-    )
-    sandbox.add_argument(
-        "--latency", type=int, default=0, metavar="MS", help="delay every API answer by MS"
-    )
-    sandbox.set_defaults(handler=cmd_sandbox)
+    sandbox.register(sub)
+    webhooks.register(sub)
 
     auth = sub.add_parser("auth", help="show where credentials come from")
-    _add_version(auth)
-    auth_sub = auth.add_subparsers(dest="auth_command", metavar="COMMAND", parser_class=_Parser)
+    add_version(auth)
+    auth_sub = auth.add_subparsers(dest="auth_command", metavar="COMMAND", parser_class=Parser)
     auth_sub.required = True
     status = auth_sub.add_parser("status", help="which key and secret are in use (masked)")
-    _add_version(status)
+    add_version(status)
     status.set_defaults(handler=cmd_auth_status)
     return parser
-
-
-def _add_version(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
 
 
 def _add_console_options(parser: argparse.ArgumentParser) -> None:
@@ -201,77 +125,6 @@ def cmd_console(args: argparse.Namespace, io: Io) -> int:
     app = create_app(settings)
     app.run()
     return app.return_code or EXIT_OK
-
-
-# --- sandbox -------------------------------------------------------------------------
-
-
-def _port(text: str) -> int:
-    if not text.isdigit() or int(text) > 65535:
-        raise argparse.ArgumentTypeError(f"a port is 0-65535, not {text!r}")
-    return int(text)
-
-
-def _positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = -1.0
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"expected a positive number of seconds, not {text!r}")
-    return value
-
-
-def _schedule(text: str) -> tuple[float, ...]:
-    try:
-        delays = tuple(float(part) for part in text.split(","))
-    except ValueError:
-        delays = ()
-    if not delays or any(d < 0 for d in delays):
-        raise argparse.ArgumentTypeError("expected comma-separated seconds, e.g. 0,1,5,30")
-    return delays
-
-
-def cmd_sandbox(args: argparse.Namespace, io: Io) -> int:
-    import asyncio
-
-    from moment_tui.sandbox.delivery import DEFAULT_SCHEDULE
-    from moment_tui.sandbox.server import SandboxConfig, serve_forever
-
-    secrets: tuple[str, ...] = ()
-    if args.webhook_secret:
-        secrets = tuple(args.webhook_secret.split())
-        for secret in secrets:
-            try:
-                check_webhook_secret(secret)
-            except SecretFormatError as exc:
-                raise UsageError(f"--webhook-secret: {exc}") from None
-    elif args.webhook_url:
-        secrets = tuple(s.reveal() for s in io.settings().webhook_secrets)
-    if args.webhook_url:
-        parse_api_url(args.webhook_url, "--webhook-url")
-        if not secrets:
-            raise UsageError(
-                "--webhook-url needs a signing secret: pass --webhook-secret whsec_… "
-                "or set MOMENT_WEBHOOK_SECRET"
-            )
-    config = SandboxConfig(
-        host=args.host,
-        port=args.port,
-        db_path=args.db,
-        webhook_url=args.webhook_url,
-        webhook_secrets=secrets,
-        retry_schedule=args.retry_schedule or DEFAULT_SCHEDULE,
-        seed=args.seed,
-        demo_payments=args.demo_payments,
-        latency_ms=max(args.latency, 0),
-    )
-    try:
-        asyncio.run(serve_forever(config, io.out))
-    except OSError as exc:
-        io.err(f"{PROG}: sandbox: cannot listen on {args.host}:{args.port}: {exc.strerror}")
-        return EXIT_FAILED
-    return EXIT_OK
 
 
 # --- credentials ---------------------------------------------------------------------

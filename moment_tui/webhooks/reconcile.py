@@ -28,7 +28,7 @@ from moment_tui.api.client import MomentClient
 from moment_tui.api.errors import MomentError
 from moment_tui.api.models import Account, Bill, BillingObject, BillStatus, Customer, ObjectKind
 from moment_tui.billing import OpenBill, allocate, settle
-from moment_tui.store import applications, catalogue
+from moment_tui.store import applications, catalogue, eventlog
 from moment_tui.store.applications import Application, Change, Drift, State
 from moment_tui.store.catalogue import now_iso
 from moment_tui.store.eventlog import Delivery
@@ -53,7 +53,7 @@ class Reconciler:
         workspace: Workspace,
         client: MomentClient | None,
         *,
-        on_application: Callable[[Application], None] | None = None,
+        on_application: Callable[[Application], object] | None = None,
     ) -> None:
         self.workspace = workspace
         self.client = client
@@ -235,8 +235,6 @@ class Reconciler:
 
 
 def _unapplied(conn: sqlite3.Connection) -> list[Delivery]:
-    from moment_tui.store import eventlog
-
     return eventlog.unapplied(conn)
 
 

@@ -10,10 +10,12 @@ import httpx
 import pytest
 from textual.pilot import Pilot
 
-from moment_tui.api.client import MomentClient, RetryPolicy
+from moment_tui.api.client import RetryPolicy
 from moment_tui.config import Settings
+from moment_tui.runtime import RuntimeOptions
 from moment_tui.secrets import Secret
 from moment_tui.ui.app import MomentApp
+from moment_tui.ui.factory import create_app
 from moment_tui.ui.widgets.connection_panel import ConnectionPanel
 from moment_tui.ui.widgets.mode_banner import ModeBanner
 
@@ -32,18 +34,22 @@ def settings_for(key: str | None, tmp_path: Path, **extra: object) -> Settings:
     )
 
 
-def client_for(key: str, status: int, body: dict[str, object]) -> MomentClient:
+def app_for(settings: Settings, tmp_path: Path, status: int, body: dict[str, object]) -> MomentApp:
+    """The real app and runtime; only the API answers come from a MockTransport."""
+
     def answer(request: httpx.Request) -> httpx.Response:
         return httpx.Response(
             status, json=body, headers={"content-type": "application/problem+json"}
         )
 
-    return MomentClient(
-        key,
-        base_url=API_URL,
+    options = RuntimeOptions(
         transport=httpx.MockTransport(answer),
         retry=RetryPolicy(max_attempts=1),
+        listener_port=0,
+        workspace=tmp_path / "workspace.sqlite3",
+        sandbox_db=tmp_path / "sandbox.sqlite3",
     )
+    return create_app(settings, options)
 
 
 NOT_FOUND = {"title": "Not Found", "status": 404, "detail": "no such customer"}
@@ -65,12 +71,11 @@ async def wait_until(pilot: Pilot[int], condition: Callable[[], bool]) -> None:
 
 
 async def test_test_mode_connects_and_masks_the_key(tmp_path: Path) -> None:
-    app = MomentApp(settings_for(TEST_KEY, tmp_path), client_for(TEST_KEY, 404, NOT_FOUND))
+    app = app_for(settings_for(TEST_KEY, tmp_path), tmp_path, 404, NOT_FOUND)
     async with app.run_test(size=(80, 24)) as pilot:
         await wait_until(pilot, lambda: "Connected" in text_of(app, ConnectionPanel))
         panel = text_of(app, ConnectionPanel)
-        assert panel.startswith(f"● Connected to {API_URL} (")
-        assert panel.endswith(" ms)")
+        assert panel.startswith(f"● Connected to {API_URL}")
         assert not app.query_one(ConnectionPanel).has_class("-failed")
 
         banner = app.query_one(ModeBanner)
@@ -84,7 +89,7 @@ async def test_test_mode_connects_and_masks_the_key(tmp_path: Path) -> None:
 
 async def test_live_key_shows_a_live_banner(tmp_path: Path) -> None:
     settings = settings_for(LIVE_KEY, tmp_path, read_only=True)
-    app = MomentApp(settings, client_for(LIVE_KEY, 404, NOT_FOUND))
+    app = app_for(settings, tmp_path, 404, NOT_FOUND)
     async with app.run_test(size=(80, 24)) as pilot:
         await wait_until(pilot, lambda: "Connected" in text_of(app, ConnectionPanel))
         banner = app.query_one(ModeBanner)
@@ -99,47 +104,43 @@ async def test_live_key_shows_a_live_banner(tmp_path: Path) -> None:
 
 
 async def test_a_refused_key_is_reported(tmp_path: Path) -> None:
-    app = MomentApp(settings_for(TEST_KEY, tmp_path), client_for(TEST_KEY, 401, REFUSED))
+    app = app_for(settings_for(TEST_KEY, tmp_path), tmp_path, 401, REFUSED)
     async with app.run_test(size=(80, 24)) as pilot:
         await wait_until(pilot, lambda: "key refused" in text_of(app, ConnectionPanel))
-        assert text_of(app, ConnectionPanel) == (
+        assert text_of(app, ConnectionPanel).startswith(
             f"✕ Cannot use {API_URL}: key refused: Invalid API key"
         )
         assert app.query_one(ConnectionPanel).has_class("-failed")
         assert TEST_KEY not in text_of(app, ConnectionPanel)
 
 
-async def test_without_a_client_it_says_there_is_no_key(tmp_path: Path) -> None:
-    app = MomentApp(settings_for(None, tmp_path), None)
+async def test_without_a_key_it_runs_on_the_sandbox(tmp_path: Path) -> None:
+    app = app_for(settings_for(None, tmp_path), tmp_path, 500, {})
     async with app.run_test(size=(80, 24)) as pilot:
-        await wait_until(pilot, lambda: "No API key" in text_of(app, ConnectionPanel))
-        assert text_of(app, ConnectionPanel) == (
-            "No API key is configured. Run `moment-tui login`, or set MOMENT_API_KEY."
-        )
+        await wait_until(pilot, lambda: "Connected" in text_of(app, ConnectionPanel))
+        assert text_of(app, ConnectionPanel).startswith("● Connected to the sandbox")
         banner = app.query_one(ModeBanner)
         assert str(banner.content) == "Sandbox · no API key: a local Moment on this machine"
         assert banner.has_class("-sandbox")
+        assert app.runtime.sandbox is not None
 
 
 async def test_q_quits_and_closes_the_client(tmp_path: Path) -> None:
-    client = client_for(TEST_KEY, 404, NOT_FOUND)
-    app = MomentApp(settings_for(TEST_KEY, tmp_path), client)
+    app = app_for(settings_for(TEST_KEY, tmp_path), tmp_path, 404, NOT_FOUND)
     async with app.run_test(size=(80, 24)) as pilot:
         await wait_until(pilot, lambda: "Connected" in text_of(app, ConnectionPanel))
+        client = app.runtime.client
+        assert client is not None
         await pilot.press("q")
     assert app.return_code == 0
     with pytest.raises(RuntimeError, match="client has been closed"):
         await client.get_customer("x")
 
 
-async def test_factory_builds_a_client_only_with_a_key(tmp_path: Path) -> None:
-    from moment_tui.ui.factory import create_app
-
-    assert create_app(settings_for(None, tmp_path)).client is None
+def test_factory_wires_the_runtime_to_the_settings(tmp_path: Path) -> None:
+    assert create_app(settings_for(None, tmp_path)).runtime.is_sandbox
     sandboxed = settings_for(TEST_KEY, tmp_path, force_sandbox=True)
-    assert create_app(sandboxed).client is None
+    assert create_app(sandboxed).runtime.is_sandbox
     app = create_app(settings_for(TEST_KEY, tmp_path))
-    assert app.client is not None
-    assert app.client.base_url == API_URL
-    assert repr(app.client) == f"MomentClient(base_url='{API_URL}', api_key='sk_test_…7dc')"
-    await app.client.aclose()
+    assert not app.runtime.is_sandbox
+    assert app.runtime.client is None  # made when the app starts, not before

@@ -1,4 +1,4 @@
-"""Shows whether the console can reach Moment (or the sandbox) with its key."""
+"""Whether the console can reach Moment (or the sandbox), and what it knows of it."""
 
 from __future__ import annotations
 
@@ -8,18 +8,34 @@ from moment_tui.api.client import Probe
 
 
 class ConnectionPanel(Static):
-    """Connection status: checking → connected (latency) or the reason it failed."""
+    """Connection status (connected, or the reason not) and the catalogue's size."""
 
     def __init__(self, target: str) -> None:
         self.target = target
-        super().__init__(f"Connecting to {target} …", id="connection", markup=False)
+        self.status = f"Connecting to {target} …"
+        self.known = ""
+        super().__init__(self.status, id="connection", markup=False)
+        self.border_title = "Moment"
 
     def show_probe(self, probe: Probe) -> None:
         self.set_class(not probe.ok, "-failed")
         if probe.ok:
-            self.update(f"● Connected to {self.target} ({probe.latency_ms:.0f} ms)")
+            self.status = f"● Connected to {self.target}"
         else:
-            self.update(f"✕ Cannot use {self.target}: {probe.summary}")
+            self.status = f"✕ Cannot use {self.target}: {probe.summary}"
+        self._redraw()
 
     def show_text(self, text: str) -> None:
-        self.update(text)
+        self.status = text
+        self._redraw()
+
+    def show_counts(self, counts: dict[str, int]) -> None:
+        self.known = (
+            f"{counts.get('customer', 0)} customers · {counts.get('account', 0)} accounts\n"
+            f"{counts.get('bill', 0)} bills · {counts.get('bills_unpaid', 0)} unpaid · "
+            f"{counts.get('bills_paid', 0)} paid"
+        )
+        self._redraw()
+
+    def _redraw(self) -> None:
+        self.update(f"{self.status}\n{self.known}" if self.known else self.status)

@@ -1,0 +1,1 @@
+"""Subcommands of ``moment-tui`` beyond the console and credentials (see ``cli.py``)."""

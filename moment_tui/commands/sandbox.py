@@ -1,0 +1,109 @@
+"""``moment-tui sandbox``: run the embedded sandbox on its own."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+from typing import Any
+
+from moment_tui.commands.base import (
+    EXIT_FAILED,
+    EXIT_OK,
+    PROG,
+    Io,
+    UsageError,
+    add_version,
+    port,
+    positive_float,
+)
+from moment_tui.config import parse_api_url
+from moment_tui.secrets import SecretFormatError, check_webhook_secret
+
+
+def register(sub: Any) -> None:
+    sandbox = sub.add_parser(
+        "sandbox",
+        help="run the local Moment-compatible sandbox API",
+        description="Run the embedded sandbox: a local Moment-compatible Billing API on "
+        "loopback, backed by SQLite, that sends real signed webhooks. The first line on "
+        "stdout is always 'Sandbox API: http://HOST:PORT'.",
+    )
+    add_version(sandbox)
+    sandbox.add_argument("--host", default="127.0.0.1", help="bind address (default 127.0.0.1)")
+    sandbox.add_argument("--port", type=port, default=0, help="port; 0 picks a free one")
+    sandbox.add_argument(
+        "--db", default=":memory:", metavar="PATH", help="SQLite file, or :memory: (default)"
+    )
+    sandbox.add_argument("--webhook-url", metavar="URL", help="where to deliver webhooks")
+    sandbox.add_argument(
+        "--webhook-secret",
+        metavar="WHSEC",
+        help="signing secret(s), space-separated (default: MOMENT_WEBHOOK_SECRET)",
+    )
+    sandbox.add_argument("--seed", action="store_true", help="fill an empty sandbox with demo data")
+    sandbox.add_argument(
+        "--demo-payments",
+        type=positive_float,
+        metavar="EVERY_SECONDS",
+        help="make a random payment every so many seconds",
+    )
+    sandbox.add_argument(
+        "--retry-schedule",
+        type=_schedule,
+        metavar="S,S,…",
+        help="seconds before each delivery attempt (default 0,1,5,30,120,300,600)",
+    )
+    sandbox.add_argument(
+        "--latency", type=int, default=0, metavar="MS", help="delay every API answer by MS"
+    )
+    sandbox.set_defaults(handler=cmd_sandbox)
+
+
+def _schedule(text: str) -> tuple[float, ...]:
+    try:
+        delays = tuple(float(part) for part in text.split(","))
+    except ValueError:
+        delays = ()
+    if not delays or any(d < 0 for d in delays):
+        raise argparse.ArgumentTypeError("expected comma-separated seconds, e.g. 0,1,5,30")
+    return delays
+
+
+def cmd_sandbox(args: argparse.Namespace, io: Io) -> int:
+    from moment_tui.sandbox.delivery import DEFAULT_SCHEDULE
+    from moment_tui.sandbox.server import SandboxConfig, serve_forever
+
+    secrets: tuple[str, ...] = ()
+    if args.webhook_secret:
+        secrets = tuple(args.webhook_secret.split())
+        for secret in secrets:
+            try:
+                check_webhook_secret(secret)
+            except SecretFormatError as exc:
+                raise UsageError(f"--webhook-secret: {exc}") from None
+    elif args.webhook_url:
+        secrets = tuple(s.reveal() for s in io.settings().webhook_secrets)
+    if args.webhook_url:
+        parse_api_url(args.webhook_url, "--webhook-url")
+        if not secrets:
+            raise UsageError(
+                "--webhook-url needs a signing secret: pass --webhook-secret whsec_… "
+                "or set MOMENT_WEBHOOK_SECRET"
+            )
+    config = SandboxConfig(
+        host=args.host,
+        port=args.port,
+        db_path=args.db,
+        webhook_url=args.webhook_url,
+        webhook_secrets=secrets,
+        retry_schedule=args.retry_schedule or DEFAULT_SCHEDULE,
+        seed=args.seed,
+        demo_payments=args.demo_payments,
+        latency_ms=max(args.latency, 0),
+    )
+    try:
+        asyncio.run(serve_forever(config, io.out))
+    except OSError as exc:
+        io.err(f"{PROG}: sandbox: cannot listen on {args.host}:{args.port}: {exc.strerror}")
+        return EXIT_FAILED
+    return EXIT_OK

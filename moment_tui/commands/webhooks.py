@@ -1,0 +1,264 @@
+"""``listen``, ``trigger`` and ``events``: webhook debugging without the UI."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from moment_tui.api.models import AMOUNT_APPLIED, ObjectKind
+from moment_tui.commands.base import (
+    EXIT_FAILED,
+    EXIT_OK,
+    Io,
+    UsageError,
+    add_version,
+    api_client,
+    open_workspace,
+    port,
+    positive_int,
+)
+from moment_tui.config import Settings, parse_api_url
+from moment_tui.money import MoneyError, check_currency, parse_minor
+from moment_tui.secrets import SecretFormatError, check_webhook_secret
+from moment_tui.store import eventlog
+from moment_tui.webhooks import report
+from moment_tui.webhooks.headless import ListenOptions, run_listen
+from moment_tui.webhooks.outbound import SendResult
+from moment_tui.webhooks.signing import new_message_id
+
+
+def register(sub: Any) -> None:
+    listen = sub.add_parser(
+        "listen",
+        help="receive, verify and log webhooks without the UI",
+        description="Run the webhook listener headless. The first stdout line is always "
+        "'Listening on http://HOST:PORT/PATH'; then one line per delivery.",
+    )
+    add_version(listen)
+    listen.add_argument("--host", help="bind address (default from MOMENT_LISTEN or 127.0.0.1)")
+    listen.add_argument("--port", type=port, help="port; 0 picks a free one (default 8765)")
+    listen.add_argument("--path", help="webhook path (default /webhooks/moment)")
+    _secret_option(listen)
+    listen.add_argument("--forward-to", metavar="URL", help="re-post verified events here")
+    listen.add_argument("--json", action="store_true", help="one JSON object per line")
+    listen.set_defaults(handler=cmd_listen)
+
+    trigger = sub.add_parser(
+        "trigger",
+        help="send a correctly signed event about one of your objects",
+        description="Send signed obligation.amount_applied deliveries to a webhook handler. "
+        "Exit status 1 if the handler rejected any of them.",
+    )
+    add_version(trigger)
+    trigger.add_argument("event_type", choices=[AMOUNT_APPLIED], metavar=AMOUNT_APPLIED)
+    trigger.add_argument("--to", required=True, metavar="URL", help="the handler's URL")
+    _secret_option(trigger)
+    trigger.add_argument("--amount", required=True, help="amount in major units, e.g. 20.00")
+    trigger.add_argument("--currency", default="ZAR", help="ISO 4217 code (default ZAR)")
+    target = trigger.add_mutually_exclusive_group(required=True)
+    for kind in ("bill", "account", "customer"):
+        target.add_argument(f"--{kind}", metavar="ID", help=f"the {kind} (id or reference)")
+    trigger.add_argument("--repeat", type=positive_int, default=1, metavar="N")
+    trigger.add_argument("--same-id", action="store_true", help="redeliver one webhook-id")
+    trigger.add_argument("--tamper", action="store_true", help="alter the body after signing")
+    trigger.add_argument("--stale", action="store_true", help="sign 10 minutes in the past")
+    trigger.add_argument("--json", action="store_true", help="one JSON object per delivery")
+    trigger.set_defaults(handler=cmd_trigger)
+
+    events = sub.add_parser("events", help="read (and replay) the webhook event log")
+    add_version(events)
+    events.add_argument("--limit", type=positive_int, default=20, metavar="N")
+    events.add_argument("--json", action="store_true", help="one JSON object per line")
+    events.set_defaults(handler=cmd_events)
+    events_sub = events.add_subparsers(dest="events_command", metavar="COMMAND")
+    replay = events_sub.add_parser("replay", help="re-send a stored delivery")
+    add_version(replay)
+    replay.add_argument("id", metavar="ID", help="the delivery's number or webhook-id")
+    replay.add_argument("--to", metavar="URL", help="where to send it (default: the listener)")
+    replay.add_argument("--json", action="store_true", help="print the result as JSON")
+    replay.set_defaults(handler=cmd_replay)
+
+
+def _secret_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--secret",
+        action="append",
+        metavar="WHSEC",
+        help="webhook signing secret (repeat for rotation; default MOMENT_WEBHOOK_SECRET)",
+    )
+
+
+def _secrets(args: argparse.Namespace, settings: Settings) -> tuple[str, ...]:
+    given: Sequence[str] = [part for value in (args.secret or []) for part in value.split()]
+    if not given:
+        return tuple(s.reveal() for s in settings.webhook_secrets)
+    for secret in given:
+        try:
+            check_webhook_secret(secret)
+        except SecretFormatError as exc:
+            raise UsageError(f"--secret: {exc}") from None
+    return tuple(given)
+
+
+# --- listen -----------------------------------------------------------------------------
+
+
+def cmd_listen(args: argparse.Namespace, io: Io) -> int:
+    settings = io.settings()
+    secrets = _secrets(args, settings)
+    if args.forward_to:
+        parse_api_url(args.forward_to, "--forward-to")
+    path = args.path or settings.listen_path
+    if not path.startswith("/"):
+        raise UsageError("--path must start with /")
+    options = ListenOptions(
+        host=args.host or settings.listen.host,
+        port=settings.listen.port if args.port is None else args.port,
+        path=path,
+        secrets=secrets,
+        tolerance=settings.webhook_tolerance,
+        forward_to=args.forward_to,
+        json=args.json,
+    )
+    if not secrets:
+        io.err(
+            "No webhook secret configured: every delivery will be rejected "
+            "(no_secret_configured). Pass --secret or set MOMENT_WEBHOOK_SECRET."
+        )
+    workspace = open_workspace(settings)
+    client = api_client(settings)
+
+    async def run() -> None:
+        try:
+            await run_listen(options, workspace, client, io.out)
+        finally:
+            if client is not None:
+                await client.aclose()
+
+    try:
+        asyncio.run(run())
+    except OSError as exc:
+        io.err(f"moment-tui: listen: cannot listen on {options.host}:{options.port}: {exc}")
+        return EXIT_FAILED
+    finally:
+        workspace.close()
+    return EXIT_OK
+
+
+# --- trigger ----------------------------------------------------------------------------
+
+
+def cmd_trigger(args: argparse.Namespace, io: Io) -> int:
+    from moment_tui.webhooks.trigger import TriggerError, build_body, fire, resolve
+
+    settings = io.settings()
+    secrets = _secrets(args, settings)
+    if not secrets:
+        raise UsageError(
+            "trigger needs a signing secret: --secret whsec_… or MOMENT_WEBHOOK_SECRET"
+        )
+    parse_api_url(args.to, "--to")
+    try:
+        currency = check_currency(args.currency)
+        amount = parse_minor(args.amount, currency, minimum=1, maximum=99_999_999)
+    except MoneyError as exc:
+        raise UsageError(f"--amount/--currency: {exc}") from None
+    kind: ObjectKind = "bill" if args.bill else "account" if args.account else "customer"
+    ref = args.bill or args.account or args.customer
+    workspace = open_workspace(settings)
+    client = api_client(settings)
+
+    def show(result: SendResult) -> None:
+        if args.json:
+            io.out(json.dumps(result.as_json(), separators=(",", ":"), ensure_ascii=False))
+        else:
+            answer = result.error or f"{result.status} {(result.response or '').strip()[:200]}"
+            io.out(f"{result.webhook_id} → {answer} ({result.latency_ms:.0f} ms)")
+
+    async def run() -> list[SendResult]:
+        try:
+            target = await resolve(kind, ref, workspace, client)
+            build_body(target, amount, currency)  # check the currency before sending
+            io.err(f"{kind} {target.id}: ids from {target.source}")
+            return await fire(
+                args.to,
+                lambda: build_body(target, amount, currency),
+                secrets,
+                repeat=args.repeat,
+                same_id=args.same_id,
+                tamper=args.tamper,
+                stale=args.stale,
+                report=show,
+            )
+        finally:
+            if client is not None:
+                await client.aclose()
+
+    try:
+        results = asyncio.run(run())
+    except TriggerError as exc:
+        io.err(f"moment-tui: trigger: {exc}")
+        return EXIT_FAILED
+    finally:
+        workspace.close()
+    rejected = [r for r in results if not r.accepted]
+    if rejected:
+        io.err(f"{len(rejected)} of {len(results)} deliveries were not accepted")
+        return EXIT_FAILED
+    return EXIT_OK
+
+
+# --- events -----------------------------------------------------------------------------
+
+
+def cmd_events(args: argparse.Namespace, io: Io) -> int:
+    settings = io.settings()
+    workspace = open_workspace(settings)
+    try:
+        rows = workspace.query(lambda conn: eventlog.latest(conn, limit=args.limit))
+    finally:
+        workspace.close()
+    for delivery in reversed(rows):
+        if args.json:
+            io.out(json.dumps(report.as_json(delivery), separators=(",", ":"), ensure_ascii=False))
+        else:
+            io.out(f"#{delivery.seq:<6} {report.line(delivery)}")
+    if not rows and not args.json:
+        io.err(f"No deliveries yet in {workspace.path}")
+    return EXIT_OK
+
+
+def cmd_replay(args: argparse.Namespace, io: Io) -> int:
+    from moment_tui.webhooks.trigger import fire
+
+    settings = io.settings()
+    secrets = tuple(s.reveal() for s in settings.webhook_secrets)
+    if not secrets:
+        raise UsageError("replay signs afresh and needs MOMENT_WEBHOOK_SECRET (or login)")
+    url = args.to or f"http://{settings.listen}{settings.listen_path}"
+    parse_api_url(url, "--to")
+    workspace = open_workspace(settings)
+    try:
+        delivery = workspace.query(lambda conn: eventlog.find(conn, args.id))
+        stored = (
+            workspace.query(lambda conn: eventlog.raw(conn, delivery.seq)) if delivery else None
+        )
+    finally:
+        workspace.close()
+    if delivery is None or stored is None:
+        raise UsageError(f"no delivery {args.id!r} in the event log (see moment-tui events)")
+    webhook_id = delivery.webhook_id or new_message_id()
+    body = stored[1]
+
+    def show(result: SendResult) -> None:
+        if args.json:
+            io.out(json.dumps(result.as_json(), separators=(",", ":"), ensure_ascii=False))
+        else:
+            answer = result.error or f"{result.status} {(result.response or '').strip()[:200]}"
+            io.out(f"replayed #{delivery.seq} ({webhook_id}) → {answer}")
+
+    results = asyncio.run(fire(url, lambda: body, secrets, webhook_id=webhook_id, report=show))
+    return EXIT_OK if all(r.accepted for r in results) else EXIT_FAILED

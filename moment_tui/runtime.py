@@ -1,0 +1,189 @@
+"""Everything the console runs besides its screens: API client, workspace, listener,
+reconciler, and (with no API key) the embedded sandbox.
+
+The app creates one :class:`Runtime` through ``ui.factory``, awaits :meth:`start` in a
+worker and passes two callbacks that turn deliveries and applications into UI
+messages; nothing here imports Textual. Blocking work (starting the sandbox thread,
+opening SQLite) runs in threads so the event loop never waits on the disk.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import errno
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from moment_tui.api.client import MomentClient, RetryPolicy
+from moment_tui.api.errors import ListingNotSupported, MomentError
+from moment_tui.config import Settings
+from moment_tui.sandbox.server import SandboxConfig, SandboxThread
+from moment_tui.store.applications import Application
+from moment_tui.store.eventlog import Delivery
+from moment_tui.store.workspace import Workspace, workspace_path
+from moment_tui.webhooks.listener import Listener, ListenerConfig
+from moment_tui.webhooks.reconcile import Reconciler
+from moment_tui.webhooks.signing import new_webhook_secret
+from moment_tui.webhooks.verify import Verifier
+
+SANDBOX_KEY = "sk_test_moment_tui_console"  # the embedded sandbox accepts any sk_test_ key
+
+
+@dataclass
+class Started:
+    """What came up, and what did not (each problem is one sentence for the UI)."""
+
+    api: str
+    listener_url: str | None = None
+    synced: int | None = None
+    problems: list[str] = field(default_factory=list)
+
+
+@dataclass
+class RuntimeOptions:
+    """Overrides for tests and demos; the defaults follow the settings."""
+
+    sandbox_db: Path | None = None  # default: <data>/sandbox.sqlite3
+    seed_today: dt.date | None = None
+    demo_payments: float | None = None
+    workspace: Path | None = None
+    listener_port: int | None = None  # default: settings.listen.port
+    transport: httpx.AsyncBaseTransport | None = None  # fault injection in tests
+    retry: RetryPolicy | None = None
+
+
+class Runtime:
+    def __init__(self, settings: Settings, options: RuntimeOptions | None = None) -> None:
+        self.settings = settings
+        self.options = options or RuntimeOptions()
+        self.client: MomentClient | None = None
+        self.workspace: Workspace | None = None
+        self.listener: Listener | None = None
+        self.reconciler: Reconciler | None = None
+        self.sandbox: SandboxThread | None = None
+        self._secrets: tuple[str, ...] = tuple(s.reveal() for s in settings.webhook_secrets)
+
+    @property
+    def is_sandbox(self) -> bool:
+        return self.settings.mode == "sandbox"
+
+    async def start(
+        self,
+        on_delivery: Callable[[Delivery], object],
+        on_application: Callable[[Application], object],
+    ) -> Started:
+        settings = self.settings
+        path = self.options.workspace or workspace_path(
+            settings.data_dir, settings.mode, settings.api_url
+        )
+        self.workspace = await asyncio.to_thread(Workspace, path)
+        started = Started(api="the sandbox" if self.is_sandbox else settings.api_url)
+        listen_port = (
+            self.options.listener_port
+            if self.options.listener_port is not None
+            else settings.listen.port
+        )
+        if self.is_sandbox:
+            self._secrets = (new_webhook_secret(),)  # a private pair for sandbox and listener
+        verifier = Verifier(self._secrets, tolerance_seconds=settings.webhook_tolerance)
+
+        def delivered(delivery: Delivery) -> None:
+            if self.reconciler is not None:
+                self.reconciler.submit(delivery)
+            on_delivery(delivery)
+
+        self.listener = Listener(
+            ListenerConfig(settings.listen.host, listen_port, settings.listen_path),
+            verifier,
+            self.workspace,
+            delivered,
+        )
+        try:
+            started.listener_url = await self.listener.start()
+        except OSError as exc:
+            self.listener = None
+            busy = exc.errno == errno.EADDRINUSE
+            started.problems.append(
+                f"the webhook listener could not use {settings.listen}"
+                + (" (the port is taken)" if busy else f" ({exc.strerror})")
+            )
+        if self.is_sandbox:
+            await self._start_sandbox(started)
+        elif settings.api_key is not None:
+            self.client = MomentClient(
+                settings.api_key.reveal(),
+                base_url=settings.api_url,
+                transport=self.options.transport,
+                retry=self.options.retry,
+            )
+        self.reconciler = Reconciler(self.workspace, self.client, on_application=on_application)
+        await self.reconciler.catch_up()
+        self.reconciler.start()
+        return started
+
+    async def _start_sandbox(self, started: Started) -> None:
+        db = self.options.sandbox_db or self.settings.data_dir / "sandbox.sqlite3"
+        config = SandboxConfig(
+            db_path=str(db),
+            webhook_url=started.listener_url,
+            webhook_secrets=self._secrets if started.listener_url else (),
+            seed=True,
+            seed_today=self.options.seed_today,
+            demo_payments=self.options.demo_payments,
+        )
+        self.sandbox = SandboxThread(config)
+        try:
+            url = await asyncio.to_thread(self.sandbox.start)
+        except Exception as exc:
+            self.sandbox = None
+            started.problems.append(f"the sandbox did not start: {exc}")
+            return
+        self.client = MomentClient(SANDBOX_KEY, base_url=url)
+
+    async def sync_catalogue(self) -> int:
+        """Copy everything a listing server offers into the catalogue (the sandbox does)."""
+        if self.client is None or self.workspace is None:
+            return 0
+        total = 0
+        try:
+            for kind in ("customer", "account", "bill"):
+                batch = [obj async for obj in self.client.iterate(kind)]
+                total += await self.workspace.remember(batch, "listed")
+        except ListingNotSupported:
+            return 0
+        return total
+
+    async def simulate_payment(self) -> dict[str, Any] | None:
+        """Sandbox only: pay (part of) the oldest unpaid bill; None when nothing is owed."""
+        if self.client is None or not self.is_sandbox:
+            return None
+        page = await self.client.list_page("bill", limit=1, filters={"status": "unpaid"})
+        if not page.items:
+            return None
+        bill = page.items[0]
+        remaining = getattr(bill, "amount_remaining", 0)
+        amount = remaining if remaining <= 5000 else max(remaining // 4, 100)
+        response = await self.client.request(
+            "POST", "/sandbox/payments", json={"bill": bill.id, "amount": amount}
+        )
+        result: dict[str, Any] = response.body
+        return result
+
+    async def close(self) -> None:
+        if self.reconciler is not None:
+            await self.reconciler.close()
+        if self.listener is not None:
+            await self.listener.close()
+        if self.client is not None:
+            with contextlib.suppress(MomentError):
+                await self.client.aclose()
+        if self.sandbox is not None:
+            await asyncio.to_thread(self.sandbox.stop)
+        if self.workspace is not None:
+            await asyncio.to_thread(self.workspace.close)

@@ -1,0 +1,87 @@
+"""Everything about one delivery: verdict and reason, the signature diagnosis, the
+event, and what applying it changed."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Static
+
+from moment_tui.store.applications import Application
+from moment_tui.store.eventlog import Delivery
+from moment_tui.webhooks.report import amount_text
+
+
+def describe(delivery: Delivery, application: Application | None) -> str:
+    """The modal's text; plain lines so it reads the same over any terminal."""
+    d = delivery
+    lines = [f"Delivery #{d.seq} · {d.verdict}" + (f" ({d.status} {d.reason})" if d.reason else "")]
+    lines.append(f"Received    {d.received_at}")
+    lines.append(f"webhook-id  {d.webhook_id or '—'}")
+    lines.append(f"Message     {d.message}")
+    if d.event_type:
+        target = d.target()
+        lines += ["", "Event", f"  type      {d.event_type}", f"  event id  {d.event_id or '—'}"]
+        if target:
+            lines.append(f"  paid to   {target[0]} {target[1]}")
+        if d.amount is not None:
+            lines.append(
+                f"  amount    {amount_text(d.amount, d.currency)} ({d.amount} minor units)"
+            )
+    if d.diagnosis:
+        lines += ["", *_diagnosis(d.diagnosis)]
+    if application is not None:
+        lines += ["", *_application(application)]
+    return "\n".join(lines)
+
+
+def _diagnosis(diagnosis: dict[str, Any]) -> list[str]:
+    lines = ["Signature check", f"  signed content  {diagnosis.get('signed_content_prefix', '')}"]
+    lines += [f"  expected        {e}" for e in diagnosis.get("expected", [])]
+    lines += [f"  received        {r}" for r in diagnosis.get("received", [])] or [
+        "  received        (none)"
+    ]
+    lines.append(f"  clock skew      {diagnosis.get('skew_seconds', 0):+d} s")
+    hints = diagnosis.get("hints", [])
+    if hints:
+        lines.append("  hints")
+        lines += [f"   • {hint}" for hint in hints]
+    return lines
+
+
+def _application(app: Application) -> list[str]:
+    lines = [f"Applied     {app.outcome} · {app.state}"]
+    if app.note:
+        lines.append(f"  note      {app.note}")
+    for change in app.changes:
+        lines.append(
+            f"  {change.kind} {change.id}  {change.field}: {change.before} → {change.after}"
+        )
+    for bill_id, part in app.allocation:
+        lines.append(f"  allocated {part} to bill {bill_id}")
+    for drift in app.drift:
+        lines.append(
+            f"  drift: {drift.kind} {drift.id} {drift.field} ours {drift.ours}, "
+            f"server {drift.server} (server's copy kept)"
+        )
+    return lines
+
+
+class DeliveryDetail(ModalScreen[None]):
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "dismiss", "Close"),
+        Binding("enter", "dismiss", "Close", show=False),
+        Binding("q", "dismiss", "Close", show=False),
+    ]
+
+    def __init__(self, delivery: Delivery, application: Application | None) -> None:
+        super().__init__()
+        self.text = describe(delivery, application)
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll(id="detail"):
+            yield Static(self.text, markup=False)

@@ -1,0 +1,111 @@
+"""The live list of webhook deliveries, newest at the bottom.
+
+Deliveries and application results are queued as they arrive and drawn in batches
+(:meth:`DeliveryTable.flush`, a few times a second), so a burst of thousands of
+deliveries a second costs the screen a handful of redraws, not thousands.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+from rich.text import Text
+from textual.coordinate import Coordinate
+from textual.widgets import DataTable
+
+from moment_tui.store.applications import Application
+from moment_tui.store.eventlog import Delivery
+from moment_tui.webhooks.report import amount_text
+
+MAX_ROWS: Final = 500
+_VERDICT_STYLE: Final = {"verified": "green", "duplicate": "yellow", "rejected": "bold red"}
+_STATE_STYLE: Final = {"confirmed": "green", "drift": "bold magenta", "unconfirmed": "dim"}
+
+
+def _short(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+class DeliveryTable(DataTable[str | Text]):
+    """One row per delivery: when, verdict, what it paid, and what became of it."""
+
+    def __init__(self) -> None:
+        super().__init__(id="deliveries", cursor_type="row", zebra_stripes=True)
+        self._pending: list[Delivery] = []
+        self._results: dict[int, Application] = {}
+        self.deliveries: dict[int, Delivery] = {}
+        self.applications: dict[int, Application] = {}
+        self.border_title = "Deliveries"
+
+    def on_mount(self) -> None:
+        self.add_column("#", key="seq")
+        self.add_column("Time", key="time")
+        self.add_column("Verdict", key="verdict")
+        self.add_column("Paid to", key="target")
+        self.add_column("Amount", key="amount")
+        self.add_column("Result", key="result")
+
+    def queue(self, delivery: Delivery) -> None:
+        self._pending.append(delivery)
+
+    def queue_history(self, deliveries: list[Delivery]) -> None:
+        """Older deliveries go before anything already queued (and are not repeated)."""
+        known = set(self.deliveries) | {d.seq for d in self._pending}
+        self._pending.extend(d for d in deliveries if d.seq not in known)
+
+    def queue_result(self, application: Application) -> None:
+        self._results[application.delivery_seq] = application
+        self.applications[application.delivery_seq] = application
+
+    def flush(self) -> None:
+        """Draw what has arrived since the last flush."""
+        following = self.row_count == 0 or self.cursor_row >= self.row_count - 1
+        batch = sorted(self._pending, key=lambda d: d.seq)[-MAX_ROWS:]
+        self._pending.clear()
+        newest = max(self.deliveries, default=0)
+        for delivery in batch:
+            self.deliveries[delivery.seq] = delivery
+            self.add_row(*self._cells(delivery), key=str(delivery.seq))
+        if batch and batch[0].seq < newest:  # history arrived after live rows
+            self.sort("seq", key=int)
+        added = bool(batch)
+        while self.row_count > MAX_ROWS:
+            oldest = self.coordinate_to_cell_key(Coordinate(0, 0)).row_key
+            self.remove_row(oldest)
+            self.deliveries.pop(int(oldest.value or 0), None)
+            self.applications.pop(int(oldest.value or 0), None)
+        oldest_shown = min(self.deliveries, default=0)
+        for seq, application in list(self._results.items()):
+            if seq in self.deliveries:
+                self.update_cell(str(seq), "result", self._result(application))
+            if seq in self.deliveries or seq < oldest_shown:
+                del self._results[seq]
+        if added and following:
+            self.move_cursor(row=self.row_count - 1)
+
+    def _cells(self, d: Delivery) -> tuple[str | Text, ...]:
+        target = d.target()
+        paid_to = _short(f"{target[0]} {target[1]}", 24) if target else "—"
+        if d.verdict == "rejected":
+            result: str | Text = Text(f"{d.status} {d.reason}", style="red")
+        elif d.verdict == "duplicate":
+            result = f"duplicate of #{d.duplicate_of}"
+        elif d.application:
+            result = Text(d.application, style=_STATE_STYLE.get(d.application, ""))
+        else:
+            result = Text("applying…", style="dim")
+        return (
+            str(d.seq),
+            d.received_at[11:19],
+            Text(d.verdict, style=_VERDICT_STYLE.get(d.verdict, "")),
+            paid_to,
+            amount_text(d.amount, d.currency) or "—",
+            result,
+        )
+
+    @staticmethod
+    def _result(application: Application) -> Text:
+        label: str = application.state
+        if application.state == "drift":
+            label = f"drift ({len(application.drift)} field{'s' * (len(application.drift) != 1)})"
+        return Text(label, style=_STATE_STYLE.get(application.state, ""))

@@ -1,0 +1,110 @@
+"""Sending signed deliveries: ``trigger``, ``events replay`` and ``listen --forward-to``.
+
+Each send signs the exact body bytes with fresh Standard Webhooks headers (a retry or
+replay keeps its ``webhook-id`` but gets a new timestamp, as Moment's retries do).
+``tamper`` alters the body after signing and ``stale`` back-dates the timestamp, for
+drilling a handler's rejections.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Final
+
+import httpx
+
+from moment_tui.api.models import AMOUNT_APPLIED
+from moment_tui.sandbox.ids import new_id
+from moment_tui.webhooks.signing import signed_headers
+
+STALE_SECONDS: Final = 600  # well past Moment's 3 and Standard Webhooks' 5 minutes
+EXCERPT: Final = 300
+
+
+@dataclass(frozen=True)
+class SendResult:
+    webhook_id: str
+    status: int | None
+    latency_ms: float
+    response: str | None = None
+    error: str | None = None
+
+    @property
+    def accepted(self) -> bool:
+        return self.status is not None and 200 <= self.status < 300
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "webhook_id": self.webhook_id,
+            "status": self.status,
+            "accepted": self.accepted,
+            "latency_ms": round(self.latency_ms, 2),
+            "response": self.response,
+            "error": self.error,
+        }
+
+
+def amount_applied_event(
+    amount: int,
+    currency: str,
+    *,
+    customer_id: str | None = None,
+    account_id: str | None = None,
+    bill_id: str | None = None,
+    metadata: dict[str, str] | None = None,
+) -> bytes:
+    """A Moment-shaped ``obligation.amount_applied`` body (compact JSON bytes)."""
+    now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    data: dict[str, Any] = {
+        "id": new_id("obligation"),
+        "amount": amount,
+        "currency": currency,
+        "payment_id": new_id("payment"),
+    }
+    for name, value in (("customer_id", customer_id), ("account_id", account_id)):
+        if value:
+            data[name] = value
+    if bill_id:
+        data["bill_id"] = bill_id
+    data.update(metadata=metadata or {}, created_at=now, updated_at=now)
+    event = {"id": new_id("event"), "type": AMOUNT_APPLIED, "data": data}
+    return json.dumps(event, separators=(",", ":")).encode()
+
+
+def tampered(body: bytes) -> bytes:
+    """The same body with one character changed after signing."""
+    if b'"amount":' in body:
+        head, _, tail = body.partition(b'"amount":')
+        digits = tail[: len(tail) - len(tail.lstrip(b"0123456789"))]
+        if digits:
+            return head + b'"amount":' + str(int(digits) + 1).encode() + tail[len(digits) :]
+    return body + b" "
+
+
+async def send(
+    http: httpx.AsyncClient,
+    url: str,
+    body: bytes,
+    secrets: Sequence[str],
+    webhook_id: str,
+    *,
+    tamper: bool = False,
+    stale: bool = False,
+) -> SendResult:
+    """POST one signed delivery; never raises for network trouble."""
+    timestamp = int(time.time()) - (STALE_SECONDS if stale else 0)
+    headers = signed_headers(secrets, webhook_id, body, timestamp=timestamp)
+    headers["user-agent"] = "moment-tui"
+    payload = tampered(body) if tamper else body
+    started = time.perf_counter()
+    try:
+        response = await http.post(url, content=payload, headers=headers)
+    except httpx.HTTPError as exc:
+        latency = (time.perf_counter() - started) * 1000
+        return SendResult(webhook_id, None, latency, error=f"{type(exc).__name__}: {exc}")
+    latency = (time.perf_counter() - started) * 1000
+    return SendResult(webhook_id, response.status_code, latency, response.text[:EXCERPT])
