@@ -13,7 +13,7 @@ import getpass
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from moment_tui.commands import sandbox, webhooks
+from moment_tui.commands import bulk, sandbox, webhooks
 from moment_tui.commands.base import (
     EXIT_FAILED,
     EXIT_OK,
@@ -58,6 +58,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     sandbox.register(sub)
     webhooks.register(sub)
+    bulk.register(sub)
 
     auth = sub.add_parser("auth", help="show where credentials come from")
     add_version(auth)

@@ -1,0 +1,137 @@
+"""``moment-tui import``: load a Moment bulk-upload CSV into Moment and the catalogue."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import json
+from pathlib import Path
+from typing import Any
+
+from moment_tui.api.client import MomentClient
+from moment_tui.commands.base import (
+    EXIT_FAILED,
+    EXIT_OK,
+    Io,
+    UsageError,
+    add_version,
+    api_client,
+    open_workspace,
+)
+from moment_tui.money import MoneyError, check_currency
+from moment_tui.runtime import SANDBOX_KEY
+from moment_tui.sandbox.server import SandboxConfig, SandboxThread
+from moment_tui.store.bulk import BulkFile, load_bulk
+from moment_tui.store.bulk_import import ImportReport, RowResult, import_bulk
+from moment_tui.store.workspace import Workspace
+
+
+def register(sub: Any) -> None:
+    command = sub.add_parser(
+        "import",
+        help="import a Moment bulk-upload CSV (customers and bills)",
+        description="Validate every row of a bulk-upload CSV, create the good rows' "
+        "customers and bills through the API (on the sandbox when no key is set), and "
+        "remember them in the catalogue. Exit 1 if any row had errors.",
+    )
+    add_version(command)
+    command.add_argument("file", type=Path, metavar="FILE")
+    command.add_argument("--currency", default="ZAR", help="currency of the amounts (ZAR)")
+    command.add_argument(
+        "--date", type=_date, metavar="YYYY-MM-DD", help="the file's as-of date (default: name)"
+    )
+    command.add_argument("--dry-run", action="store_true", help="validate only; send nothing")
+    command.add_argument("--json", action="store_true", help="print the report as JSON")
+    command.set_defaults(handler=cmd_import)
+
+
+def _date(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected YYYY-MM-DD, not {text!r}") from None
+
+
+def cmd_import(args: argparse.Namespace, io: Io) -> int:
+    if not args.file.is_file():
+        raise UsageError(f"import: {args.file}: no such file")
+    try:
+        currency = check_currency(args.currency)
+    except MoneyError as exc:
+        raise UsageError(f"import: --currency: {exc}") from None
+    try:
+        bulk = load_bulk(args.file, currency=currency, file_date=args.date)
+    except OSError as exc:
+        raise UsageError(f"import: {args.file}: {exc.strerror}") from None
+    if bulk.file_errors:
+        problems = "; ".join(str(error) for error in bulk.file_errors)
+        raise UsageError(f"import: {args.file}: file not imported: {problems}")
+    settings = io.settings()
+    workspace = open_workspace(settings)
+    sandbox: SandboxThread | None = None
+    client: MomentClient | None = None
+    try:
+        if not args.dry_run:
+            client = api_client(settings)
+            if client is None:  # sandbox mode: import into the console's own sandbox
+                db = settings.data_dir / "sandbox.sqlite3"
+                sandbox = SandboxThread(SandboxConfig(db_path=str(db)))
+                client = MomentClient(SANDBOX_KEY, base_url=sandbox.start())
+                io.err(f"No API key: importing into the sandbox ({db})")
+        report = asyncio.run(_run(bulk, client, workspace, dry_run=args.dry_run))
+    finally:
+        if sandbox is not None:
+            sandbox.stop()
+        workspace.close()
+    return _show(report, args, io)
+
+
+async def _run(
+    bulk: BulkFile, client: MomentClient | None, workspace: Workspace, *, dry_run: bool
+) -> ImportReport:
+    try:
+        return await import_bulk(bulk, client, workspace, dry_run=dry_run)
+    finally:
+        if client is not None:
+            await client.aclose()
+
+
+def _show(report: ImportReport, args: argparse.Namespace, io: Io) -> int:
+    if args.json:
+        io.out(json.dumps(_as_json(report), ensure_ascii=False))
+    else:
+        for error in report.errors:
+            io.out(str(error))
+        for result in report.results:
+            if result.note:
+                io.out(f"line {result.line_number}: {result.note}")
+        io.out(report.summary())
+    return EXIT_FAILED if report.errors or report.stopped else EXIT_OK
+
+
+def _as_json(report: ImportReport) -> dict[str, Any]:
+    return {
+        "file": report.file_name,
+        "file_date": report.file_date.isoformat(),
+        "rows": report.rows_total,
+        "created": report.created,
+        "already_imported": report.already_imported,
+        "customers_created": report.customers_created,
+        "dry_run": report.dry_run,
+        "stopped": report.stopped,
+        "summary": report.summary(),
+        "results": [_row(result) for result in report.results],
+    }
+
+
+def _row(result: RowResult) -> dict[str, Any]:
+    return {
+        "line": result.line_number,
+        "status": result.status,
+        "customer_reference": result.customer_reference,
+        "bill_reference": result.bill_reference,
+        "bill_id": result.bill.id if result.bill else None,
+        "errors": [{"field": e.field, "message": e.message} for e in result.errors],
+        "note": result.note,
+    }
