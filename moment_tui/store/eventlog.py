@@ -256,12 +256,13 @@ def raw(conn: sqlite3.Connection, seq: int) -> tuple[dict[str, str], bytes] | No
     return json.loads(row["headers"]), bytes(row["body"])
 
 
-def unapplied(conn: sqlite3.Connection, limit: int = 1000) -> list[Delivery]:
-    """Verified ``obligation.amount_applied`` deliveries not yet applied, oldest first."""
+def unapplied(conn: sqlite3.Connection, limit: int = 1000, *, after: int = 0) -> list[Delivery]:
+    """Verified ``obligation.amount_applied`` deliveries not yet applied, oldest first;
+    ``after`` pages on by ``seq``."""
     rows = conn.execute(
         _SELECT + " WHERE d.verdict = 'verified' AND d.event_type = 'obligation.amount_applied'"
-        " AND a.delivery_seq IS NULL ORDER BY d.seq LIMIT ?",
-        (limit,),
+        " AND a.delivery_seq IS NULL AND d.seq > ? ORDER BY d.seq LIMIT ?",
+        (after, limit),
     ).fetchall()
     return [_delivery(row) for row in rows]
 

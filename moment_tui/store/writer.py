@@ -48,6 +48,9 @@ class Writer:
         self._connect = connect
         self._queue: queue.SimpleQueue[_Pending | None] = queue.SimpleQueue()
         self._closed = False
+        # Checking "closed?" and queueing happen under one lock, so close() can never
+        # slip its stop mark in between and strand a job that was already accepted.
+        self._lock = threading.Lock()
         self._ready = threading.Event()
         self._startup_error: BaseException | None = None
         self.commits = 0
@@ -60,27 +63,30 @@ class Writer:
 
     def submit(self, job: Callable[[sqlite3.Connection], T]) -> asyncio.Future[T]:
         """From the event loop: a future resolved after the job's group has committed."""
-        if self._closed:
-            raise WriterClosed("the workspace is closed")
         loop = asyncio.get_running_loop()
         future: asyncio.Future[T] = loop.create_future()
-        self._queue.put(_Pending(job, future, loop))
+        with self._lock:
+            if self._closed:
+                raise WriterClosed("the workspace is closed")
+            self._queue.put(_Pending(job, future, loop))
         return future
 
     def call(self, job: Callable[[sqlite3.Connection], T], timeout: float | None = 30.0) -> T:
         """From any thread but the writer's: run ``job`` and wait for its commit."""
-        if self._closed:
-            raise WriterClosed("the workspace is closed")
         future: ThreadFuture[T] = ThreadFuture()
-        self._queue.put(_Pending(job, future))
+        with self._lock:
+            if self._closed:
+                raise WriterClosed("the workspace is closed")
+            self._queue.put(_Pending(job, future))
         return future.result(timeout)
 
     def close(self, timeout: float = 10.0) -> None:
         """Finish what was submitted, then stop the thread."""
-        if self._closed:
-            return
-        self._closed = True
-        self._queue.put(None)
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            self._queue.put(None)
         self._thread.join(timeout)
 
     # --- the thread ---------------------------------------------------------------

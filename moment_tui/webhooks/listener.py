@@ -16,7 +16,7 @@ import asyncio
 import json
 import logging
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any, Final
 
 from aiohttp import web
@@ -24,7 +24,7 @@ from aiohttp import web
 from moment_tui.store.catalogue import now_iso
 from moment_tui.store.eventlog import Delivery, Incoming
 from moment_tui.store.workspace import Workspace
-from moment_tui.webhooks.verify import Verification, Verifier
+from moment_tui.webhooks.verify import Reason, Verification, Verifier
 
 log = logging.getLogger(__name__)
 
@@ -85,9 +85,12 @@ def incoming_from(
 
 
 def _header(headers: dict[str, str], name: str) -> str | None:
+    """A raw header's text for the event log. Bytes that were not UTF-8 arrive as
+    surrogate escapes, which SQLite cannot store: they are kept as ``\\udcff`` text,
+    so such a delivery is rejected and kept like any other, not answered 503."""
     for key, value in headers.items():
         if key.lower() == name:
-            return value[:255]
+            return value[:255].encode("utf-8", "backslashreplace").decode("utf-8")
     return None
 
 
@@ -134,8 +137,17 @@ class Listener:
     async def receive(self, request: web.Request) -> web.Response:
         received_at = now_iso()
         headers = dict(request.headers.items())
-        body, size = await self._read(request)
+        body, size, exact = await self._read(request)
         verification = self.verifier.verify(headers, body)
+        if verification.reason is Reason.BODY_TOO_LARGE:
+            # The verifier saw only the head we read; say how big the body really is.
+            limit = self.verifier.max_body_bytes
+            verification = replace(
+                verification,
+                message=f"the body is {size} bytes; the limit is {limit} bytes"
+                if exact
+                else f"the body is larger than the limit of {limit} bytes",
+            )
         incoming = incoming_from(
             verification, headers, body, size, remote=request.remote, received_at=received_at
         )
@@ -156,18 +168,24 @@ class Listener:
             answer.update(reason=delivery.reason, message=delivery.message)
         return _json(200 if delivery.verdict != "rejected" else delivery.status, answer)
 
-    async def _read(self, request: web.Request) -> tuple[bytes, int]:
-        """The body, or its first ``max + 1`` bytes when it is too large; and its size."""
+    async def _read(self, request: web.Request) -> tuple[bytes, int, bool]:
+        """The body, or its first ``max + 1`` (or more) bytes when it is too large; its
+        size; and whether that size is exact (read to the end, or Content-Length)."""
         limit = self.verifier.max_body_bytes
         chunks: list[bytes] = []
         size = 0
+        ended = False
         while size <= limit:
             chunk = await request.content.read(_READ_CHUNK)
             if not chunk:
+                ended = True
                 break
             chunks.append(chunk)
             size += len(chunk)
-        return b"".join(chunks), max(size, request.content_length or 0)
+        declared = request.content_length
+        if declared is not None and declared >= size:
+            return b"".join(chunks), declared, True
+        return b"".join(chunks), size, ended
 
     async def _wrong_method(self, request: web.Request) -> web.Response:
         return _json(

@@ -4,7 +4,9 @@ For each verified event, in arrival order:
 
 1. **Find the target**: ``bill_id``, else ``account_id``, else ``customer_id``. If the
    catalogue does not know it, fetch it from the API first; that copy already
-   includes this payment, so it is stored as it is (outcome ``fetched``).
+   includes this payment, so it is stored as it is (outcome ``fetched``) — in the
+   same transaction as the record of the application, so a crash in between can
+   never leave the copy without the record (and the payment applied on top later).
 2. **Apply** at once, in one transaction with the record of what changed: a bill's
    ``amount_paid``/``amount_remaining``/``status``; for an account (or customer) the
    unpaid bills the catalogue knows, oldest due date first, then the balance
@@ -19,9 +21,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, Final
 
 from moment_tui.api.client import MomentClient
@@ -37,6 +40,7 @@ from moment_tui.store.workspace import Workspace
 log = logging.getLogger(__name__)
 
 BATCH: Final = 256
+CATCH_UP_PAGE: Final = 1000
 CONFIRM_CONCURRENCY: Final = 8
 _MONEY_FIELDS: Final[dict[ObjectKind, tuple[str, ...]]] = {
     "bill": ("amount_paid", "amount_remaining", "status"),
@@ -81,11 +85,19 @@ class Reconciler:
             self._queue.put_nowait(delivery)
 
     async def catch_up(self) -> int:
-        """Queue verified events stored but never applied (the process stopped between)."""
-        pending = await self.workspace.read(lambda conn: _unapplied(conn))
-        for delivery in pending:
-            self.submit(delivery)
-        return len(pending)
+        """Queue verified events stored but never applied (the process stopped between).
+
+        All of them, page by page: a crash in the middle of a burst can leave thousands.
+        """
+        total, after = 0, 0
+        while True:
+            pending = await self.workspace.read(functools.partial(_unapplied, after=after))
+            for delivery in pending:
+                self.submit(delivery)
+            total += len(pending)
+            if len(pending) < CATCH_UP_PAGE:
+                return total
+            after = pending[-1].seq
 
     async def idle(self) -> None:
         """Wait until everything submitted so far is applied and checked."""
@@ -108,7 +120,7 @@ class Reconciler:
     async def process(self, deliveries: list[Delivery]) -> list[Application]:
         fetched = await self._fetch_unknown(deliveries)
         applied = await self.workspace.writer.submit(
-            lambda conn: [self._apply(conn, d, fetched) for d in deliveries]
+            lambda conn: self._apply_each(conn, deliveries, fetched)
         )
         results: list[Application] = []
         for app, fresh in applied:
@@ -116,13 +128,16 @@ class Reconciler:
                 self._announce(app)
                 results.append(app)
         to_check = [app for app in results if app.state == "applied"]
-        gate = asyncio.Semaphore(CONFIRM_CONCURRENCY)
+        if self.client is None:
+            checked = await self._unconfirmed(to_check)
+        else:
+            gate = asyncio.Semaphore(CONFIRM_CONCURRENCY)
 
-        async def check(app: Application) -> Application:
-            async with gate:
-                return await self.confirm(app)
+            async def check(app: Application) -> Application:
+                async with gate:
+                    return await self.confirm(app)
 
-        checked = await asyncio.gather(*(check(app) for app in to_check))
+            checked = await asyncio.gather(*(check(app) for app in to_check))
         for app in checked:
             self._announce(app)
         return [next((c for c in checked if c.delivery_seq == a.delivery_seq), a) for a in results]
@@ -131,24 +146,60 @@ class Reconciler:
         if self.on_application is not None:
             self.on_application(app)
 
-    async def _fetch_unknown(self, deliveries: list[Delivery]) -> set[tuple[str, str]]:
+    async def _fetch_unknown(
+        self, deliveries: list[Delivery]
+    ) -> dict[tuple[str, str], BillingObject]:
         """Step 1: fetch targets the catalogue has never seen (when an API is at hand)."""
         if self.client is None:
-            return set()
+            return {}
         targets = {t for d in deliveries if (t := d.target()) is not None}
         missing = await self.workspace.read(
             lambda conn: [t for t in targets if catalogue.get(conn, t[0], t[1]) is None]
         )
-        fetched: list[BillingObject] = []
+        fetched: dict[tuple[str, str], BillingObject] = {}
         for kind, object_id in missing:
             with contextlib.suppress(MomentError):
-                fetched.append(await self.client.get(kind, object_id))
-        if fetched:
-            await self.workspace.remember(fetched, "webhook")
-        return {(o.KIND, o.id) for o in fetched}
+                obj = await self.client.get(kind, object_id)
+                fetched[(obj.KIND, obj.id)] = obj
+        return fetched
+
+    async def _unconfirmed(self, apps: list[Application]) -> list[Application]:
+        """Without an API every application stays unconfirmed: one write for all."""
+        if not apps:
+            return []
+        at = now_iso()
+        checked = [app.checked("unconfirmed", (), at, "no API to confirm against") for app in apps]
+
+        def job(conn: sqlite3.Connection) -> None:
+            for app in checked:
+                applications.update_check(conn, app)
+
+        await self.workspace.writer.submit(job)
+        return checked
+
+    def _apply_each(
+        self,
+        conn: sqlite3.Connection,
+        deliveries: list[Delivery],
+        fetched: Mapping[tuple[str, str], BillingObject],
+    ) -> list[tuple[Application, bool]]:
+        """Step 2 for a batch. One event that cannot be applied (its own changes are
+        rolled back) stays unapplied for ``catch_up``; it does not sink the others."""
+        results: list[tuple[Application, bool]] = []
+        for delivery in deliveries:
+            try:
+                results.append(self._apply(conn, delivery, fetched))
+            except Exception:
+                log.exception(
+                    "applying delivery #%d (%s) failed", delivery.seq, delivery.webhook_id
+                )
+        return results
 
     def _apply(
-        self, conn: sqlite3.Connection, delivery: Delivery, fetched: set[tuple[str, str]]
+        self,
+        conn: sqlite3.Connection,
+        delivery: Delivery,
+        fetched: Mapping[tuple[str, str], BillingObject],
     ) -> tuple[Application, bool]:
         """Step 2, on the writer thread: (application, whether it is new)."""
         assert delivery.webhook_id is not None
@@ -167,7 +218,10 @@ class Reconciler:
         return app, True
 
     def _plan(
-        self, conn: sqlite3.Connection, d: Delivery, fetched: set[tuple[str, str]]
+        self,
+        conn: sqlite3.Connection,
+        d: Delivery,
+        fetched: Mapping[tuple[str, str], BillingObject],
     ) -> Application:
         now = now_iso()
         target = d.target()
@@ -180,14 +234,22 @@ class Reconciler:
         }
         if target is None or d.amount is None or d.currency is None:
             return Application(**base, outcome="skipped", state="unconfirmed", note="no target")
+        if d.amount <= 0:
+            refused = f"the amount {d.amount} is not positive: not applied"
+            return Application(**base, outcome="skipped", state="unconfirmed", note=refused)
         kind, target_id = target
         entry = catalogue.get(conn, kind, target_id)
+        server_copy = fetched.get((kind, entry.obj.id if entry else target_id))
+        if server_copy is not None:
+            if entry is None:  # (another event of this batch may have stored it already)
+                catalogue.upsert(
+                    conn, server_copy, "webhook", search=self.workspace.search_available
+                )
+            fresh = "fetched from the API; its copy already includes this payment"
+            return Application(**base, outcome="fetched", state="confirmed", note=fresh)
         if entry is None:
             unknown = "not in the catalogue" + (" and could not be fetched" if self.client else "")
             return Application(**base, outcome="unknown_target", state="unconfirmed", note=unknown)
-        if (kind, entry.obj.id) in fetched:
-            fresh = "fetched from the API; its copy already includes this payment"
-            return Application(**base, outcome="fetched", state="confirmed", note=fresh)
         search = self.workspace.search_available
         if isinstance(entry.obj, Bill):
             changes, note = _apply_bill(conn, entry.obj, d.amount, d.currency, search)
@@ -234,8 +296,8 @@ class Reconciler:
         return await self.workspace.writer.submit(job)
 
 
-def _unapplied(conn: sqlite3.Connection) -> list[Delivery]:
-    return eventlog.unapplied(conn)
+def _unapplied(conn: sqlite3.Connection, *, after: int) -> list[Delivery]:
+    return eventlog.unapplied(conn, CATCH_UP_PAGE, after=after)
 
 
 def _apply_bill(

@@ -1,0 +1,399 @@
+"""``listen``, ``trigger`` and ``events``: a real headless listener in a subprocess, driven
+by the other commands run in-process through :func:`moment_tui.cli.main`."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import socket
+import sqlite3
+from collections.abc import Iterator
+
+import pytest
+
+from moment_tui.api.client import DEFAULT_BASE_URL
+from moment_tui.api.models import Bill, BillStatus
+from moment_tui.cli import main
+from moment_tui.commands.base import Io
+from moment_tui.config import default_data_dir
+from moment_tui.secrets import mask
+from moment_tui.store.workspace import Workspace, workspace_path
+from moment_tui.webhooks.signing import new_webhook_secret
+
+from .pipeline_helpers import ListenProcess, cli_env, listen_process
+
+SECRET = new_webhook_secret()
+KEY_TEXT = SECRET.removeprefix("whsec_")
+AMOUNT_APPLIED = "obligation.amount_applied"
+LISTEN_FIELDS = (
+    "webhook_id",
+    "verdict",
+    "reason",
+    "status",
+    "type",
+    "amount",
+    "currency",
+    "customer_id",
+    "account_id",
+    "bill_id",
+)
+
+
+@pytest.fixture(scope="module")
+def listener(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ListenProcess]:
+    root = tmp_path_factory.mktemp("listen")
+    process_iter = listen_process(["--port", "0", "--json", "--secret", SECRET], cli_env(root))
+    process = next(process_iter)
+    yield process
+    with pytest.raises(StopIteration):
+        next(process_iter)
+    assert process.proc.returncode == 0  # SIGTERM is a clean stop
+    assert KEY_TEXT not in process.output()
+
+
+def cli(*args: str, env: dict[str, str] | None = None) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    streams = Io(stdout=out, stderr=err, env=dict(os.environ) if env is None else env)
+    try:
+        code = main(list(args), streams)
+    except SystemExit as exit_:  # argparse's own usage errors end this way
+        code = int(exit_.code or 0)
+    stdout, stderr = out.getvalue(), err.getvalue()
+    assert KEY_TEXT not in stdout + stderr, "the secret leaked into the output"
+    return code, stdout, stderr
+
+
+def trigger(listener: ListenProcess, *args: str) -> tuple[int, str, str]:
+    return cli("trigger", AMOUNT_APPLIED, "--to", listener.url, "--secret", SECRET, "--json", *args)
+
+
+def sent_ids(stdout: str) -> list[str]:
+    return [json.loads(line)["webhook_id"] for line in stdout.splitlines()]
+
+
+def remember(*bills: Bill) -> None:
+    """Put bills in the catalogue ``trigger`` reads (this test's sandbox workspace)."""
+    workspace = Workspace(workspace_path(default_data_dir(), "sandbox", DEFAULT_BASE_URL))
+    try:
+        workspace.remember_sync(bills, "looked_up")
+    finally:
+        workspace.close()
+
+
+def bill(bill_id: str, reference: str, currency: str = "ZAR") -> Bill:
+    return Bill(
+        id=bill_id,
+        external_reference=reference,
+        customer_id="bcus_cli",
+        account_id="bacc_cli",
+        status=BillStatus.UNPAID,
+        currency=currency,
+        amount_due=10_000,
+        amount_remaining=10_000,
+    )
+
+
+def use_listener_data(listener: ListenProcess, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Point this process's platform dirs at the listener's data (for ``events``)."""
+    monkeypatch.setenv("XDG_DATA_HOME", str(listener.data_dir))
+
+
+# --- listen ----------------------------------------------------------------------------------
+
+
+def test_listen_announces_its_address_first(listener: ListenProcess) -> None:
+    port = int(listener.url.split(":")[2].split("/")[0])
+    assert 0 < port < 65536
+    assert listener.first_line == f"Listening on http://127.0.0.1:{port}/webhooks/moment"
+    assert listener.stdout[0] == listener.first_line
+    assert listener.stderr == []
+
+
+def test_listen_on_a_taken_port_fails_with_one_line() -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        code, stdout, stderr = cli("listen", "--port", str(port), "--secret", SECRET)
+    assert (code, stdout) == (1, "")
+    [line] = stderr.splitlines()
+    assert line.startswith(f"moment-tui: listen: cannot listen on 127.0.0.1:{port}: ")
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            ["--port", "70000"],
+            "moment-tui listen: argument --port: a port is 0-65535, not '70000' "
+            "(see moment-tui listen --help)",
+        ),
+        (["--path", "webhooks"], "moment-tui: --path must start with /"),
+        (["--secret", "whsec_?"], "moment-tui: --secret: the part after whsec_ must be base64"),
+    ],
+)
+def test_listen_bad_usage(args: list[str], message: str) -> None:
+    code, stdout, stderr = cli("listen", *args)
+    assert (code, stdout) == (2, "")
+    assert stderr.splitlines() == [message]
+
+
+def test_trigger_sends_a_verified_event_the_listener_logs(listener: ListenProcess) -> None:
+    remember(bill("bill_cli1", "INV-CLI-1"))
+    code, stdout, stderr = trigger(
+        listener, "--amount", "20.00", "--currency", "ZAR", "--bill", "bill_cli1"
+    )
+    assert code == 0, stderr
+    [result] = [json.loads(line) for line in stdout.splitlines()]
+    assert (result["status"], result["accepted"], result["error"]) == (200, True, None)
+    assert json.loads(result["response"]) == {
+        "verdict": "verified",
+        "webhook_id": result["webhook_id"],
+    }
+    assert stderr == "bill bill_cli1: ids from the workspace catalogue\n"
+    [logged] = listener.json_lines(result["webhook_id"], 1)
+    assert {name: logged[name] for name in LISTEN_FIELDS} == {
+        "webhook_id": result["webhook_id"],
+        "verdict": "verified",
+        "reason": None,
+        "status": 200,
+        "type": AMOUNT_APPLIED,
+        "amount": 2000,
+        "currency": "ZAR",
+        "customer_id": "bcus_cli",
+        "account_id": "bacc_cli",
+        "bill_id": "bill_cli1",
+    }
+    assert logged["matched_secret"] == mask(SECRET)
+    assert logged["seq"] >= 1
+
+
+def test_trigger_by_reference_and_without_a_catalogue_entry(listener: ListenProcess) -> None:
+    remember(bill("bill_cli2", "INV-CLI-2"))
+    code, stdout, _ = trigger(listener, "--amount", "1", "--bill", "INV-CLI-2")
+    assert code == 0
+    [by_reference] = listener.json_lines(sent_ids(stdout)[0], 1)
+    assert (by_reference["bill_id"], by_reference["amount"]) == ("bill_cli2", 100)
+    code, stdout, stderr = trigger(listener, "--amount", "0.05", "--account", "bacc_unknown")
+    assert code == 0
+    assert stderr == "account bacc_unknown: ids from as given (no catalogue entry, no API key)\n"
+    [as_given] = listener.json_lines(sent_ids(stdout)[0], 1)
+    assert (as_given["account_id"], as_given["customer_id"], as_given["bill_id"]) == (
+        "bacc_unknown",
+        None,
+        None,
+    )
+    assert as_given["amount"] == 5
+
+
+def test_repeat_with_the_same_id_drills_idempotency(listener: ListenProcess) -> None:
+    code, stdout, stderr = trigger(
+        listener, "--amount", "20.00", "--bill", "bill_cli3", "--repeat", "3", "--same-id"
+    )
+    assert code == 0, stderr
+    ids = sent_ids(stdout)
+    assert len(ids) == 3
+    assert len(set(ids)) == 1
+    logged = listener.json_lines(ids[0], 3)
+    assert [(line["verdict"], line["reason"], line["status"]) for line in logged] == [
+        ("verified", None, 200),
+        ("duplicate", "duplicate", 200),
+        ("duplicate", "duplicate", 200),
+    ]
+    assert {line["amount"] for line in logged} == {2000}
+
+
+def test_repeat_without_same_id_sends_distinct_events(listener: ListenProcess) -> None:
+    code, stdout, _ = trigger(
+        listener, "--amount", "3.00", "--customer", "bcus_cli", "--repeat", "2"
+    )
+    assert code == 0
+    ids = sent_ids(stdout)
+    assert len(set(ids)) == 2
+    for webhook_id in ids:
+        [line] = listener.json_lines(webhook_id, 1)
+        assert (line["verdict"], line["customer_id"], line["amount"]) == (
+            "verified",
+            "bcus_cli",
+            300,
+        )
+
+
+@pytest.mark.parametrize(
+    ("flag", "status", "reason"),
+    [("--tamper", 401, "no_matching_signature"), ("--stale", 401, "timestamp_too_old")],
+)
+def test_deliberately_bad_deliveries_are_rejected(
+    listener: ListenProcess, flag: str, status: int, reason: str
+) -> None:
+    code, stdout, stderr = trigger(listener, "--amount", "20.00", "--bill", "bill_cli4", flag)
+    assert code == 1
+    [result] = [json.loads(line) for line in stdout.splitlines()]
+    assert (result["status"], result["accepted"]) == (status, False)
+    assert json.loads(result["response"])["reason"] == reason
+    assert stderr.splitlines()[-1] == "1 of 1 deliveries were not accepted"
+    [logged] = listener.json_lines(result["webhook_id"], 1)
+    assert (logged["verdict"], logged["reason"], logged["status"]) == ("rejected", reason, status)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            ["--secret", SECRET, "--amount", "20.00"],
+            "moment-tui trigger: one of the arguments --bill --account --customer is required "
+            "(see moment-tui trigger --help)",
+        ),
+        (
+            ["--secret", SECRET, "--amount", "20.001", "--bill", "bill_x"],
+            "moment-tui: --amount/--currency: '20.001' has too many decimals: ZAR takes at most "
+            "2 decimal places",
+        ),
+        (
+            ["--secret", SECRET, "--amount", "abc", "--bill", "bill_x"],
+            "moment-tui: --amount/--currency: 'abc' is not an amount",
+        ),
+        (
+            ["--secret", "whsec_!!!!", "--amount", "20.00", "--bill", "bill_x"],
+            "moment-tui: --secret: the part after whsec_ must be base64",
+        ),
+        (
+            ["--secret", KEY_TEXT, "--amount", "20.00", "--bill", "bill_x"],
+            "moment-tui: --secret: a webhook signing secret starts with whsec_",
+        ),
+        (
+            ["--amount", "20.00", "--bill", "bill_x"],
+            "moment-tui: trigger needs a signing secret: --secret whsec_… or MOMENT_WEBHOOK_SECRET",
+        ),
+        (
+            ["--secret", SECRET, "--amount", "20.00", "--bill", "bill_x", "--repeat", "0"],
+            "moment-tui trigger: argument --repeat: expected a whole number of at least 1, not '0' "
+            "(see moment-tui trigger --help)",
+        ),
+    ],
+)
+def test_bad_usage_is_one_line_and_exit_2(
+    listener: ListenProcess, args: list[str], message: str
+) -> None:
+    code, stdout, stderr = cli("trigger", AMOUNT_APPLIED, "--to", listener.url, *args)
+    assert (code, stdout) == (2, "")
+    assert stderr.splitlines() == [message]
+
+
+def test_a_bad_url_or_event_type_is_usage_too(listener: ListenProcess) -> None:
+    code, _, stderr = cli(
+        "trigger", AMOUNT_APPLIED, "--to", "ftp://example", "--secret", SECRET,
+        "--amount", "1", "--bill", "bill_x",
+    )  # fmt: skip
+    assert code == 2
+    assert stderr.splitlines() == [
+        "moment-tui: --to: API URL must be http(s)://HOST[:PORT], got 'ftp://example'"
+    ]
+    code, _, stderr = cli(
+        "trigger", "bill.created", "--to", listener.url, "--secret", SECRET,
+        "--amount", "1", "--bill", "bill_x",
+    )  # fmt: skip
+    assert code == 2
+    assert len(stderr.splitlines()) == 1
+    assert stderr.startswith("moment-tui trigger: argument obligation.amount_applied: invalid")
+
+
+def test_a_currency_that_does_not_match_the_object_is_refused(listener: ListenProcess) -> None:
+    remember(bill("bill_usd", "INV-USD", currency="USD"))
+    code, stdout, stderr = trigger(listener, "--amount", "1.00", "--bill", "bill_usd")
+    assert (code, stdout) == (1, "")
+    assert stderr == (
+        "moment-tui: trigger: bill bill_usd is in USD, not ZAR; pass --currency to match\n"
+    )
+
+
+# --- events ----------------------------------------------------------------------------------
+
+
+def stored_tail(listener: ListenProcess, count: int) -> list[tuple[int, str, str]]:
+    path = listener.data_dir / "moment-tui" / "workspaces" / "sandbox.sqlite3"
+    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        rows = conn.execute(
+            "SELECT seq, webhook_id, verdict FROM deliveries ORDER BY seq DESC LIMIT ?", (count,)
+        ).fetchall()
+    finally:
+        conn.close()
+    return [tuple(row) for row in reversed(rows)]
+
+
+def test_events_lists_the_newest_deliveries(
+    listener: ListenProcess, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    code, stdout, _ = trigger(listener, "--amount", "7.00", "--bill", "bill_cli5", "--repeat", "2")
+    assert code == 0
+    last = sent_ids(stdout)[-1]
+    listener.json_lines(last, 1)
+    use_listener_data(listener, monkeypatch)
+    code, stdout, stderr = cli("events", "--limit", "3", "--json")
+    assert (code, stderr) == (0, "")
+    lines = [json.loads(line) for line in stdout.splitlines()]
+    assert [(d["seq"], d["webhook_id"], d["verdict"]) for d in lines] == stored_tail(listener, 3)
+    assert lines[-1]["webhook_id"] == last
+    assert set(LISTEN_FIELDS) <= set(lines[-1])
+    assert (lines[-1]["amount"], lines[-1]["reason"]) == (700, None)
+    code, stdout, _ = cli("events", "--limit", "1")
+    assert code == 0
+    [line] = stdout.splitlines()
+    seq = stored_tail(listener, 1)[0][0]
+    assert line.startswith(f"#{seq:<6} ")
+    assert "verified" in line
+    assert "obligation.amount_applied" in line
+    assert "bill bill_cli5" in line
+
+
+def test_events_replay_keeps_the_webhook_id(
+    listener: ListenProcess, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    code, stdout, _ = trigger(listener, "--amount", "9.99", "--bill", "bill_cli6")
+    assert code == 0
+    [webhook_id] = sent_ids(stdout)
+    [original] = listener.json_lines(webhook_id, 1)
+    use_listener_data(listener, monkeypatch)
+    env = dict(os.environ, MOMENT_WEBHOOK_SECRET=SECRET)
+    code, stdout, stderr = cli(
+        "events", "replay", str(original["seq"]), "--to", listener.url, "--json", env=env
+    )
+    assert (code, stderr) == (0, "")
+    [result] = [json.loads(line) for line in stdout.splitlines()]
+    assert (result["webhook_id"], result["status"]) == (webhook_id, 200)
+    assert json.loads(result["response"])["verdict"] == "duplicate"
+    # By webhook-id too, in the plain format.
+    code, stdout, _ = cli("events", "replay", webhook_id, "--to", listener.url, env=env)
+    assert code == 0
+    assert stdout.startswith(f"replayed #{original['seq']} ({webhook_id}) → 200 ")
+    logged = listener.json_lines(webhook_id, 3)
+    assert [line["verdict"] for line in logged] == ["verified", "duplicate", "duplicate"]
+    assert [line["seq"] > original["seq"] for line in logged[1:]] == [True, True]
+    assert {line["amount"] for line in logged} == {999}
+
+
+def test_events_replay_of_something_unknown_is_usage(
+    listener: ListenProcess, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    use_listener_data(listener, monkeypatch)
+    env = dict(os.environ, MOMENT_WEBHOOK_SECRET=SECRET)
+    code, stdout, stderr = cli("events", "replay", "msg_never", "--to", listener.url, env=env)
+    assert (code, stdout) == (2, "")
+    assert stderr == (
+        "moment-tui: no delivery 'msg_never' in the event log (see moment-tui events)\n"
+    )
+    code, _, stderr = cli("events", "replay", "1", "--to", listener.url)
+    assert code == 2
+    assert stderr == (
+        "moment-tui: replay signs afresh and needs MOMENT_WEBHOOK_SECRET (or login)\n"
+    )
+
+
+def test_events_on_an_empty_log() -> None:
+    code, stdout, stderr = cli("events", "--json")
+    assert (code, stdout, stderr) == (0, "", "")
+    code, stdout, stderr = cli("events")
+    assert (code, stdout) == (0, "")
+    assert stderr.startswith("No deliveries yet in ")
