@@ -12,7 +12,10 @@ For each verified event, in arrival order:
    unpaid bills the catalogue knows, oldest due date first, then the balance
    (:mod:`moment_tui.billing`, the rules the sandbox uses too). The record's unique
    ``webhook_id`` makes a second application impossible.
-3. **Confirm**: re-fetch every object touched and compare. Equal → ``confirmed``;
+3. **Confirm**: re-fetch every object touched and compare. Equal → ``confirmed``.
+   Different may only mean that a later payment reached the server before its
+   webhook reached us, so the check is repeated after ``drift_grace`` seconds (in the
+   background: later events keep flowing and are applied meanwhile). Still
    different → ``drift`` with both values, and the server's copy replaces ours.
    Without an API to ask, the application stays ``unconfirmed``.
 """
@@ -42,6 +45,7 @@ log = logging.getLogger(__name__)
 BATCH: Final = 256
 CATCH_UP_PAGE: Final = 1000
 CONFIRM_CONCURRENCY: Final = 8
+DRIFT_GRACE: Final = 1.5  # seconds before a mismatch is called drift
 _MONEY_FIELDS: Final[dict[ObjectKind, tuple[str, ...]]] = {
     "bill": ("amount_paid", "amount_remaining", "status"),
     "account": ("balance",),
@@ -58,12 +62,15 @@ class Reconciler:
         client: MomentClient | None,
         *,
         on_application: Callable[[Application], object] | None = None,
+        drift_grace: float = DRIFT_GRACE,
     ) -> None:
         self.workspace = workspace
         self.client = client
         self.on_application = on_application
+        self.drift_grace = drift_grace
         self._queue: asyncio.Queue[Delivery] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
+        self._rechecks: set[asyncio.Task[Application]] = set()
         self._idle = asyncio.Event()
         self._idle.set()
 
@@ -73,10 +80,12 @@ class Reconciler:
         self._task = asyncio.create_task(self._run(), name="reconciler")
 
     async def close(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
+        tasks = [*self._rechecks, *([self._task] if self._task else [])]
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
             with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+                await task
 
     def submit(self, delivery: Delivery) -> None:
         """Queue a stored delivery; anything but a verified amount_applied is ignored."""
@@ -102,6 +111,9 @@ class Reconciler:
     async def idle(self) -> None:
         """Wait until everything submitted so far is applied and checked."""
         await self._idle.wait()
+        while self._rechecks:
+            await asyncio.gather(*self._rechecks, return_exceptions=True)
+            await self._idle.wait()
 
     async def _run(self) -> None:
         while True:
@@ -139,7 +151,8 @@ class Reconciler:
 
             checked = await asyncio.gather(*(check(app) for app in to_check))
         for app in checked:
-            self._announce(app)
+            if app.state != "applied":  # (still "applied": a re-check will announce it)
+                self._announce(app)
         return [next((c for c in checked if c.delivery_seq == a.delivery_seq), a) for a in results]
 
     def _announce(self, app: Application) -> None:
@@ -257,8 +270,12 @@ class Reconciler:
         holder: Customer | Account = entry.obj
         return _apply_holder(conn, kind, holder, d.amount, d.currency, search, base)
 
-    async def confirm(self, app: Application) -> Application:
-        """Step 3: re-fetch what was touched; the server's copy wins."""
+    async def confirm(self, app: Application, *, final: bool = False) -> Application:
+        """Step 3: re-fetch what was touched; the server's copy wins.
+
+        A first mismatch schedules one more look after ``drift_grace`` seconds and
+        returns the application still ``applied``; ``final`` decides at once.
+        """
         if self.client is None:
             checked = app.checked("unconfirmed", (), now_iso(), "no API to confirm against")
             await self.workspace.writer.submit(
@@ -280,20 +297,36 @@ class Reconciler:
             )
             return checked
         search = self.workspace.search_available
+        decide = final or self.drift_grace <= 0
 
-        def job(conn: sqlite3.Connection) -> Application:
+        def job(conn: sqlite3.Connection) -> Application | None:
             drift: list[Drift] = []
             for obj in server:
                 ours = catalogue.get(conn, obj.KIND, obj.id)
                 if ours is not None:
                     drift += _compare(obj.KIND, ours.obj, obj)
+            if drift and not decide:
+                return None  # look again shortly; change nothing yet
+            for obj in server:
                 catalogue.upsert(conn, obj, "refetched", search=search)
             state: State = "drift" if drift else "confirmed"
             checked = app.checked(state, tuple(drift), now_iso(), None)
             applications.update_check(conn, checked)
             return checked
 
-        return await self.workspace.writer.submit(job)
+        outcome = await self.workspace.writer.submit(job)
+        if outcome is not None:
+            return outcome
+        task = asyncio.create_task(self._recheck(app))
+        self._rechecks.add(task)
+        task.add_done_callback(self._rechecks.discard)
+        return app
+
+    async def _recheck(self, app: Application) -> Application:
+        await asyncio.sleep(self.drift_grace)
+        checked = await self.confirm(app, final=True)
+        self._announce(checked)
+        return checked
 
 
 def _unapplied(conn: sqlite3.Connection, *, after: int) -> list[Delivery]:

@@ -327,6 +327,22 @@ async def test_a_change_behind_the_consoles_back_is_drift(make_world: Make) -> N
     assert stored == app  # what was announced is what is kept
 
 
+async def test_back_to_back_payments_are_both_confirmed_not_drift(make_world: Make) -> None:
+    """The server already holds the second payment when the first is re-fetched; the
+    grace re-check sees the second applied too, so neither is called drift."""
+    world = await make_world()
+    _, account_id = await customer_with_account(world)
+    b = await new_bill(world, 10_000, account=account_id)
+    await world.sync()
+    first = await world.pay(bill=b.id, amount=1_000)
+    second = await world.pay(bill=b.id, amount=2_000)
+    _, app1 = await world.settled(first["event_id"])
+    _, app2 = await world.settled(second["event_id"])
+    assert (app1.state, app1.drift) == ("confirmed", ())
+    assert (app2.state, app2.drift) == ("confirmed", ())
+    assert money((await world.ours("bill", b.id)).obj) == (3_000, 7_000, BillStatus.UNPAID)
+
+
 async def test_a_stale_catalogue_copy_is_drift_too(make_world: Make) -> None:
     world = await make_world()
     _, account_id = await customer_with_account(world)
