@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from moment_tui.api.models import ObjectKind
@@ -75,7 +75,7 @@ def insert(conn: sqlite3.Connection, app: Application) -> None:
             app.outcome,
             app.target_kind,
             app.target_id,
-            json.dumps([asdict(c) for c in app.changes]),
+            json.dumps([_change_json(c) for c in app.changes]),
             json.dumps(
                 {
                     "bills": [list(part) for part in app.allocation],
@@ -85,10 +85,31 @@ def insert(conn: sqlite3.Connection, app: Application) -> None:
             ),
             app.note,
             app.state,
-            json.dumps([asdict(d) for d in app.drift]) if app.drift else None,
+            json.dumps([_drift_json(d) for d in app.drift]) if app.drift else None,
             app.checked_at,
         ),
     )
+
+
+def _change_json(change: Change) -> dict[str, Any]:
+    # By hand: dataclasses.asdict deep-copies and was most of an application's cost.
+    return {
+        "kind": change.kind,
+        "id": change.id,
+        "field": change.field,
+        "before": change.before,
+        "after": change.after,
+    }
+
+
+def _drift_json(drift: Drift) -> dict[str, Any]:
+    return {
+        "kind": drift.kind,
+        "id": drift.id,
+        "field": drift.field,
+        "ours": drift.ours,
+        "server": drift.server,
+    }
 
 
 def update_check(conn: sqlite3.Connection, app: Application) -> None:
@@ -97,7 +118,7 @@ def update_check(conn: sqlite3.Connection, app: Application) -> None:
         " WHERE delivery_seq = ?",
         (
             app.state,
-            json.dumps([asdict(d) for d in app.drift]) if app.drift else None,
+            json.dumps([_drift_json(d) for d in app.drift]) if app.drift else None,
             app.checked_at,
             app.note,
             app.delivery_seq,

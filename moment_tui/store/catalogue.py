@@ -103,6 +103,53 @@ def upsert(
     _index(conn, kind, obj.id, _search_text(obj), fts=search)
 
 
+def set_bill_money(
+    conn: sqlite3.Connection,
+    bill_id: str,
+    *,
+    amount_paid: int,
+    amount_remaining: int,
+    status: str,
+    source: Source,
+    now: str | None = None,
+) -> None:
+    """Change only a bill's money fields (columns and stored copy): the fast path for
+    applying a payment, which touches no other column or index."""
+    conn.execute(
+        "UPDATE bills SET amount_paid = ?, amount_remaining = ?, status = ?, source = ?,"
+        " updated_at = ?, data = json_set(data, '$.amount_paid', ?, '$.amount_remaining', ?,"
+        " '$.status', ?) WHERE id = ?",
+        (
+            amount_paid,
+            amount_remaining,
+            status,
+            source,
+            now or now_iso(),
+            amount_paid,
+            amount_remaining,
+            status,
+            bill_id,
+        ),
+    )
+
+
+def set_balance(
+    conn: sqlite3.Connection,
+    kind: ObjectKind,
+    object_id: str,
+    balance: int,
+    *,
+    source: Source,
+    now: str | None = None,
+) -> None:
+    """Change only a customer's or account's balance (column and stored copy)."""
+    conn.execute(
+        f"UPDATE {TABLE[kind]} SET balance = ?, source = ?, updated_at = ?,"  # noqa: S608
+        " data = json_set(data, '$.balance', ?) WHERE id = ?",
+        (balance, source, now or now_iso(), balance, object_id),
+    )
+
+
 def _search_text(obj: BillingObject) -> str:
     parts = [obj.id, obj.external_reference]
     if isinstance(obj, Customer):

@@ -136,7 +136,9 @@ class Listener:
 
     async def receive(self, request: web.Request) -> web.Response:
         received_at = now_iso()
-        headers = dict(request.headers.items())
+        headers: dict[str, str] = {}
+        for name, value in request.headers.items():
+            headers.setdefault(name, value)  # a repeated header: the first one counts
         body, size, exact = await self._read(request)
         verification = self.verifier.verify(headers, body)
         if verification.reason is Reason.BODY_TOO_LARGE:

@@ -263,12 +263,11 @@ class Reconciler:
         if entry is None:
             unknown = "not in the catalogue" + (" and could not be fetched" if self.client else "")
             return Application(**base, outcome="unknown_target", state="unconfirmed", note=unknown)
-        search = self.workspace.search_available
         if isinstance(entry.obj, Bill):
-            changes, note = _apply_bill(conn, entry.obj, d.amount, d.currency, search)
+            changes, note = _apply_bill(conn, entry.obj, d.amount, d.currency)
             return Application(**base, outcome="applied", changes=changes, note=note)
         holder: Customer | Account = entry.obj
-        return _apply_holder(conn, kind, holder, d.amount, d.currency, search, base)
+        return _apply_holder(conn, kind, holder, d.amount, d.currency, base)
 
     async def confirm(self, app: Application, *, final: bool = False) -> Application:
         """Step 3: re-fetch what was touched; the server's copy wins.
@@ -334,23 +333,35 @@ def _unapplied(conn: sqlite3.Connection, *, after: int) -> list[Delivery]:
 
 
 def _apply_bill(
-    conn: sqlite3.Connection, bill: Bill, amount: int, currency: str, search: bool
+    conn: sqlite3.Connection, bill: Bill, amount: int, currency: str
 ) -> tuple[tuple[Change, ...], str | None]:
     if bill.currency != currency:
         return (), f"event is in {currency}, the bill in {bill.currency}: not applied"
     if bill.status is BillStatus.VOIDED:
         return (), "the bill is voided in the catalogue: not applied"
-    after = settle(bill.amount_due, bill.amount_paid + amount)
-    updated = bill.model_copy(
-        update={
-            "amount_paid": after.amount_paid,
-            "amount_remaining": after.amount_remaining,
-            "status": after.status,
-        }
-    )
-    catalogue.upsert(conn, updated, "applied", search=search)
     note = "more than the bill's remaining amount" if amount > bill.amount_remaining else None
-    return _diff("bill", bill, updated), note
+    return _settle_bill(conn, bill, amount), note
+
+
+def _settle_bill(conn: sqlite3.Connection, bill: Bill, amount: int) -> tuple[Change, ...]:
+    """Add ``amount`` to a bill in the catalogue; the changes it made."""
+    after = settle(bill.amount_due, bill.amount_paid + amount)
+    catalogue.set_bill_money(
+        conn,
+        bill.id,
+        amount_paid=after.amount_paid,
+        amount_remaining=after.amount_remaining,
+        status=after.status.value,
+        source="applied",
+    )
+    before = (bill.amount_paid, bill.amount_remaining, bill.status.value)
+    now = (after.amount_paid, after.amount_remaining, after.status.value)
+    fields = ("amount_paid", "amount_remaining", "status")
+    return tuple(
+        Change("bill", bill.id, name, old, new)
+        for name, old, new in zip(fields, before, now, strict=True)
+        if old != new
+    )
 
 
 def _apply_holder(
@@ -359,7 +370,6 @@ def _apply_holder(
     holder: Customer | Account,
     amount: int,
     currency: str,
-    search: bool,
     base: dict[str, Any],
 ) -> Application:
     bills = catalogue.open_bills(conn, kind, holder.id, currency)
@@ -372,24 +382,12 @@ def _apply_holder(
     changes: list[Change] = []
     by_id = {b.id: b for b, _ in bills}
     for bill_id, part in allocation.bills:
-        bill = by_id[bill_id]
-        after = settle(bill.amount_due, bill.amount_paid + part)
-        updated = bill.model_copy(
-            update={
-                "amount_paid": after.amount_paid,
-                "amount_remaining": after.amount_remaining,
-                "status": after.status,
-            }
-        )
-        catalogue.upsert(conn, updated, "applied", search=search)
-        changes += _diff("bill", bill, updated)
+        changes += _settle_bill(conn, by_id[bill_id], part)
     if allocation.to_balance:
         assert holder.balance is not None
-        updated_holder = holder.model_copy(
-            update={"balance": holder.balance - allocation.to_balance}
-        )
-        catalogue.upsert(conn, updated_holder, "applied", search=search)
-        changes += _diff(kind, holder, updated_holder)
+        balance = holder.balance - allocation.to_balance
+        catalogue.set_balance(conn, kind, holder.id, balance, source="applied")
+        changes.append(Change(kind, holder.id, "balance", holder.balance, balance))
     note = None
     if allocation.unallocated:
         note = f"{allocation.unallocated} could not be allocated (no open bills or balance left)"
@@ -407,11 +405,6 @@ def _apply_holder(
 def _money(kind: ObjectKind, obj: BillingObject) -> dict[str, Any]:
     values = {name: getattr(obj, name, None) for name in _MONEY_FIELDS[kind]}
     return {k: (v.value if isinstance(v, BillStatus) else v) for k, v in values.items()}
-
-
-def _diff(kind: ObjectKind, before: BillingObject, after: BillingObject) -> tuple[Change, ...]:
-    old, new = _money(kind, before), _money(kind, after)
-    return tuple(Change(kind, after.id, f, old[f], new[f]) for f in old if old[f] != new[f])
 
 
 def _compare(kind: ObjectKind, ours: BillingObject, server: BillingObject) -> list[Drift]:
