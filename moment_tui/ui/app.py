@@ -114,6 +114,12 @@ class MomentApp(App[int]):
 
     # --- actions ----------------------------------------------------------------------
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Off a sandbox, ``p`` (and its footer entry) is hidden: it could do nothing there."""
+        if action == "simulate_payment":
+            return self.runtime.is_sandbox
+        return True
+
     def action_simulate_payment(self) -> None:
         if not self.runtime.is_sandbox:
             self.notify("Simulated payments exist only on the sandbox.", severity="warning")

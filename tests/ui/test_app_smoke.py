@@ -60,7 +60,7 @@ def text_of(app: MomentApp, widget: type[ConnectionPanel] | type[ModeBanner]) ->
     return str(app.query_one(widget).content)
 
 
-WAIT_SECONDS = 5.0
+WAIT_SECONDS = 20.0  # a deadline: waits end as soon as the condition holds
 
 
 async def wait_until(pilot: Pilot[int], condition: Callable[[], bool]) -> None:

@@ -3,8 +3,11 @@ event, and what applying it changed."""
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+import re
+from typing import Any, ClassVar, Final
 
+from rich.console import Console, ConsoleOptions, RenderResult
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
@@ -57,10 +60,12 @@ def _application(app: Application) -> list[str]:
     lines = [f"Applied     {app.outcome} · {app.state}"]
     if app.note:
         lines.append(f"  note      {app.note}")
-    for change in app.changes:
-        lines.append(
-            f"  {change.kind} {change.id}  {change.field}: {change.before} → {change.after}"
-        )
+    shown: tuple[str, str] | None = None
+    for change in app.changes:  # grouped by object, so each change fits on one line
+        if (change.kind, change.id) != shown:
+            shown = (change.kind, change.id)
+            lines.append(f"  {change.kind} {change.id}")
+        lines.append(f"    {change.field}: {change.before} → {change.after}")
     for bill_id, part in app.allocation:
         lines.append(f"  allocated {part} to bill {bill_id}")
     for drift in app.drift:
@@ -69,6 +74,28 @@ def _application(app: Application) -> list[str]:
             f"server {drift.server} (server's copy kept)"
         )
     return lines
+
+
+# Where a line's value starts: after its indent and a bullet, or a label and 2+ spaces.
+_VALUE_START: Final = re.compile(r" *(?:• |[^ ](?:[^ ]| (?! ))*  +)?")
+
+
+class Hanging:
+    """Plain lines whose long values wrap under the value, not at the left edge."""
+
+    def __init__(self, text: str) -> None:
+        self.lines = text.split("\n")
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        width = max(options.max_width, 1)
+        for line in self.lines:
+            match = _VALUE_START.match(line)
+            hang = match.end() if match else 0
+            if hang > width // 2:  # a long label: wrap under the line's own indent instead
+                hang = min(len(line) - len(line.lstrip(" ")), width // 2)
+            head, value = line[:hang], line[hang:]
+            for number, part in enumerate(Text(value).wrap(console, width - hang)):
+                yield Text(head if number == 0 else " " * hang) + part
 
 
 class DeliveryDetail(ModalScreen[None]):
@@ -84,4 +111,4 @@ class DeliveryDetail(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="detail"):
-            yield Static(self.text, markup=False)
+            yield Static(Hanging(self.text), markup=False)

@@ -11,8 +11,10 @@ from typing import Final
 
 from rich.text import Text
 from textual.coordinate import Coordinate
+from textual.geometry import Size
 from textual.widgets import DataTable
 
+from moment_tui.api.models import ID_PATTERNS
 from moment_tui.store.applications import Application
 from moment_tui.store.eventlog import Delivery
 from moment_tui.webhooks.report import amount_text
@@ -41,9 +43,21 @@ class DeliveryTable(DataTable[str | Text]):
         self.add_column("#", key="seq")
         self.add_column("Time", key="time")
         self.add_column("Verdict", key="verdict")
-        self.add_column("Paid to", key="target")
         self.add_column("Amount", key="amount")
         self.add_column("Result", key="result")
+        # Last, so a narrow terminal cuts an id, never a verdict, amount or result.
+        self.add_column("Paid to", key="target")
+
+    def watch_virtual_size(self, old: Size, new: Size) -> None:
+        """Redraw every row when the columns widen.
+
+        Textual 8.2.8's DataTable sizes columns for new rows when idle, but keeps the
+        renders of rows drawn before that (at the old widths) in caches keyed by a
+        counter the sizing does not bump: such rows stayed cut ("verifie", "401 no")
+        until the next delivery. A new total width drops those renders.
+        """
+        if new.width != old.width:
+            self.notify_style_update()  # DataTable's way to clear its render caches
 
     def queue(self, delivery: Delivery) -> None:
         self._pending.append(delivery)
@@ -77,15 +91,19 @@ class DeliveryTable(DataTable[str | Text]):
         oldest_shown = min(self.deliveries, default=0)
         for seq, application in list(self._results.items()):
             if seq in self.deliveries:
-                self.update_cell(str(seq), "result", self._result(application))
+                # "drift (2 fields)" is wider than the "applying…" it replaces.
+                self.update_cell(str(seq), "result", self._result(application), update_width=True)
             if seq in self.deliveries or seq < oldest_shown:
                 del self._results[seq]
         if added and following:
             self.move_cursor(row=self.row_count - 1)
 
     def _cells(self, d: Delivery) -> tuple[str | Text, ...]:
-        target = d.target()
-        paid_to = _short(f"{target[0]} {target[1]}", 24) if target else "—"
+        paid_to = "—"
+        if (target := d.target()) is not None:
+            kind, ref = target
+            # An id with its kind's prefix (bcus_…, bacc_…, bill_…) says what it is by itself.
+            paid_to = _short(ref if ID_PATTERNS[kind].match(ref) else f"{kind} {ref}", 32)
         if d.verdict == "rejected":
             result: str | Text = Text(f"{d.status} {d.reason}", style="red")
         elif d.verdict == "duplicate":
@@ -98,9 +116,9 @@ class DeliveryTable(DataTable[str | Text]):
             str(d.seq),
             d.received_at[11:19],
             Text(d.verdict, style=_VERDICT_STYLE.get(d.verdict, "")),
-            paid_to,
             amount_text(d.amount, d.currency) or "—",
             result,
+            paid_to,
         )
 
     @staticmethod

@@ -1,0 +1,381 @@
+"""The home screen and the delivery detail, driven with Pilot against the real sandbox.
+
+No API key: each app starts the seeded sandbox (``SEED_TODAY``), the webhook listener
+on a free port and the reconciler, all under the test's ``tmp_path``. Payments are
+real: the sandbox signs and sends each webhook to the listener.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import httpx
+from rich.console import Console
+
+from moment_tui.api.models import Bill, BillStatus
+from moment_tui.secrets import mask
+from moment_tui.ui.app import MomentApp
+from moment_tui.ui.modals.delivery_detail import DeliveryDetail, Hanging
+from moment_tui.ui.screens.home import HomeScreen
+from moment_tui.ui.widgets.connection_panel import ConnectionPanel
+from moment_tui.ui.widgets.delivery_table import DeliveryTable
+from moment_tui.ui.widgets.webhook_panel import WebhookPanel
+from moment_tui.webhooks.outbound import amount_applied_event, send
+from moment_tui.webhooks.report import amount_text
+from moment_tui.webhooks.signing import new_webhook_secret
+from tests.ui.ui_helpers import (
+    LIVE_KEY,
+    SEEDED_COUNTS,
+    TEST_KEY,
+    assert_no_secret,
+    cell,
+    connected,
+    fixed_deliveries,
+    keyed_app,
+    sandbox_app,
+    screen_text,
+    table_settled,
+    text_of,
+    wait_until,
+)
+
+
+def sandbox_secret(app: MomentApp) -> str:
+    """The webhook secret the sandbox signs with (and the listener verifies with)."""
+    assert app.runtime.sandbox is not None
+    (secret,) = app.runtime.sandbox.config.webhook_secrets
+    return secret
+
+
+def detail_text(app: MomentApp) -> str:
+    assert isinstance(app.screen, DeliveryDetail)
+    return app.screen.text
+
+
+async def oldest_unpaid_bill(app: MomentApp) -> Bill:
+    """The bill ``p`` pays: the first unpaid one, as ``Runtime.simulate_payment`` picks it."""
+    assert app.runtime.client is not None
+    page = await app.runtime.client.list_page("bill", limit=1, filters={"status": "unpaid"})
+    bill = page.items[0]
+    assert isinstance(bill, Bill)
+    return bill
+
+
+async def test_start_shows_the_sandbox_connected_with_its_seeded_counts(tmp_path: Path) -> None:
+    app = sandbox_app(tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_until(pilot, lambda: connected(app), "the catalogue counts")
+        assert text_of(app, ConnectionPanel) == f"● Connected to the sandbox\n{SEEDED_COUNTS}"
+        assert app.runtime.listener is not None
+        address = app.runtime.listener.url.removeprefix("http://")
+        assert address.startswith("127.0.0.1:")
+        assert address.endswith("/webhooks/moment")
+        assert text_of(app, WebhookPanel) == (
+            f"{address}\n0 verified · 0 dup · 0 rejected\n0 confirmed · 0 drift · 0 unchecked"
+        )
+        assert app.home.query_one(DeliveryTable).row_count == 0
+        assert_no_secret(app, sandbox_secret(app))
+
+
+async def test_a_simulated_payment_is_verified_confirmed_and_explained(tmp_path: Path) -> None:
+    app = sandbox_app(tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_until(pilot, lambda: connected(app), "the catalogue counts")
+        before = await oldest_unpaid_bill(app)
+
+        await pilot.press("p")
+        await wait_until(pilot, lambda: cell(app, 1, "result") == "confirmed", "#1 confirmed")
+        assert cell(app, 1, "verdict") == "verified"
+        assert cell(app, 1, "target") == before.id  # "bill_…": the prefix says it is a bill
+        table = app.home.query_one(DeliveryTable)
+        assert table.row_count == 1
+        delivery = table.deliveries[1]
+        assert delivery.bill_id == before.id
+        assert delivery.amount is not None
+        amount = amount_text(delivery.amount, before.currency)
+        assert cell(app, 1, "amount") == amount
+
+        await wait_until(
+            pilot,
+            lambda: text_of(app, WebhookPanel).endswith(
+                "1 verified · 0 dup · 0 rejected\n1 confirmed · 0 drift · 0 unchecked"
+            ),
+            "the tally to count the delivery",
+        )
+        assert app.runtime.client is not None
+        after = await app.runtime.client.get_bill(before.id)
+        assert after.amount_paid == before.amount_paid + delivery.amount
+        assert after.amount_remaining == before.amount_remaining - delivery.amount
+        # A part payment: the bill is still unpaid, and the counts say so.
+        assert after.status is BillStatus.UNPAID
+        assert text_of(app, ConnectionPanel).endswith(SEEDED_COUNTS)
+
+        assert app.focused is table
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: isinstance(app.screen, DeliveryDetail), "the detail")
+        text = detail_text(app)
+        lines = text.splitlines()
+        assert lines[0] == "Delivery #1 · verified"
+        assert f"  amount    {amount} ({delivery.amount} minor units)" in lines
+        assert f"  paid to   bill {before.id}" in lines
+        assert "Applied     applied · confirmed" in lines
+        assert f"  bill {before.id}" in lines
+        assert f"    amount_paid: {before.amount_paid} → {after.amount_paid}" in lines
+        assert (
+            f"    amount_remaining: {before.amount_remaining} → {after.amount_remaining}" in lines
+        )
+        shown = screen_text(app)
+        assert "Delivery #1 · verified" in shown
+        assert f"amount_paid: {before.amount_paid} → {after.amount_paid}" in shown
+        # The console stays visible (dimmed) behind the modal: the banner is on row 0.
+        assert shown.splitlines()[0].startswith(" Sandbox · no API key")
+        assert_no_secret(app, sandbox_secret(app))
+
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: isinstance(app.screen, HomeScreen), "the detail to close")
+        assert "Delivery #1" not in screen_text(app)
+
+
+async def test_paying_a_bill_in_full_moves_it_from_unpaid_to_paid(tmp_path: Path) -> None:
+    app = sandbox_app(tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_until(pilot, lambda: connected(app), "the catalogue counts")
+        await pilot.press("p")
+        await wait_until(pilot, lambda: cell(app, 1, "result") == "confirmed", "#1 confirmed")
+        assert text_of(app, ConnectionPanel).endswith("31 bills · 16 unpaid · 10 paid")
+
+        # The rest of the same bill, through the sandbox's payment endpoint (what `p` uses).
+        bill = app.home.query_one(DeliveryTable).deliveries[1].bill_id
+        assert bill is not None
+        assert app.runtime.client is not None
+        remaining = (await app.runtime.client.get_bill(bill)).amount_remaining
+        await app.runtime.client.request(
+            "POST", "/sandbox/payments", json={"bill": bill, "amount": remaining}
+        )
+        await wait_until(pilot, lambda: cell(app, 2, "result") == "confirmed", "#2 confirmed")
+        assert cell(app, 2, "verdict") == "verified"
+        paid = await app.runtime.client.get_bill(bill)
+        assert paid.status is BillStatus.PAID
+        assert paid.amount_remaining == 0
+        await wait_until(
+            pilot,
+            lambda: text_of(app, ConnectionPanel).endswith("31 bills · 15 unpaid · 11 paid"),
+            "the counts to show the paid bill",
+        )
+        assert text_of(app, WebhookPanel).endswith(
+            "2 verified · 0 dup · 0 rejected\n2 confirmed · 0 drift · 0 unchecked"
+        )
+        assert "31 bills · 15 unpaid · 11 paid" in screen_text(app)
+
+
+async def test_a_badly_signed_delivery_is_rejected_and_diagnosed(tmp_path: Path) -> None:
+    app = sandbox_app(tmp_path)
+    # Tall enough for the whole diagnosis without scrolling the modal.
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_until(pilot, lambda: connected(app), "the catalogue counts")
+        assert app.runtime.listener is not None
+        wrong = new_webhook_secret()
+        body = amount_applied_event(12345, "ZAR", bill_id="bill_2Ri9L7z6uPSankOvmWLlz")
+        async with httpx.AsyncClient() as http:
+            result = await send(http, app.runtime.listener.url, body, [wrong], "msg_wrong_secret")
+        assert result.status == 401
+
+        await wait_until(pilot, lambda: cell(app, 1, "verdict") == "rejected", "#1 rejected")
+        assert cell(app, 1, "result") == "401 no_matching_signature"
+        assert cell(app, 1, "amount") == "—"
+        await wait_until(
+            pilot,
+            lambda: text_of(app, WebhookPanel).endswith(
+                "0 verified · 0 dup · 1 rejected\n0 confirmed · 0 drift · 0 unchecked"
+            ),
+            "the tally to count the rejection",
+        )
+        # Nothing was applied: the catalogue counts are the seeded ones.
+        assert text_of(app, ConnectionPanel).endswith(SEEDED_COUNTS)
+
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: isinstance(app.screen, DeliveryDetail), "the detail")
+        lines = detail_text(app).splitlines()
+        assert lines[0] == "Delivery #1 · rejected (401 no_matching_signature)"
+        assert "webhook-id  msg_wrong_secret" in lines
+        assert "Signature check" in lines
+        expected = [line for line in lines if line.startswith("  expected        ")]
+        assert len(expected) == 1
+        assert expected[0].startswith(f"  expected        {mask(sandbox_secret(app))} → v1,")
+        received = [line for line in lines if line.startswith("  received        ")]
+        assert len(received) == 1
+        assert received[0].startswith("  received        v1,")
+        # The two signatures differ: that is the point of the diagnosis.
+        assert expected[0].split(" → ")[1] != received[0].split()[1]
+        assert any(
+            line.startswith("  signed content  msg_wrong_secret.")
+            and '"type":"obligation.amount_applied"' in line
+            for line in lines
+        )
+        hints = lines[lines.index("  hints") + 1 :]
+        assert hints
+        assert hints[0].startswith("   • no configured secret produces this signature")
+
+        shown = screen_text(app)
+        assert "Delivery #1 · rejected (401 no_matching_signature)" in shown
+        assert "expected        whsec_…" in shown
+        assert "• no configured secret produces this signature" in shown
+        assert_no_secret(app, sandbox_secret(app), wrong)
+
+
+async def test_deliveries_of_an_earlier_session_are_listed(tmp_path: Path) -> None:
+    first = sandbox_app(tmp_path)
+    async with first.run_test(size=(80, 24)) as pilot:
+        await wait_until(pilot, lambda: connected(first), "the catalogue counts")
+        await pilot.press("p")
+        await wait_until(pilot, lambda: cell(first, 1, "result") == "confirmed", "#1 confirmed")
+        earlier = first.home.query_one(DeliveryTable).deliveries[1]
+        await pilot.press("q")
+    assert first.return_code == 0
+
+    second = sandbox_app(tmp_path)
+    async with second.run_test(size=(80, 24)) as pilot:
+        await wait_until(pilot, lambda: cell(second, 1, "verdict") == "verified", "the history")
+        await wait_until(pilot, lambda: connected(second), "the catalogue counts")
+        table = second.home.query_one(DeliveryTable)
+        assert table.row_count == 1
+        assert cell(second, 1, "result") == "confirmed"  # the stored application state
+        assert cell(second, 1, "time") == earlier.received_at[11:19]
+        assert table.deliveries[1].webhook_id == earlier.webhook_id
+        assert table.deliveries[1].bill_id == earlier.bill_id
+        # History is listed, not counted again in this session's tally.
+        assert text_of(second, WebhookPanel).endswith(
+            "0 verified · 0 dup · 0 rejected\n0 confirmed · 0 drift · 0 unchecked"
+        )
+        assert_no_secret(second, sandbox_secret(second))
+
+
+async def test_80x24_shows_the_address_counts_and_a_whole_row(tmp_path: Path) -> None:
+    app = sandbox_app(tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_until(pilot, lambda: connected(app), "the catalogue counts")
+        await pilot.press("p")
+        await wait_until(pilot, lambda: cell(app, 1, "result") == "confirmed", "#1 confirmed")
+        await wait_until(
+            pilot,
+            lambda: "1 confirmed · 0 drift · 0 unchecked" in screen_text(app),
+            "the tally on screen",
+        )
+        assert app.runtime.listener is not None
+        async with httpx.AsyncClient() as http:
+            body = amount_applied_event(100, "ZAR", bill_id="bill_2Ri9L7z6uPSankOvmWLlz")
+            wrong = new_webhook_secret()
+            await send(http, app.runtime.listener.url, body, [wrong], "msg_narrow")
+        await wait_until(pilot, lambda: "1 rejected" in screen_text(app), "the rejection")
+        await wait_until(pilot, lambda: table_settled(app), "the columns to fit the rows")
+        address = app.runtime.listener.url.removeprefix("http://")
+        rows = screen_text(app).splitlines()
+        assert len(rows) == 24
+        assert all(len(row) == 80 for row in rows)
+
+        def row_with(text: str) -> str:
+            found = [row for row in rows if text in row]
+            assert len(found) == 1, f"{text!r} is not shown whole exactly once"
+            return found[0]
+
+        assert rows[0].startswith(" Sandbox · no API key: a local Moment on this machine")
+        # Both panels, side by side, each line whole.
+        assert "● Connected to the sandbox" in row_with(address)
+        assert "1 verified · 0 dup · 1 rejected" in row_with("38 customers · 29 accounts")
+        assert "1 confirmed · 0 drift · 0 unchecked" in row_with("31 bills · 16 unpaid · 10 paid")
+        row = row_with("│ 1  ")
+        assert cell(app, 1, "verdict") == "verified"
+        for column in ("time", "verdict", "amount", "result"):
+            assert cell(app, 1, column) in row
+        assert row.startswith("│ 1 ")
+        assert row.endswith("│")
+        # The widest result, a rejection's reason, is whole too (only "Paid to" may be cut).
+        rejected = row_with("│ 2  ")
+        assert "rejected  —           401 no_matching_signature" in rejected
+        assert "Simulate a payment" in rows[-1]
+        assert "Quit" in rows[-1]
+
+
+async def test_the_payment_key_exists_only_on_the_sandbox(tmp_path: Path) -> None:
+    for key in (TEST_KEY, LIVE_KEY):
+        folder = tmp_path / key[:7]
+        folder.mkdir()
+        app = keyed_app(key, folder)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await wait_until(pilot, lambda app=app: connected(app), "the connection")
+            await wait_until(
+                pilot,
+                lambda app=app: "Quit" in screen_text(app).splitlines()[-1],
+                "the footer",
+            )
+            footer = screen_text(app).splitlines()[-1]
+            assert "Simulate a payment" not in footer
+            assert "p" not in app.screen.active_bindings
+            assert "q" in app.screen.active_bindings
+            await pilot.press("p")
+            await pilot.pause()
+            assert "Simulated payments" not in screen_text(app)  # not even a warning
+            assert app.home.query_one(DeliveryTable).row_count == 0
+            assert_no_secret(app, key)
+
+    (tmp_path / "sandbox").mkdir()
+    sandbox = sandbox_app(tmp_path / "sandbox")
+    async with sandbox.run_test(size=(80, 24)) as pilot:
+        await wait_until(pilot, lambda: connected(sandbox), "the catalogue counts")
+        assert "p" in sandbox.screen.active_bindings
+        assert "p Simulate a payment" in screen_text(sandbox).splitlines()[-1]
+
+
+async def test_a_modal_wraps_long_values_under_the_value() -> None:
+    text = (
+        "Signature check\n"
+        "  signed content  msg_1.1793524650.0123456789abcdefghij\n"
+        "   • one two three four five six seven eight nine\n"
+        "\n"
+        "  a label that is far too long to hang under  value"
+    )
+    console = Console(width=40, legacy_windows=False)
+    with console.capture() as capture:
+        console.print(Hanging(text))
+    assert [line.rstrip() for line in capture.get().splitlines()] == [
+        "Signature check",
+        "  signed content  msg_1.1793524650.01234",
+        "                  56789abcdefghij",
+        "   • one two three four five six seven",
+        "     eight nine",
+        "",
+        # Past half the width, a line wraps under its own indent instead.
+        "  a label that is far too long to hang",
+        "  under  value",
+    ]
+
+
+async def test_rows_drawn_before_the_columns_widen_are_redrawn(tmp_path: Path) -> None:
+    """A frame drawn between adding rows and DataTable's idle-time column sizing must
+    not stick: the widened columns show the rows whole."""
+    app = sandbox_app(tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_until(pilot, lambda: connected(app), "the catalogue counts")
+        for delivery, _ in fixed_deliveries():
+            app.home.add_delivery(delivery)
+        app.home.flush()  # rows added; the table sizes its columns when next idle
+        early = screen_text(app)  # a frame drawn now, at the old column widths
+        assert "│ 1  09:1  verifie  R 1,60  applyi" in early  # cut to the headers' widths
+        await wait_until(pilot, lambda: table_settled(app), "the rows drawn whole")
+        assert "│ 4  09:17:30  rejected   —           401 no_matching_signature  —" in (
+            screen_text(app)
+        )
+
+
+async def test_a_result_longer_than_its_column_widens_it(tmp_path: Path) -> None:
+    app = sandbox_app(tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_until(pilot, lambda: connected(app), "the catalogue counts")
+        delivery, drift = fixed_deliveries()[4]
+        assert drift is not None
+        app.home.add_delivery(delivery)
+        await wait_until(pilot, lambda: cell(app, 5, "result") == "applying…", "#5 applying")
+        app.home.add_application(drift)
+        await wait_until(pilot, lambda: cell(app, 5, "result") == "drift (1 field)", "#5 drift")
+        await wait_until(pilot, lambda: table_settled(app), "the row drawn whole")
+        assert "│ 5  09:18:05  verified  R 250.00  drift (1 field)  bcus_" in screen_text(app)
