@@ -42,7 +42,7 @@ from moment_tui.store.workspace import Workspace
 
 log = logging.getLogger(__name__)
 
-BATCH: Final = 256
+BATCH: Final = 32  # events per writer job: small, so deliveries never wait long behind
 CATCH_UP_PAGE: Final = 1000
 CONFIRM_CONCURRENCY: Final = 8
 DRIFT_GRACE: Final = 1.5  # seconds before a mismatch is called drift
@@ -140,16 +140,13 @@ class Reconciler:
                 self._announce(app)
                 results.append(app)
         to_check = [app for app in results if app.state == "applied"]
-        if self.client is None:
-            checked = await self._unconfirmed(to_check)
-        else:
-            gate = asyncio.Semaphore(CONFIRM_CONCURRENCY)
+        gate = asyncio.Semaphore(CONFIRM_CONCURRENCY)
 
-            async def check(app: Application) -> Application:
-                async with gate:
-                    return await self.confirm(app)
+        async def check(app: Application) -> Application:
+            async with gate:
+                return await self.confirm(app)
 
-            checked = await asyncio.gather(*(check(app) for app in to_check))
+        checked = await asyncio.gather(*(check(app) for app in to_check))
         for app in checked:
             if app.state != "applied":  # (still "applied": a re-check will announce it)
                 self._announce(app)
@@ -176,20 +173,6 @@ class Reconciler:
                 fetched[(obj.KIND, obj.id)] = obj
         return fetched
 
-    async def _unconfirmed(self, apps: list[Application]) -> list[Application]:
-        """Without an API every application stays unconfirmed: one write for all."""
-        if not apps:
-            return []
-        at = now_iso()
-        checked = [app.checked("unconfirmed", (), at, "no API to confirm against") for app in apps]
-
-        def job(conn: sqlite3.Connection) -> None:
-            for app in checked:
-                applications.update_check(conn, app)
-
-        await self.workspace.writer.submit(job)
-        return checked
-
     def _apply_each(
         self,
         conn: sqlite3.Connection,
@@ -214,18 +197,26 @@ class Reconciler:
         delivery: Delivery,
         fetched: Mapping[tuple[str, str], BillingObject],
     ) -> tuple[Application, bool]:
-        """Step 2, on the writer thread: (application, whether it is new)."""
+        """Step 2, on the writer thread: (application, whether it is new).
+
+        The application's unique ``webhook_id`` is the guard: an event applied before
+        fails to insert, and its second set of changes is rolled back with it.
+        """
         assert delivery.webhook_id is not None
-        existing = applications.get(conn, delivery.webhook_id)
-        if existing is not None:
-            return existing, False
         conn.execute("SAVEPOINT apply")
         try:
             app = self._plan(conn, delivery, fetched)
+            if self.client is None and app.state == "applied":
+                note = app.note or "no API to confirm against"
+                app = app.checked("unconfirmed", (), app.applied_at, note)
             applications.insert(conn, app)
-        except BaseException:
+        except BaseException as exc:
             conn.execute("ROLLBACK TO apply")
             conn.execute("RELEASE apply")
+            if isinstance(exc, sqlite3.IntegrityError):
+                existing = applications.get(conn, delivery.webhook_id)
+                if existing is not None:
+                    return existing, False
             raise
         conn.execute("RELEASE apply")
         return app, True
