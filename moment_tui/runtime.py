@@ -89,8 +89,10 @@ class Runtime:
             if self.options.listener_port is not None
             else settings.listen.port
         )
-        if self.is_sandbox:
-            self._secrets = (new_webhook_secret(),)  # a private pair for sandbox and listener
+        if self.is_sandbox and not self._secrets:
+            # No secret configured: a private one for this run's sandbox and listener.
+            # (With MOMENT_WEBHOOK_SECRET set, `moment-tui trigger` can reach us too.)
+            self._secrets = (new_webhook_secret(),)
         verifier = Verifier(self._secrets, tolerance_seconds=settings.webhook_tolerance)
 
         def delivered(delivery: Delivery) -> None:

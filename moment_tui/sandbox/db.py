@@ -52,6 +52,8 @@ CREATE TABLE IF NOT EXISTS bills (
 CREATE INDEX IF NOT EXISTS bills_by_customer ON bills(customer_id, seq);
 CREATE INDEX IF NOT EXISTS bills_by_account ON bills(account_id, seq);
 CREATE INDEX IF NOT EXISTS bills_by_status ON bills(status, seq);
+CREATE INDEX IF NOT EXISTS bills_by_customer_status ON bills(customer_id, status, seq);
+CREATE INDEX IF NOT EXISTS bills_by_account_status ON bills(account_id, status, seq);
 CREATE TABLE IF NOT EXISTS payments (
     seq INTEGER PRIMARY KEY,
     id TEXT NOT NULL UNIQUE,

@@ -114,8 +114,11 @@ class Sender:
                 self._tasks.add(task)
                 task.add_done_callback(self._finished)
             wait = self._seconds_until_next(now)
+            # asyncio.timeout, not wait_for: on Python 3.11 wait_for swallows a cancel
+            # that lands as the wake-up completes, and close() would then wait forever.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=wait)
+                async with asyncio.timeout(wait):
+                    await self._wake.wait()
 
     def _finished(self, task: asyncio.Task[None]) -> None:
         self._tasks.discard(task)

@@ -32,6 +32,10 @@ FILTERS: Final[dict[ObjectKind, frozenset[str]]] = {
 }
 # external_reference is [A-Za-z0-9_-]; "~" sorts after every one of those characters.
 _AFTER_ANY_REFERENCE_CHAR: Final = "~"
+# A prefix matching fewer rows than this is listed from the external_reference index
+# (cost grows with the matches); a broader one by walking creation order (cost grows
+# with the rows skipped between matches, few when matches are this common).
+_SPARSE_PREFIX: Final = 20_000
 
 
 @dataclass(frozen=True)
@@ -102,8 +106,18 @@ def _filters(
     params: list[Any] = []
     prefix = query.get("external_reference_prefix")
     if prefix:
-        where.append("external_reference >= ? AND external_reference < ?")
-        params += [prefix, prefix + _AFTER_ANY_REFERENCE_CHAR]
+        table = TABLE[kind]
+        bounds = (prefix, prefix + _AFTER_ANY_REFERENCE_CHAR)
+        in_range = "external_reference >= ? AND external_reference < ?"
+        matches = objects.db.one(
+            f"SELECT count(*) AS n FROM (SELECT 1 FROM {table} WHERE {in_range} LIMIT ?)",  # noqa: S608
+            (*bounds, _SPARSE_PREFIX),
+        )
+        if matches is not None and matches["n"] < _SPARSE_PREFIX:
+            where.append(f"seq IN (SELECT seq FROM {table} WHERE {in_range})")  # noqa: S608
+        else:
+            where.append(in_range)
+        params += bounds
     for name in ("customer", "account"):
         if name in query:
             row = objects.find(name, query[name])

@@ -62,7 +62,11 @@ async def problems(request: web.Request, handler: Handler) -> web.StreamResponse
         if exc.status < 400:
             raise
         detail = exc.text if exc.text and not exc.text.startswith(str(exc.status)) else exc.reason
-        return Problem(exc.status, "http", exc.reason, detail or exc.reason).response(request.path)
+        # A 405 must say which methods the resource allows (RFC 9110 §15.5.6).
+        kept = {name: exc.headers[name] for name in ("Allow",) if name in exc.headers}
+        return Problem(exc.status, "http", exc.reason, detail or exc.reason, headers=kept).response(
+            request.path
+        )
     except Exception:
         log.exception("sandbox failed on %s %s", request.method, request.path)
         return Problem(
@@ -74,14 +78,14 @@ async def problems(request: web.Request, handler: Handler) -> web.StreamResponse
 async def authenticate(request: web.Request, handler: Handler) -> web.StreamResponse:
     """``Authorization: Bearer sk_test_…`` on the API; live keys are refused."""
     if request.path.startswith(("/billing", "/sandbox")):
-        scheme, _, token = request.headers.get("Authorization", "").partition(" ")
-        token = token.strip()
-        if scheme.lower() != "bearer" or not token:
+        token = _bearer(request)
+        if not token:
             raise Problem(
                 401, "unauthorized", "Unauthorized", "send Authorization: Bearer sk_test_…"
             )
-        if token.startswith("sk_test_") and len(token) > len("sk_test_"):
-            request["scope"] = scope_for(token)
+        if token.startswith("sk_test_"):
+            if len(token) == len("sk_test_"):
+                raise Problem(401, "unauthorized", "Unauthorized", "invalid API key")
         elif token.startswith("sk_"):
             raise Problem(
                 403,
@@ -92,6 +96,12 @@ async def authenticate(request: web.Request, handler: Handler) -> web.StreamResp
         else:
             raise Problem(401, "unauthorized", "Unauthorized", "invalid API key")
     return await handler(request)
+
+
+def _bearer(request: web.Request) -> str:
+    """The token of ``Authorization: Bearer <token>``, or ``""``."""
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    return token.strip() if scheme.lower() == "bearer" else ""
 
 
 # --- helpers --------------------------------------------------------------------------
@@ -142,7 +152,7 @@ async def _post(
     state = _state(request)
     raw = await request.read()
     key = check_key(request.headers.get("Idempotency-Key"))
-    scope: str = request["scope"]
+    scope = scope_for(_bearer(request))  # authenticate() admitted this key
     replay = state.keys.begin(scope, key, fingerprint(request.method, request.path, raw))
     if replay is not None:
         return _respond(replay.status, replay.body, {"Idempotent-Replayed": "true"})

@@ -8,6 +8,7 @@ console's loop never waits on the sandbox's disk writes.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import random
 import threading
@@ -18,7 +19,6 @@ from typing import Final
 from aiohttp import web
 
 from moment_tui.sandbox.db import Database
-from moment_tui.secrets import mask
 from moment_tui.sandbox.delivery import DEFAULT_SCHEDULE, DeliveryConfig, Sender
 from moment_tui.sandbox.demo import DemoTraffic
 from moment_tui.sandbox.idempotency import Keys
@@ -27,6 +27,7 @@ from moment_tui.sandbox.payments import Payments
 from moment_tui.sandbox.presentment import add_presentment_routes
 from moment_tui.sandbox.routes import STATE, SandboxState, add_routes, authenticate, problems
 from moment_tui.sandbox.seed import seed_if_empty
+from moment_tui.secrets import mask
 
 MAX_BODY: Final = 1024 * 1024
 
@@ -86,6 +87,15 @@ class Sandbox:
         return app
 
     async def start(self) -> str:
+        """Bind and start serving; returns the base URL. On failure (say the port is
+        taken) everything opened so far is closed again before the error propagates."""
+        try:
+            return await self._start()
+        except BaseException:
+            await self.close()
+            raise
+
+    async def _start(self) -> str:
         if self.config.seed:
             self.seeded = seed_if_empty(self.db, self.objects, today=self.config.seed_today)
         self._runner = web.AppRunner(self.build_app(), access_log=None, handle_signals=False)
@@ -109,6 +119,7 @@ class Sandbox:
         await self.sender.close()
         if self._runner is not None:
             await self._runner.cleanup()
+            self._runner = None
         self.db.close()
 
 
@@ -133,9 +144,12 @@ class SandboxThread:
         return self.url
 
     def stop(self, timeout: float = 10.0) -> None:
-        if self._loop is not None and self._stop is not None:
-            self._loop.call_soon_threadsafe(self._stop.set)
-        self._thread.join(timeout)
+        """Stop and wait for the thread; safe to call twice, or after a failed start."""
+        if self._loop is not None and self._stop is not None and self._thread.is_alive():
+            with contextlib.suppress(RuntimeError):  # its loop closed meanwhile: done
+                self._loop.call_soon_threadsafe(self._stop.set)
+        if self._thread.ident is not None:  # started
+            self._thread.join(timeout)
 
     def _main(self) -> None:
         asyncio.run(self._serve())

@@ -56,7 +56,8 @@ Choices (the reference leaves these open):
   ``[country]_[merchant]_dailyfile_YYYY-MM-DD.csv``, or any name whose stem ends
   in ``YYYY-MM-DD``), else today. A name whose date is not a real date is a
   file-level error. The bill's ``bill_date`` is the file date when that is not
-  after the due date, else it is left out (the API then uses today).
+  after the due date, else it is left out and the API dates the bill (the sandbox
+  dates an overdue bill on its due date: a bill recorded late).
 * **Bill reference** — ``f"{customer_reference}-{due_date or file_date:%Y%m%d}"``,
   stable across re-imports of the same data. When two rows of one file produce the
   same reference, later ones get ``-2``, ``-3``… in file order. A row takes its

@@ -27,7 +27,7 @@ import contextlib
 import functools
 import logging
 import sqlite3
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Coroutine, Mapping
 from typing import Any, Final
 
 from moment_tui.api.client import MomentClient
@@ -70,7 +70,8 @@ class Reconciler:
         self.drift_grace = drift_grace
         self._queue: asyncio.Queue[Delivery] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
-        self._rechecks: set[asyncio.Task[Application]] = set()
+        self._background: set[asyncio.Task[Application]] = set()  # checks and re-checks
+        self._gate = asyncio.Semaphore(CONFIRM_CONCURRENCY)
         self._idle = asyncio.Event()
         self._idle.set()
 
@@ -80,7 +81,7 @@ class Reconciler:
         self._task = asyncio.create_task(self._run(), name="reconciler")
 
     async def close(self) -> None:
-        tasks = [*self._rechecks, *([self._task] if self._task else [])]
+        tasks = [*self._background, *([self._task] if self._task else [])]
         for task in tasks:
             task.cancel()
         for task in tasks:
@@ -111,8 +112,8 @@ class Reconciler:
     async def idle(self) -> None:
         """Wait until everything submitted so far is applied and checked."""
         await self._idle.wait()
-        while self._rechecks:
-            await asyncio.gather(*self._rechecks, return_exceptions=True)
+        while self._background:
+            await asyncio.gather(*self._background, return_exceptions=True)
             await self._idle.wait()
 
     async def _run(self) -> None:
@@ -130,6 +131,9 @@ class Reconciler:
     # --- the work ---------------------------------------------------------------------
 
     async def process(self, deliveries: list[Delivery]) -> list[Application]:
+        """Apply a batch; returns the new applications. Their confirmation (network)
+        runs in the background, ``CONFIRM_CONCURRENCY`` at a time, so applying the
+        next batch never waits on the API."""
         fetched = await self._fetch_unknown(deliveries)
         applied = await self.workspace.writer.submit(
             lambda conn: self._apply_each(conn, deliveries, fetched)
@@ -139,18 +143,21 @@ class Reconciler:
             if fresh:
                 self._announce(app)
                 results.append(app)
-        to_check = [app for app in results if app.state == "applied"]
-        gate = asyncio.Semaphore(CONFIRM_CONCURRENCY)
+                if app.state == "applied":
+                    self._track(self._check(app))
+        return results
 
-        async def check(app: Application) -> Application:
-            async with gate:
-                return await self.confirm(app)
+    async def _check(self, app: Application) -> Application:
+        async with self._gate:
+            checked = await self.confirm(app)
+        if checked.state != "applied":  # (still "applied": a re-check will announce it)
+            self._announce(checked)
+        return checked
 
-        checked = await asyncio.gather(*(check(app) for app in to_check))
-        for app in checked:
-            if app.state != "applied":  # (still "applied": a re-check will announce it)
-                self._announce(app)
-        return [next((c for c in checked if c.delivery_seq == a.delivery_seq), a) for a in results]
+    def _track(self, work: Coroutine[Any, Any, Application]) -> None:
+        task = asyncio.create_task(work)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
 
     def _announce(self, app: Application) -> None:
         if self.on_application is not None:
@@ -307,9 +314,7 @@ class Reconciler:
         outcome = await self.workspace.writer.submit(job)
         if outcome is not None:
             return outcome
-        task = asyncio.create_task(self._recheck(app))
-        self._rechecks.add(task)
-        task.add_done_callback(self._rechecks.discard)
+        self._track(self._recheck(app))
         return app
 
     async def _recheck(self, app: Application) -> Application:

@@ -34,7 +34,7 @@ def test_import_creates_good_rows_reports_bad_ones_and_exits_1(tmp_path: Path) -
 
     assert code == 1  # some rows had errors: something the user can act on
     report = json.loads(out)
-    assert report["created"] + report["already_imported"] == 5
+    assert report["created"] + report["already_imported"] == 6
     statuses = {row["line"]: row["status"] for row in report["results"]}
     assert statuses[2] == "created"
     assert statuses[5] == "error"
@@ -49,12 +49,12 @@ def test_import_creates_good_rows_reports_bad_ones_and_exits_1(tmp_path: Path) -
         counts = workspace.query(catalogue.counts)
     finally:
         workspace.close()
-    assert (counts["customer"], counts["bill"]) == (3, 5)
+    assert (counts["customer"], counts["bill"]) == (4, 6)
 
     # Again: nothing new is created, the rows are "already imported".
     code, out, _ = run("import", str(GOOD_AND_BAD), "--json")
     again = json.loads(out)
-    assert (code, again["created"], again["already_imported"]) == (1, 0, 5)
+    assert (code, again["created"], again["already_imported"]) == (1, 0, 6)
 
 
 def test_dry_run_sends_nothing_and_a_broken_file_exits_2(tmp_path: Path) -> None:

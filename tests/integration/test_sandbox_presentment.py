@@ -1,0 +1,196 @@
+"""``/pay/{bill}``: the bill page and its Pay form, over plain HTTP (no API key)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+
+from moment_tui.api.client import MomentClient
+from moment_tui.api.models import BillStatus
+from moment_tui.webhooks.verify import Verifier
+from tests.integration.conftest import (
+    FAST_SCHEDULE,
+    Receiver,
+    StartSandbox,
+    eventually,
+    make_client,
+    post,
+    ref,
+)
+
+PAID_LOCATION = re.compile(r"^/pay/(bill_[A-Za-z0-9]{21})\?paid=(pay_[A-Za-z0-9]{21})$")
+
+
+@pytest.fixture
+async def browser(sandbox_url: str) -> AsyncIterator[httpx.AsyncClient]:
+    """What a payer's browser is: no Authorization header, no automatic redirects."""
+    async with httpx.AsyncClient(base_url=sandbox_url, follow_redirects=False) as http:
+        yield http
+
+
+async def _bill(
+    client: MomentClient, amount_due: int = 2000, name: str = "Lerato Molefe"
+) -> dict[str, Any]:
+    response = await post(
+        client,
+        "/billing/bills",
+        {
+            "external_reference": ref("INV"),
+            "currency": "ZAR",
+            "amount_due": amount_due,
+            "due_date": "2031-03-31",
+            "customer": {"external_reference": ref("cus"), "name": name},
+        },
+    )
+    bill: dict[str, Any] = response.body
+    return bill
+
+
+async def test_bill_page_shows_amount_status_and_form(
+    client: MomentClient, browser: httpx.AsyncClient
+) -> None:
+    bill = await _bill(client, 123_456)
+    page = await browser.get(f"/pay/{bill['id']}")
+    assert page.status_code == 200
+    assert page.headers["content-type"].startswith("text/html")
+    html = page.text
+    assert html.startswith("<!doctype html>")
+    assert f"<title>Bill {bill['external_reference']} · Moment sandbox</title>" in html
+    assert '<div class="due" id="remaining">R 1,234.56</div>' in html
+    assert '<span class="status unpaid" id="status">unpaid</span>' in html
+    assert "<dd>Lerato Molefe</dd>" in html
+    assert "<dd>2031-03-31</dd>" in html
+    assert f'<form method="post" action="/pay/{bill["id"]}">' in html
+    assert '<input id="amount" name="amount" value="1234.56"' in html
+    assert '<button type="submit" id="pay">Pay R 1,234.56</button>' in html
+    # The same page by the bill's external reference.
+    by_ref = await browser.get(f"/pay/{bill['external_reference']}")
+    assert by_ref.status_code == 200
+    assert by_ref.text == html
+
+
+async def test_form_post_pays_and_redirects(
+    client: MomentClient, browser: httpx.AsyncClient
+) -> None:
+    bill = await _bill(client, 2000)
+    answer = await browser.post(f"/pay/{bill['id']}", data={"amount": "12.50"})
+    assert answer.status_code == 303
+    match = PAID_LOCATION.match(answer.headers["location"])
+    assert match is not None
+    assert match.group(1) == bill["id"]
+    after = await client.get_bill(bill["id"])
+    assert (after.amount_paid, after.amount_remaining, after.status) == (
+        1250,
+        750,
+        BillStatus.UNPAID,
+    )
+
+    landing = await browser.get(answer.headers["location"])
+    assert landing.status_code == 200
+    assert '<p class="note" id="note">Payment received. Thank you.</p>' in landing.text
+    assert 'id="remaining">R 7.50<' in landing.text
+    assert 'value="7.50"' in landing.text
+
+    # Paying the rest (typed with a currency symbol) settles the bill; the form goes away.
+    rest = await browser.post(f"/pay/{bill['external_reference']}", data={"amount": "R 7.50"})
+    assert rest.status_code == 303
+    done = await browser.get(f"/pay/{bill['id']}")
+    assert '<span class="status paid" id="status">paid</span>' in done.text
+    assert 'id="remaining">R 0.00<' in done.text
+    assert "<form" not in done.text
+    assert (await client.get_bill(bill["id"])).status is BillStatus.PAID
+
+
+@pytest.mark.parametrize(
+    ("typed", "message"),
+    [
+        ("abc", "&#x27;abc&#x27; is not an amount"),
+        ("", "enter an amount"),
+        ("0", "the amount must be at least R 0.01"),
+        ("-5", "the amount cannot be negative"),
+        ("1.234", "too many decimals"),
+        ("20.01", "2001 is more than the 2000 remaining on the bill"),
+    ],
+)
+async def test_bad_amount_rerenders_with_error_and_typed_text(
+    client: MomentClient, browser: httpx.AsyncClient, typed: str, message: str
+) -> None:
+    bill = await _bill(client, 2000)
+    answer = await browser.post(f"/pay/{bill['id']}", data={"amount": typed})
+    assert answer.status_code == 422
+    assert answer.headers["content-type"].startswith("text/html")
+    error = re.search(r'<p class="error" id="error">(.*?)</p>', answer.text)
+    assert error is not None
+    assert message in error.group(1)
+    assert f'<input id="amount" name="amount" value="{typed}"' in answer.text
+    assert (await client.get_bill(bill["id"])).amount_paid == 0
+
+
+async def test_page_escapes_what_it_shows(client: MomentClient, browser: httpx.AsyncClient) -> None:
+    bill = await _bill(client, 500, name="<script>alert('x')</script>")
+    page = await browser.get(f"/pay/{bill['id']}")
+    assert "<script>" not in page.text
+    assert "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt;" in page.text
+    typed = '"><img src=x onerror=alert(1)>'
+    answer = await browser.post(f"/pay/{bill['id']}", data={"amount": typed})
+    assert answer.status_code == 422
+    assert "<img" not in answer.text
+    assert 'value="&quot;&gt;&lt;img src=x onerror=alert(1)&gt;"' in answer.text
+
+
+async def test_voided_bill_page_has_no_form_and_refuses_payment(
+    client: MomentClient, browser: httpx.AsyncClient
+) -> None:
+    bill = await _bill(client, 900)
+    await client.void_bill(bill["id"])
+    page = await browser.get(f"/pay/{bill['id']}")
+    assert page.status_code == 200
+    assert '<span class="status voided" id="status">voided</span>' in page.text
+    assert "<form" not in page.text
+    answer = await browser.post(f"/pay/{bill['id']}", data={"amount": "1.00"})
+    assert answer.status_code == 422
+    assert "is voided and cannot be paid" in answer.text
+    assert "<form" not in answer.text
+
+
+async def test_unknown_bill_is_404(browser: httpx.AsyncClient) -> None:
+    missing = ref("nobill")
+    for response in (
+        await browser.get(f"/pay/{missing}"),
+        await browser.post(f"/pay/{missing}", data={"amount": "1"}),
+    ):
+        assert response.status_code == 404
+        assert response.headers["content-type"].startswith("text/plain")
+        assert response.text == "No such bill."
+
+
+async def test_paying_on_the_page_sends_a_signed_webhook(
+    start_sandbox: StartSandbox, receiver: Receiver, secret: str
+) -> None:
+    sandbox = await start_sandbox(
+        webhook_url=receiver.url, webhook_secrets=(secret,), retry_schedule=FAST_SCHEDULE
+    )
+    async with (
+        make_client(sandbox.url) as client,
+        httpx.AsyncClient(base_url=sandbox.url, follow_redirects=False) as http,
+    ):
+        bill = await _bill(client, 1000)
+        answer = await http.post(f"/pay/{bill['id']}", data={"amount": "4.00"})
+        assert answer.status_code == 303
+        match = PAID_LOCATION.match(answer.headers["location"])
+        assert match is not None
+        await eventually(lambda: receiver.deliveries)
+    delivery = receiver.deliveries[0]
+    verdict = Verifier([secret]).verify(delivery.headers, delivery.body)
+    assert verdict.ok
+    assert verdict.amount_applied is not None
+    applied = verdict.amount_applied
+    assert (applied.payment_id, applied.bill_id, applied.amount) == (
+        match.group(2),
+        bill["id"],
+        400,
+    )

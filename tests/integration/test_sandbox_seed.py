@@ -1,0 +1,146 @@
+"""``--seed``: a deterministic, realistic demo data set."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+from moment_tui.api.client import MomentClient
+from moment_tui.api.models import Bill, ObjectKind
+from moment_tui.sandbox.server import SandboxConfig, SandboxThread
+from moment_tui.webhooks.verify import Verifier
+from tests.integration.conftest import (
+    FAST_SCHEDULE,
+    Receiver,
+    StartSandbox,
+    eventually,
+    make_client,
+    stop,
+)
+
+TODAY = dt.date(2026, 11, 1)
+KINDS: tuple[ObjectKind, ...] = ("customer", "account", "bill")
+
+
+async def _everything(client: MomentClient) -> dict[str, list[dict[str, Any]]]:
+    dump: dict[str, list[dict[str, Any]]] = {}
+    for kind in KINDS:
+        dump[kind] = [
+            item.model_dump(mode="json") async for item in client.iterate(kind, page_size=100)
+        ]
+    return dump
+
+
+async def _seeded_dump() -> dict[str, list[dict[str, Any]]]:
+    thread = SandboxThread(SandboxConfig(seed=True, seed_today=TODAY))
+    url = thread.start()
+    try:
+        async with make_client(url) as client:
+            return await _everything(client)
+    finally:
+        thread.stop()
+
+
+async def test_seed_is_the_same_every_time() -> None:
+    first = await _seeded_dump()
+    second = await _seeded_dump()
+    assert first == second
+    assert len(first["customer"]) == 38
+    assert len(first["account"]) > 10
+    assert len(first["bill"]) > 20
+    customers = first["customer"]
+    assert (customers[0]["external_reference"], customers[0]["name"]) == (
+        "UCR100001",
+        "Thabo Mokoena",
+    )
+    assert customers[0]["id"].startswith("bcus_")
+    assert len(customers[0]["id"]) == 26
+    assert {c["currency"] for c in customers if c["currency"]} == {"ZAR"}
+    assert all(c["phone"].startswith("+2782") for c in customers)
+
+
+async def test_seed_spans_every_state() -> None:
+    dump = await _seeded_dump()
+    bills = dump["bill"]
+    statuses = {b["status"] for b in bills}
+    assert statuses == {"paid", "unpaid", "voided"}
+    part_paid = [
+        b for b in bills if b["status"] == "unpaid" and 0 < b["amount_paid"] < b["amount_due"]
+    ]
+    overdue = [
+        b for b in bills if b["status"] == "unpaid" and dt.date.fromisoformat(b["due_date"]) < TODAY
+    ]
+    assert part_paid
+    assert overdue
+    for bill in bills:
+        assert bill["currency"] == "ZAR"
+        assert bill["amount_remaining"] == bill["amount_due"] - bill["amount_paid"]
+        assert bill["external_reference"].startswith("INV-2026-")
+        assert dt.date.fromisoformat(bill["bill_date"]) < TODAY
+        if bill["status"] == "paid":
+            assert bill["amount_paid"] == bill["amount_due"]
+    # All three billing models: customer balances (some in credit), account balances, bills.
+    balances = [c["balance"] for c in dump["customer"] if c["balance"] is not None]
+    assert balances
+    assert any(b > 0 for b in balances)
+    assert any(a["balance"] is not None for a in dump["account"])
+    assert any(b["account_id"] is None for b in bills)
+    assert any(b["account_id"] for b in bills)
+
+
+async def test_seed_fills_only_an_empty_database(
+    start_sandbox: StartSandbox, tmp_path: Path
+) -> None:
+    db = str(tmp_path / "seeded.db")
+    first = await start_sandbox(db_path=db, seed=True, seed_today=TODAY)
+    assert first.seeded == 38
+    async with make_client(first.url) as client:
+        before = await _everything(client)
+    await stop(first)
+    again = await start_sandbox(db_path=db, seed=True, seed_today=TODAY)
+    assert again.seeded == 0  # not seeded twice
+    async with make_client(again.url) as client:
+        assert await _everything(client) == before
+
+
+async def test_seeded_data_works_with_payments(start_sandbox: StartSandbox) -> None:
+    sandbox = await start_sandbox(seed=True, seed_today=TODAY)
+    async with make_client(sandbox.url) as client:
+        unpaid = await client.list_page("bill", limit=1, filters={"status": "unpaid"})
+        bill = unpaid.items[0]
+        assert isinstance(bill, Bill)
+        payment = await client.request("POST", "/sandbox/payments", json={"bill": bill.id})
+        assert payment.status == 201
+        assert payment.body["amount"] == bill.amount_remaining
+        assert (await client.get_bill(bill.id)).status.value == "paid"
+
+
+async def test_demo_traffic_makes_real_signed_payments(
+    start_sandbox: StartSandbox, receiver: Receiver, secret: str
+) -> None:
+    sandbox = await start_sandbox(
+        seed=True,
+        seed_today=TODAY,
+        demo_payments=0.05,
+        webhook_url=receiver.url,
+        webhook_secrets=(secret,),
+        retry_schedule=FAST_SCHEDULE,
+    )
+    await eventually(lambda: len(receiver.deliveries) >= 3)
+    assert sandbox.demo is not None
+    assert sandbox.demo.made >= 3
+    async with make_client(sandbox.url) as client:
+        for delivery in receiver.deliveries[:3]:
+            verdict = Verifier([secret]).verify(delivery.headers, delivery.body)
+            assert verdict.ok, verdict.message
+            applied = verdict.amount_applied
+            assert applied is not None
+            assert applied.metadata == {"source": "sandbox-demo"}
+            assert applied.amount >= 100
+            assert applied.currency == "ZAR"
+            target = applied.target()
+            assert target is not None
+            paid = await client.get(*target)  # the money landed on a real object
+            if isinstance(paid, Bill):
+                assert paid.amount_paid >= applied.amount
