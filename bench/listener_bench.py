@@ -10,10 +10,12 @@ Runs wrk (Debian package ``wrk``) against, one after another:
 * ``headless``    — ``moment-tui listen`` (verification, event log, duplicate check,
   reconciliation into the catalogue);
 
-and, with ``--console``, the full console running in a real terminal (tmux) at
-120x40 while deliveries pour in. Every delivery is a distinct, correctly signed
-``obligation.amount_applied`` for a bill in the catalogue. Prints requests/s, latency
-percentiles from wrk, the server's peak RSS, and the books: sent, 2xx, stored, applied.
+and ``console`` — the full console in a real terminal (tmux, 120x40) on its
+sandbox while deliveries pour in (each one is applied, re-fetched and, since the
+sandbox never saw these synthetic payments, finally marked as drift). Every delivery
+is a distinct, correctly signed ``obligation.amount_applied`` for a bill in the
+catalogue. Prints requests/s, latency percentiles from wrk, the server's peak RSS, and
+the books: sent, 2xx, stored, applied.
 """
 
 from __future__ import annotations
@@ -287,6 +289,99 @@ def bench_headless(args: argparse.Namespace, tmp: Path) -> None:
     report("headless", wrk, rss, f"sent {wrk['requests']:.0f} · {json.dumps(counts)}")
 
 
+def bench_console(args: argparse.Namespace, tmp: Path) -> None:
+    """The full console in a real terminal (tmux, 120x40) on its sandbox, taking load."""
+    if shutil.which("tmux") is None:
+        print("console     skipped: tmux is not installed (apt-get install -y tmux)")
+        return
+    secret = new_webhook_secret()
+    port = _free_port()
+    data, config = tmp / "console-data", tmp / "console-config"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MOMENT_")}
+    env.update(
+        XDG_DATA_HOME=str(data),
+        XDG_CONFIG_HOME=str(config),
+        MOMENT_WEBHOOK_SECRET=secret,
+        MOMENT_LISTEN=f"127.0.0.1:{port}",
+        PYTHON_KEYRING_BACKEND="keyring.backends.fail.Keyring",
+    )
+    session = f"moment-bench-{os.getpid()}"
+    exports = " ".join(f"{k}={v}" for k, v in env.items() if k.startswith(("MOMENT_", "XDG_")))
+    command = f"env {exports} {sys.executable} -m moment_tui"
+    subprocess.run(
+        ["tmux", "new-session", "-d", "-s", session, "-x", "120", "-y", "40", command],
+        check=True,
+        env=env,
+    )
+    sandbox_db = data / "moment-tui" / "sandbox.sqlite3"
+    try:
+        bill_ids = _wait_for_bills(sandbox_db, port)
+        deliveries = tmp / "console.tsv"
+        make_deliveries(deliveries, args.deliveries, secret, bill_ids)
+        url = f"http://127.0.0.1:{port}{PATH}"
+        pid = int(
+            subprocess.run(
+                ["tmux", "list-panes", "-t", session, "-F", "#{pane_pid}"],
+                capture_output=True,
+                text=True,
+                check=True,
+            ).stdout.split()[0]
+        )
+        app_pid = _child_python(pid)
+        wrk = run_wrk(url, deliveries, args.seconds, args.connections)
+        rss = peak_rss_mb(app_pid)
+        time.sleep(3)
+        screen = subprocess.run(
+            ["tmux", "capture-pane", "-p", "-t", session], capture_output=True, text=True
+        ).stdout
+        tally = next((line for line in screen.splitlines() if "verified" in line), "")
+    finally:
+        subprocess.run(["tmux", "send-keys", "-t", session, "q"], check=False)
+        time.sleep(3)
+        subprocess.run(["tmux", "kill-session", "-t", session], check=False, capture_output=True)
+    counts = books(data / "moment-tui")
+    report("console", wrk, rss, f"sent {wrk['requests']:.0f} · {json.dumps(counts)}")
+    print(f"            on screen: {tally.strip(' │')}")
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _wait_for_bills(sandbox_db: Path, port: int, timeout: float = 60) -> list[str]:
+    """Once the console's sandbox is seeded and its listener answers: unpaid bill ids."""
+    import socket
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                pass
+            conn = sqlite3.connect(f"file:{sandbox_db}?mode=ro", uri=True)
+            rows = conn.execute("SELECT id FROM bills WHERE status = 'unpaid'").fetchall()
+            conn.close()
+            if rows:
+                return [row[0] for row in rows]
+        except (OSError, sqlite3.Error):
+            pass
+        time.sleep(0.5)
+    raise TimeoutError("the console did not start its sandbox and listener in time")
+
+
+def _child_python(shell_pid: int) -> int:
+    """The console's own process under the tmux pane's shell (or the pane itself)."""
+    children = Path(f"/proc/{shell_pid}/task/{shell_pid}/children")
+    try:
+        kids = [int(pid) for pid in children.read_text().split()]
+    except OSError:
+        return shell_pid
+    return _child_python(kids[0]) if kids else shell_pid
+
+
 def _drain(process: subprocess.Popen[str]) -> None:
     assert process.stdout is not None
     for _ in process.stdout:
@@ -298,7 +393,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--deliveries", type=int, default=250_000)
-    parser.add_argument("--only", choices=["bare-group", "bare-each", "headless"])
+    parser.add_argument("--only", choices=["bare-group", "bare-each", "headless", "console"])
     parser.add_argument("--serve", help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, default=0, help=argparse.SUPPRESS)
     parser.add_argument("--secret", help=argparse.SUPPRESS)
@@ -320,6 +415,8 @@ def main() -> None:
                 bench_baseline(mode, args, tmp)
         if args.only in (None, "headless"):
             bench_headless(args, tmp)
+        if args.only in (None, "console"):
+            bench_console(args, tmp)
 
 
 if __name__ == "__main__":

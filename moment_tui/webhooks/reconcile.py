@@ -12,12 +12,11 @@ For each verified event, in arrival order:
    unpaid bills the catalogue knows, oldest due date first, then the balance
    (:mod:`moment_tui.billing`, the rules the sandbox uses too). The record's unique
    ``webhook_id`` makes a second application impossible.
-3. **Confirm**: re-fetch every object touched and compare. Equal → ``confirmed``.
-   Different may only mean that a later payment reached the server before its
-   webhook reached us, so the check is repeated after ``drift_grace`` seconds (in the
-   background: later events keep flowing and are applied meanwhile). Still
-   different → ``drift`` with both values, and the server's copy replaces ours.
-   Without an API to ask, the application stays ``unconfirmed``.
+3. **Confirm** in the background (:mod:`moment_tui.webhooks.confirm`): re-fetch every
+   object touched — once per object for a whole burst — and compare. Equal →
+   ``confirmed``; a difference that persists past a short grace → ``drift`` with both
+   values, and the server's copy replaces ours. Without an API to ask, the
+   application is ``unconfirmed`` at once.
 """
 
 from __future__ import annotations
@@ -27,7 +26,7 @@ import contextlib
 import functools
 import logging
 import sqlite3
-from collections.abc import Callable, Coroutine, Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, Final
 
 from moment_tui.api.client import MomentClient
@@ -35,22 +34,16 @@ from moment_tui.api.errors import MomentError
 from moment_tui.api.models import Account, Bill, BillingObject, BillStatus, Customer, ObjectKind
 from moment_tui.billing import OpenBill, allocate, settle
 from moment_tui.store import applications, catalogue, eventlog
-from moment_tui.store.applications import Application, Change, Drift, State
+from moment_tui.store.applications import Application, Change
 from moment_tui.store.catalogue import now_iso
 from moment_tui.store.eventlog import Delivery
 from moment_tui.store.workspace import Workspace
+from moment_tui.webhooks.confirm import DRIFT_GRACE, Confirmer
 
 log = logging.getLogger(__name__)
 
 BATCH: Final = 32  # events per writer job: small, so deliveries never wait long behind
 CATCH_UP_PAGE: Final = 1000
-CONFIRM_CONCURRENCY: Final = 8
-DRIFT_GRACE: Final = 1.5  # seconds before a mismatch is called drift
-_MONEY_FIELDS: Final[dict[ObjectKind, tuple[str, ...]]] = {
-    "bill": ("amount_paid", "amount_remaining", "status"),
-    "account": ("balance",),
-    "customer": ("balance",),
-}
 
 
 class Reconciler:
@@ -70,8 +63,9 @@ class Reconciler:
         self.drift_grace = drift_grace
         self._queue: asyncio.Queue[Delivery] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
-        self._background: set[asyncio.Task[Application]] = set()  # checks and re-checks
-        self._gate = asyncio.Semaphore(CONFIRM_CONCURRENCY)
+        self._confirmer = (
+            Confirmer(workspace, client, self._announce, grace=drift_grace) if client else None
+        )
         self._idle = asyncio.Event()
         self._idle.set()
 
@@ -79,14 +73,16 @@ class Reconciler:
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="reconciler")
+        if self._confirmer is not None:
+            self._confirmer.start()
 
     async def close(self) -> None:
-        tasks = [*self._background, *([self._task] if self._task else [])]
-        for task in tasks:
-            task.cancel()
-        for task in tasks:
+        if self._task is not None:
+            self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
-                await task
+                await self._task
+        if self._confirmer is not None:
+            await self._confirmer.close()
 
     def submit(self, delivery: Delivery) -> None:
         """Queue a stored delivery; anything but a verified amount_applied is ignored."""
@@ -112,9 +108,8 @@ class Reconciler:
     async def idle(self) -> None:
         """Wait until everything submitted so far is applied and checked."""
         await self._idle.wait()
-        while self._background:
-            await asyncio.gather(*self._background, return_exceptions=True)
-            await self._idle.wait()
+        if self._confirmer is not None:
+            await self._confirmer.idle()
 
     async def _run(self) -> None:
         while True:
@@ -131,9 +126,8 @@ class Reconciler:
     # --- the work ---------------------------------------------------------------------
 
     async def process(self, deliveries: list[Delivery]) -> list[Application]:
-        """Apply a batch; returns the new applications. Their confirmation (network)
-        runs in the background, ``CONFIRM_CONCURRENCY`` at a time, so applying the
-        next batch never waits on the API."""
+        """Apply a batch; returns the new applications. Their confirmation runs in the
+        background, so applying the next batch never waits on the API."""
         fetched = await self._fetch_unknown(deliveries)
         applied = await self.workspace.writer.submit(
             lambda conn: self._apply_each(conn, deliveries, fetched)
@@ -143,21 +137,9 @@ class Reconciler:
             if fresh:
                 self._announce(app)
                 results.append(app)
-                if app.state == "applied":
-                    self._track(self._check(app))
+                if app.state == "applied" and self._confirmer is not None:
+                    self._confirmer.add(app)
         return results
-
-    async def _check(self, app: Application) -> Application:
-        async with self._gate:
-            checked = await self.confirm(app)
-        if checked.state != "applied":  # (still "applied": a re-check will announce it)
-            self._announce(checked)
-        return checked
-
-    def _track(self, work: Coroutine[Any, Any, Application]) -> None:
-        task = asyncio.create_task(work)
-        self._background.add(task)
-        task.add_done_callback(self._background.discard)
 
     def _announce(self, app: Application) -> None:
         if self.on_application is not None:
@@ -267,62 +249,6 @@ class Reconciler:
         holder: Customer | Account = entry.obj
         return _apply_holder(conn, kind, holder, d.amount, d.currency, base)
 
-    async def confirm(self, app: Application, *, final: bool = False) -> Application:
-        """Step 3: re-fetch what was touched; the server's copy wins.
-
-        A first mismatch schedules one more look after ``drift_grace`` seconds and
-        returns the application still ``applied``; ``final`` decides at once.
-        """
-        if self.client is None:
-            checked = app.checked("unconfirmed", (), now_iso(), "no API to confirm against")
-            await self.workspace.writer.submit(
-                lambda conn: applications.update_check(conn, checked)
-            )
-            return checked
-        touched: list[tuple[ObjectKind, str]] = []
-        if app.target_kind and app.target_id:
-            touched.append((app.target_kind, app.target_id))
-        touched += [("bill", bill_id) for bill_id, _ in app.allocation]
-        server: list[BillingObject] = []
-        try:
-            for kind, object_id in touched:
-                server.append(await self.client.get(kind, object_id))
-        except MomentError as exc:
-            checked = app.checked("unconfirmed", (), now_iso(), f"could not re-fetch: {exc}")
-            await self.workspace.writer.submit(
-                lambda conn: applications.update_check(conn, checked)
-            )
-            return checked
-        search = self.workspace.search_available
-        decide = final or self.drift_grace <= 0
-
-        def job(conn: sqlite3.Connection) -> Application | None:
-            drift: list[Drift] = []
-            for obj in server:
-                ours = catalogue.get(conn, obj.KIND, obj.id)
-                if ours is not None:
-                    drift += _compare(obj.KIND, ours.obj, obj)
-            if drift and not decide:
-                return None  # look again shortly; change nothing yet
-            for obj in server:
-                catalogue.upsert(conn, obj, "refetched", search=search)
-            state: State = "drift" if drift else "confirmed"
-            checked = app.checked(state, tuple(drift), now_iso(), None)
-            applications.update_check(conn, checked)
-            return checked
-
-        outcome = await self.workspace.writer.submit(job)
-        if outcome is not None:
-            return outcome
-        self._track(self._recheck(app))
-        return app
-
-    async def _recheck(self, app: Application) -> Application:
-        await asyncio.sleep(self.drift_grace)
-        checked = await self.confirm(app, final=True)
-        self._announce(checked)
-        return checked
-
 
 def _unapplied(conn: sqlite3.Connection, *, after: int) -> list[Delivery]:
     return eventlog.unapplied(conn, CATCH_UP_PAGE, after=after)
@@ -396,13 +322,3 @@ def _apply_holder(
         unallocated=allocation.unallocated,
         note=note,
     )
-
-
-def _money(kind: ObjectKind, obj: BillingObject) -> dict[str, Any]:
-    values = {name: getattr(obj, name, None) for name in _MONEY_FIELDS[kind]}
-    return {k: (v.value if isinstance(v, BillStatus) else v) for k, v in values.items()}
-
-
-def _compare(kind: ObjectKind, ours: BillingObject, server: BillingObject) -> list[Drift]:
-    mine, theirs = _money(kind, ours), _money(kind, server)
-    return [Drift(kind, server.id, f, mine[f], theirs[f]) for f in mine if mine[f] != theirs[f]]

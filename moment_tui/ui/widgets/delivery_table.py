@@ -7,6 +7,7 @@ deliveries a second costs the screen a handful of redraws, not thousands.
 
 from __future__ import annotations
 
+import time
 from typing import Final
 
 from rich.text import Text
@@ -19,7 +20,10 @@ from moment_tui.store.applications import Application
 from moment_tui.store.eventlog import Delivery
 from moment_tui.webhooks.report import amount_text
 
-MAX_ROWS: Final = 500
+MAX_ROWS: Final = 200  # the full history is in the event log (`moment-tui events`)
+REBUILD_AT: Final = 20  # dropping more old rows than this: redraw instead
+BURST: Final = 40  # this many waiting rows: draw at most once per BURST_SECONDS
+BURST_SECONDS: Final = 1.0
 _VERDICT_STYLE: Final = {"verified": "green", "duplicate": "yellow", "rejected": "bold red"}
 _STATE_STYLE: Final = {"confirmed": "green", "drift": "bold magenta", "unconfirmed": "dim"}
 
@@ -37,6 +41,7 @@ class DeliveryTable(DataTable[str | Text]):
         self._results: dict[int, Application] = {}
         self.deliveries: dict[int, Delivery] = {}
         self.applications: dict[int, Application] = {}
+        self._drawn_at = 0.0
         self.border_title = "Deliveries"
 
     def on_mount(self) -> None:
@@ -72,22 +77,28 @@ class DeliveryTable(DataTable[str | Text]):
         self.applications[application.delivery_seq] = application
 
     def flush(self) -> None:
-        """Draw what has arrived since the last flush."""
+        """Draw what has arrived since the last flush (during a burst, once a second:
+        drawing rows costs far more than receiving them, and nobody reads faster)."""
+        now = time.monotonic()
+        if len(self._pending) >= BURST and now - self._drawn_at < BURST_SECONDS:
+            return
+        self._drawn_at = now
         following = self.row_count == 0 or self.cursor_row >= self.row_count - 1
-        batch = sorted(self._pending, key=lambda d: d.seq)[-MAX_ROWS:]
+        batch = sorted(self._pending, key=lambda d: d.seq)
         self._pending.clear()
         newest = max(self.deliveries, default=0)
-        for delivery in batch:
-            self.deliveries[delivery.seq] = delivery
-            self.add_row(*self._cells(delivery), key=str(delivery.seq))
-        if batch and batch[0].seq < newest:  # history arrived after live rows
-            self.sort("seq", key=int)
-        added = bool(batch)
-        while self.row_count > MAX_ROWS:
-            oldest = self.coordinate_to_cell_key(Coordinate(0, 0)).row_key
-            self.remove_row(oldest)
-            self.deliveries.pop(int(oldest.value or 0), None)
-            self.applications.pop(int(oldest.value or 0), None)
+        overflow = self.row_count + len(batch) - MAX_ROWS
+        if batch and (overflow > REBUILD_AT or batch[0].seq < newest):
+            # A burst (removing rows one by one would cost more than drawing them
+            # again) or history arriving after live rows: redraw the newest rows.
+            self._rebuild(batch)
+        else:
+            for delivery in batch:
+                self._add(delivery)
+            while self.row_count > MAX_ROWS:
+                oldest = self.coordinate_to_cell_key(Coordinate(0, 0)).row_key
+                self.remove_row(oldest)
+                self._forget(int(oldest.value or 0))
         oldest_shown = min(self.deliveries, default=0)
         for seq, application in list(self._results.items()):
             if seq in self.deliveries:
@@ -95,8 +106,25 @@ class DeliveryTable(DataTable[str | Text]):
                 self.update_cell(str(seq), "result", self._result(application), update_width=True)
             if seq in self.deliveries or seq < oldest_shown:
                 del self._results[seq]
-        if added and following:
+        if batch and following:
             self.move_cursor(row=self.row_count - 1)
+
+    def _add(self, delivery: Delivery) -> None:
+        self.deliveries[delivery.seq] = delivery
+        self.add_row(*self._cells(delivery), key=str(delivery.seq))
+
+    def _forget(self, seq: int) -> None:
+        self.deliveries.pop(seq, None)
+        self.applications.pop(seq, None)
+
+    def _rebuild(self, batch: list[Delivery]) -> None:
+        keep = sorted([*self.deliveries.values(), *batch], key=lambda d: d.seq)[-MAX_ROWS:]
+        kept = {d.seq for d in keep}
+        for seq in [s for s in self.deliveries if s not in kept]:
+            self._forget(seq)
+        self.clear()
+        for delivery in keep:
+            self._add(delivery)
 
     def _cells(self, d: Delivery) -> tuple[str | Text, ...]:
         paid_to = "—"
@@ -108,6 +136,8 @@ class DeliveryTable(DataTable[str | Text]):
             result: str | Text = Text(f"{d.status} {d.reason}", style="red")
         elif d.verdict == "duplicate":
             result = f"duplicate of #{d.duplicate_of}"
+        elif (known := self.applications.get(d.seq)) is not None:
+            result = self._result(known)
         elif d.application:
             result = Text(d.application, style=_STATE_STYLE.get(d.application, ""))
         else:

@@ -1,0 +1,211 @@
+"""Confirming applied events against the API, one re-fetch per object.
+
+After an event has been applied to the catalogue, every object it touched is fetched
+again and compared with the catalogue's copy. Checks are kept per object, not per
+event: when a burst of payments lands on one bill, a single fetch made after they
+were all applied confirms every one of them, so a burst costs the API a handful of
+requests instead of one (or two) per event.
+
+A difference may only mean that a later payment reached the server before its
+webhook reached us, so a first mismatch is looked at again after ``grace`` seconds
+(later events keep being applied meanwhile). A mismatch that persists is drift: the
+events waiting on that object are marked ``drift`` with both values, and the server's
+copy replaces ours. If the API cannot be asked, they are ``unconfirmed``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import logging
+import sqlite3
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Final
+
+from moment_tui.api.client import MomentClient
+from moment_tui.api.errors import MomentError
+from moment_tui.api.models import BillingObject, BillStatus, ObjectKind
+from moment_tui.store import applications, catalogue
+from moment_tui.store.applications import Application, Drift, State
+from moment_tui.store.catalogue import now_iso
+from moment_tui.store.workspace import Workspace
+
+log = logging.getLogger(__name__)
+
+CONCURRENCY: Final = 8  # fetches in flight at once
+DRIFT_GRACE: Final = 1.5  # seconds before a mismatch is called drift
+MONEY_FIELDS: Final[dict[ObjectKind, tuple[str, ...]]] = {
+    "bill": ("amount_paid", "amount_remaining", "status"),
+    "account": ("balance",),
+    "customer": ("balance",),
+}
+
+Target = tuple[ObjectKind, str]
+
+
+@dataclass
+class _Waiting:
+    """An applied event and the objects still to be checked for it."""
+
+    app: Application
+    targets: set[Target]
+    drift: list[Drift] = field(default_factory=list)
+    problem: str | None = None
+
+
+class Confirmer:
+    """Re-fetches touched objects in the background and settles the events on them."""
+
+    def __init__(
+        self,
+        workspace: Workspace,
+        client: MomentClient,
+        announce: Callable[[Application], object],
+        *,
+        grace: float = DRIFT_GRACE,
+    ) -> None:
+        self.workspace = workspace
+        self.client = client
+        self.announce = announce
+        self.grace = grace
+        self._waiting: dict[Target, list[_Waiting]] = {}
+        self._due: dict[Target, float] = {}  # when each object should be fetched
+        self._suspect: set[Target] = set()  # mismatched once already
+        self._running: set[Target] = set()
+        self._wake = asyncio.Event()
+        self._settled = asyncio.Event()
+        self._settled.set()
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="confirmer")
+
+    async def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    def add(self, app: Application) -> None:
+        """Check what ``app`` touched (the target and any bills it allocated to)."""
+        targets: set[Target] = {("bill", bill_id) for bill_id, _ in app.allocation}
+        if app.target_kind and app.target_id:
+            targets.add((app.target_kind, app.target_id))
+        if not targets:
+            return
+        waiting = _Waiting(app, set(targets))
+        for target in targets:
+            self._waiting.setdefault(target, []).append(waiting)
+            self._due.setdefault(target, 0.0)
+        self._settled.clear()
+        self._wake.set()
+
+    async def idle(self) -> None:
+        """Until every event handed in so far is settled."""
+        await self._settled.wait()
+
+    # --- the loop ---------------------------------------------------------------------
+
+    async def _run(self) -> None:
+        while True:
+            self._wake.clear()
+            now = time.monotonic()
+            due = [t for t, at in self._due.items() if at <= now and t not in self._running]
+            for target in due[: CONCURRENCY - len(self._running)]:
+                self._running.add(target)
+                task = asyncio.create_task(self._check(target))
+                task.add_done_callback(functools.partial(self._finished, target))
+            if not self._due and not self._running:
+                self._settled.set()
+            # Sleep until the next re-check; a finished fetch or a new event wakes us.
+            later = [at - now for t, at in self._due.items() if at > now]
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(max(min(later), 0.0) if later else None):
+                    await self._wake.wait()
+
+    def _finished(self, target: Target, _task: asyncio.Task[None]) -> None:
+        self._running.discard(target)
+        self._wake.set()
+
+    async def _check(self, target: Target) -> None:
+        """Fetch one object and settle the events that were applied before the fetch."""
+        del self._due[target]
+        waiting = list(self._waiting.get(target, ()))
+        kind, object_id = target
+        try:
+            server = await self.client.get(kind, object_id)
+        except MomentError as exc:
+            problem = f"could not re-fetch {kind} {object_id}: {exc}"
+            await self._record(self._settle(target, waiting, [], problem))
+            return
+        except Exception:  # never let one check stop the loop
+            log.exception("checking %s %s failed", kind, object_id)
+            problem = f"could not check {kind} {object_id}"
+            await self._record(self._settle(target, waiting, [], problem))
+            return
+        decide = target in self._suspect or self.grace <= 0
+        search = self.workspace.search_available
+
+        def compare(conn: sqlite3.Connection) -> list[Drift] | None:
+            ours = catalogue.get(conn, kind, server.id)
+            drift = compare_money(kind, ours.obj, server) if ours is not None else []
+            if drift and not decide:
+                return None  # look again shortly; change nothing yet
+            catalogue.upsert(conn, server, "refetched", search=search)
+            return drift
+
+        drift = await self.workspace.writer.submit(compare)
+        if drift is None:
+            self._suspect.add(target)
+            self._due[target] = time.monotonic() + self.grace
+            return
+        self._suspect.discard(target)
+        await self._record(self._settle(target, waiting, drift, None))
+
+    def _settle(
+        self, target: Target, waiting: list[_Waiting], drift: list[Drift], problem: str | None
+    ) -> list[Application]:
+        """Mark ``target`` checked for ``waiting``; returns the events now fully settled."""
+        remaining = [w for w in self._waiting.get(target, ()) if w not in waiting]
+        if remaining:  # applied while we were fetching: fetch again
+            self._waiting[target] = remaining
+            self._due.setdefault(target, 0.0)
+        else:
+            self._waiting.pop(target, None)
+        done: list[Application] = []
+        for item in waiting:
+            item.targets.discard(target)
+            item.drift += drift
+            item.problem = item.problem or problem
+            if not item.targets:
+                state: State = (
+                    "unconfirmed" if item.problem else "drift" if item.drift else "confirmed"
+                )
+                done.append(item.app.checked(state, tuple(item.drift), now_iso(), item.problem))
+        return done
+
+    async def _record(self, checked: list[Application]) -> None:
+        """Store the settled states (one write for all of them), then announce them."""
+        if not checked:
+            return
+
+        def job(conn: sqlite3.Connection) -> None:
+            for app in checked:
+                applications.update_check(conn, app)
+
+        await self.workspace.writer.submit(job)
+        for app in checked:
+            self.announce(app)
+
+
+def money(kind: ObjectKind, obj: BillingObject) -> dict[str, object]:
+    values = {name: getattr(obj, name, None) for name in MONEY_FIELDS[kind]}
+    return {k: (v.value if isinstance(v, BillStatus) else v) for k, v in values.items()}
+
+
+def compare_money(kind: ObjectKind, ours: BillingObject, server: BillingObject) -> list[Drift]:
+    mine, theirs = money(kind, ours), money(kind, server)
+    return [Drift(kind, server.id, f, mine[f], theirs[f]) for f in mine if mine[f] != theirs[f]]
