@@ -20,11 +20,13 @@ from typing import Any
 
 import httpx
 
-from moment_tui.api.client import MomentClient, RetryPolicy
+from moment_tui.api.client import MomentClient, Probe, RetryPolicy
 from moment_tui.api.errors import ListingNotSupported, MomentError
+from moment_tui.api.models import ObjectKind
 from moment_tui.config import Settings
 from moment_tui.sandbox.server import SandboxConfig, SandboxThread
 from moment_tui.store.applications import Application
+from moment_tui.store.catalogue import now_iso
 from moment_tui.store.eventlog import Delivery
 from moment_tui.store.workspace import Workspace, workspace_path
 from moment_tui.webhooks.listener import Listener, ListenerConfig
@@ -41,8 +43,16 @@ class Started:
 
     api: str
     listener_url: str | None = None
-    synced: int | None = None
     problems: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Connected:
+    """Whether the API answers, and how much of it the catalogue now knows."""
+
+    probe: Probe | None  # None: there is no API to ask (the sandbox did not start)
+    synced: int = 0
+    problem: str | None = None
 
 
 @dataclass
@@ -148,21 +158,42 @@ class Runtime:
             return
         self.client = MomentClient(SANDBOX_KEY, base_url=url)
 
+    async def connect(self) -> Connected:
+        """Probe the API, then copy what it lists into the catalogue; never raises."""
+        if self.client is None:
+            return Connected(None)
+        probe = await self.client.probe()
+        if not probe.ok:
+            return Connected(probe)
+        try:
+            synced = await self.sync_catalogue()
+        except MomentError as exc:
+            return Connected(probe, problem=f"could not list the catalogue: {exc}")
+        return Connected(probe, synced)
+
     async def sync_catalogue(self) -> int:
-        """Copy everything a listing server offers into the catalogue (the sandbox does)."""
+        """Copy everything a listing server offers into the catalogue (the sandbox does).
+
+        Payments keep arriving while the listing is read; an object the catalogue
+        changed after the listing began keeps its newer copy.
+        """
         if self.client is None or self.workspace is None:
             return 0
+        began = now_iso()
         total = 0
+        kinds: tuple[ObjectKind, ...] = ("customer", "account", "bill")
         try:
-            for kind in ("customer", "account", "bill"):
+            for kind in kinds:
                 batch = [obj async for obj in self.client.iterate(kind)]
-                total += await self.workspace.remember(batch, "listed")
+                total += await self.workspace.remember(batch, "listed", unless_changed_since=began)
         except ListingNotSupported:
             return 0
         return total
 
     async def simulate_payment(self) -> dict[str, Any] | None:
-        """Sandbox only: pay (part of) the oldest unpaid bill; None when nothing is owed."""
+        """Sandbox only: pay (part of) the first unpaid bill; None when nothing is owed.
+
+        Raises :class:`~moment_tui.api.errors.MomentError` when the sandbox refuses."""
         if self.client is None or not self.is_sandbox:
             return None
         page = await self.client.list_page("bill", limit=1, filters={"status": "unpaid"})

@@ -135,6 +135,15 @@ def _currency_needed_for(model: BaseModel, field: str) -> None:
         raise _rule("currency", f"currency is required when {field} is given")
 
 
+class _BalanceNeedsCurrency(_Request):
+    """``balance`` is minor units of some currency: it cannot come without ``currency``."""
+
+    @model_validator(mode="after")
+    def _balance_needs_currency(self) -> Self:
+        _currency_needed_for(self, "balance")
+        return self
+
+
 def field_errors(exc: ValidationError) -> dict[str, str]:
     """``{"account.customer.phone": "String should match …"}``: one message per field.
 
@@ -157,7 +166,7 @@ def field_errors(exc: ValidationError) -> dict[str, str]:
 # --- customers --------------------------------------------------------------------
 
 
-class CustomerCreate(_Request):
+class CustomerCreate(_BalanceNeedsCurrency):
     external_reference: ExternalReference
     name: Name | None = None
     email: Email | None = None
@@ -166,13 +175,8 @@ class CustomerCreate(_Request):
     balance: Balance | None = None
     metadata: Metadata | None = None
 
-    @model_validator(mode="after")
-    def _balance_needs_currency(self) -> Self:
-        _currency_needed_for(self, "balance")
-        return self
 
-
-class CustomerUpdate(_Request):
+class CustomerUpdate(_BalanceNeedsCurrency):
     """PATCH body; ``balance`` replaces the stored value, ``metadata`` merges."""
 
     name: Name | None = None
@@ -181,11 +185,6 @@ class CustomerUpdate(_Request):
     currency: Currency | None = None
     balance: Balance | None = None
     metadata: Metadata | None = None
-
-    @model_validator(mode="after")
-    def _balance_needs_currency(self) -> Self:
-        _currency_needed_for(self, "balance")
-        return self
 
 
 NewOrExistingCustomer = Annotated[
@@ -196,17 +195,12 @@ NewOrExistingCustomer = Annotated[
 # --- accounts ---------------------------------------------------------------------
 
 
-class _AccountFields(_Request):
+class _AccountFields(_BalanceNeedsCurrency):
     external_reference: ExternalReference
     name: Name | None = None
     currency: Currency | None = None
     balance: Balance | None = None
     metadata: Metadata | None = None
-
-    @model_validator(mode="after")
-    def _balance_needs_currency(self) -> Self:
-        _currency_needed_for(self, "balance")
-        return self
 
 
 class AccountCreate(_AccountFields):
@@ -221,16 +215,11 @@ class NestedAccountCreate(_AccountFields):
     customer: NewOrExistingCustomer | None = None
 
 
-class AccountUpdate(_Request):
+class AccountUpdate(_BalanceNeedsCurrency):
     name: Name | None = None
     currency: Currency | None = None
     balance: Balance | None = None
     metadata: Metadata | None = None
-
-    @model_validator(mode="after")
-    def _balance_needs_currency(self) -> Self:
-        _currency_needed_for(self, "balance")
-        return self
 
 
 # --- bills ------------------------------------------------------------------------
@@ -394,7 +383,7 @@ class AmountAppliedData(BaseModel):
     model_config = ConfigDict(extra="allow", frozen=True)
 
     id: str
-    amount: StrictInt
+    amount: Annotated[StrictInt, Field(ge=-BALANCE_LIMIT, le=BALANCE_LIMIT)]
     currency: str
     payment_id: str | None = None
     customer_id: str | None = None

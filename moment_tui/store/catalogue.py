@@ -64,8 +64,12 @@ def upsert(
     *,
     search: bool,
     now: str | None = None,
+    unless_changed_since: str | None = None,
 ) -> None:
-    """Keep ``obj`` as the last known copy; ``learned_at`` keeps the first sighting."""
+    """Keep ``obj`` as the last known copy; ``learned_at`` keeps the first sighting.
+
+    With ``unless_changed_since``, an entry updated after that moment is left alone.
+    """
     now = now or now_iso()
     data = obj.model_dump_json()
     kind = obj.KIND
@@ -95,11 +99,15 @@ def upsert(
     marks = ", ".join("?" for _ in columns)
     keep = {"id", "learned_at"}
     updates = ", ".join(f"{c} = excluded.{c}" for c in columns if c not in keep)
-    conn.execute(
+    guard = f" WHERE {TABLE[kind]}.updated_at <= ?" if unless_changed_since else ""
+    params = (*columns.values(), *((unless_changed_since,) if unless_changed_since else ()))
+    cursor = conn.execute(
         f"INSERT INTO {TABLE[kind]} ({names}) VALUES ({marks}) "  # noqa: S608
-        f"ON CONFLICT(id) DO UPDATE SET {updates}",
-        tuple(columns.values()),
+        f"ON CONFLICT(id) DO UPDATE SET {updates}{guard}",
+        params,
     )
+    if cursor.rowcount == 0:  # kept the newer copy: its search text is current too
+        return
     _index(conn, kind, obj.id, _search_text(obj), fts=search)
 
 
@@ -272,53 +280,88 @@ def open_bills(
     return [(Bill.model_validate_json(row["data"]), row["rowid"]) for row in rows]
 
 
+# No ORDER BY: both stop at the LIMIT-th match (in the order the catalogue learned
+# them) instead of collecting and sorting every match; the page is sorted afterwards.
 _SEARCH_TRIGRAM: Final = """
     SELECT k.kind, k.id FROM search JOIN search_keys AS k ON k.rowid = search.rowid
-    WHERE search MATCH ?
-    ORDER BY CASE k.kind WHEN 'customer' THEN 0 WHEN 'account' THEN 1 ELSE 2 END, k.id
-    LIMIT ?"""
+    WHERE search MATCH ? LIMIT ?"""
 _SEARCH_LIKE: Final = """
-    SELECT kind, id FROM search_keys WHERE text LIKE ? ESCAPE '\\'
-    ORDER BY CASE kind WHEN 'customer' THEN 0 WHEN 'account' THEN 1 ELSE 2 END, id
-    LIMIT ?"""
+    SELECT kind, id FROM search_keys WHERE text LIKE ? ESCAPE '\\' LIMIT ?"""
+_KIND_ORDER: Final = {"customer": 0, "account": 1, "bill": 2}
+SHORT_SEARCH: Final = 3  # shorter text searches by prefix (trigrams need three characters)
+_LAST: Final = "\U0010ffff"
+
+
+def _starting_with(conn: sqlite3.Connection, text: str, limit: int) -> list[sqlite3.Row]:
+    """Names (any case) and references (as typed, or upper-case) starting with ``text``;
+    every query is a range on an index."""
+    rows: list[sqlite3.Row] = []
+    rows += conn.execute(
+        "SELECT 'customer' AS kind, id FROM customers WHERE name COLLATE NOCASE >= ?"
+        " AND name COLLATE NOCASE < ? LIMIT ?",
+        (text, text + _LAST, limit),
+    ).fetchall()
+    for kind, table in TABLE.items():
+        for prefix in dict.fromkeys((text, text.upper())):
+            rows += conn.execute(
+                f"SELECT '{kind}' AS kind, id FROM {table}"  # noqa: S608
+                " WHERE external_reference >= ? AND external_reference < ? LIMIT ?",
+                (prefix, prefix + _LAST, limit),
+            ).fetchall()
+    unique = {(row["kind"], row["id"]): row for row in rows}
+    return list(unique.values())[:limit]
 
 
 def search(
     conn: sqlite3.Connection, text: str, *, limit: int = 50, trigram: bool = True
 ) -> list[Entry[Any]]:
-    """Customers, accounts and bills whose id, reference, name, email or phone contain
-    ``text`` (case-insensitive), customers first."""
+    """Up to ``limit`` customers, accounts and bills whose id, reference, name, email or
+    phone contain ``text`` (case-insensitive): the first found, shown customers first.
+
+    One or two characters match the *start* of a name or reference instead: "contains
+    'Th'" is true of half the catalogue and needs a full scan to prove false.
+    """
     text = text.strip()
     if not text:
         return []
-    if trigram and len(text) >= 3:
+    if len(text) < SHORT_SEARCH:
+        rows = _starting_with(conn, text, limit)
+    elif trigram:
         phrase = '"' + text.replace('"', '""') + '"'
         rows = conn.execute(_SEARCH_TRIGRAM, (phrase, limit)).fetchall()
     else:
         pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
         rows = conn.execute(_SEARCH_LIKE, (pattern, limit)).fetchall()
-    found = [get(conn, row["kind"], row["id"]) for row in rows]
+    keys = sorted((row["kind"], row["id"]) for row in rows)
+    keys.sort(key=lambda key: _KIND_ORDER[key[0]])
+    found = [get(conn, kind, object_id) for kind, object_id in keys]
     return [entry for entry in found if entry is not None]
 
 
 def counts(conn: sqlite3.Connection) -> dict[str, int]:
+    """Objects of each kind, and bills by status (kept current by triggers)."""
     result: dict[str, int] = {
-        kind: conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]  # noqa: S608
-        for kind, table in TABLE.items()
+        "customer": conn.execute("SELECT count(*) FROM customers").fetchone()[0],
+        "account": conn.execute("SELECT count(*) FROM accounts").fetchone()[0],
     }
+    by_status = dict(conn.execute("SELECT status, n FROM bill_counts").fetchall())
     for status in BillStatus:
-        result[f"bills_{status.value}"] = conn.execute(
-            "SELECT count(*) FROM bills WHERE status = ?", (status.value,)
-        ).fetchone()[0]
+        result[f"bills_{status.value}"] = by_status.get(status.value, 0)
+    result["bill"] = sum(by_status.values())
     return result
 
 
 def remember_all(
-    conn: sqlite3.Connection, objects: Iterable[BillingObject], source: Source, *, search: bool
+    conn: sqlite3.Connection,
+    objects: Iterable[BillingObject],
+    source: Source,
+    *,
+    search: bool,
+    unless_changed_since: str | None = None,
 ) -> int:
     now = now_iso()
     count = 0
     for obj in objects:
-        upsert(conn, obj, source, search=search, now=now)
+        upsert(conn, obj, source, search=search, now=now, unless_changed_since=unless_changed_since)
         count += 1
     return count

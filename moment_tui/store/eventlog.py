@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Final, Literal
 
 from moment_tui.api.models import ObjectKind
@@ -46,6 +46,7 @@ class Incoming:
     bill_id: str | None = None
     matched_secret: str | None = None
     diagnosis: dict[str, Any] | None = None
+    secret_index: int | None = None  # which configured secret verified it (not stored)
 
 
 @dataclass(frozen=True)
@@ -70,6 +71,9 @@ class Delivery:
     duplicate_of: int | None = None
     diagnosis: dict[str, Any] | None = None
     application: str | None = None  # the application's state, when read back
+    # Which configured secret verified it, as this process received it: not stored,
+    # so not part of a delivery's identity either.
+    secret_index: int | None = field(default=None, compare=False)
 
     def target(self) -> tuple[ObjectKind, str] | None:
         """What the money went to: the bill, else the account, else the customer."""
@@ -131,6 +135,7 @@ def insert(conn: sqlite3.Connection, incoming: Incoming) -> Delivery:
         matched_secret=incoming.matched_secret,
         duplicate_of=duplicate_of,
         diagnosis=incoming.diagnosis,
+        secret_index=incoming.secret_index,
     )
 
 

@@ -68,6 +68,25 @@ CREATE INDEX IF NOT EXISTS bills_by_status ON bills(status, due_sort, id);
 CREATE INDEX IF NOT EXISTS bills_by_customer ON bills(customer_id, due_sort, id);
 CREATE INDEX IF NOT EXISTS bills_by_account ON bills(account_id, due_sort, id);
 
+-- Bills by status, kept by triggers: the console's header reads it at once.
+CREATE TABLE IF NOT EXISTS bill_counts (
+    status TEXT PRIMARY KEY,
+    n INTEGER NOT NULL
+);
+CREATE TRIGGER IF NOT EXISTS bill_counts_insert AFTER INSERT ON bills BEGIN
+    INSERT INTO bill_counts (status, n) VALUES (new.status, 1)
+        ON CONFLICT(status) DO UPDATE SET n = n + 1;
+END;
+CREATE TRIGGER IF NOT EXISTS bill_counts_delete AFTER DELETE ON bills BEGIN
+    UPDATE bill_counts SET n = n - 1 WHERE status = old.status;
+END;
+CREATE TRIGGER IF NOT EXISTS bill_counts_update AFTER UPDATE OF status ON bills
+    WHEN old.status != new.status BEGIN
+    UPDATE bill_counts SET n = n - 1 WHERE status = old.status;
+    INSERT INTO bill_counts (status, n) VALUES (new.status, 1)
+        ON CONFLICT(status) DO UPDATE SET n = n + 1;
+END;
+
 CREATE TABLE IF NOT EXISTS search_keys (
     rowid INTEGER PRIMARY KEY,
     kind TEXT NOT NULL,
@@ -131,6 +150,11 @@ def create(conn: sqlite3.Connection) -> bool:
             f"this workspace was written by a newer moment-tui (schema {version} > {VERSION})"
         )
     conn.executescript(_TABLES)
+    counted = conn.execute("SELECT count(*) FROM bill_counts").fetchone()[0]
+    if not counted:  # bill_counts is new in this file: count what is already there
+        conn.execute(
+            "INSERT INTO bill_counts (status, n) SELECT status, count(*) FROM bills GROUP BY status"
+        )
     try:
         conn.executescript(_SEARCH)
         search = True

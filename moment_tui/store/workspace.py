@@ -103,10 +103,24 @@ class Workspace:
 
     # --- the catalogue ----------------------------------------------------------------
 
-    async def remember(self, objects: Iterable[BillingObject], source: Source) -> int:
+    async def remember(
+        self,
+        objects: Iterable[BillingObject],
+        source: Source,
+        *,
+        unless_changed_since: str | None = None,
+    ) -> int:
+        """Keep these copies; with ``unless_changed_since``, an entry updated after that
+        moment (say by a payment applied meanwhile) keeps its newer copy."""
         items = list(objects)
         return await self.writer.submit(
-            lambda conn: catalogue.remember_all(conn, items, source, search=self.search_available)
+            lambda conn: catalogue.remember_all(
+                conn,
+                items,
+                source,
+                search=self.search_available,
+                unless_changed_since=unless_changed_since,
+            )
         )
 
     def remember_sync(self, objects: Iterable[BillingObject], source: Source) -> int:

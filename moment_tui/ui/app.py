@@ -7,23 +7,24 @@ from typing import ClassVar
 from textual.app import App
 from textual.binding import Binding, BindingType
 
+from moment_tui.api.errors import MomentError
 from moment_tui.config import Settings
 from moment_tui.runtime import Runtime
 from moment_tui.store import catalogue, eventlog
 from moment_tui.ui.messages import (
+    ApiConnected,
     ApplicationChanged,
-    ConnectionChecked,
     CountsLoaded,
     DeliveryReceived,
     HistoryLoaded,
+    RuntimeFailed,
     RuntimeStarted,
 )
 from moment_tui.ui.screens.home import HomeScreen
 from moment_tui.ui.styles import stylesheets
-from moment_tui.ui.widgets.connection_panel import ConnectionPanel
-from moment_tui.ui.widgets.webhook_panel import WebhookPanel
 
 HISTORY = 200  # deliveries from earlier sessions shown at start
+COUNTS_SECONDS = 1.0  # the catalogue counts are refreshed at most this often
 
 
 class MomentApp(App[int]):
@@ -40,24 +41,28 @@ class MomentApp(App[int]):
         self.settings = settings
         self.runtime = runtime
         self.home = HomeScreen(settings, "the sandbox" if runtime.is_sandbox else settings.api_url)
+        self._counts_stale = False
 
     def get_default_screen(self) -> HomeScreen:
         return self.home
 
     def on_mount(self) -> None:
         self.run_worker(self._start(), group="runtime", exit_on_error=False)
+        self.set_interval(COUNTS_SECONDS, self._refresh_counts)
 
     async def _start(self) -> None:
-        started = await self.runtime.start(
-            on_delivery=lambda d: self.post_message(DeliveryReceived(d)),
-            on_application=lambda a: self.post_message(ApplicationChanged(a)),
-        )
+        try:
+            started = await self.runtime.start(
+                on_delivery=lambda d: self.post_message(DeliveryReceived(d)),
+                on_application=lambda a: self.post_message(ApplicationChanged(a)),
+            )
+        except Exception as exc:  # no workspace (disk full, newer schema…): say so, keep running
+            self.post_message(RuntimeFailed(str(exc) or type(exc).__name__))
+            return
         self.post_message(RuntimeStarted(started))
         self._load_history()
-        if self.runtime.client is not None:
-            self.post_message(ConnectionChecked(await self.runtime.client.probe()))
-        await self.runtime.sync_catalogue()
-        self._load_counts()
+        self.post_message(ApiConnected(await self.runtime.connect()))
+        self._counts_stale = True
 
     def _load_history(self) -> None:
         workspace = self.runtime.workspace
@@ -72,9 +77,10 @@ class MomentApp(App[int]):
                 group="history",
             )
 
-    def _load_counts(self) -> None:
+    def _refresh_counts(self) -> None:
         workspace = self.runtime.workspace
-        if workspace is not None:
+        if workspace is not None and self._counts_stale:
+            self._counts_stale = False
             self.run_worker(
                 lambda: self.post_message(CountsLoaded(workspace.query(catalogue.counts))),
                 thread=True,
@@ -85,18 +91,13 @@ class MomentApp(App[int]):
     # --- messages from workers and the listener -----------------------------------------
 
     def on_runtime_started(self, message: RuntimeStarted) -> None:
-        started = message.started
-        panel = self.home.query_one(WebhookPanel)
-        panel.show_address(started.listener_url or "— (not listening)")
-        if self.runtime.client is None:
-            self.home.query_one(ConnectionPanel).show_text(
-                "No API key is configured and the sandbox did not start."
-            )
-        for problem in started.problems:
-            self.notify(problem, severity="error", timeout=10)
+        self.home.show_started(message.started, has_api=self.runtime.client is not None)
 
-    def on_connection_checked(self, message: ConnectionChecked) -> None:
-        self.home.query_one(ConnectionPanel).show_probe(message.probe)
+    def on_runtime_failed(self, message: RuntimeFailed) -> None:
+        self.home.show_failure(message.reason)
+
+    def on_api_connected(self, message: ApiConnected) -> None:
+        self.home.show_connected(message.connected)
 
     def on_delivery_received(self, message: DeliveryReceived) -> None:
         self.home.add_delivery(message.delivery)
@@ -106,11 +107,10 @@ class MomentApp(App[int]):
 
     def on_application_changed(self, message: ApplicationChanged) -> None:
         self.home.add_application(message.application)
-        if message.application.state != "applied":
-            self._load_counts()
+        self._counts_stale = True
 
     def on_counts_loaded(self, message: CountsLoaded) -> None:
-        self.home.query_one(ConnectionPanel).show_counts(message.counts)
+        self.home.show_counts(message.counts)
 
     # --- actions ----------------------------------------------------------------------
 
@@ -121,13 +121,18 @@ class MomentApp(App[int]):
         return True
 
     def action_simulate_payment(self) -> None:
-        if not self.runtime.is_sandbox:
-            self.notify("Simulated payments exist only on the sandbox.", severity="warning")
-            return
-        self.run_worker(self._simulate(), group="payments")
+        if self.runtime.is_sandbox:
+            self.run_worker(self._simulate(), group="payments", exit_on_error=False)
 
     async def _simulate(self) -> None:
-        payment = await self.runtime.simulate_payment()
+        if self.runtime.client is None:
+            self.notify("The sandbox is not running.", severity="warning")
+            return
+        try:
+            payment = await self.runtime.simulate_payment()
+        except MomentError as exc:
+            self.notify(f"The sandbox refused the payment: {exc}", severity="error")
+            return
         if payment is None:
             self.notify("Every sandbox bill is paid.")
 

@@ -4,17 +4,24 @@ from __future__ import annotations
 
 from textual.message import Message
 
-from moment_tui.api.client import Probe
-from moment_tui.runtime import Started
+from moment_tui.runtime import Connected, Started
 from moment_tui.store.applications import Application
 from moment_tui.store.eventlog import Delivery
 
 
-class ConnectionChecked(Message):
-    """The result of probing the API."""
+class ApiConnected(Message):
+    """The API was probed and the catalogue synced from it (or why not)."""
 
-    def __init__(self, probe: Probe) -> None:
-        self.probe = probe
+    def __init__(self, connected: Connected) -> None:
+        self.connected = connected
+        super().__init__()
+
+
+class RuntimeFailed(Message):
+    """The console could not start its workspace or listener at all."""
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
         super().__init__()
 
 

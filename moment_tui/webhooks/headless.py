@@ -13,8 +13,8 @@ import asyncio
 import contextlib
 import json
 import signal
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 import httpx
 
@@ -26,7 +26,7 @@ from moment_tui.webhooks import report
 from moment_tui.webhooks.listener import Listener, ListenerConfig
 from moment_tui.webhooks.outbound import SendResult, send
 from moment_tui.webhooks.reconcile import Reconciler
-from moment_tui.webhooks.verify import Verifier
+from moment_tui.webhooks.verify import DEFAULT_TOLERANCE, Verifier
 
 
 @dataclass(frozen=True)
@@ -34,8 +34,8 @@ class ListenOptions:
     host: str
     port: int
     path: str
-    secrets: tuple[str, ...]
-    tolerance: int
+    secrets: tuple[str, ...] = field(repr=False)
+    tolerance: int = DEFAULT_TOLERANCE
     forward_to: str | None = None
     json: bool = False
 
@@ -57,7 +57,7 @@ async def run_listen(
     def on_delivery(delivery: Delivery) -> None:
         reconciler.submit(delivery)
         if http is not None and options.forward_to and delivery.verdict == "verified":
-            task = asyncio.create_task(_forward(delivery, http, options, verifier, workspace, out))
+            task = asyncio.create_task(_forward(delivery, http, options, workspace, out))
             forwards.add(task)
             task.add_done_callback(forwards.discard)
         else:
@@ -94,26 +94,18 @@ async def _forward(
     delivery: Delivery,
     http: httpx.AsyncClient,
     options: ListenOptions,
-    verifier: Verifier,
     workspace: Workspace,
     out: Callable[[str], None],
 ) -> None:
     assert options.forward_to is not None
     stored = await workspace.read(lambda conn: eventlog.raw(conn, delivery.seq))
-    secret = _secret_for(delivery.matched_secret, verifier.secret_labels, options.secrets)
+    # The secret that verified it (masked labels can collide; the index cannot).
+    secret = options.secrets[delivery.secret_index or 0]
     result = None
     if stored is not None and delivery.webhook_id:
         body = stored[1]
         result = await send(http, options.forward_to, body, [secret], delivery.webhook_id)
     _print(delivery, result, options.json, out)
-
-
-def _secret_for(label: str | None, labels: Sequence[str], secrets: Sequence[str]) -> str:
-    """The secret that verified a delivery, by its masked label (first one otherwise)."""
-    for candidate, secret in zip(labels, secrets, strict=True):
-        if candidate == label:
-            return secret
-    return secrets[0]
 
 
 def _print(

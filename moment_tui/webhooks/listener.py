@@ -80,6 +80,7 @@ def incoming_from(
         account_id=data.account_id if data else None,
         bill_id=data.bill_id if data else None,
         matched_secret=verification.matched_secret_label,
+        secret_index=verification.matched_secret,
         diagnosis=asdict(verification.diagnosis) if verification.diagnosis else None,
     )
 

@@ -85,6 +85,14 @@ def tampered(body: bytes) -> bytes:
     return body + b" "
 
 
+def _reason(exc: BaseException) -> str:
+    """``OverflowError: connect(): port must be 0-65535``, not "unhandled errors in a
+    TaskGroup" (anyio wraps connection failures in exception groups)."""
+    while isinstance(exc, BaseExceptionGroup) and exc.exceptions:
+        exc = exc.exceptions[0]
+    return f"{type(exc).__name__}: {exc}"
+
+
 async def send(
     http: httpx.AsyncClient,
     url: str,
@@ -103,8 +111,8 @@ async def send(
     started = time.perf_counter()
     try:
         response = await http.post(url, content=payload, headers=headers)
-    except httpx.HTTPError as exc:
+    except Exception as exc:  # network trouble and unusable addresses become a result
         latency = (time.perf_counter() - started) * 1000
-        return SendResult(webhook_id, None, latency, error=f"{type(exc).__name__}: {exc}")
+        return SendResult(webhook_id, None, latency, error=_reason(exc))
     latency = (time.perf_counter() - started) * 1000
     return SendResult(webhook_id, response.status_code, latency, response.text[:EXCERPT])

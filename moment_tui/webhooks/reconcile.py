@@ -34,7 +34,7 @@ from moment_tui.api.errors import MomentError
 from moment_tui.api.models import Account, Bill, BillingObject, BillStatus, Customer, ObjectKind
 from moment_tui.billing import OpenBill, allocate, settle
 from moment_tui.store import applications, catalogue, eventlog
-from moment_tui.store.applications import Application, Change
+from moment_tui.store.applications import Application, Change, Outcome
 from moment_tui.store.catalogue import now_iso
 from moment_tui.store.eventlog import Delivery
 from moment_tui.store.workspace import Workspace
@@ -44,6 +44,7 @@ log = logging.getLogger(__name__)
 
 BATCH: Final = 32  # events per writer job: small, so deliveries never wait long behind
 CATCH_UP_PAGE: Final = 1000
+RETRY_SECONDS: Final = 30.0  # when idle this long, retry events a failure left unapplied
 
 
 class Reconciler:
@@ -113,7 +114,13 @@ class Reconciler:
 
     async def _run(self) -> None:
         while True:
-            batch = [await self._queue.get()]
+            try:
+                first = await asyncio.wait_for(self._queue.get(), RETRY_SECONDS)
+            except TimeoutError:
+                # Quiet for a while: pick up anything a failure left unapplied.
+                await self.catch_up()
+                continue
+            batch = [first]
             while len(batch) < BATCH and not self._queue.empty():
                 batch.append(self._queue.get_nowait())
             try:
@@ -156,10 +163,11 @@ class Reconciler:
             lambda conn: [t for t in targets if catalogue.get(conn, t[0], t[1]) is None]
         )
         fetched: dict[tuple[str, str], BillingObject] = {}
-        for kind, object_id in missing:
+        for kind, ref in missing:
             with contextlib.suppress(MomentError):
-                obj = await self.client.get(kind, object_id)
-                fetched[(obj.KIND, obj.id)] = obj
+                obj = await self.client.get(kind, ref)
+                # By id, and by the reference the event named it with (if not its id).
+                fetched[(obj.KIND, obj.id)] = fetched[(kind, ref)] = obj
         return fetched
 
     def _apply_each(
@@ -245,7 +253,9 @@ class Reconciler:
             return Application(**base, outcome="unknown_target", state="unconfirmed", note=unknown)
         if isinstance(entry.obj, Bill):
             changes, note = _apply_bill(conn, entry.obj, d.amount, d.currency)
-            return Application(**base, outcome="applied", changes=changes, note=note)
+            # Nothing changed (another currency, a voided bill): still checked with the API.
+            outcome: Outcome = "applied" if changes else "skipped"
+            return Application(**base, outcome=outcome, changes=changes, note=note)
         holder: Customer | Account = entry.obj
         return _apply_holder(conn, kind, holder, d.amount, d.currency, base)
 

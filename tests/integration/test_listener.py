@@ -22,7 +22,7 @@ from moment_tui.store.eventlog import Delivery
 from moment_tui.store.workspace import Workspace
 from moment_tui.webhooks.listener import STORED_BODY_LIMIT, Listener, ListenerConfig
 from moment_tui.webhooks.outbound import amount_applied_event, send
-from moment_tui.webhooks.signing import new_message_id, signed_headers
+from moment_tui.webhooks.signing import new_message_id, sign, signed_headers
 from moment_tui.webhooks.trigger import fire
 from moment_tui.webhooks.verify import Verifier
 
@@ -845,3 +845,20 @@ REASONS = {
     "timestamp_too_new",
     "no_matching_signature",
 }
+
+
+async def test_an_amount_too_large_for_any_ledger_is_rejected_and_kept(
+    start: Start, http: httpx.AsyncClient
+) -> None:
+    """Signed correctly, but 10**20 minor units fits no ledger (nor SQLite's integers):
+    a 400 with a reason, stored, not a 503 the sender would retry forever."""
+    pipe = await start()
+    body = B_BODY.replace(b'"amount":1500', b'"amount":100000000000000000000')
+    signature = sign(B_SECRET, B_ID, B_TS, body)
+    response = await http.post(pipe.url, content=body, headers=b_headers(signature))
+    assert response.status_code == 400
+    got = answer(response)
+    assert (got["verdict"], got["reason"]) == ("rejected", "not_an_event")
+    assert "data.amount" in got["message"]
+    [row] = stored(pipe)
+    assert (row["verdict"], row["reason"], row["amount"]) == ("rejected", "not_an_event", None)

@@ -440,6 +440,55 @@ async def test_catch_up_applies_what_was_stored_but_never_applied(make_world: Ma
     assert await world.read(eventlog.unapplied) == []
 
 
+async def test_an_unknown_object_named_by_its_reference_is_fetched_first(
+    make_world: Make,
+) -> None:
+    world = await make_world(deliver=False)
+    _, account_id = await customer_with_account(world)
+    b = await new_bill(world, 6_000, account=account_id)  # the catalogue never saw it
+    await world.pay(bill=b.id, amount=1_000)
+    body = amount_applied_event(1_000, "ZAR", bill_id=b.external_reference)
+    [sent] = await fire(world.pipe.url, lambda: body, [world.secret])
+    app = await world.application(sent.webhook_id)
+    assert (app.outcome, app.state) == ("fetched", "confirmed")
+    entry = await world.ours("bill", b.id)
+    assert (entry.source, money(entry.obj)) == ("webhook", (1_000, 5_000, BillStatus.UNPAID))
+
+
+async def test_an_event_left_unapplied_is_retried_when_the_reconciler_is_quiet(
+    make_world: Make, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import moment_tui.webhooks.reconcile as reconcile
+
+    monkeypatch.setattr(reconcile, "RETRY_SECONDS", 0.2)
+    world = await make_world(deliver=False)
+    _, account_id = await customer_with_account(world)
+    b = await new_bill(world, 5_000, account=account_id)
+    await world.sync()
+    await world.pay(bill=b.id, amount=500)
+    body = amount_applied_event(500, "ZAR", bill_id=b.id)
+    headers = signed_headers([world.secret], new_message_id(), body)
+    verification = Verifier([world.secret]).verify(headers, body)
+    stored = await world.pipe.workspace.record(
+        incoming_from(verification, headers, body, len(body), remote=None, received_at=now_iso())
+    )
+    # Never submitted (as if applying it had failed): the running reconciler finds it anyway.
+    fresh = Reconciler(world.pipe.workspace, world.client)
+    fresh.start()
+    try:
+
+        async def applied() -> Application | None:
+            found: Application | None = await world.read(
+                lambda c: applications.for_delivery(c, stored.seq)
+            )
+            return found if found is not None and found.state == "confirmed" else None
+
+        app = await eventually(applied, within=10)
+    finally:
+        await fresh.close()
+    assert app.changes[0] == Change("bill", b.id, "amount_paid", 0, 500)
+
+
 async def test_a_failed_application_leaves_no_fetched_copy_behind(
     make_world: Make, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -8,7 +8,18 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).resolve().parents[2] / "moment_tui"
-CORE = ["api", "sandbox", "webhooks", "store", "money.py", "config.py", "secrets.py"]
+CORE = [
+    "api",
+    "sandbox",
+    "webhooks",
+    "store",
+    "commands",
+    "money.py",
+    "billing.py",
+    "config.py",
+    "secrets.py",
+    "runtime.py",
+]
 
 
 def _module_name(path: Path) -> str:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import re
-import time
 import uuid
 from pathlib import Path
 
@@ -771,8 +770,8 @@ def test_summary_wording() -> None:
 # --- scale ------------------------------------------------------------------------------------
 
 
-def test_parsing_is_fast_enough_for_large_files() -> None:
-    """20,000 rows well within seconds (100,000 take about 2.5 s on a dev machine)."""
+def test_a_large_file_parses_whole() -> None:
+    """20,000 rows, every one kept with its own bill reference (speed lives in bench/)."""
     ids = [sa_id(f"800101{n:04d}08") for n in range(200)]
     lines = [HEADER + ",branch"]
     lines += [
@@ -780,10 +779,7 @@ def test_parsing_is_fast_enough_for_large_files() -> None:
         f"2024-07-{1 + n % 28:02d},{n % 9000 + 1}.50,Sandton"
         for n in range(20_000)
     ]
-    started = time.perf_counter()
     bulk = parse_bulk("\n".join(lines), file_name="za_acme_dailyfile_2024-06-01.csv")
-    elapsed = time.perf_counter() - started
     assert bulk.errors == []
     assert len(bulk.rows) == 20_000
     assert len({r.bill_reference for r in bulk.rows}) == 20_000
-    assert elapsed < 10, f"parsing 20,000 rows took {elapsed:.1f} s"

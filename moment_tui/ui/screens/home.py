@@ -11,6 +11,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer
 
 from moment_tui.config import Settings
+from moment_tui.runtime import Connected, Started
 from moment_tui.store.applications import Application
 from moment_tui.store.eventlog import Delivery
 from moment_tui.ui.modals.delivery_detail import DeliveryDetail
@@ -44,6 +45,31 @@ class HomeScreen(Screen[None]):
 
     def on_mount(self) -> None:
         self.set_interval(FLUSH_SECONDS, self.flush)
+
+    # --- what the app tells the screen --------------------------------------------------
+
+    def show_started(self, started: Started, has_api: bool) -> None:
+        self.query_one(WebhookPanel).show_address(started.listener_url or "— (not listening)")
+        if not has_api:
+            self.query_one(ConnectionPanel).show_text(
+                "✕ No API: no key is configured and the sandbox did not start."
+            )
+        for problem in started.problems:
+            self.notify(problem, severity="error", timeout=10)
+
+    def show_failure(self, reason: str) -> None:
+        self.query_one(ConnectionPanel).show_text(f"✕ The console could not start: {reason}")
+        self.query_one(WebhookPanel).show_address("— (not listening)")
+        self.notify(reason, severity="error", timeout=30)
+
+    def show_connected(self, connected: Connected) -> None:
+        if connected.probe is not None:
+            self.query_one(ConnectionPanel).show_probe(connected.probe)
+        if connected.problem:
+            self.notify(connected.problem, severity="warning", timeout=10)
+
+    def show_counts(self, counts: dict[str, int]) -> None:
+        self.query_one(ConnectionPanel).show_counts(counts)
 
     def add_delivery(self, delivery: Delivery) -> None:
         self.query_one(DeliveryTable).queue(delivery)

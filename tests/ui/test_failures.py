@@ -1,0 +1,55 @@
+"""When parts of the console fail, it says so and keeps running: never a traceback."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+from moment_tui.api.errors import Problem, Unprocessable
+from moment_tui.ui.app import MomentApp
+from moment_tui.ui.widgets.connection_panel import ConnectionPanel
+from tests.ui.ui_helpers import connected, sandbox_app, text_of, wait_until
+
+
+def messages(app: MomentApp) -> list[str]:
+    return [str(notification.message) for notification in app._notifications]
+
+
+async def test_a_refused_simulated_payment_is_a_notification_not_a_crash(tmp_path: Path) -> None:
+    app = sandbox_app(tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_until(pilot, lambda: connected(app), "the sandbox to connect")
+        runtime = app.runtime
+
+        async def refuse() -> None:
+            problem = Problem(422, "Request could not be processed", "bill … is already paid")
+            raise Unprocessable("POST", "/sandbox/payments", problem)
+
+        runtime.simulate_payment = refuse  # type: ignore[method-assign]
+        await pilot.press("p")
+        await wait_until(
+            pilot,
+            lambda: any("refused the payment" in m for m in messages(app)),
+            "a notification about the refusal",
+        )
+        assert app.is_running
+        refusal = next(m for m in messages(app) if "refused the payment" in m)
+        assert "already paid" in refusal
+
+
+async def test_a_workspace_that_cannot_open_is_reported_and_the_app_stays_up(
+    tmp_path: Path,
+) -> None:
+    newer = sqlite3.connect(tmp_path / "ws.sqlite3")
+    newer.execute("PRAGMA user_version = 99")  # written by a newer moment-tui
+    newer.close()
+    app = sandbox_app(tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_until(
+            pilot,
+            lambda: "could not start" in text_of(app, ConnectionPanel),
+            "the failure to be shown",
+        )
+        assert "newer moment-tui" in text_of(app, ConnectionPanel)
+        assert app.query_one(ConnectionPanel).content  # still drawn, not crashed
+        assert app.is_running
