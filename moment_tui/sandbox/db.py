@@ -103,10 +103,8 @@ CREATE TABLE IF NOT EXISTS idempotency (
     PRIMARY KEY (scope, key)
 );
 CREATE INDEX IF NOT EXISTS idempotency_age ON idempotency(created_at);
-CREATE TABLE IF NOT EXISTS settings (
-    name TEXT PRIMARY KEY,
-    value TEXT NOT NULL
-);
+-- The unused settings table of earlier sandboxes: dropped from their databases.
+DROP TABLE IF EXISTS settings;
 """
 
 
@@ -158,17 +156,6 @@ class Database:
 
     def all(self, sql: str, params: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
         return list(self.conn.execute(sql, params).fetchall())
-
-    def setting(self, name: str) -> str | None:
-        row = self.one("SELECT value FROM settings WHERE name = ?", (name,))
-        return None if row is None else str(row["value"])
-
-    def set_setting(self, name: str, value: str) -> None:
-        self.conn.execute(
-            "INSERT INTO settings(name, value) VALUES (?, ?) "
-            "ON CONFLICT(name) DO UPDATE SET value = excluded.value",
-            (name, value),
-        )
 
 
 def dumps(value: Any) -> str:

@@ -20,7 +20,7 @@ import logging
 import sqlite3
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Final
 
 import aiohttp
@@ -39,7 +39,7 @@ RESPONSE_EXCERPT: Final = 500
 @dataclass(frozen=True)
 class DeliveryConfig:
     url: str | None = None
-    secrets: tuple[str, ...] = ()
+    secrets: tuple[str, ...] = field(default=(), repr=False)  # whsec_…: never in repr()
     schedule: tuple[float, ...] = DEFAULT_SCHEDULE  # delay before attempt 1, 2, …
     timeout: float = 5.0
     concurrency: int = 8

@@ -8,7 +8,8 @@
 
 The stored response is written in the same transaction as the request's own
 changes, so "created but not remembered" cannot happen. A key left in flight by a
-crash is cleared when the sandbox starts again.
+crash is cleared when the sandbox starts again; expired keys are deleted then and
+every :data:`EXPIRE_EVERY` claims.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from moment_tui.sandbox.db import Database
 from moment_tui.sandbox.problems import Problem, bad_request
 
 TTL_SECONDS: Final = 24 * 60 * 60
+EXPIRE_EVERY: Final = 1000  # claims between sweeps of expired keys
 _KEY = re.compile(r"^[a-zA-Z0-9-]{1,255}$")
 
 
@@ -51,7 +53,7 @@ def fingerprint(method: str, path: str, body: bytes) -> str:
     """Same request → same fingerprint; JSON whitespace and key order do not matter."""
     try:
         canonical = json.dumps(json.loads(body), sort_keys=True, separators=(",", ":")).encode()
-    except ValueError:
+    except (ValueError, RecursionError):  # not JSON (or absurdly nested): the raw bytes
         canonical = body
     return hashlib.sha256(method.encode() + b" " + path.encode() + b"\n" + canonical).hexdigest()
 
@@ -61,14 +63,29 @@ def scope_for(api_key: str) -> str:
 
 
 class Keys:
-    def __init__(self, db: Database, *, clock: Callable[[], float] = time.time) -> None:
+    """The idempotency table. Keys older than :data:`TTL_SECONDS` are deleted when the
+    sandbox starts and then every ``expire_every`` claims, so the table stays bounded."""
+
+    def __init__(
+        self,
+        db: Database,
+        *,
+        clock: Callable[[], float] = time.time,
+        expire_every: int = EXPIRE_EVERY,
+    ) -> None:
         self.db = db
         self.clock = clock
+        self.expire_every = expire_every
+        self._claims = 0
         # Nothing can be in flight in a sandbox that is only now starting.
         self.db.conn.execute("DELETE FROM idempotency WHERE state = 'in_flight'")
+        self.expire()
 
     def begin(self, scope: str, key: str, print_: str) -> Replay | None:
         """Claim ``key`` (committed at once), or return the stored response to replay."""
+        self._claims += 1
+        if self._claims % self.expire_every == 0:
+            self.expire()
         now = self.clock()
         with self.db.transaction() as conn:
             row = conn.execute(
@@ -118,6 +135,7 @@ class Keys:
         )
 
     def expire(self) -> int:
+        """Delete every key older than the TTL; returns how many went."""
         cursor = self.db.conn.execute(
             "DELETE FROM idempotency WHERE created_at < ?", (self.clock() - TTL_SECONDS,)
         )

@@ -25,6 +25,8 @@ from moment_tui.sandbox.problems import bad_request
 
 DEFAULT_LIMIT: Final = 20
 MAX_LIMIT: Final = 100
+# Cursors carry a row's seq, an SQLite INTEGER: a signed 64-bit number.
+_MAX_SEQ: Final = 2**63 - 1
 FILTERS: Final[dict[ObjectKind, frozenset[str]]] = {
     "customer": frozenset({"external_reference_prefix"}),
     "account": frozenset({"external_reference_prefix", "customer"}),
@@ -52,7 +54,7 @@ def list_objects(objects: Objects, kind: ObjectKind, query: Mapping[str, str]) -
         raise bad_request(
             f"unknown query parameter {unknown[0]!r} (allowed: {allowed})", unknown[0]
         )
-    limit = _limit(query.get("limit"))
+    limit = parse_limit(query.get("limit"), default=DEFAULT_LIMIT, maximum=MAX_LIMIT)
     where, params = _filters(objects, kind, query)
     direction, position = _cursor(query.get("cursor"))
     table = TABLE[kind]
@@ -91,12 +93,18 @@ def _exists(objects: Objects, table: str, where: list[str], params: list[Any], b
     return row is not None
 
 
-def _limit(text: str | None) -> int:
+def parse_limit(text: str | None, *, default: int, maximum: int) -> int:
+    """The ``limit`` query parameter of every sandbox listing: ASCII digits, 1…maximum.
+
+    ``str.isdigit`` alone admits ``"²"`` and other digits ``int`` refuses, and ``int``
+    refuses more than 4,300 digits; both are a 400 here, never an exception.
+    """
     if text is None:
-        return DEFAULT_LIMIT
-    if not text.isdigit() or not 1 <= int(text) <= MAX_LIMIT:
-        raise bad_request(f"limit must be a whole number from 1 to {MAX_LIMIT}", "limit")
-    return int(text)
+        return default
+    value = int(text) if text.isascii() and text.isdigit() and len(text) <= 18 else 0
+    if not 1 <= value <= maximum:
+        raise bad_request(f"limit must be a whole number from 1 to {maximum}", "limit")
+    return value
 
 
 def _filters(
@@ -145,8 +153,8 @@ def _cursor(text: str | None) -> tuple[str, int]:
         raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
         data = json.loads(raw)
         direction, seq = data["d"], data["s"]
-    except (binascii.Error, ValueError, KeyError, TypeError):
+    except (binascii.Error, ValueError, KeyError, TypeError, RecursionError):
         raise bad_request("cursor is not one this server issued", "cursor") from None
-    if direction not in ("after", "before") or not isinstance(seq, int) or seq < 0:
+    if direction not in ("after", "before") or type(seq) is not int or not 0 <= seq <= _MAX_SEQ:
         raise bad_request("cursor is not one this server issued", "cursor")
     return direction, seq

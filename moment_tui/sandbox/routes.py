@@ -6,8 +6,9 @@ import asyncio
 import json
 import logging
 from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, Final, TypeVar
 
 from aiohttp import web
 from pydantic import BaseModel, ValidationError
@@ -26,7 +27,7 @@ from moment_tui.api.models import (
 from moment_tui.sandbox.db import Database, dumps
 from moment_tui.sandbox.delivery import Sender, delivery_json, event_json
 from moment_tui.sandbox.idempotency import Keys, check_key, fingerprint, scope_for
-from moment_tui.sandbox.listing import list_objects
+from moment_tui.sandbox.listing import list_objects, parse_limit
 from moment_tui.sandbox.objects import Objects, to_json
 from moment_tui.sandbox.payments import Payments
 from moment_tui.sandbox.problems import CONTENT_TYPE, Problem, bad_request, invalid
@@ -36,6 +37,12 @@ log = logging.getLogger(__name__)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 M = TypeVar("M", bound=BaseModel)
 STATE: web.AppKey[SandboxState] = web.AppKey("sandbox_state")
+# Whether the request being answered has waited its --latency. A context variable:
+# aiohttp runs a request's middlewares and handler in one task, one request at a time.
+_WAITED: ContextVar[bool] = ContextVar("sandbox_waited", default=False)
+# ``limit`` on /sandbox/deliveries and /sandbox/events (newest first).
+LOG_LIMIT: Final = 50
+LOG_MAX_LIMIT: Final = 500
 
 
 @dataclass
@@ -45,7 +52,8 @@ class SandboxState:
     payments: Payments
     keys: Keys
     sender: Sender
-    latency: float = 0.0
+    latency: float = 0.0  # seconds every answer waits (--latency)
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep  # how it waits; tests inject
 
 
 # --- middleware -----------------------------------------------------------------------
@@ -72,6 +80,24 @@ async def problems(request: web.Request, handler: Handler) -> web.StreamResponse
         return Problem(
             500, "internal", "Internal error", "the sandbox failed; see its log"
         ).response(request.path)
+
+
+@web.middleware
+async def latency(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """``--latency``: every answer — errors and redirects too — waits once. An API
+    POST waits inside its handler instead, while it holds its Idempotency-Key (so a
+    retry meanwhile sees the key in flight); everything else waits here."""
+    token = _WAITED.set(False)
+    try:
+        try:
+            response = await handler(request)
+        except Exception:
+            await pause(request)
+            raise
+        await pause(request)
+        return response
+    finally:
+        _WAITED.reset(token)
 
 
 @web.middleware
@@ -114,8 +140,14 @@ def _json(raw: bytes) -> Any:
         value = json.loads(raw)
     except ValueError as exc:
         raise bad_request(f"the request body is not valid JSON ({exc})") from None
+    except RecursionError:
+        raise bad_request("the request body's JSON is nested too deeply") from None
     if not isinstance(value, dict):
         raise bad_request("the request body must be a JSON object")
+    try:  # "\ud800" parses, but no UTF-8 text (SQLite's, a webhook's) can hold it
+        dumps(value).encode()
+    except UnicodeEncodeError:
+        raise bad_request("the request body's JSON has an unpaired surrogate (\\ud800…)") from None
     return value
 
 
@@ -135,9 +167,14 @@ def _state(request: web.Request) -> SandboxState:
     return request.app[STATE]
 
 
-async def _pause(state: SandboxState) -> None:
+async def pause(request: web.Request) -> None:
+    """``--latency``: wait before answering, once per request (later calls return)."""
+    if _WAITED.get():
+        return
+    _WAITED.set(True)
+    state = _state(request)
     if state.latency:
-        await asyncio.sleep(state.latency)
+        await state.sleep(state.latency)
 
 
 # --- POST: idempotent, transactional ------------------------------------------------------
@@ -157,7 +194,7 @@ async def _post(
     if replay is not None:
         return _respond(replay.status, replay.body, {"Idempotent-Replayed": "true"})
     try:
-        await _pause(state)
+        await pause(request)  # --latency: while the key is held (see latency())
         with state.db.transaction():
             try:
                 with state.db.savepoint():
@@ -217,14 +254,12 @@ def _handlers(kind: ObjectKind) -> tuple[Handler, Handler, Handler, Handler]:
 
     async def retrieve(request: web.Request) -> web.Response:
         state = _state(request)
-        await _pause(state)
         row = state.objects.resolve(kind, request.match_info["ref"])
         return web.json_response(to_json(kind, row), dumps=dumps)
 
     async def update(request: web.Request) -> web.Response:
         state = _state(request)
         body = _model(_UPDATES[kind], _json(await request.read()))
-        await _pause(state)
         ref = request.match_info["ref"]
         with state.db.transaction():
             if isinstance(body, BillUpdate):
@@ -248,7 +283,6 @@ async def void(request: web.Request) -> web.Response:
 
 async def _listing(request: web.Request, kind: ObjectKind) -> web.Response:
     state = _state(request)
-    await _pause(state)
     page = list_objects(state.objects, kind, request.query)
     headers = {}
     if page.next_cursor:
@@ -264,7 +298,7 @@ async def pay(request: web.Request) -> web.Response:
 
 async def deliveries(request: web.Request) -> web.Response:
     state = _state(request)
-    limit = _bounded_limit(request.query.get("limit"), 50, 500)
+    limit = parse_limit(request.query.get("limit"), default=LOG_LIMIT, maximum=LOG_MAX_LIMIT)
     event = request.query.get("event")
     if event:
         rows = state.db.all(
@@ -277,17 +311,9 @@ async def deliveries(request: web.Request) -> web.Response:
 
 async def events(request: web.Request) -> web.Response:
     state = _state(request)
-    limit = _bounded_limit(request.query.get("limit"), 50, 500)
+    limit = parse_limit(request.query.get("limit"), default=LOG_LIMIT, maximum=LOG_MAX_LIMIT)
     rows = state.db.all("SELECT * FROM events ORDER BY seq DESC LIMIT ?", (limit,))
     return web.json_response({"data": [event_json(r) for r in rows]}, dumps=dumps)
-
-
-def _bounded_limit(text: str | None, default: int, maximum: int) -> int:
-    if text is None:
-        return default
-    if not text.isdigit() or not 1 <= int(text) <= maximum:
-        raise bad_request(f"limit must be a whole number from 1 to {maximum}", "limit")
-    return int(text)
 
 
 def add_routes(app: web.Application) -> None:

@@ -13,7 +13,7 @@ import datetime as dt
 import random
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Final
 
 from aiohttp import web
@@ -25,7 +25,14 @@ from moment_tui.sandbox.idempotency import Keys
 from moment_tui.sandbox.objects import Objects
 from moment_tui.sandbox.payments import Payments
 from moment_tui.sandbox.presentment import add_presentment_routes
-from moment_tui.sandbox.routes import STATE, SandboxState, add_routes, authenticate, problems
+from moment_tui.sandbox.routes import (
+    STATE,
+    SandboxState,
+    add_routes,
+    authenticate,
+    latency,
+    problems,
+)
 from moment_tui.sandbox.seed import seed_if_empty
 from moment_tui.secrets import mask
 
@@ -38,7 +45,8 @@ class SandboxConfig:
     port: int = 0
     db_path: str = ":memory:"
     webhook_url: str | None = None
-    webhook_secrets: tuple[str, ...] = ()
+    # whsec_… signing secrets: kept out of repr(), which tracebacks and logs print.
+    webhook_secrets: tuple[str, ...] = field(default=(), repr=False)
     retry_schedule: tuple[float, ...] = DEFAULT_SCHEDULE
     delivery_timeout: float = 5.0
     delivery_concurrency: int = 8
@@ -80,7 +88,9 @@ class Sandbox:
         self.seeded = 0
 
     def build_app(self) -> web.Application:
-        app = web.Application(middlewares=[problems, authenticate], client_max_size=MAX_BODY)
+        app = web.Application(
+            middlewares=[problems, latency, authenticate], client_max_size=MAX_BODY
+        )
         app[STATE] = self.state
         add_routes(app)
         add_presentment_routes(app)

@@ -10,8 +10,13 @@ through the project's own :class:`~moment_tui.api.client.MomentClient`:
   that need their own configuration (webhooks, latency, a database file).
 * ``receiver`` — a real aiohttp webhook receiver on a loopback port that records
   every delivery and answers as the test tells it to.
+* :func:`hold_first_answer` — a dedicated sandbox's first answer waits at its
+  ``--latency`` pause until the test opens the gate, so "a request still in flight"
+  is a state the test controls rather than a race it hopes to win.
 
-Waiting is always :func:`eventually` (poll with a deadline), never a bare sleep.
+Waiting is always :func:`eventually` (poll with a deadline), never a bare sleep. In
+the ``test_sandbox_*`` modules, an error the sandbox logs (a 500's traceback) fails
+the test: bad input must be a 4xx problem, never an exception.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import json
+import logging
 import time
 import uuid
 import weakref
@@ -103,6 +109,28 @@ def fields(exc: ApiError) -> dict[str, str]:
     return {e["field"]: e["message"] for e in errors}
 
 
+@pytest.fixture(autouse=True)
+def _sandbox_logs_no_errors(request: pytest.FixtureRequest) -> Iterator[None]:
+    """In test_sandbox_* modules: nothing the sandbox logs at ERROR (its 500 handler
+    logs the traceback) — from this test's sandboxes or the shared one's thread."""
+    if not request.node.path.name.startswith("test_sandbox_"):
+        yield
+        return
+    caplog: pytest.LogCaptureFixture = request.getfixturevalue("caplog")
+    yield
+    records = [
+        *caplog.get_records("setup"),
+        *caplog.get_records("call"),
+        *caplog.get_records("teardown"),
+    ]
+    errors = [
+        logging.Formatter().format(record)
+        for record in records
+        if record.name.startswith("moment_tui.sandbox") and record.levelno >= logging.ERROR
+    ]
+    assert not errors, "the sandbox logged errors:\n" + "\n".join(errors)
+
+
 # --- the shared sandbox ---------------------------------------------------------------
 
 
@@ -152,6 +180,23 @@ async def start_sandbox() -> AsyncIterator[StartSandbox]:
 
 
 _STOPPED: weakref.WeakSet[Sandbox] = weakref.WeakSet()
+
+
+def hold_first_answer(sandbox: Sandbox) -> asyncio.Event:
+    """Make the first answer of ``sandbox`` (which must run in this test's loop) wait
+    at its latency pause — for a POST, after it has claimed its Idempotency-Key —
+    until the returned event is set. Later answers do not wait at all."""
+    gate = asyncio.Event()
+    held: list[float] = []
+
+    async def wait_for_gate(seconds: float) -> None:
+        if not held:
+            held.append(seconds)
+            await gate.wait()
+
+    sandbox.state.latency = 1.0  # any nonzero latency makes every answer pause
+    sandbox.state.sleep = wait_for_gate
+    return gate
 
 
 async def stop(sandbox: Sandbox) -> None:

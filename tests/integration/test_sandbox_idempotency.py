@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
+from pathlib import Path
 
 import httpx
 import pytest
@@ -11,13 +13,16 @@ import pytest
 from moment_tui.api.client import MomentClient
 from moment_tui.api.errors import BadRequest, Conflict, Unprocessable
 from moment_tui.sandbox.db import Database
-from moment_tui.sandbox.idempotency import TTL_SECONDS, Keys
+from moment_tui.sandbox.idempotency import EXPIRE_EVERY, TTL_SECONDS, Keys
+from moment_tui.sandbox.server import Sandbox
 from tests.integration.conftest import (
     API_KEY,
     OTHER_API_KEY,
     StartSandbox,
+    eventually,
     failure,
     fields,
+    hold_first_answer,
     make_client,
     new_key,
     post,
@@ -155,16 +160,26 @@ async def test_keys_are_scoped_per_api_key(sandbox_url: str) -> None:
     assert a.body["id"] != b.body["id"]
 
 
+def _key_state(sandbox: Sandbox, key: str) -> str | None:
+    row = sandbox.db.one("SELECT state FROM idempotency WHERE key = ?", (key,))
+    return None if row is None else str(row["state"])
+
+
 async def test_key_in_flight_is_409(start_sandbox: StartSandbox) -> None:
-    sandbox = await start_sandbox(latency_ms=300)
+    sandbox = await start_sandbox()
+    gate = hold_first_answer(sandbox)  # whichever request claims the key waits here
     body = {"external_reference": ref("slow")}
     key = new_key()
     async with make_client(sandbox.url) as client:
-        results = await asyncio.gather(
-            post(client, CUSTOMERS, body, key=key),
-            post(client, CUSTOMERS, body, key=key),
-            return_exceptions=True,
-        )
+        both = [
+            asyncio.create_task(post(client, CUSTOMERS, body, key=key)),
+            asyncio.create_task(post(client, CUSTOMERS, body, key=key)),
+        ]
+        # The one that lost the race is answered while the other holds the key.
+        await eventually(lambda: any(task.done() for task in both))
+        assert _key_state(sandbox, key) == "in_flight"
+        gate.set()
+        results = await asyncio.gather(*both, return_exceptions=True)
         successes = [r for r in results if not isinstance(r, BaseException)]
         conflicts = [r for r in results if isinstance(r, Conflict)]
         assert len(successes) == 1, results
@@ -178,17 +193,24 @@ async def test_key_in_flight_is_409(start_sandbox: StartSandbox) -> None:
 
 
 async def test_in_flight_409_carries_retry_after(start_sandbox: StartSandbox) -> None:
-    sandbox = await start_sandbox(latency_ms=300)
+    sandbox = await start_sandbox()
+    gate = hold_first_answer(sandbox)
     key = new_key()
     body = {"external_reference": ref("slow")}
     headers = {"Authorization": f"Bearer {API_KEY}", "Idempotency-Key": key}
     async with httpx.AsyncClient(base_url=sandbox.url, headers=headers) as http:
         first = asyncio.create_task(http.post(CUSTOMERS, json=body))
-        await asyncio.sleep(0.05)  # let the first claim the key (it then waits 300 ms)
+        # The first has claimed the key (and now waits at the gate).
+        await eventually(lambda: _key_state(sandbox, key) == "in_flight")
         second = await http.post(CUSTOMERS, json=body)
         assert second.status_code == 409
         assert second.headers["Retry-After"] == "1"
-        assert (await first).status_code == 201
+        assert second.json()["type"] == "urn:moment-sandbox:problem:idempotency-key-in-flight"
+        assert not first.done()
+        gate.set()
+        answer = await first
+        assert answer.status_code == 201
+        assert _key_state(sandbox, key) == "done"
 
 
 def test_keys_expire_after_24_hours() -> None:
@@ -208,6 +230,71 @@ def test_keys_expire_after_24_hours() -> None:
         assert keys.expire() == 0
         now[0] += TTL_SECONDS + 1
         assert keys.expire() == 1
+    finally:
+        db.close()
+
+
+def _stored_keys(db: Database) -> list[str]:
+    return [row["key"] for row in db.all("SELECT key FROM idempotency ORDER BY key")]
+
+
+def _claim(keys: Keys, key: str) -> None:
+    assert keys.begin("scope", key, "print") is None
+    with keys.db.transaction():
+        keys.finish("scope", key, 201, b"{}")
+
+
+def test_expired_keys_are_deleted_when_keys_start(tmp_path: Path) -> None:
+    now = [1_000_000.0]
+    db = Database(tmp_path / "sandbox.db")
+    try:
+        keys = Keys(db, clock=lambda: now[0])
+        _claim(keys, "old")
+        now[0] += TTL_SECONDS / 2
+        _claim(keys, "young")
+        now[0] += TTL_SECONDS / 2 + 1  # "old" is now past its 24 hours, "young" is not
+        assert _stored_keys(db) == ["old", "young"]
+        Keys(db, clock=lambda: now[0])  # a sandbox starting on this database
+        assert _stored_keys(db) == ["young"]
+    finally:
+        db.close()
+
+
+async def test_a_starting_sandbox_deletes_expired_keys(
+    start_sandbox: StartSandbox, tmp_path: Path
+) -> None:
+    path = tmp_path / "sandbox.db"
+    db = Database(path)
+    try:
+        stale = time.time() - TTL_SECONDS - 60
+        fresh = time.time() - 60
+        for key, created in (("stale", stale), ("fresh", fresh)):
+            db.conn.execute(
+                "INSERT INTO idempotency (scope, key, fingerprint, state, status, body,"
+                " created_at) VALUES ('scope', ?, 'print', 'done', 201, x'7b7d', ?)",
+                (key, created),
+            )
+    finally:
+        db.close()
+    sandbox = await start_sandbox(db_path=str(path))
+    assert _stored_keys(sandbox.db) == ["fresh"]
+
+
+def test_expired_keys_are_deleted_every_thousand_claims() -> None:
+    now = [1_000_000.0]
+    db = Database(":memory:")
+    try:
+        keys = Keys(db, clock=lambda: now[0])
+        assert keys.expire_every == EXPIRE_EVERY == 1000
+        _claim(keys, "old")  # claim 1
+        now[0] += TTL_SECONDS + 1
+        for n in range(2, EXPIRE_EVERY):  # claims 2 … 999
+            assert keys.begin("scope", f"k{n}", "print") is None
+        assert "old" in _stored_keys(db)  # swept every 1,000 claims, not on each
+        assert keys.begin("scope", "last", "print") is None  # claim 1,000
+        stored = _stored_keys(db)
+        assert "old" not in stored
+        assert len(stored) == EXPIRE_EVERY - 1  # every other key is younger than a day
     finally:
         db.close()
 

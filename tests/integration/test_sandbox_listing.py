@@ -7,6 +7,7 @@ A fresh sandbox of its own (the shared one holds other tests' objects), filled o
 from __future__ import annotations
 
 import base64
+import json
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -18,10 +19,16 @@ from moment_tui.api.client import MomentClient
 from moment_tui.api.errors import BadRequest
 from moment_tui.api.models import ObjectKind
 from moment_tui.sandbox import listing
+from moment_tui.sandbox.problems import Problem
 from moment_tui.sandbox.server import SandboxConfig, SandboxThread
 from tests.integration.conftest import API_KEY, make_client, new_key
 
 CUSTOMERS = 57
+
+
+def _cursor(value: Any) -> str:
+    """A cursor in the server's encoding, holding whatever the test wants."""
+    return base64.urlsafe_b64encode(json.dumps(value).encode()).decode().rstrip("=")
 
 
 @dataclass(frozen=True)
@@ -192,7 +199,20 @@ async def test_limit_default_max_and_exact_fit(lister: MomentClient, listed: Lis
         ({"limit": "-1"}, "limit"),
         ({"limit": "ten"}, "limit"),
         ({"limit": ""}, "limit"),
+        ({"limit": "²"}, "limit"),  # str.isdigit() says yes; int() says no
+        ({"limit": "٣"}, "limit"),  # an Arabic-Indic three: ASCII digits only
+        pytest.param({"limit": "1" * 5000}, "limit", id="limit-5000-digits"),  # > int() takes
         ({"cursor": "not-a-cursor!"}, "cursor"),
+        # seq beyond SQLite's signed 64-bit INTEGER
+        ({"cursor": _cursor({"d": "after", "s": 10**30})}, "cursor"),
+        ({"cursor": _cursor({"d": "before", "s": 2**63})}, "cursor"),
+        ({"cursor": _cursor({"d": "after", "s": True})}, "cursor"),
+        ({"cursor": _cursor({"d": "after", "s": 1.5})}, "cursor"),
+        pytest.param(
+            {"cursor": base64.urlsafe_b64encode(b"[" * 3000 + b"]" * 3000).decode()},
+            "cursor",
+            id="cursor-nested-3000-deep",
+        ),
         ({"cursor": base64.urlsafe_b64encode(b'{"d":"sideways","s":3}').decode()}, "cursor"),
         ({"cursor": base64.urlsafe_b64encode(b'{"d":"after","s":-3}').decode()}, "cursor"),
         ({"cursor": base64.urlsafe_b64encode(b'{"d":"after","s":"3"}').decode()}, "cursor"),
@@ -209,6 +229,52 @@ async def test_bad_listing_queries_are_400(
         await lister.request("GET", "/billing/customers", params=query)
     errors = (caught.value.problem.extensions or {})["errors"]
     assert [e["field"] for e in errors] == [field]
+
+
+async def test_bad_limit_is_400_on_every_listing(lister: MomentClient) -> None:
+    for path in ("/billing/customers", "/billing/accounts", "/billing/bills"):
+        with pytest.raises(BadRequest) as caught:
+            await lister.request("GET", path, params={"limit": "²"})
+        assert caught.value.problem.detail == "limit must be a whole number from 1 to 100"
+
+
+async def test_largest_cursor_seq_is_an_empty_page(lister: MomentClient) -> None:
+    """The biggest seq SQLite can hold is a valid position: nothing after it."""
+    after = await lister.request(
+        "GET", "/billing/customers", params={"cursor": _cursor({"d": "after", "s": 2**63 - 1})}
+    )
+    assert after.status == 200
+    assert after.body == {"data": []}
+    before = await lister.request(
+        "GET",
+        "/billing/customers",
+        params={"limit": "2", "cursor": _cursor({"d": "before", "s": 2**63 - 1})},
+    )
+    assert [c["external_reference"] for c in before.body["data"]] == [
+        f"list-cus-{CUSTOMERS - 2:03d}",
+        f"list-cus-{CUSTOMERS - 1:03d}",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [(None, 20), ("1", 1), ("100", 100), ("007", 7)],
+)
+def test_parse_limit_accepts(text: str | None, expected: int) -> None:
+    assert listing.parse_limit(text, default=20, maximum=100) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["", "0", "101", "-1", "+5", " 5", "5.0", "²", "٣", pytest.param("1" * 5000, id="5000-digits")],
+)
+def test_parse_limit_refuses(text: str) -> None:
+    with pytest.raises(Problem) as caught:
+        listing.parse_limit(text, default=20, maximum=100)
+    assert (caught.value.status, caught.value.errors) == (
+        400,
+        [{"field": "limit", "message": "limit must be a whole number from 1 to 100"}],
+    )
 
 
 async def test_bill_filters(lister: MomentClient, listed: Listed) -> None:

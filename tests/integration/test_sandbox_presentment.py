@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import AsyncIterator
 from typing import Any
@@ -33,7 +34,10 @@ async def browser(sandbox_url: str) -> AsyncIterator[httpx.AsyncClient]:
 
 
 async def _bill(
-    client: MomentClient, amount_due: int = 2000, name: str = "Lerato Molefe"
+    client: MomentClient,
+    amount_due: int = 2000,
+    name: str = "Lerato Molefe",
+    due_date: str = "2031-03-31",
 ) -> dict[str, Any]:
     response = await post(
         client,
@@ -42,7 +46,7 @@ async def _bill(
             "external_reference": ref("INV"),
             "currency": "ZAR",
             "amount_due": amount_due,
-            "due_date": "2031-03-31",
+            "due_date": due_date,
             "customer": {"external_reference": ref("cus"), "name": name},
         },
     )
@@ -66,7 +70,11 @@ async def test_bill_page_shows_amount_status_and_form(
     assert "<dd>2031-03-31</dd>" in html
     assert f'<form method="post" action="/pay/{bill["id"]}">' in html
     assert '<input id="amount" name="amount" value="1234.56"' in html
-    assert '<button type="submit" id="pay">Pay R 1,234.56</button>' in html
+    # The button says what it does; the amount is in the field above it and the
+    # remaining amount stands at the top of the page.
+    assert '<button type="submit" id="pay">Pay</button>' in html
+    assert "<dd>R 1,234.56</dd>" in html  # the bill total
+    assert 'id="overdue"' not in html  # due in 2031
     # The same page by the bill's external reference.
     by_ref = await browser.get(f"/pay/{bill['external_reference']}")
     assert by_ref.status_code == 200
@@ -94,6 +102,7 @@ async def test_form_post_pays_and_redirects(
     assert '<p class="note" id="note">Payment received. Thank you.</p>' in landing.text
     assert 'id="remaining">R 7.50<' in landing.text
     assert 'value="7.50"' in landing.text
+    assert '<button type="submit" id="pay">Pay</button>' in landing.text
 
     # Paying the rest (typed with a currency symbol) settles the bill; the form goes away.
     rest = await browser.post(f"/pay/{bill['external_reference']}", data={"amount": "R 7.50"})
@@ -114,6 +123,10 @@ async def test_form_post_pays_and_redirects(
         ("-5", "the amount cannot be negative"),
         ("1.234", "too many decimals"),
         ("20.01", "2001 is more than the 2000 remaining on the bill"),
+        # Beyond the largest amount a bill can have: a message, not a 500.
+        ("99999999999", "the amount must be at most R 999,999.99"),
+        ("1000000", "the amount must be at most R 999,999.99"),
+        pytest.param("9" * 5000, "too many digits", id="5000-digits"),
     ],
 )
 async def test_bad_amount_rerenders_with_error_and_typed_text(
@@ -127,7 +140,66 @@ async def test_bad_amount_rerenders_with_error_and_typed_text(
     assert error is not None
     assert message in error.group(1)
     assert f'<input id="amount" name="amount" value="{typed}"' in answer.text
+    assert 'id="remaining">R 20.00<' in answer.text
     assert (await client.get_bill(bill["id"])).amount_paid == 0
+
+
+@pytest.mark.parametrize(
+    ("content", "content_type"),
+    [
+        (b"amount=\xff\xfe", "application/x-www-form-urlencoded; charset=utf-8"),
+        (b"amount=1", "application/x-www-form-urlencoded; charset=no-such-charset"),
+        (b"--edge\r\nno headers, no end", "multipart/form-data; boundary=edge"),
+    ],
+)
+async def test_unreadable_form_is_a_400_problem(
+    client: MomentClient, browser: httpx.AsyncClient, content: bytes, content_type: str
+) -> None:
+    bill = await _bill(client, 2000)
+    answer = await browser.post(
+        f"/pay/{bill['id']}", content=content, headers={"Content-Type": content_type}
+    )
+    assert answer.status_code == 400
+    assert answer.headers["content-type"].startswith("application/problem+json")
+    problem = answer.json()
+    assert problem["detail"].startswith("the form could not be read")
+    assert (problem["status"], problem["instance"]) == (400, f"/pay/{bill['id']}")
+    assert (await client.get_bill(bill["id"])).amount_paid == 0
+
+
+async def test_overdue_unpaid_bill_is_marked_overdue(start_sandbox: StartSandbox) -> None:
+    """Overdue: unpaid with its due date before the sandbox's today (due today is not)."""
+    sandbox = await start_sandbox()
+    sandbox.objects.today = lambda: dt.date(2031, 4, 1)
+    overdue = '<span class="status overdue" id="overdue">overdue</span>'
+    async with (
+        make_client(sandbox.url) as client,
+        httpx.AsyncClient(base_url=sandbox.url, follow_redirects=False) as http,
+    ):
+        late = await _bill(client, 2000, due_date="2031-03-31")
+        page = (await http.get(f"/pay/{late['id']}")).text
+        assert f'<span class="status unpaid" id="status">unpaid</span> {overdue}' in page
+        assert '<form method="post"' in page  # still payable
+
+        # A refused payment re-renders the page, still marked.
+        refused = await http.post(f"/pay/{late['id']}", data={"amount": "abc"})
+        assert refused.status_code == 422
+        assert overdue in refused.text
+
+        due_today = await _bill(client, 2000, due_date="2031-04-01")
+        assert 'id="overdue"' not in (await http.get(f"/pay/{due_today['id']}")).text
+
+        paid_late = await _bill(client, 2000, due_date="2031-01-31")
+        assert overdue in (await http.get(f"/pay/{paid_late['id']}")).text
+        paid = await http.post(f"/pay/{paid_late['id']}", data={"amount": "20"})
+        assert paid.status_code == 303
+        paid_page = (await http.get(f"/pay/{paid_late['id']}")).text
+        assert '<span class="status paid" id="status">paid</span>' in paid_page
+        assert 'id="overdue"' not in paid_page
+
+        voided_late = await _bill(client, 2000, due_date="2031-01-31")
+        await client.void_bill(voided_late["id"])
+        assert 'id="overdue"' not in (await http.get(f"/pay/{voided_late['id']}")).text
 
 
 async def test_page_escapes_what_it_shows(client: MomentClient, browser: httpx.AsyncClient) -> None:

@@ -340,6 +340,22 @@ async def raw_http(sandbox_url: str) -> AsyncIterator[httpx.AsyncClient]:
         (b"[1, 2]", "the request body must be a JSON object"),
         (b'"text"', "the request body must be a JSON object"),
         (b"\xff\xfe", "the request body is not valid JSON"),
+        pytest.param(
+            b"[" * 100_000 + b"]" * 100_000,
+            "the request body's JSON is nested too deeply",
+            id="nested-100000-deep",
+        ),
+        pytest.param(
+            b'{"external_reference": "cus-1", "metadata": ' + b"[" * 5000 + b"]" * 5000 + b"}",
+            "the request body's JSON is nested too deeply",
+            id="nested-inside-an-object",
+        ),
+        # Valid JSON, but no UTF-8 text can hold a lone surrogate (SQLite refused it: 500).
+        pytest.param(
+            b'{"external_reference": "cus-2", "metadata": {"note": "\\ud800"}}',
+            "the request body's JSON has an unpaired surrogate",
+            id="lone-surrogate",
+        ),
     ],
 )
 async def test_bodies_that_are_not_json_objects_are_400(
@@ -361,10 +377,45 @@ async def test_patch_with_a_bad_body_is_400(raw_http: httpx.AsyncClient, world: 
     response = await raw_http.patch(f"{CUSTOMERS}/{world.customer}", content=b"[]")
     assert response.status_code == 400
     response = await raw_http.patch(
+        f"{CUSTOMERS}/{world.customer}", content=b"[" * 100_000 + b"]" * 100_000
+    )
+    assert response.status_code == 400
+    assert response.json()["detail"] == "the request body's JSON is nested too deeply"
+    response = await raw_http.patch(
+        f"{CUSTOMERS}/{world.customer}", content=b'{"metadata": {"note": "\\udfff"}}'
+    )
+    assert response.status_code == 400
+    assert response.json()["detail"].startswith("the request body's JSON has an unpaired")
+    response = await raw_http.patch(
         f"{CUSTOMERS}/{world.customer}", json={"external_reference": "new"}
     )
     assert response.status_code == 400
     assert response.json()["errors"][0]["field"] == "external_reference"
+
+
+@pytest.mark.parametrize("path", ["/sandbox/deliveries", "/sandbox/events"])
+@pytest.mark.parametrize(
+    "limit",
+    ["0", "501", "-1", "ten", "", "²", "٣", pytest.param("5" * 5000, id="5000-digits")],
+)
+async def test_bad_limit_on_the_sandbox_logs_is_400(
+    raw_http: httpx.AsyncClient, path: str, limit: str
+) -> None:
+    response = await raw_http.get(path, params={"limit": limit})
+    assert response.status_code == 400
+    assert response.headers["content-type"].startswith("application/problem+json")
+    problem = response.json()
+    assert problem["errors"] == [
+        {"field": "limit", "message": "limit must be a whole number from 1 to 500"}
+    ]
+
+
+@pytest.mark.parametrize("path", ["/sandbox/deliveries", "/sandbox/events"])
+async def test_sandbox_logs_take_limits_up_to_500(raw_http: httpx.AsyncClient, path: str) -> None:
+    for limit in ("1", "500"):
+        response = await raw_http.get(path, params={"limit": limit})
+        assert response.status_code == 200
+        assert isinstance(response.json()["data"], list)
 
 
 async def test_oversized_body_is_413_problem(raw_http: httpx.AsyncClient) -> None:
