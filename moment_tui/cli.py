@@ -1,8 +1,12 @@
 """``moment-tui``: the console and its subcommands.
 
 Exit codes: 0 success, 1 a failure the user can act on (the API refused, a delivery
-was rejected), 2 bad usage. Messages go to stderr and data to stdout; nothing here
-prompts or colours when the stream is not a terminal.
+was rejected, a file that cannot be opened), 2 bad usage; either way one line on
+stderr. Messages go to stderr and data to stdout; nothing here prompts or colours when
+the stream is not a terminal.
+
+The top-level console flags (``--api-url``, ``--sandbox``, ``--listen``,
+``--read-only``) are parsed once in :func:`main` and apply to every subcommand.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from moment_tui.commands.base import (
     EXIT_OK,
     EXIT_USAGE,
     PROG,
+    CommandFailed,
     Handler,
     Io,
     Parser,
@@ -35,7 +40,20 @@ from moment_tui.secrets import (
     mask,
 )
 
-__all__ = ["EXIT_FAILED", "EXIT_OK", "EXIT_USAGE", "Io", "UsageError", "build_parser", "main"]
+__all__ = [
+    "EXIT_FAILED",
+    "EXIT_OK",
+    "EXIT_USAGE",
+    "CommandFailed",
+    "Io",
+    "UsageError",
+    "build_parser",
+    "main",
+]
+
+NEEDS_A_TERMINAL = (
+    "the console needs a terminal; for scripts use `moment-tui listen` or `moment-tui events`"
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -95,19 +113,32 @@ def main(argv: Sequence[str] | None = None, io: Io | None = None) -> int:
         args = parser.parse_args(argv)
     handler: Handler = getattr(args, "handler", cmd_console)
     try:
+        io.flags = console_flags(args)  # typed before any subcommand, they apply to it
         return handler(args, io)
     except (UsageError, ConfigError) as exc:
         io.err(f"{PROG}: {exc}")
         return EXIT_USAGE
+    except CommandFailed as exc:
+        io.err(f"{PROG}: {exc}")
+        return EXIT_FAILED
     except KeyboardInterrupt:
         io.err(f"{PROG}: interrupted")
         return 130
+    except Exception as exc:  # a bug: still one line, unless the traceback is asked for
+        if io.env.get("MOMENT_DEBUG"):
+            raise
+        io.err(
+            f"{PROG}: unexpected error ({type(exc).__name__}: {exc}); "
+            "MOMENT_DEBUG=1 shows the traceback — please report it"
+        )
+        return EXIT_FAILED
 
 
 # --- the console ---------------------------------------------------------------------
 
 
 def console_flags(args: argparse.Namespace) -> dict[str, Any]:
+    """The top-level flags as settings overrides (None where not given)."""
     flags: dict[str, Any] = {
         "sandbox": args.sandbox,
         "read_only": args.read_only,
@@ -120,7 +151,10 @@ def console_flags(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def cmd_console(args: argparse.Namespace, io: Io) -> int:
-    settings = io.settings(console_flags(args))
+    # Without a terminal the app would write kilobytes of escape codes into a pipe.
+    if not (io.stdin.isatty() and io.stdout.isatty()):
+        raise UsageError(NEEDS_A_TERMINAL)
+    settings = io.settings()
     from moment_tui.ui.factory import create_app
 
     app = create_app(settings)
@@ -154,7 +188,10 @@ def cmd_login(args: argparse.Namespace, io: Io) -> int:
         where = store.set("webhook_secret", secret)
         io.err(f"Stored webhook secret {mask(secret)} in {where}.")
     if mode == "LIVE":
-        io.err("This key moves real money: the console shows a LIVE banner and asks before writes.")
+        io.err(
+            "This key moves real money: the console shows a LIVE banner; "
+            "commands that write ask first."
+        )
     _env_wins_note(io, ("api_key", "webhook_secret"))
     return EXIT_OK
 
@@ -212,6 +249,9 @@ def cmd_auth_status(args: argparse.Namespace, io: Io) -> int:
     secrets = settings.webhook_secrets
     secret_text = " ".join(str(s) for s in secrets) if secrets else "(none)"
     rows.append(("Webhook secret", f"{secret_text}  ({settings.sources.get('webhook_secret')})"))
+    if settings.read_only:
+        source = settings.sources.get("read_only")
+        rows.append(("Read-only", f"yes: writes to the API are refused  ({source})"))
     width = max(len(label) for label, _ in rows)
     for label, value in rows:
         io.out(f"{label.ljust(width)}  {value}")
@@ -222,5 +262,5 @@ def _mode_text(settings: Settings) -> str:
     return {
         "sandbox": "sandbox (no API key: the console runs on the embedded sandbox)",
         "test": "test (sk_test_ key: no real money moves)",
-        "live": "LIVE (real money; writes ask for confirmation)",
+        "live": "LIVE (real money; the console shows a LIVE banner; commands that write ask first)",
     }[settings.mode]

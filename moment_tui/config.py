@@ -113,7 +113,9 @@ def parse_listen(text: str, source: str) -> Listen:
     """``HOST:PORT`` (``[::1]:8765`` for IPv6); port 0 means "any free port"."""
     host, sep, port_text = text.strip().rpartition(":")
     host = host.strip("[]")
-    if not sep or not host or not port_text.isdigit() or int(port_text) > 65535:
+    # isascii(): "²".isdigit() is True, but int("²") raises.
+    valid_port = port_text.isascii() and port_text.isdigit() and int(port_text) <= 65535
+    if not sep or not host or not valid_port:
         raise ConfigError(f"{source}: listen address must be HOST:PORT, got {text!r}")
     if host != "localhost":
         try:
@@ -125,9 +127,14 @@ def parse_listen(text: str, source: str) -> Listen:
 
 
 def parse_api_url(text: str, source: str) -> str:
+    """An ``http(s)://HOST[:PORT][/PATH]`` URL without its trailing ``/``."""
     parts = urlsplit(text.strip())
-    if parts.scheme not in ("http", "https") or not parts.netloc:
+    if parts.scheme not in ("http", "https") or not parts.netloc or not parts.hostname:
         raise ConfigError(f"{source}: API URL must be http(s)://HOST[:PORT], got {text!r}")
+    try:
+        _ = parts.port  # urlsplit checks the port only when it is asked for
+    except ValueError:
+        raise ConfigError(f"{source}: the port in {text!r} is not a number 0-65535") from None
     return text.strip().rstrip("/")
 
 

@@ -15,7 +15,12 @@ e.g. ``R 1,234.50``; symbols are CLDR's for the South African English locale
 Input is forgiving about the forms people type — ``20``, ``20.00``, ``R20,00``,
 ``R 1 234,50``, ``1,234.50`` — and strict about meaning: too many decimals,
 an unwanted sign, or anything that is not a number raise :class:`MoneyError`
-with a sentence a form can show as it is.
+with a sentence a form can show as it is. Digits are ASCII ``0``-``9`` only.
+
+A single ``,`` followed by exactly three digits is ambiguous. It groups thousands
+(``1,234`` ZAR is R 1,234.00) unless the whole part is zero (``0,500`` is never
+"five hundred") or the currency has three decimals (``1,234`` KWD is
+KWD 1.234), where it is the decimal mark.
 """
 
 from __future__ import annotations
@@ -101,7 +106,7 @@ def parse_minor(
         body = _strip_currency(body, currency)
     if not body:
         raise MoneyError("enter an amount, e.g. 20.00" if not raw else f"{raw!r} is not an amount")
-    whole, frac = _split_digits(body, raw)
+    whole, frac = _split_digits(body, raw, places)
     frac = frac.rstrip("0")
     if len(frac) > places:
         unit = "no decimals" if places == 0 else f"at most {places} decimal places"
@@ -135,32 +140,46 @@ def _strip_currency(text: str, currency: str) -> str:
     return text
 
 
-_DIGIT_GROUPS = re.compile(r"\d{1,3}(?:[,.]\d{3})+")
+_DIGIT_GROUPS = re.compile(r"[0-9]{1,3}(?:[,.][0-9]{3})+")
 
 
-def _split_digits(body: str, raw: str) -> tuple[str, str]:
-    """``"1,234.50"`` → ``("1234", "50")``: the whole and fractional digit strings."""
+def _split_digits(body: str, raw: str, places: int) -> tuple[str, str]:
+    """``"1,234.50"`` → ``("1234", "50")``: the whole and fractional digit strings
+    (``places``: the currency's decimals, which settle a lone ``,ddd``)."""
     compact = "".join(ch for ch in body if ch not in _GROUPING_SPACES)
-    if not re.fullmatch(r"[\d.,]+", compact) or not any(ch.isdigit() for ch in compact):
+    # [0-9], not \d: \d and str.isdigit() accept "٣" or "²", which int() reads or rejects.
+    if not re.fullmatch(r"[0-9.,]+", compact) or not re.search(r"[0-9]", compact):
         raise MoneyError(f"{raw!r} is not an amount")
     dots, commas = compact.count("."), compact.count(",")
     if dots and commas:
         decimal_mark = "." if compact.rfind(".") > compact.rfind(",") else ","
     elif dots + commas == 1:
         # A single separator is the decimal mark unless it is a comma followed by
-        # exactly three digits ("1,234" is one thousand two hundred and thirty-four).
+        # exactly three digits ("1,234" is one thousand two hundred and thirty-four) —
+        # and even then it is decimal after a zero ("0,500" groups nothing) or in a
+        # currency with three decimals ("1,234" KWD is 1.234).
         mark = "." if dots else ","
-        decimal_mark = "" if mark == "," and re.fullmatch(r"\d+,\d{3}", compact) else mark
+        grouping = (
+            mark == ","
+            and re.fullmatch(r"[0-9]+,[0-9]{3}", compact) is not None
+            and re.fullmatch(r"0+,[0-9]{3}", compact) is None
+            and places != 3
+        )
+        decimal_mark = "" if grouping else mark
     else:
         decimal_mark = ""  # none, or several of one kind: they all group thousands
     whole, _, frac = compact.rpartition(decimal_mark) if decimal_mark else (compact, "", "")
-    if decimal_mark and not frac.isdigit():
+    if decimal_mark and not _ascii_digits(frac):
         raise MoneyError(f"{raw!r} is not an amount")
     grouped = whole.replace(",", "").replace(".", "")
     if whole != grouped and not _DIGIT_GROUPS.fullmatch(whole):
         raise MoneyError(f"{raw!r} is not an amount: digit groups look wrong")
     if not grouped:
         grouped = "0"
-    if not grouped.isdigit():
+    if not _ascii_digits(grouped):
         raise MoneyError(f"{raw!r} is not an amount")
     return grouped, frac
+
+
+def _ascii_digits(text: str) -> bool:
+    return text.isascii() and text.isdigit()

@@ -133,6 +133,7 @@ class Runtime:
                 base_url=settings.api_url,
                 transport=self.options.transport,
                 retry=self.options.retry,
+                read_only=settings.read_only,
             )
         self.reconciler = Reconciler(self.workspace, self.client, on_application=on_application)
         await self.reconciler.catch_up()
@@ -156,7 +157,7 @@ class Runtime:
             self.sandbox = None
             started.problems.append(f"the sandbox did not start: {exc}")
             return
-        self.client = MomentClient(SANDBOX_KEY, base_url=url)
+        self.client = MomentClient(SANDBOX_KEY, base_url=url, read_only=self.settings.read_only)
 
     async def connect(self) -> Connected:
         """Probe the API, then copy what it lists into the catalogue; never raises."""

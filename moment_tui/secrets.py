@@ -28,7 +28,6 @@ from typing import Any, Final, Literal, Protocol
 
 SERVICE: Final = "moment-tui"
 SecretName = Literal["api_key", "webhook_secret"]
-SECRET_NAMES: Final[tuple[SecretName, ...]] = ("api_key", "webhook_secret")
 FALLBACK_FILE: Final = "secrets.json"
 
 _PREFIXES: Final = ("sk_test_", "pk_test_", "whsec_", "sk_", "pk_")

@@ -5,7 +5,14 @@ the base URL, timeouts and the ``Authorization`` header. Every POST carries an
 ``Idempotency-Key`` (uuid4) that stays the same across retries of that call, so a
 retried create can never create twice. Connection errors, timeouts, 429 and
 502/503/504 are retried with exponential backoff and full jitter, bounded by both
-an attempt count and a total time budget; ``Retry-After`` is honoured.
+an attempt count and a total time budget; ``Retry-After`` is honoured. A 409 that
+answers a POST *with* ``Retry-After`` (the idempotency draft's "this key is still in
+flight") is retried the same way, with the same key; a 409 without it (a duplicate
+``external_reference``) is final.
+
+With ``read_only=True`` the client refuses every POST and PATCH (voiding included)
+with :class:`~moment_tui.api.errors.ReadOnlyRefused` before anything is sent; GETs
+work as usual.
 
 Every attempt is recorded in :class:`RequestLog` (method, path, status, latency,
 idempotency key, replayed flag) for the console's request view. Failures raise the
@@ -39,6 +46,7 @@ from moment_tui.api.errors import (
     NotFound,
     Problem,
     RateLimited,
+    ReadOnlyRefused,
     RequestTimeout,
     TransportError,
     Unauthorized,
@@ -63,6 +71,7 @@ from moment_tui.secrets import mask
 DEFAULT_BASE_URL: Final = "https://api.momentpay.net"
 DEFAULT_TIMEOUT: Final = httpx.Timeout(10.0, connect=5.0)
 RETRY_STATUSES: Final = frozenset({429, 502, 503, 504})
+READ_METHODS: Final = frozenset({"GET", "HEAD", "OPTIONS"})
 
 T = TypeVar("T", bound=BaseModel)
 ItemT = TypeVar("ItemT")
@@ -181,9 +190,11 @@ class MomentClient:
         request_log: RequestLog | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         rng: random.Random | None = None,
+        read_only: bool = False,
     ) -> None:
         self._masked_key = mask(api_key)
         self.base_url = base_url.rstrip("/")
+        self.read_only = read_only
         self.retry = retry or RetryPolicy()
         self.request_log = request_log if request_log is not None else RequestLog()
         self._sleep = sleep
@@ -200,7 +211,8 @@ class MomentClient:
         )
 
     def __repr__(self) -> str:
-        return f"MomentClient(base_url={self.base_url!r}, api_key={self._masked_key!r})"
+        read_only = ", read_only=True" if self.read_only else ""
+        return f"MomentClient(base_url={self.base_url!r}, api_key={self._masked_key!r}{read_only})"
 
     async def __aenter__(self) -> MomentClient:
         return self
@@ -257,9 +269,7 @@ class MomentClient:
 
     async def get(self, kind: ObjectKind, ref: str) -> BillingObject:
         """Fetch a customer, account or bill by kind."""
-        model = MODEL_FOR[kind]
-        path = _object_path(kind, ref)
-        return _parse(model, await self.request("GET", path), "GET", path)
+        return await self._get(kind, ref, MODEL_FOR[kind])
 
     async def probe(self) -> Probe:
         """Is the API reachable and the key accepted? Moment has no health endpoint, so
@@ -338,6 +348,8 @@ class MomentClient:
         idempotency_key: str | None = None,
     ) -> Response:
         """Send a request with retries; return the 2xx response or raise."""
+        if self.read_only and method.upper() not in READ_METHODS:
+            raise ReadOnlyRefused(f"read-only: refusing {method} {path}; nothing was sent")
         headers: dict[str, str] = {}
         if method == "POST":
             idempotency_key = idempotency_key or str(uuid.uuid4())
@@ -363,9 +375,10 @@ class MomentClient:
                         replayed=_replayed(response),
                     )
                 error = _api_error(method, path, response)
-                if response.status_code not in RETRY_STATUSES:
+                if not _retryable(method, response):
                     raise error
-                hint = error.retry_after if isinstance(error, RateLimited) else None
+                # Retry-After is a wait the server asked for (429, or a 409 "in flight").
+                hint = _retry_after(response) if response.status_code in (409, 429) else None
                 delay = self._retry_delay(attempt, started, hint)
                 if delay is None:
                     raise error
@@ -419,7 +432,7 @@ class MomentClient:
         response = await self.request("POST", path, json=_body(body), idempotency_key=key)
         return _parse(model, response, "POST", path)
 
-    async def _get(self, kind: ObjectKind, ref: str, model: type[ObjectT]) -> ObjectT:
+    async def _get(self, kind: ObjectKind, ref: str, model: type[T]) -> T:
         path = _object_path(kind, ref)
         return _parse(model, await self.request("GET", path), "GET", path)
 
@@ -477,6 +490,18 @@ def _json_or_none(response: httpx.Response) -> Any:
         return response.json()
     except ValueError:
         return response.text
+
+
+def _retryable(method: str, response: httpx.Response) -> bool:
+    """Worth another attempt: 429 and 502/503/504; and a POST's 409 that carries
+    ``Retry-After`` (an earlier attempt with this Idempotency-Key is still in flight)."""
+    if response.status_code in RETRY_STATUSES:
+        return True
+    return (
+        response.status_code == 409
+        and method == "POST"
+        and bool(response.headers.get("retry-after", "").strip())
+    )
 
 
 def _replayed(response: httpx.Response) -> bool:

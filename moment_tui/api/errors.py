@@ -12,10 +12,12 @@
     │   ├── Forbidden            403  the key may not do this (or is deleted/expired)
     │   ├── NotFound             404  no such customer, account or bill
     │   ├── Conflict             409  duplicate external_reference, key in flight …
+    │   │                             (retried when it carries Retry-After)
     │   ├── Unprocessable        422  valid JSON the server will not act on
     │   ├── RateLimited          429  too many requests (``retry_after`` seconds)
     │   └── ServerError          5xx  Moment's side failed
     ├── ListingNotSupported      the server has no list endpoints (Moment has none)
+    ├── ReadOnlyRefused          a write refused by a read-only client; nothing was sent
     └── UnexpectedResponse       a success whose body is not what the reference says
 
 ``ApiError`` carries the problem-details fields ``type``, ``title``, ``status``,
@@ -43,6 +45,10 @@ class RequestTimeout(TransportError):
 
 class ListingNotSupported(MomentError):
     """The server has no ``GET /billing/<kind>`` list endpoint (Moment itself has none)."""
+
+
+class ReadOnlyRefused(MomentError):
+    """The client is read-only and refused a write (POST, PATCH …) before sending it."""
 
 
 class UnexpectedResponse(MomentError):

@@ -1,13 +1,14 @@
-"""What every subcommand shares: streams, exit codes, one-line usage errors."""
+"""What every subcommand shares: streams, exit codes, one-line errors, the workspace."""
 
 from __future__ import annotations
 
 import argparse
 import os
+import sqlite3
 import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, NoReturn, TextIO
+from typing import Any, NoReturn, TextIO, TypeVar
 
 from moment_tui import __version__
 from moment_tui.api.client import MomentClient
@@ -16,11 +17,17 @@ from moment_tui.secrets import SecretStore
 from moment_tui.store.workspace import Workspace, workspace_path
 
 PROG = "moment-tui"
+T = TypeVar("T")
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 
 class UsageError(Exception):
     """Bad usage: printed as one line, exit status 2."""
+
+
+class CommandFailed(Exception):
+    """A failure the user can act on (a file that cannot be opened, a refused write):
+    printed as one line, exit status 1."""
 
 
 class Parser(argparse.ArgumentParser):
@@ -39,6 +46,9 @@ class Io:
     stdin: TextIO = field(default_factory=lambda: sys.stdin)
     env: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
     store: SecretStore | None = None
+    # The top-level console flags (--api-url, --sandbox, --listen, --read-only), parsed
+    # once by ``main()``; every command's settings honour them.
+    flags: Mapping[str, Any] = field(default_factory=dict)
 
     def out(self, text: str = "") -> None:
         print(text, file=self.stdout, flush=True)
@@ -50,7 +60,9 @@ class Io:
         return self.stdin.isatty() and self.stderr.isatty()
 
     def settings(self, flags: Mapping[str, Any] | None = None) -> Settings:
-        return load_settings(env=self.env, flags=flags, store=self.secret_store())
+        """Settings from the console flags (``flags`` added on top), env, file, defaults."""
+        merged = {**self.flags, **(flags or {})}
+        return load_settings(env=self.env, flags=merged, store=self.secret_store())
 
     def secret_store(self) -> SecretStore:
         if self.store is None:
@@ -65,26 +77,64 @@ def add_version(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
 
 
+# What opening a SQLite file can raise: a directory or unreadable path (OSError or
+# sqlite3.OperationalError), a file that is not a database (sqlite3.DatabaseError),
+# a schema from a newer moment-tui (RuntimeError).
+OPEN_ERRORS = (OSError, sqlite3.Error, RuntimeError)
+
+
+def open_failure(what: str, path: object, exc: BaseException) -> CommandFailed:
+    """One line saying why ``path`` could not be opened."""
+    reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+    return CommandFailed(f"cannot open the {what} {path}: {reason or type(exc).__name__}")
+
+
 def open_workspace(settings: Settings) -> Workspace:
-    """The workspace of the Moment these settings point at."""
-    return Workspace(workspace_path(settings.data_dir, settings.mode, settings.api_url))
+    """The workspace of the Moment these settings point at; :class:`CommandFailed` if
+    it cannot be opened."""
+    path = workspace_path(settings.data_dir, settings.mode, settings.api_url)
+    try:
+        return Workspace(path)
+    except OPEN_ERRORS as exc:
+        raise open_failure("workspace", path, exc) from None
+
+
+def read_workspace(settings: Settings, read: Callable[[sqlite3.Connection], T]) -> T:
+    """Open the workspace, run one read, close it; :class:`CommandFailed` on a database
+    that opens but cannot be read (say, tables from another program)."""
+    workspace = open_workspace(settings)
+    try:
+        return workspace.query(read)
+    except sqlite3.Error as exc:
+        raise open_failure("workspace", workspace.path, exc) from None
+    finally:
+        workspace.close()
 
 
 def api_client(settings: Settings) -> MomentClient | None:
-    """A client for the configured API, or None in sandbox mode (no key)."""
+    """A client for the configured API, or None in sandbox mode (no key). With
+    ``read_only`` the client refuses every write before sending it."""
     if settings.mode == "sandbox" or settings.api_key is None:
         return None
-    return MomentClient(settings.api_key.reveal(), base_url=settings.api_url)
+    return MomentClient(
+        settings.api_key.reveal(), base_url=settings.api_url, read_only=settings.read_only
+    )
+
+
+def ascii_digits(text: str) -> bool:
+    """True for ``"123"``; False for ``"²"`` or ``"٣"``, which ``str.isdigit`` accepts but
+    ``int`` does not (or reads as a number nobody typed on purpose)."""
+    return text.isascii() and text.isdigit()
 
 
 def port(text: str) -> int:
-    if not text.isdigit() or int(text) > 65535:
+    if not ascii_digits(text) or int(text) > 65535:
         raise argparse.ArgumentTypeError(f"a port is 0-65535, not {text!r}")
     return int(text)
 
 
 def positive_int(text: str) -> int:
-    if not text.isdigit() or int(text) < 1:
+    if not ascii_digits(text) or int(text) < 1:
         raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, not {text!r}")
     return int(text)
 

@@ -1,4 +1,9 @@
-"""``moment-tui import``: load a Moment bulk-upload CSV into Moment and the catalogue."""
+"""``moment-tui import``: load a Moment bulk-upload CSV into Moment and the catalogue.
+
+Writes are guarded: with ``read_only`` set nothing is sent (``--dry-run`` still
+validates); with a LIVE key the command asks on a terminal ("Type yes") and needs
+``--yes`` without one. Test mode and the sandbox never ask.
+"""
 
 from __future__ import annotations
 
@@ -13,12 +18,16 @@ from moment_tui.api.client import MomentClient
 from moment_tui.commands.base import (
     EXIT_FAILED,
     EXIT_OK,
+    OPEN_ERRORS,
+    CommandFailed,
     Io,
     UsageError,
     add_version,
     api_client,
+    open_failure,
     open_workspace,
 )
+from moment_tui.config import Settings
 from moment_tui.money import MoneyError, check_currency
 from moment_tui.runtime import SANDBOX_KEY
 from moment_tui.sandbox.server import SandboxConfig, SandboxThread
@@ -43,6 +52,11 @@ def register(sub: Any) -> None:
     )
     command.add_argument("--dry-run", action="store_true", help="validate only; send nothing")
     command.add_argument("--json", action="store_true", help="print the report as JSON")
+    command.add_argument(
+        "--yes",
+        action="store_true",
+        help="with a LIVE key, write without asking (required when not on a terminal)",
+    )
     command.set_defaults(handler=cmd_import)
 
 
@@ -60,6 +74,13 @@ def cmd_import(args: argparse.Namespace, io: Io) -> int:
         currency = check_currency(args.currency)
     except MoneyError as exc:
         raise UsageError(f"import: --currency: {exc}") from None
+    settings = io.settings()
+    if settings.read_only and not args.dry_run:
+        source = settings.sources.get("read_only", "config")
+        raise CommandFailed(
+            f"import: read-only is set ({source}): refusing to write; nothing was sent "
+            "(--dry-run only validates)"
+        )
     try:
         bulk = load_bulk(args.file, currency=currency, file_date=args.date)
     except OSError as exc:
@@ -67,7 +88,8 @@ def cmd_import(args: argparse.Namespace, io: Io) -> int:
     if bulk.file_errors:
         problems = "; ".join(str(error) for error in bulk.file_errors)
         raise UsageError(f"import: {args.file}: file not imported: {problems}")
-    settings = io.settings()
+    if settings.is_live and not args.dry_run and bulk.rows:
+        _confirm_live(len(bulk.rows), settings, args, io)
     workspace = open_workspace(settings)
     sandbox: SandboxThread | None = None
     client: MomentClient | None = None
@@ -77,7 +99,11 @@ def cmd_import(args: argparse.Namespace, io: Io) -> int:
             if client is None:  # sandbox mode: import into the console's own sandbox
                 db = settings.data_dir / "sandbox.sqlite3"
                 sandbox = SandboxThread(SandboxConfig(db_path=str(db)))
-                client = MomentClient(SANDBOX_KEY, base_url=sandbox.start())
+                try:
+                    url = sandbox.start()
+                except (*OPEN_ERRORS, TimeoutError) as exc:
+                    raise open_failure("sandbox database", db, exc) from None
+                client = MomentClient(SANDBOX_KEY, base_url=url)
                 io.err(f"No API key: importing into the sandbox ({db})")
         report = asyncio.run(_run(bulk, client, workspace, dry_run=args.dry_run))
     finally:
@@ -85,6 +111,24 @@ def cmd_import(args: argparse.Namespace, io: Io) -> int:
             sandbox.stop()
         workspace.close()
     return _show(report, args, io)
+
+
+def _confirm_live(bills: int, settings: Settings, args: argparse.Namespace, io: Io) -> None:
+    """Ask before writing to LIVE Moment; raise unless the answer is yes (or ``--yes``)."""
+    if args.yes:
+        return
+    what = f"{bills} bill{'s' if bills != 1 else ''}"
+    if not io.interactive():
+        raise UsageError(
+            f"import: this writes {what} to LIVE Moment at {settings.api_url}; "
+            "without a terminal to ask on, pass --yes to confirm"
+        )
+    io.stderr.write(
+        f"This writes {what} to LIVE Moment at {settings.api_url}. Type yes to continue: "
+    )
+    io.stderr.flush()
+    if io.stdin.readline().strip() != "yes":
+        raise CommandFailed("import: not confirmed; nothing was sent")
 
 
 async def _run(

@@ -7,12 +7,13 @@ import asyncio
 from typing import Any
 
 from moment_tui.commands.base import (
-    EXIT_FAILED,
     EXIT_OK,
-    PROG,
+    OPEN_ERRORS,
+    CommandFailed,
     Io,
     UsageError,
     add_version,
+    open_failure,
     port,
     positive_float,
 )
@@ -103,7 +104,20 @@ def cmd_sandbox(args: argparse.Namespace, io: Io) -> int:
     )
     try:
         asyncio.run(serve_forever(config, io.out))
-    except OSError as exc:
-        io.err(f"{PROG}: sandbox: cannot listen on {args.host}:{args.port}: {exc.strerror}")
-        return EXIT_FAILED
+    except OPEN_ERRORS as exc:
+        raise _start_failure(exc, args) from None
     return EXIT_OK
+
+
+def _start_failure(exc: BaseException, args: argparse.Namespace) -> CommandFailed:
+    """Why the sandbox did not start, in one line: the address or the database."""
+    if _is_bind_error(exc):
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        return CommandFailed(f"sandbox: cannot listen on {args.host}:{args.port}: {reason}")
+    return open_failure("sandbox database", args.db, exc)
+
+
+def _is_bind_error(exc: BaseException) -> bool:
+    """An OSError from the socket (address in use, not available, unresolvable host),
+    not from a file: file errors name their file, socket errors do not."""
+    return isinstance(exc, OSError) and exc.filename is None and exc.filename2 is None

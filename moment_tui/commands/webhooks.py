@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import sqlite3
 from collections.abc import Sequence
 from typing import Any
 
@@ -16,14 +17,18 @@ from moment_tui.commands.base import (
     UsageError,
     add_version,
     api_client,
+    ascii_digits,
     open_workspace,
     port,
     positive_int,
+    read_workspace,
 )
 from moment_tui.config import Settings, parse_api_url
 from moment_tui.money import MoneyError, check_currency, parse_minor
 from moment_tui.secrets import SecretFormatError, check_webhook_secret
 from moment_tui.store import eventlog
+from moment_tui.store.eventlog import Delivery
+from moment_tui.store.workspace import workspace_path
 from moment_tui.webhooks import report
 from moment_tui.webhooks.headless import ListenOptions, run_listen
 from moment_tui.webhooks.outbound import SendResult
@@ -89,6 +94,11 @@ def _secret_option(parser: argparse.ArgumentParser) -> None:
         metavar="WHSEC",
         help="webhook signing secret (repeat for rotation; default MOMENT_WEBHOOK_SECRET)",
     )
+
+
+def answer_text(result: SendResult) -> str:
+    """The handler's answer in one short line: the send error, else status and body."""
+    return result.error or f"{result.status} {(result.response or '').strip()[:200]}"
 
 
 def _secrets(args: argparse.Namespace, settings: Settings) -> tuple[str, ...]:
@@ -175,8 +185,7 @@ def cmd_trigger(args: argparse.Namespace, io: Io) -> int:
         if args.json:
             io.out(json.dumps(result.as_json(), separators=(",", ":"), ensure_ascii=False))
         else:
-            answer = result.error or f"{result.status} {(result.response or '').strip()[:200]}"
-            io.out(f"{result.webhook_id} → {answer} ({result.latency_ms:.0f} ms)")
+            io.out(f"{result.webhook_id} → {answer_text(result)} ({result.latency_ms:.0f} ms)")
 
     async def run() -> list[SendResult]:
         try:
@@ -216,18 +225,15 @@ def cmd_trigger(args: argparse.Namespace, io: Io) -> int:
 
 def cmd_events(args: argparse.Namespace, io: Io) -> int:
     settings = io.settings()
-    workspace = open_workspace(settings)
-    try:
-        rows = workspace.query(lambda conn: eventlog.latest(conn, limit=args.limit))
-    finally:
-        workspace.close()
+    rows = read_workspace(settings, lambda conn: eventlog.latest(conn, limit=args.limit))
     for delivery in reversed(rows):
         if args.json:
             io.out(json.dumps(report.as_json(delivery), separators=(",", ":"), ensure_ascii=False))
         else:
             io.out(f"#{delivery.seq:<6} {report.line(delivery)}")
     if not rows and not args.json:
-        io.err(f"No deliveries yet in {workspace.path}")
+        path = workspace_path(settings.data_dir, settings.mode, settings.api_url)
+        io.err(f"No deliveries yet in {path}")
     return EXIT_OK
 
 
@@ -235,30 +241,38 @@ def cmd_replay(args: argparse.Namespace, io: Io) -> int:
     from moment_tui.webhooks.trigger import fire
 
     settings = io.settings()
+    _check_delivery_ref(args.id)
     secrets = tuple(s.reveal() for s in settings.webhook_secrets)
     if not secrets:
         raise UsageError("replay signs afresh and needs MOMENT_WEBHOOK_SECRET (or login)")
     url = args.to or f"http://{settings.listen}{settings.listen_path}"
     parse_api_url(url, "--to")
-    workspace = open_workspace(settings)
-    try:
-        delivery = workspace.query(lambda conn: eventlog.find(conn, args.id))
-        stored = (
-            workspace.query(lambda conn: eventlog.raw(conn, delivery.seq)) if delivery else None
-        )
-    finally:
-        workspace.close()
-    if delivery is None or stored is None:
+
+    def find(conn: sqlite3.Connection) -> tuple[Delivery, bytes] | None:
+        delivery = eventlog.find(conn, args.id)
+        stored = eventlog.raw(conn, delivery.seq) if delivery else None
+        return (delivery, stored[1]) if delivery and stored else None
+
+    found = read_workspace(settings, find)
+    if found is None:
         raise UsageError(f"no delivery {args.id!r} in the event log (see moment-tui events)")
+    delivery, body = found
     webhook_id = delivery.webhook_id or new_message_id()
-    body = stored[1]
 
     def show(result: SendResult) -> None:
         if args.json:
             io.out(json.dumps(result.as_json(), separators=(",", ":"), ensure_ascii=False))
         else:
-            answer = result.error or f"{result.status} {(result.response or '').strip()[:200]}"
-            io.out(f"replayed #{delivery.seq} ({webhook_id}) → {answer}")
+            io.out(f"replayed #{delivery.seq} ({webhook_id}) → {answer_text(result)}")
 
     results = asyncio.run(fire(url, lambda: body, secrets, webhook_id=webhook_id, report=show))
     return EXIT_OK if all(r.accepted for r in results) else EXIT_FAILED
+
+
+def _check_delivery_ref(ref: str) -> None:
+    """A delivery number (ASCII digits) or a webhook-id. Digits that are not ASCII
+    ("²", "٣") are neither: the event log would read them as a number and fail."""
+    if not ref.strip() or (ref.isdigit() and not ascii_digits(ref)):
+        raise UsageError(
+            f"replay: {ref!r} is not a delivery number or a webhook-id (see moment-tui events)"
+        )

@@ -243,7 +243,7 @@ def latest(
 
 def find(conn: sqlite3.Connection, ref: str) -> Delivery | None:
     """By ``seq`` (digits) or ``webhook-id`` (the verified copy first)."""
-    if ref.isdigit():
+    if ref.isascii() and ref.isdigit():
         row = conn.execute(_SELECT + " WHERE d.seq = ?", (int(ref),)).fetchone()
     else:
         row = conn.execute(

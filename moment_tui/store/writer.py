@@ -182,9 +182,13 @@ def _settle(items: list[_Pending]) -> None:
 def connect(path: Path, *, durable: bool = True) -> sqlite3.Connection:
     """A connection in WAL mode; ``durable`` fsyncs every commit (``synchronous=FULL``)."""
     conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-    conn.row_factory = sqlite3.Row
-    conn.execute("PRAGMA journal_mode = WAL")
-    conn.execute(f"PRAGMA synchronous = {'FULL' if durable else 'NORMAL'}")
-    conn.execute("PRAGMA foreign_keys = ON")
-    conn.execute("PRAGMA busy_timeout = 10000")
+    try:
+        conn.row_factory = sqlite3.Row
+        conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute(f"PRAGMA synchronous = {'FULL' if durable else 'NORMAL'}")
+        conn.execute("PRAGMA foreign_keys = ON")
+        conn.execute("PRAGMA busy_timeout = 10000")
+    except BaseException:  # not a database we can use: leave nothing open behind
+        conn.close()
+        raise
     return conn

@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import json
 import shutil
+import socket
 from io import StringIO
 from pathlib import Path
 
+import httpx
 import pytest
 
 from moment_tui import cli
+from moment_tui.api.client import MomentClient
+from moment_tui.commands import bulk as bulk_command
 from moment_tui.commands.base import Io
-from moment_tui.config import load_settings
+from moment_tui.config import Settings, load_settings
 from moment_tui.store import catalogue
 from moment_tui.store.workspace import Workspace, workspace_path
 
@@ -92,3 +96,169 @@ def test_a_copied_file_name_without_a_date_is_still_imported(tmp_path: Path) -> 
     code, out, _ = run("import", str(plain), "--date", "2024-06-01", "--json")
     assert code == 1
     assert json.loads(out)["file_date"] == "2024-06-01"
+
+
+# --- top-level flags, read-only, and LIVE confirmation ------------------------------------
+
+TEST_KEY = "sk_test_importFlags4eC39HqLyjWD"
+LIVE_KEY = "sk_importLive4eC39HqLyjWDarjt"
+LIVE_URL = "https://live.moment.example"
+
+
+class TtyStringIO(StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def run_io(
+    *argv: str, env: dict[str, str], stdin: str = "", tty: bool = False
+) -> tuple[int, str, str]:
+    """Like :func:`run`, with an environment and (optionally) a terminal."""
+    stream = TtyStringIO if tty else StringIO
+    out, err = stream(), stream()
+    io = Io(stdout=out, stderr=err, stdin=stream(stdin), env=env)
+    try:
+        code = cli.main(list(argv), io=io)
+    except SystemExit as exit_:
+        code = int(exit_.code or 0)
+    return code, out.getvalue(), err.getvalue()
+
+
+@pytest.fixture
+def recorded(monkeypatch: pytest.MonkeyPatch) -> list[httpx.Request]:
+    """Every request ``import`` sends through the configured API (answered 401, which
+    stops an import at once), instead of reaching a real Moment."""
+    sent: list[httpx.Request] = []
+
+    def refuse(request: httpx.Request) -> httpx.Response:
+        sent.append(request)
+        return httpx.Response(401, json={"title": "Unauthorized", "detail": "recorded"})
+
+    def api_client(settings: Settings) -> MomentClient | None:
+        if settings.mode == "sandbox" or settings.api_key is None:
+            return None  # as the real one: import then uses the console's own sandbox
+        return MomentClient(
+            settings.api_key.reveal(),
+            base_url=settings.api_url,
+            read_only=settings.read_only,
+            transport=httpx.MockTransport(refuse),
+        )
+
+    monkeypatch.setattr(bulk_command, "api_client", api_client)
+    return sent
+
+
+def test_top_level_api_url_reaches_import(sandbox_url: str) -> None:
+    # MOMENT_API_URL names a port nothing listens on; --api-url, typed before the
+    # subcommand, must win and send the import to the sandbox.
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        nowhere = f"http://127.0.0.1:{closed.getsockname()[1]}"
+    env = {"MOMENT_API_KEY": TEST_KEY, "MOMENT_API_URL": nowhere}
+    code, out, err = run_io(
+        "--api-url", sandbox_url, "import", str(GOOD_AND_BAD), "--json", env=env
+    )
+    report = json.loads(out)
+    assert code == 1  # the three bad rows
+    assert report["stopped"] is None
+    assert report["created"] + report["already_imported"] == 6
+    assert "Type yes" not in err  # test mode never asks
+    assert TEST_KEY not in out + err
+
+
+def test_read_only_import_refuses_up_front_and_sends_nothing(
+    recorded: list[httpx.Request],
+) -> None:
+    code, out, err = run_io("--read-only", "import", str(GOOD_AND_BAD), env={})
+    assert (code, out) == (1, "")
+    assert err == (
+        "moment-tui: import: read-only is set (--read-only): refusing to write; nothing was "
+        "sent (--dry-run only validates)\n"
+    )
+    settings = load_settings(env={})
+    assert not (settings.data_dir / "sandbox.sqlite3").exists()  # no sandbox was started
+
+    code, out, err = run_io(
+        "--read-only", "import", str(GOOD_AND_BAD), env={"MOMENT_API_KEY": TEST_KEY}
+    )
+    assert (code, out) == (1, "")
+    assert len(err.splitlines()) == 1
+    assert recorded == []
+
+
+def test_read_only_from_the_config_file_is_named(
+    recorded: list[httpx.Request], tmp_path: Path
+) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text("read_only = true\n", encoding="utf-8")
+    env = {"MOMENT_API_KEY": LIVE_KEY, "MOMENT_CONFIG": str(config)}
+    code, _, err = run_io("import", str(GOOD_AND_BAD), "--yes", env=env)
+    assert code == 1
+    assert err == (
+        f"moment-tui: import: read-only is set ({config}): refusing to write; nothing was "
+        "sent (--dry-run only validates)\n"
+    )
+    assert recorded == []
+
+
+def test_read_only_still_allows_a_dry_run() -> None:
+    code, out, _ = run_io("--read-only", "import", str(GOOD_AND_BAD), "--dry-run", env={})
+    assert code == 1  # rows with errors
+    assert out.strip().splitlines()[-1] == "9 rows: 6 valid, 3 with errors (dry run: nothing sent)"
+
+
+def live_env() -> dict[str, str]:
+    return {"MOMENT_API_KEY": LIVE_KEY, "MOMENT_API_URL": LIVE_URL}
+
+
+def test_live_import_without_a_terminal_needs_yes(recorded: list[httpx.Request]) -> None:
+    code, out, err = run_io("import", str(GOOD_AND_BAD), env=live_env())
+    assert (code, out) == (2, "")
+    assert err == (
+        f"moment-tui: import: this writes 6 bills to LIVE Moment at {LIVE_URL}; without a "
+        "terminal to ask on, pass --yes to confirm\n"
+    )
+    assert recorded == []
+
+
+def test_live_import_with_yes_sends(recorded: list[httpx.Request]) -> None:
+    code, out, err = run_io("import", str(GOOD_AND_BAD), "--yes", env=live_env())
+    assert code == 1  # the recorder answers 401, which stops the import
+    assert "Type yes" not in err
+    assert recorded
+    assert {str(r.url).split("/billing")[0] for r in recorded} == {LIVE_URL}
+    assert "stopped" in out.splitlines()[-1]
+    assert LIVE_KEY not in out + err
+
+
+@pytest.mark.parametrize("answer", ["no\n", "\n", "", "YES\n", "y\n"])
+def test_live_import_on_a_terminal_aborts_unless_the_answer_is_yes(
+    recorded: list[httpx.Request], answer: str
+) -> None:
+    code, out, err = run_io("import", str(GOOD_AND_BAD), env=live_env(), stdin=answer, tty=True)
+    assert (code, out) == (1, "")
+    assert err == (
+        f"This writes 6 bills to LIVE Moment at {LIVE_URL}. Type yes to continue: "
+        "moment-tui: import: not confirmed; nothing was sent\n"
+    )
+    assert recorded == []
+
+
+def test_live_import_on_a_terminal_goes_ahead_after_yes(recorded: list[httpx.Request]) -> None:
+    code, out, err = run_io("import", str(GOOD_AND_BAD), env=live_env(), stdin=" yes \n", tty=True)
+    assert code == 1  # stopped by the recorder's 401
+    assert err.startswith(
+        f"This writes 6 bills to LIVE Moment at {LIVE_URL}. Type yes to continue: "
+    )
+    assert recorded
+    assert "stopped" in out.splitlines()[-1]
+
+
+def test_sandbox_flag_with_a_live_key_never_asks(recorded: list[httpx.Request]) -> None:
+    env = live_env()
+    code, out, err = run_io("--sandbox", "import", str(GOOD_AND_BAD), "--json", env=env)
+    assert code == 1
+    assert recorded == []  # nothing went to the LIVE API
+    assert json.loads(out)["created"] + json.loads(out)["already_imported"] == 6
+    assert "LIVE" not in err
+    assert "importing into the sandbox" in err

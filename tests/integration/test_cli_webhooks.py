@@ -397,3 +397,44 @@ def test_events_on_an_empty_log() -> None:
     code, stdout, stderr = cli("events")
     assert (code, stdout) == (0, "")
     assert stderr.startswith("No deliveries yet in ")
+
+
+# --- top-level flags ---------------------------------------------------------------------------
+
+
+def test_top_level_sandbox_flag_reaches_trigger(listener: ListenProcess) -> None:
+    remember(bill("bill_cliflag", "INV-CLI-FLAG"))
+    with socket.socket() as closed:  # the API a key would send trigger to: nothing listens
+        closed.bind(("127.0.0.1", 0))
+        nowhere = f"http://127.0.0.1:{closed.getsockname()[1]}"
+    env = dict(os.environ, MOMENT_API_KEY="sk_test_triggerFlag4eC39Hq", MOMENT_API_URL=nowhere)
+    code, stdout, stderr = cli(
+        "--sandbox", "trigger", AMOUNT_APPLIED, "--to", listener.url, "--secret", SECRET,
+        "--json", "--amount", "1.50", "--bill", "bill_cliflag", env=env,
+    )  # fmt: skip
+    assert code == 0, stderr
+    assert stderr == "bill bill_cliflag: ids from the workspace catalogue\n"
+    [logged] = listener.json_lines(sent_ids(stdout)[0], 1)
+    assert (logged["bill_id"], logged["account_id"], logged["amount"]) == (
+        "bill_cliflag",
+        "bacc_cli",
+        150,
+    )
+
+
+def test_replay_prints_the_handlers_answer(
+    listener: ListenProcess, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    code, stdout, _ = trigger(listener, "--amount", "2.00", "--bill", "bill_cli7")
+    assert code == 0
+    [webhook_id] = sent_ids(stdout)
+    [original] = listener.json_lines(webhook_id, 1)
+    use_listener_data(listener, monkeypatch)
+    env = dict(os.environ, MOMENT_WEBHOOK_SECRET=SECRET)
+    code, stdout, _ = cli("events", "replay", str(original["seq"]), "--to", listener.url, env=env)
+    assert code == 0
+    [line] = stdout.splitlines()
+    prefix = f"replayed #{original['seq']} ({webhook_id}) → 200 "
+    assert line.startswith(prefix)
+    answer = json.loads(line.removeprefix(prefix))
+    assert (answer["verdict"], answer["webhook_id"]) == ("duplicate", webhook_id)

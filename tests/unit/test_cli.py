@@ -27,6 +27,13 @@ SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 VERSION = "moment-tui 0.1.0\n"
 
 
+class TtyStringIO(StringIO):
+    """A captured stream that claims to be a terminal."""
+
+    def isatty(self) -> bool:
+        return True
+
+
 class Run:
     """One invocation of ``cli.main`` with captured streams."""
 
@@ -35,12 +42,19 @@ class Run:
         self.stdout = StringIO()
         self.stderr = StringIO()
 
-    def __call__(self, *argv: str, stdin: str = "", env: dict[str, str] | None = None) -> int:
-        self.stdout, self.stderr = StringIO(), StringIO()
+    def __call__(
+        self,
+        *argv: str,
+        stdin: str = "",
+        env: dict[str, str] | None = None,
+        tty: bool = False,
+    ) -> int:
+        stream = TtyStringIO if tty else StringIO
+        self.stdout, self.stderr = stream(), stream()
         io = cli.Io(
             stdout=self.stdout,
             stderr=self.stderr,
-            stdin=StringIO(stdin),
+            stdin=stream(stdin),
             env=env or {},
             store=self.store,
         )
@@ -205,7 +219,8 @@ def test_login_with_a_live_key_warns(run: Run) -> None:
     assert run("login", stdin=LIVE_KEY + "\n") == 0
     assert run.err.splitlines() == [
         f"Stored API key sk_…7dc (LIVE mode) in file {run.store.file}.",
-        "This key moves real money: the console shows a LIVE banner and asks before writes.",
+        "This key moves real money: the console shows a LIVE banner; commands that write ask "
+        "first.",
     ]
     run.assert_secret_free()
 
@@ -322,7 +337,8 @@ def test_auth_status_from_the_environment(run: Run) -> None:
     }
     assert run("auth", "status", env=env) == 0
     assert run.out.splitlines() == [
-        "Mode            LIVE (real money; writes ask for confirmation)",
+        "Mode            LIVE (real money; the console shows a LIVE banner; commands that "
+        "write ask first)",
         "API URL         https://moment.example  (MOMENT_API_URL)",
         "API key         sk_…7dc  (MOMENT_API_KEY (environment))",
         "Webhook secret  whsec_…aSw whsec_…2s=  (MOMENT_WEBHOOK_SECRET (environment))",
@@ -404,7 +420,7 @@ def test_console_flags_reach_the_app(run: Run, monkeypatch: pytest.MonkeyPatch) 
 
     monkeypatch.setattr("moment_tui.ui.factory.create_app", create_app)
     argv = ["--listen", "127.0.0.1:9000", "--api-url", "https://x.test/", "--read-only"]
-    assert run(*argv, "--sandbox", env={"MOMENT_LISTEN": "localhost:1"}) == 0
+    assert run(*argv, "--sandbox", env={"MOMENT_LISTEN": "localhost:1"}, tty=True) == 0
     [app] = made
     assert app.ran is True
     settings = app.settings
@@ -544,3 +560,78 @@ def test_secret_free_helper_would_catch_a_leak(run: Run) -> None:
     run.stdout.write(KEY)
     with pytest.raises(AssertionError):
         run.assert_secret_free()
+
+
+# --- the console needs a terminal -----------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("stdin_tty", "stdout_tty"), [(False, False), (True, False), (False, True)]
+)
+def test_the_console_without_a_terminal_is_usage_and_starts_nothing(
+    file_store: SecretStore, monkeypatch: pytest.MonkeyPatch, stdin_tty: bool, stdout_tty: bool
+) -> None:
+    def create_app(settings: Settings) -> FakeApp:
+        raise AssertionError("the app must not start without a terminal")
+
+    monkeypatch.setattr("moment_tui.ui.factory.create_app", create_app)
+    stdout, stderr = (TtyStringIO if stdout_tty else StringIO)(), StringIO()
+    stdin = (TtyStringIO if stdin_tty else StringIO)()
+    io = cli.Io(stdout=stdout, stderr=stderr, stdin=stdin, env={}, store=file_store)
+    assert cli.main(["--sandbox"], io=io) == 2
+    assert stdout.getvalue() == ""
+    assert one_line(stderr.getvalue()) == (
+        "moment-tui: the console needs a terminal; for scripts use `moment-tui listen` "
+        "or `moment-tui events`"
+    )
+
+
+# --- top-level flags apply to every subcommand ----------------------------------------
+
+
+def test_top_level_flags_apply_to_auth_status(run: Run) -> None:
+    argv = ["--api-url", "http://x.test:8080/", "--read-only", "auth", "status"]
+    assert run(*argv, env={"MOMENT_API_URL": "https://env.test"}) == 0
+    assert run.out.splitlines() == [
+        "Mode            sandbox (no API key: the console runs on the embedded sandbox)",
+        "API URL         http://x.test:8080  (--api-url)",
+        "API key         (none)  (not stored)",
+        "Webhook secret  (none)  (not stored)",
+        "Read-only       yes: writes to the API are refused  (--read-only)",
+    ]
+    assert run.err == ""
+
+
+def test_top_level_sandbox_flag_applies_to_auth_status(run: Run) -> None:
+    assert run("--sandbox", "auth", "status", env={"MOMENT_API_KEY": LIVE_KEY}) == 0
+    assert run.out.splitlines()[0] == (
+        "Mode            sandbox (no API key: the console runs on the embedded sandbox)"
+    )
+    run.assert_secret_free()
+
+
+def test_io_settings_use_the_stored_flags_and_extra_flags_win(file_store: SecretStore) -> None:
+    io = cli.Io(env={}, store=file_store, flags={"api_url": "https://a.test", "read_only": True})
+    assert (io.settings().api_url, io.settings().read_only) == ("https://a.test", True)
+    assert io.settings({"api_url": "https://b.test"}).api_url == "https://b.test"
+
+
+@pytest.mark.parametrize(
+    ("argv", "line"),
+    [
+        (
+            ["--api-url", "http://x.test:99999", "auth", "status"],
+            "moment-tui: --api-url: the port in 'http://x.test:99999' is not a number 0-65535",
+        ),
+        (
+            ["--listen", "127.0.0.1:²", "events"],
+            "moment-tui: --listen: listen address must be HOST:PORT, got '127.0.0.1:²'",
+        ),
+    ],
+)
+def test_a_bad_top_level_flag_before_a_subcommand_is_usage(
+    run: Run, argv: list[str], line: str
+) -> None:
+    assert run(*argv) == 2
+    assert run.out == ""
+    assert one_line(run.err) == line

@@ -31,6 +31,7 @@ from moment_tui.api.errors import (
     MomentError,
     NotFound,
     RateLimited,
+    ReadOnlyRefused,
     RequestFailed,
     RequestTimeout,
     ServerError,
@@ -632,6 +633,62 @@ async def test_other_errors_are_not_retried(make: Any, status: int) -> None:
     assert sleep.delays == []
 
 
+async def test_a_409_with_retry_after_to_a_post_is_retried_with_the_same_key(make: Any) -> None:
+    in_flight = problem(409, "Conflict", "a request with this key is in progress")
+    server = Server(
+        lambda request: _with_retry_after(in_flight(request), "1"),
+        reply(201, BILL),
+    )
+    client, sleep = make(server)
+    bill = await client.create_bill(
+        BillCreate(external_reference="UBR1", currency="ZAR", amount_due=2000, customer="bcus_1")
+    )
+    assert bill.id == BILL["id"]
+    assert sleep.delays == [1.0]
+    first, second = server.keys
+    assert is_uuid4(first)
+    assert first == second
+    assert [(r.status, r.attempt, r.idempotency_key) for r in client.request_log] == [
+        (409, 1, first),
+        (201, 2, first),
+    ]
+
+
+async def test_a_409_in_flight_without_end_exhausts_the_retries(make: Any) -> None:
+    server = Server(reply(409, {"title": "Conflict"}, headers={"Retry-After": "0"}))
+    client, sleep = make(server)
+    with pytest.raises(Conflict) as caught:
+        await client.void_bill("bill_1", idempotency_key="void-1")
+    assert caught.value.status == 409
+    assert len(server.requests) == RetryPolicy().max_attempts
+    assert server.keys == ["void-1"] * RetryPolicy().max_attempts
+    assert sleep.delays == [0.0] * (RetryPolicy().max_attempts - 1)
+
+
+async def test_a_409_without_retry_after_is_final(make: Any) -> None:
+    server = Server(problem(409, "Conflict", "external_reference UCR1 exists"), reply(201, BILL))
+    client, sleep = make(server)
+    with pytest.raises(Conflict) as caught:
+        await client.create_customer(CustomerCreate(external_reference="UCR1"))
+    assert caught.value.detail == "external_reference UCR1 exists"
+    assert len(server.requests) == 1
+    assert sleep.delays == []
+
+
+async def test_a_409_with_retry_after_to_a_patch_is_final(make: Any) -> None:
+    server = Server(reply(409, {"title": "Conflict"}, headers={"Retry-After": "1"}))
+    client, sleep = make(server)
+    with pytest.raises(Conflict):
+        await client.update_customer("UCR1", CustomerUpdate(name="T"))
+    assert len(server.requests) == 1
+    assert sleep.delays == []
+
+
+def _with_retry_after(response: httpx.Response, value: str) -> httpx.Response:
+    response.headers["Retry-After"] = value
+    return response
+
+
 async def test_total_budget_bounds_retries(make: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     clock = FakeClock()
     monkeypatch.setattr(client_module, "time", clock)
@@ -657,6 +714,67 @@ async def test_a_retry_after_beyond_the_budget_is_not_waited_for(make: Any) -> N
     assert len(server.requests) == 1
     assert caught.value.retry_after == 3600.0
     assert str(caught.value) == "429 Too Many Requests (GET /billing/customers/UCR1)"
+
+
+# --- read-only ------------------------------------------------------------------------
+
+WRITES: list[tuple[str, Call, str]] = [
+    (
+        "create_bill",
+        lambda c: c.create_bill(
+            BillCreate(external_reference="UBR1", currency="ZAR", amount_due=2000, customer="c")
+        ),
+        "POST /billing/bills",
+    ),
+    (
+        "create_customer",
+        lambda c: c.create_customer(CustomerCreate(external_reference="UCR1")),
+        "POST /billing/customers",
+    ),
+    (
+        "update_account",
+        lambda c: c.update_account("bacc_1", AccountUpdate(metadata={"plan": "gold"})),
+        "PATCH /billing/accounts/bacc_1",
+    ),
+    ("void_bill", lambda c: c.void_bill("UBR1"), "POST /billing/bills/UBR1/void"),
+    ("raw DELETE", lambda c: c.request("DELETE", "/billing/bills/x"), "DELETE /billing/bills/x"),
+]
+
+
+@pytest.mark.parametrize(("call", "what"), [w[1:] for w in WRITES], ids=[w[0] for w in WRITES])
+async def test_a_read_only_client_refuses_writes_before_sending(
+    make: Any, call: Call, what: str
+) -> None:
+    server = Server(reply(201, BILL))
+    client, sleep = make(server, read_only=True)
+    with pytest.raises(ReadOnlyRefused) as caught:
+        await call(client)
+    assert str(caught.value) == f"read-only: refusing {what}; nothing was sent"
+    assert isinstance(caught.value, MomentError)
+    assert server.requests == []
+    assert list(client.request_log) == []
+    assert sleep.delays == []
+
+
+async def test_a_read_only_client_still_reads(make: Any) -> None:
+    server = Server(reply(200, BILL))
+    client, _ = make(server, read_only=True)
+    bill = await client.get_bill("UBR1")
+    assert bill.id == BILL["id"]
+    assert (await client.get("bill", "UBR1")).id == BILL["id"]
+    assert [r.method for r in server.requests] == ["GET", "GET"]
+    assert client.read_only is True
+    assert repr(client) == (
+        "MomentClient(base_url='https://api.test', api_key='sk_test_…7dc', read_only=True)"
+    )
+
+
+async def test_clients_write_by_default(make: Any) -> None:
+    server = Server(reply(201, CUSTOMER))
+    client, _ = make(server)
+    assert client.read_only is False
+    await client.create_customer(CustomerCreate(external_reference="UCR1"))
+    assert [r.method for r in server.requests] == ["POST"]
 
 
 # --- errors ---------------------------------------------------------------------------

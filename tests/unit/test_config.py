@@ -230,6 +230,9 @@ def test_secrets_do_not_belong_in_the_file(load: Any, config_dir: Path, name: st
         ("127.0.0.1:", "listen address must be HOST:PORT, got '127.0.0.1:'"),
         ("127.0.0.1:65536", "listen address must be HOST:PORT, got '127.0.0.1:65536'"),
         ("127.0.0.1:-1", "listen address must be HOST:PORT, got '127.0.0.1:-1'"),
+        ("127.0.0.1:²", "listen address must be HOST:PORT, got '127.0.0.1:²'"),
+        ("127.0.0.1:8²", "listen address must be HOST:PORT, got '127.0.0.1:8²'"),
+        ("127.0.0.1:٣", "listen address must be HOST:PORT, got '127.0.0.1:٣'"),
         ("bad host:80", "'bad host' is not a host name or address"),
         ("bad host-!:80", "'bad host-!' is not a host name or address"),
         ("-leading.example:80", "'-leading.example' is not a host name or address"),
@@ -282,7 +285,9 @@ def test_bad_listen_flag(load: Any) -> None:
     assert str(caught.value) == "--listen: listen address must be HOST:PORT, got 'here'"
 
 
-@pytest.mark.parametrize("url", ["ftp://x.example", "api.momentpay.net", "https://", "", "x"])
+@pytest.mark.parametrize(
+    "url", ["ftp://x.example", "api.momentpay.net", "https://", "", "x", "http://:8080"]
+)
 def test_bad_url_flag(load: Any, url: str) -> None:
     with pytest.raises(ConfigError) as caught:
         load({"MOMENT_API_URL": "https://fine.example"}, api_url=url)
@@ -441,3 +446,34 @@ def test_live_key_from_env_is_live(load: Any) -> None:
     settings = load({"MOMENT_API_KEY": LIVE_KEY})
     assert settings.mode == "live"
     assert settings.is_live is True
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1:99999",
+        "https://api.example:65536/",
+        "http://h:²/x",
+        "http://h:abc",
+        "http://h:-1",
+        "http://[::1]:70000",
+    ],
+)
+def test_a_url_with_a_bad_port_is_a_config_error_naming_the_source(
+    load: Any, config_dir: Path, url: str
+) -> None:
+    with pytest.raises(ConfigError) as from_flag:
+        load(api_url=url)
+    assert str(from_flag.value) == f"--api-url: the port in {url!r} is not a number 0-65535"
+    with pytest.raises(ConfigError) as from_env:
+        load({"MOMENT_API_URL": url})
+    assert str(from_env.value) == f"MOMENT_API_URL: the port in {url!r} is not a number 0-65535"
+    path = write_config(config_dir, f'api_url = "{url}"\n')
+    with pytest.raises(ConfigError) as from_file:
+        load()
+    assert str(from_file.value) == f"{path}: the port in {url!r} is not a number 0-65535"
+
+
+def test_urls_with_good_ports() -> None:
+    assert parse_api_url("http://127.0.0.1:65535/x/", "x") == "http://127.0.0.1:65535/x"
+    assert parse_api_url("http://[::1]:0", "x") == "http://[::1]:0"

@@ -121,6 +121,11 @@ def test_format_minor_refuses_an_unknown_currency() -> None:
         ("1,234.50", "ZAR", 123450),
         ("1.234,50", "ZAR", 123450),
         ("1,234", "ZAR", 123400),
+        ("12,345", "ZAR", 1234500),
+        ("0,500", "ZAR", 50),
+        ("R 0,50", "ZAR", 50),
+        ("00,500", "ZAR", 50),
+        ("0,000", "ZAR", 0),
         ("1,234,567.89", "ZAR", 123456789),
         ("1'234.50", "ZAR", 123450),
         ("ZAR 20", "ZAR", 2000),
@@ -133,7 +138,14 @@ def test_format_minor_refuses_an_unknown_currency() -> None:
         ("JP¥ 1,234", "JPY", 1234),
         ("1.0", "JPY", 1),
         ("1.234", "KWD", 1234),
+        ("1,234", "KWD", 1234),
+        ("0,500", "KWD", 500),
+        ("KWD 12,345", "KWD", 12345),
+        ("1,234,567", "KWD", 1234567000),
+        ("1.234,567", "KWD", 1234567),
+        ("1 234,567", "KWD", 1234567),
         ("KWD 1,234.567", "KWD", 1234567),
+        ("0,500", "USD", 50),
         ("0", "ZAR", 0),
     ],
 )
@@ -164,6 +176,8 @@ def test_parse_minor_refuses_negatives_by_default(text: str) -> None:
         ("1.5", "JPY", "'1.5' has too many decimals: JPY takes no decimals"),
         ("1,234.50", "JPY", "'1,234.50' has too many decimals: JPY takes no decimals"),
         ("1.2345", "KWD", "'1.2345' has too many decimals: KWD takes at most 3 decimal places"),
+        ("0,500", "JPY", "'0,500' has too many decimals: JPY takes no decimals"),
+        ("0,125", "ZAR", "'0,125' has too many decimals: ZAR takes at most 2 decimal places"),
     ],
 )
 def test_parse_minor_too_many_decimals(text: str, currency: str, message: str) -> None:
@@ -181,7 +195,24 @@ def test_parse_minor_empty(text: str) -> None:
 
 @pytest.mark.parametrize(
     "text",
-    ["abc", "R", "20 apples", "1e5", "5.", "--5", "US$ 3", "twenty", "12a", "²", "0x10"],
+    [
+        "abc",
+        "R",
+        "20 apples",
+        "1e5",
+        "5.",
+        "--5",
+        "US$ 3",
+        "twenty",
+        "12a",
+        "²",
+        "0x10",
+        "٣",
+        "1٣",
+        "1,٣٣٣",
+        "١٢.٥٠",
+        "２０",
+    ],
 )
 def test_parse_minor_junk(text: str) -> None:
     with pytest.raises(MoneyError) as caught:
@@ -257,6 +288,32 @@ def test_round_trip_non_negative_needs_no_permission(amount: int, currency: str)
 def test_negative_display_is_refused_by_default(amount: int, currency: str) -> None:
     with pytest.raises(MoneyError, match="cannot be negative"):
         parse_minor(format_minor(-amount, currency), currency)
+
+
+def _decimal_comma(amount: int, currency: str) -> str:
+    """``amount`` written the European way: space-grouped thousands, a ``,`` decimal mark
+    and no symbol (``1 234,567`` for 1234567 KWD)."""
+    places = exponent(currency)
+    whole, frac = divmod(abs(amount), 10**places)
+    text = f"{whole:,}".replace(",", " ")
+    if places:
+        text += "," + str(frac).rjust(places, "0")
+    return f"-{text}" if amount < 0 else text
+
+
+@given(amount=st.integers(), currency=currencies)
+def test_round_trip_with_a_decimal_comma(amount: int, currency: str) -> None:
+    text = _decimal_comma(amount, currency)
+    assert parse_minor(text, currency, allow_negative=True) == amount
+
+
+@given(whole=st.integers(min_value=1, max_value=999), thousands=st.integers(0, 999))
+def test_a_comma_before_three_digits_groups_thousands_in_two_decimal_currencies(
+    whole: int, thousands: int
+) -> None:
+    text = f"{whole},{thousands:03}"
+    assert parse_minor(text, "ZAR") == (whole * 1000 + thousands) * 100
+    assert parse_minor(text, "KWD") == whole * 1000 + thousands  # three decimals: a decimal
 
 
 @given(text=st.text(max_size=30), currency=currencies)
