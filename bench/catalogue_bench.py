@@ -179,7 +179,7 @@ def main() -> None:
             lambda n: query(lambda c: catalogue.search(c, f"INV-000{n % 10}4", limit=20)),
         )
         timed(
-            "search 'Th' (short: LIKE)",
+            "search 'Th' (short: name/reference prefix)",
             probes,
             lambda n: query(lambda c: catalogue.search(c, "Th", limit=20)),
         )
