@@ -27,7 +27,7 @@ import aiohttp
 
 from moment_tui.sandbox.db import Database, dumps
 from moment_tui.sandbox.ids import new_id
-from moment_tui.sandbox.objects import now_iso
+from moment_tui.sandbox.objects import moment_now
 from moment_tui.webhooks.signing import new_message_id, signed_headers
 
 log = logging.getLogger(__name__)
@@ -53,7 +53,7 @@ def enqueue(db: Database, event_type: str, data: dict[str, Any]) -> tuple[str, s
     db.conn.execute(
         "INSERT INTO events (id, webhook_id, type, payload, next_attempt_at, created_at)"
         " VALUES (?, ?, ?, ?, ?, ?)",
-        (event_id, webhook_id, event_type, payload, time.time(), now_iso()),
+        (event_id, webhook_id, event_type, payload, time.time(), moment_now()),
     )
     return event_id, webhook_id
 
@@ -198,7 +198,7 @@ class Sender:
                     excerpt,
                     error,
                     latency,
-                    now_iso(),
+                    moment_now(),
                 ),
             )
             conn.execute(

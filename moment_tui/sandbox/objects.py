@@ -41,7 +41,7 @@ TABLE: Final[dict[ObjectKind, str]] = {
 }
 
 
-def now_iso() -> str:
+def moment_now() -> str:
     """Now as Moment writes timestamps: ISO 8601 UTC to the second, ``Z``."""
     return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
@@ -118,7 +118,7 @@ class Objects:
                 body.currency,
                 body.balance,
                 dumps(_kept(body.metadata or {})),
-                now_iso(),
+                moment_now(),
             ),
         )
         return self.resolve("customer", new)
@@ -139,7 +139,7 @@ class Objects:
                 body.currency,
                 body.balance,
                 dumps(_kept(body.metadata or {})),
-                now_iso(),
+                moment_now(),
             ),
         )
         return self.resolve("account", new)
@@ -196,7 +196,7 @@ class Objects:
                 bill_date.isoformat(),
                 body.due_date.isoformat() if body.due_date else None,
                 dumps(_kept(body.metadata or {})),
-                now_iso(),
+                moment_now(),
             ),
         )
         return self.resolve("bill", new)

@@ -24,7 +24,7 @@ from moment_tui.billing import BillState, allocate, outstanding, pay_bill
 from moment_tui.sandbox.db import Database, dumps
 from moment_tui.sandbox.delivery import enqueue
 from moment_tui.sandbox.ids import new_id
-from moment_tui.sandbox.objects import Objects, now_iso
+from moment_tui.sandbox.objects import Objects, moment_now
 from moment_tui.sandbox.problems import unprocessable
 
 
@@ -63,7 +63,7 @@ class Payments:
             data["account_id"] = target["id"]
         else:
             data["customer_id"] = target["id"]
-        created = now_iso()
+        created = moment_now()
         data.update(metadata=metadata or {}, created_at=created, updated_at=created)
         event_id, _ = enqueue(self.db, AMOUNT_APPLIED, data)
 

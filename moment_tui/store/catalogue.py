@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Final, Generic, Literal, TypeVar
 
+from moment_tui.api.client import MODEL_FOR
 from moment_tui.api.models import (
     ID_PATTERNS,
     Account,
@@ -29,11 +30,6 @@ TABLE: Final[dict[ObjectKind, str]] = {
     "customer": "customers",
     "account": "accounts",
     "bill": "bills",
-}
-MODEL: Final[dict[ObjectKind, type[BillingObject]]] = {
-    "customer": Customer,
-    "account": Account,
-    "bill": Bill,
 }
 NO_DUE_DATE: Final = "9999-12-31"
 
@@ -188,7 +184,7 @@ def _index(conn: sqlite3.Connection, kind: str, object_id: str, text: str, *, ft
 
 
 def _entry(kind: ObjectKind, row: sqlite3.Row) -> Entry[Any]:
-    obj = MODEL[kind].model_validate_json(row["data"])
+    obj = MODEL_FOR[kind].model_validate_json(row["data"])
     return Entry(obj, row["source"], row["learned_at"], row["updated_at"])
 
 

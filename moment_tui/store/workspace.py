@@ -55,10 +55,6 @@ class Workspace:
         self._readers_lock = threading.Lock()
         self._since_trim = 0
 
-    @classmethod
-    def open(cls, path: Path, **kwargs: bool | int) -> Workspace:
-        return cls(path, **kwargs)  # type: ignore[arg-type]
-
     def close(self) -> None:
         self.writer.close()
         with self._readers_lock:

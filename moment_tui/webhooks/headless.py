@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 import httpx
 
 from moment_tui.api.client import MomentClient
+from moment_tui.config import DEFAULT_TOLERANCE
 from moment_tui.store import eventlog
 from moment_tui.store.eventlog import Delivery
 from moment_tui.store.workspace import Workspace
@@ -26,7 +27,7 @@ from moment_tui.webhooks import report
 from moment_tui.webhooks.listener import Listener, ListenerConfig
 from moment_tui.webhooks.outbound import SendResult, send
 from moment_tui.webhooks.reconcile import Reconciler
-from moment_tui.webhooks.verify import DEFAULT_TOLERANCE, Verifier
+from moment_tui.webhooks.verify import Verifier
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ from typing import Any, Final
 
 from aiohttp import web
 
+from moment_tui.config import DEFAULT_LISTEN_PATH
 from moment_tui.store.catalogue import now_iso
 from moment_tui.store.eventlog import Delivery, Incoming
 from moment_tui.store.workspace import Workspace
@@ -28,7 +29,6 @@ from moment_tui.webhooks.verify import Reason, Verification, Verifier
 
 log = logging.getLogger(__name__)
 
-DEFAULT_PATH: Final = "/webhooks/moment"
 STORED_BODY_LIMIT: Final = 64 * 1024  # of an over-size body, this much is kept
 _READ_CHUNK: Final = 64 * 1024
 
@@ -37,7 +37,7 @@ _READ_CHUNK: Final = 64 * 1024
 class ListenerConfig:
     host: str = "127.0.0.1"
     port: int = 8765
-    path: str = DEFAULT_PATH
+    path: str = DEFAULT_LISTEN_PATH
 
 
 def _json(status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> web.Response:
