@@ -23,20 +23,10 @@ REDACTED_HEADERS: Final = frozenset(
 DEFAULT_RETENTION: Final = 10_000
 
 
-@dataclass(frozen=True)
-class Incoming:
-    """One delivery as the listener received and judged it, before it is stored."""
+@dataclass(frozen=True, kw_only=True)
+class EventFacts:
+    """What a delivery said, as far as it could be read: shared by both stages below."""
 
-    received_at: str
-    remote: str | None
-    headers: dict[str, str]
-    body: bytes
-    body_size: int
-    verified: bool
-    reason: str | None
-    message: str
-    status: int
-    webhook_id: str | None = None
     event_id: str | None = None
     event_type: str | None = None
     amount: int | None = None
@@ -46,31 +36,6 @@ class Incoming:
     bill_id: str | None = None
     matched_secret: str | None = None
     diagnosis: dict[str, Any] | None = None
-    secret_index: int | None = None  # which configured secret verified it (not stored)
-
-
-@dataclass(frozen=True)
-class Delivery:
-    """A stored delivery (without its raw headers and body)."""
-
-    seq: int
-    webhook_id: str | None
-    received_at: str
-    verdict: Verdict
-    reason: str | None
-    message: str
-    status: int
-    event_id: str | None = None
-    event_type: str | None = None
-    amount: int | None = None
-    currency: str | None = None
-    customer_id: str | None = None
-    account_id: str | None = None
-    bill_id: str | None = None
-    matched_secret: str | None = None
-    duplicate_of: int | None = None
-    diagnosis: dict[str, Any] | None = None
-    application: str | None = None  # the application's state, when read back
     # Which configured secret verified it, as this process received it: not stored,
     # so not part of a delivery's identity either.
     secret_index: int | None = field(default=None, compare=False)
@@ -84,6 +49,37 @@ class Delivery:
         if self.customer_id:
             return "customer", self.customer_id
         return None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Incoming(EventFacts):
+    """One delivery as the listener received and judged it, before it is stored."""
+
+    received_at: str
+    remote: str | None
+    headers: dict[str, str]
+    body: bytes
+    body_size: int
+    verified: bool
+    reason: str | None
+    message: str
+    status: int
+    webhook_id: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Delivery(EventFacts):
+    """A stored delivery (without its raw headers and body)."""
+
+    seq: int
+    webhook_id: str | None
+    received_at: str
+    verdict: Verdict
+    reason: str | None
+    message: str
+    status: int
+    duplicate_of: int | None = None
+    application: str | None = None  # the application's state, when read back
 
 
 def redact(headers: dict[str, str]) -> dict[str, str]:
