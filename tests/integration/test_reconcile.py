@@ -106,6 +106,26 @@ class World:
         assert found is not None
         return found
 
+    async def store_unapplied(self, body: bytes) -> Delivery:
+        """A verified delivery in the event log that no reconciler was told about."""
+        headers = signed_headers([self.secret], new_message_id(), body)
+        verification = Verifier([self.secret]).verify(headers, body)
+        assert verification.ok
+        incoming = incoming_from(
+            verification, headers, body, len(body), remote=None, received_at=now_iso()
+        )
+        return await self.pipe.workspace.record(incoming)
+
+    async def catch_up_afresh(self) -> None:
+        """A fresh reconciler (as after a restart) finds exactly one event to apply."""
+        fresh = Reconciler(self.pipe.workspace, self.client)
+        try:
+            assert await fresh.catch_up() == 1
+            fresh.start()
+            await asyncio.wait_for(fresh.idle(), 10)
+        finally:
+            await fresh.close()
+
     async def ours(self, kind: ObjectKind, object_id: str) -> Any:
         entry = await self.read(lambda conn: catalogue.get(conn, kind, object_id))
         assert entry is not None
@@ -418,22 +438,9 @@ async def test_catch_up_applies_what_was_stored_but_never_applied(make_world: Ma
     await world.pay(bill=b.id, amount=1_750)
     # A verified event reached the event log, then the process stopped before applying it.
     body = amount_applied_event(1_750, "ZAR", bill_id=b.id, account_id=account_id)
-    headers = signed_headers([world.secret], new_message_id(), body)
-    verification = Verifier([world.secret]).verify(headers, body)
-    assert verification.ok
-    incoming = incoming_from(
-        verification, headers, body, len(body), remote=None, received_at=now_iso()
-    )
-    stored = await world.pipe.workspace.record(incoming)
+    stored = await world.store_unapplied(body)
     assert await world.read(eventlog.unapplied) == [stored]
-    # A fresh reconciler (as after a restart) finds it.
-    fresh = Reconciler(world.pipe.workspace, world.client)
-    try:
-        assert await fresh.catch_up() == 1
-        fresh.start()
-        await asyncio.wait_for(fresh.idle(), 10)
-    finally:
-        await fresh.close()
+    await world.catch_up_afresh()
     app = await world.read(lambda c: applications.for_delivery(c, stored.seq))
     assert (app.outcome, app.state) == ("applied", "confirmed")
     assert money((await world.ours("bill", b.id)).obj) == (1_750, 3_250, BillStatus.UNPAID)
@@ -466,12 +473,7 @@ async def test_an_event_left_unapplied_is_retried_when_the_reconciler_is_quiet(
     b = await new_bill(world, 5_000, account=account_id)
     await world.sync()
     await world.pay(bill=b.id, amount=500)
-    body = amount_applied_event(500, "ZAR", bill_id=b.id)
-    headers = signed_headers([world.secret], new_message_id(), body)
-    verification = Verifier([world.secret]).verify(headers, body)
-    stored = await world.pipe.workspace.record(
-        incoming_from(verification, headers, body, len(body), remote=None, received_at=now_iso())
-    )
+    stored = await world.store_unapplied(amount_applied_event(500, "ZAR", bill_id=b.id))
     # Never submitted (as if applying it had failed): the running reconciler finds it anyway.
     fresh = Reconciler(world.pipe.workspace, world.client)
     fresh.start()
@@ -516,13 +518,7 @@ async def test_a_failed_application_leaves_no_fetched_copy_behind(
     await asyncio.wait_for(world.reconciler.idle(), 10)
     assert await world.read(lambda c: catalogue.get(c, "bill", b.id)) is None
     assert [d.webhook_id for d in await world.read(eventlog.unapplied)] == [sent.webhook_id]
-    fresh = Reconciler(world.pipe.workspace, world.client)
-    try:
-        assert await fresh.catch_up() == 1
-        fresh.start()
-        await asyncio.wait_for(fresh.idle(), 10)
-    finally:
-        await fresh.close()
+    await world.catch_up_afresh()
     app = await world.application(sent.webhook_id)
     assert (app.outcome, app.state, app.changes) == ("fetched", "confirmed", ())
     assert attempts == [sent.webhook_id, sent.webhook_id]
