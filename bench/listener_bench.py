@@ -202,6 +202,15 @@ def _ms(value: float, unit: str) -> float:
     return {"us": value / 1000, "ms": value, "s": value * 1000}[unit]
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time a process (all its threads) has used so far."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return float("nan")
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def peak_rss_mb(pid: int) -> float:
     try:
         text = Path(f"/proc/{pid}/status").read_text()
@@ -226,11 +235,14 @@ def books(data_dir: Path) -> dict[str, int]:
     return {"stored": stored, "verified": verified, "duplicate": duplicate, "applied": applied}
 
 
-def report(name: str, wrk: dict[str, float], rss: float, extra: str = "") -> None:
+def report(name: str, wrk: dict[str, float], rss: float, cpu: float, extra: str = "") -> None:
+    """``cpu``: the server's CPU seconds during the run, shown per delivery."""
+    per = cpu / wrk["requests"] * 1e6 if wrk["requests"] else float("nan")
     print(
         f"{name:<11} {wrk['rps']:>9,.0f} req/s   p50 {wrk.get('50%', 0):6.2f} ms"
         f"   p99 {wrk.get('99%', 0):6.2f} ms   max {wrk.get('max', 0):7.2f} ms"
-        f"   non-2xx {wrk['non2xx']:.0f}   RSS {rss:6.1f} MB   {extra}",
+        f"   non-2xx {wrk['non2xx']:.0f}   RSS {rss:6.1f} MB   CPU {per:4.0f} µs/delivery"
+        f"   {extra}",
         flush=True,
     )
 
@@ -248,13 +260,15 @@ def bench_baseline(mode: str, args: argparse.Namespace, tmp: Path) -> None:
     )
     try:
         url = wait_for_line(process, "Listening on ").split()[-1]
+        cpu = cpu_seconds(process.pid)
         wrk = run_wrk(url, deliveries, args.seconds, args.connections)
+        cpu = cpu_seconds(process.pid) - cpu
         rss = peak_rss_mb(process.pid)
     finally:
         process.send_signal(signal.SIGINT)
         process.wait(10)
     stored = sqlite3.connect(db).execute("SELECT count(*) FROM d").fetchone()[0]
-    report(mode, wrk, rss, f"sent {wrk['requests']:.0f} · stored {stored}")
+    report(mode, wrk, rss, cpu, f"sent {wrk['requests']:.0f} · stored {stored}")
 
 
 def bench_headless(args: argparse.Namespace, tmp: Path) -> None:
@@ -279,14 +293,16 @@ def bench_headless(args: argparse.Namespace, tmp: Path) -> None:
     try:
         url = wait_for_line(process, "Listening on ").split()[-1]
         threading.Thread(target=_drain, args=(process,), daemon=True).start()
+        cpu = cpu_seconds(process.pid)
         wrk = run_wrk(url, deliveries, args.seconds, args.connections)
+        cpu = cpu_seconds(process.pid) - cpu
         rss = peak_rss_mb(process.pid)
         time.sleep(2)  # let the reconciler finish its queue before stopping
     finally:
         process.send_signal(signal.SIGTERM)
         process.wait(30)
     counts = books(Path(env["XDG_DATA_HOME"]) / "moment-tui")
-    report("headless", wrk, rss, f"sent {wrk['requests']:.0f} · {json.dumps(counts)}")
+    report("headless", wrk, rss, cpu, f"sent {wrk['requests']:.0f} · {json.dumps(counts)}")
 
 
 def bench_console(args: argparse.Namespace, tmp: Path) -> None:
@@ -328,7 +344,9 @@ def bench_console(args: argparse.Namespace, tmp: Path) -> None:
             ).stdout.split()[0]
         )
         app_pid = _child_python(pid)
+        cpu = cpu_seconds(app_pid)
         wrk = run_wrk(url, deliveries, args.seconds, args.connections)
+        cpu = cpu_seconds(app_pid) - cpu
         rss = peak_rss_mb(app_pid)
         time.sleep(3)
         screen = subprocess.run(
@@ -340,7 +358,7 @@ def bench_console(args: argparse.Namespace, tmp: Path) -> None:
         time.sleep(3)
         subprocess.run(["tmux", "kill-session", "-t", session], check=False, capture_output=True)
     counts = books(data / "moment-tui")
-    report("console", wrk, rss, f"sent {wrk['requests']:.0f} · {json.dumps(counts)}")
+    report("console", wrk, rss, cpu, f"sent {wrk['requests']:.0f} · {json.dumps(counts)}")
     print(f"            on screen: {tally.strip(' │')}")
 
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
+from pydantic_core import from_json
 
 from moment_tui.api.models import AMOUNT_APPLIED, AmountAppliedData, EventEnvelope
 from moment_tui.webhooks.diagnose import show
@@ -32,18 +33,9 @@ class ParsedEvent:
 
 def parse_event(body: bytes) -> ParsedEvent | BodyProblem:
     """The body as an event, or why it is not one; never raises."""
-    try:
-        text = body.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        return BodyProblem(True, f"the body is not UTF-8 (invalid byte at offset {exc.start})")
-    try:
-        obj = json.loads(text, parse_constant=_no_constant)
-    except json.JSONDecodeError as exc:
-        return BodyProblem(True, f"the body is not JSON: {exc.msg} at offset {exc.pos}")
-    except RecursionError:
-        return BodyProblem(True, "the body is not JSON we can read: it is nested too deeply")
-    except ValueError as exc:  # NaN/Infinity, or an integer too long to convert
-        return BodyProblem(True, f"the body is not JSON: {show(str(exc), 80)}")
+    obj = _read_json(body)
+    if isinstance(obj, BodyProblem):
+        return obj
     if not isinstance(obj, dict):
         return BodyProblem(False, f"the body is a JSON {_json_type(obj)}, not an event object")
     event = _validate(EventEnvelope, obj, "")
@@ -55,6 +47,31 @@ def parse_event(body: bytes) -> ParsedEvent | BodyProblem:
     if isinstance(data, str):
         return BodyProblem(False, data)
     return ParsedEvent(event, data)
+
+
+def _read_json(body: bytes) -> Any:
+    """The body's JSON value, or why it has none.
+
+    pydantic's own parser (jiter) reads a good body in a third of the time Python's
+    takes; whatever it refuses is read again by Python's, which accepts the same
+    documents (lone surrogate escapes aside) and says precisely what is wrong.
+    """
+    try:
+        return from_json(body, allow_inf_nan=False)
+    except ValueError:
+        pass
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return BodyProblem(True, f"the body is not UTF-8 (invalid byte at offset {exc.start})")
+    try:
+        return json.loads(text, parse_constant=_no_constant)
+    except json.JSONDecodeError as exc:
+        return BodyProblem(True, f"the body is not JSON: {exc.msg} at offset {exc.pos}")
+    except RecursionError:
+        return BodyProblem(True, "the body is not JSON we can read: it is nested too deeply")
+    except ValueError as exc:  # NaN/Infinity, or an integer too long to convert
+        return BodyProblem(True, f"the body is not JSON: {show(str(exc), 80)}")
 
 
 def _validate(model: type[_Model], obj: dict[str, Any], prefix: str) -> _Model | str:

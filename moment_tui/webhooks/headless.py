@@ -41,15 +41,40 @@ class ListenOptions:
     json: bool = False
 
 
+class _Lines:
+    """Delivery lines, written once per turn of the event loop.
+
+    ``out`` flushes; under a burst, one write per turn instead of one per delivery
+    keeps the terminal (or pipe) from costing more than the deliveries themselves.
+    A line is never held longer than the loop's current turn.
+    """
+
+    def __init__(self, out: Callable[[str], None]) -> None:
+        self._out = out
+        self._pending: list[str] = []
+
+    def __call__(self, line: str) -> None:
+        if not self._pending:
+            asyncio.get_running_loop().call_soon(self.flush)
+        self._pending.append(line)
+
+    def flush(self) -> None:
+        if self._pending:
+            text, self._pending = "\n".join(self._pending), []
+            self._out(text)
+
+
 async def run_listen(
     options: ListenOptions,
     workspace: Workspace,
     client: MomentClient | None,
-    out: Callable[[str], None],
+    write: Callable[[str], None],
     stop: asyncio.Event | None = None,
 ) -> None:
-    """Serve until ``stop`` is set (or SIGTERM/SIGINT arrives)."""
+    """Serve until ``stop`` is set (or SIGTERM/SIGINT arrives); ``write`` prints and
+    flushes a line (or several, newline-separated)."""
     stop = stop or asyncio.Event()
+    out = _Lines(write)
     verifier = Verifier(options.secrets, tolerance_seconds=options.tolerance)
     reconciler = Reconciler(workspace, client)
     http = httpx.AsyncClient(timeout=10.0) if options.forward_to else None
@@ -73,7 +98,7 @@ async def run_listen(
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, stop.set)
     try:
-        out(f"Listening on {url}")
+        write(f"Listening on {url}")
         await reconciler.catch_up()
         reconciler.start()
         await stop.wait()
@@ -86,6 +111,7 @@ async def run_listen(
         await reconciler.close()
         if http is not None:
             await http.aclose()
+        out.flush()
         for sig in (signal.SIGTERM, signal.SIGINT):
             with contextlib.suppress(NotImplementedError, RuntimeError):
                 loop.remove_signal_handler(sig)

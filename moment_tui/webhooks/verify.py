@@ -155,7 +155,19 @@ class Verifier:
             return replace(
                 verdict, ok=False, reason=reason, message=parsed.message, status=STATUS[reason]
             )
-        return replace(verdict, event=parsed.event, amount_applied=parsed.amount_applied)
+        # Built afresh rather than with dataclasses.replace: this is every good delivery.
+        return Verification(
+            ok=True,
+            reason=None,
+            message=verdict.message,
+            status=verdict.status,
+            webhook_id=verdict.webhook_id,
+            timestamp=verdict.timestamp,
+            matched_secret=verdict.matched_secret,
+            matched_secret_label=verdict.matched_secret_label,
+            event=parsed.event,
+            amount_applied=parsed.amount_applied,
+        )
 
     def check_signature(self, headers: Mapping[str, str], body: bytes) -> Verification:
         """Checks 1–8 only (size, headers, timestamp, signature): any body is fine.
