@@ -76,18 +76,26 @@ def insert(conn: sqlite3.Connection, app: Application) -> None:
             app.target_kind,
             app.target_id,
             json.dumps([_change_json(c) for c in app.changes]),
-            json.dumps(
-                {
-                    "bills": [list(part) for part in app.allocation],
-                    "to_balance": app.to_balance,
-                    "unallocated": app.unallocated,
-                }
-            ),
+            _allocation_json(app),
             app.note,
             app.state,
             json.dumps([_drift_json(d) for d in app.drift]) if app.drift else None,
             app.checked_at,
         ),
+    )
+
+
+def _allocation_json(app: Application) -> str | None:
+    """How an account or customer payment was shared out; NULL when there was nothing
+    to share (a bill payment, a skipped event), which is most events."""
+    if not (app.allocation or app.to_balance or app.unallocated):
+        return None
+    return json.dumps(
+        {
+            "bills": [list(part) for part in app.allocation],
+            "to_balance": app.to_balance,
+            "unallocated": app.unallocated,
+        }
     )
 
 

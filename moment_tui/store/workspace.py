@@ -84,14 +84,17 @@ class Workspace:
 
     # --- the event log ----------------------------------------------------------------
 
-    async def record(self, incoming: Incoming) -> Delivery:
-        """Store a delivery; returns once it is committed (fsync'd)."""
-        delivery = await self.writer.submit(lambda conn: eventlog.insert(conn, incoming))
+    async def record(
+        self, incoming: Incoming, loop: asyncio.AbstractEventLoop | None = None
+    ) -> Delivery:
+        """Store a delivery; returns once it is committed (fsync'd). ``loop``: the
+        running loop, if the caller has it at hand (see :meth:`Writer.submit`)."""
+        delivery = await self.writer.submit(lambda conn: eventlog.insert(conn, incoming), loop)
         if delivery.verdict != "verified":
             self._since_trim += 1
             if self._since_trim >= TRIM_EVERY:
                 self._since_trim = 0
-                self.writer.submit(lambda conn: eventlog.trim(conn, self.retention))
+                self.writer.submit(lambda conn: eventlog.trim(conn, self.retention), loop)
         return delivery
 
     def record_sync(self, incoming: Incoming) -> Delivery:

@@ -61,9 +61,17 @@ class Writer:
         if self._startup_error is not None:
             raise self._startup_error
 
-    def submit(self, job: Callable[[sqlite3.Connection], T]) -> asyncio.Future[T]:
-        """From the event loop: a future resolved after the job's group has committed."""
-        loop = asyncio.get_running_loop()
+    def submit(
+        self,
+        job: Callable[[sqlite3.Connection], T],
+        loop: asyncio.AbstractEventLoop | None = None,
+    ) -> asyncio.Future[T]:
+        """From the event loop: a future resolved after the job's group has committed.
+
+        A caller that submits for every delivery passes its ``loop`` (the running one):
+        on Python 3.11, finding the running loop costs a system call.
+        """
+        loop = loop or asyncio.get_running_loop()
         future: asyncio.Future[T] = loop.create_future()
         with self._lock:
             if self._closed:

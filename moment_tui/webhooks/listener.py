@@ -110,6 +110,7 @@ class Listener:
         self.workspace = workspace
         self.on_delivery = on_delivery
         self._runner: web.AppRunner | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
         self.url = ""
         self.received = 0
 
@@ -121,6 +122,7 @@ class Listener:
         return app
 
     async def start(self) -> str:
+        self._loop = asyncio.get_running_loop()
         self._runner = web.AppRunner(self.build_app(), access_log=None, handle_signals=False)
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.config.host, self.config.port, backlog=1024)
@@ -155,7 +157,7 @@ class Listener:
             verification, headers, body, size, remote=request.remote, received_at=received_at
         )
         try:
-            delivery = await self.workspace.record(incoming)
+            delivery = await self.workspace.record(incoming, self._loop)
         except Exception:
             log.exception("could not store a delivery")
             return _json(
@@ -165,7 +167,7 @@ class Listener:
             )
         self.received += 1
         if self.on_delivery is not None:
-            asyncio.get_running_loop().call_soon(self.on_delivery, delivery)
+            (self._loop or asyncio.get_running_loop()).call_soon(self.on_delivery, delivery)
         answer: dict[str, Any] = {"verdict": delivery.verdict, "webhook_id": delivery.webhook_id}
         if delivery.verdict != "verified":
             answer.update(reason=delivery.reason, message=delivery.message)
