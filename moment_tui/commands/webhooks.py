@@ -9,10 +9,13 @@ import sqlite3
 from collections.abc import Sequence
 from typing import Any
 
+import httpx
+
 from moment_tui.api.models import AMOUNT_APPLIED, ObjectKind
 from moment_tui.commands.base import (
     EXIT_FAILED,
     EXIT_OK,
+    CommandFailed,
     Io,
     UsageError,
     add_version,
@@ -79,7 +82,12 @@ def register(sub: Any) -> None:
     events.add_argument("--json", action="store_true", help="one JSON object per line")
     events.set_defaults(handler=cmd_events)
     events_sub = events.add_subparsers(dest="events_command", metavar="COMMAND")
-    replay = events_sub.add_parser("replay", help="re-send a stored delivery")
+    replay = events_sub.add_parser(
+        "replay",
+        help="re-send a stored delivery",
+        description="Re-send a stored delivery: a verified one signed afresh (same body and "
+        "webhook-id, new timestamp, as Moment retries); a rejected one exactly as it arrived.",
+    )
     add_version(replay)
     replay.add_argument("id", metavar="ID", help="the delivery's number or webhook-id")
     replay.add_argument("--to", metavar="URL", help="where to send it (default: the listener)")
@@ -238,34 +246,57 @@ def cmd_events(args: argparse.Namespace, io: Io) -> int:
 
 
 def cmd_replay(args: argparse.Namespace, io: Io) -> int:
+    """Re-send a stored delivery. A verified (or duplicate) one goes out as Moment's own
+    retry would: the same body and ``webhook-id``, signed afresh with a new timestamp.
+    A rejected one goes out exactly as it arrived, its own headers and body, so the
+    handler meets the same fault; signing it here would vouch for a forgery."""
+    from moment_tui.webhooks.outbound import send_as_received
     from moment_tui.webhooks.trigger import fire
 
     settings = io.settings()
     _check_delivery_ref(args.id)
     secrets = tuple(s.reveal() for s in settings.webhook_secrets)
-    if not secrets:
-        raise UsageError("replay signs afresh and needs MOMENT_WEBHOOK_SECRET (or login)")
     url = args.to or f"http://{settings.listen}{settings.listen_path}"
     parse_api_url(url, "--to")
 
-    def find(conn: sqlite3.Connection) -> tuple[Delivery, bytes] | None:
+    def find(conn: sqlite3.Connection) -> tuple[Delivery, dict[str, str], bytes, bool] | None:
         delivery = eventlog.find(conn, args.id)
         stored = eventlog.raw(conn, delivery.seq) if delivery else None
-        return (delivery, stored[1]) if delivery and stored else None
+        if delivery is None or stored is None:
+            return None
+        return delivery, stored[0], stored[1], eventlog.truncated(conn, delivery.seq)
 
     found = read_workspace(settings, find)
     if found is None:
         raise UsageError(f"no delivery {args.id!r} in the event log (see moment-tui events)")
-    delivery, body = found
+    delivery, headers, body, cut = found
+    as_received = delivery.verdict == "rejected"
+    if as_received and cut:
+        raise CommandFailed(
+            f"replay: #{delivery.seq} was over the size limit and only the head of its body "
+            "was kept; it cannot be sent again"
+        )
+    if not as_received and not secrets:
+        raise UsageError("replay signs afresh and needs MOMENT_WEBHOOK_SECRET (or login)")
     webhook_id = delivery.webhook_id or new_message_id()
+    how = f" as received (rejected: {delivery.reason})" if as_received else ""
 
     def show(result: SendResult) -> None:
         if args.json:
-            io.out(json.dumps(result.as_json(), separators=(",", ":"), ensure_ascii=False))
+            data = {**result.as_json(), "as_received": as_received}
+            io.out(json.dumps(data, separators=(",", ":"), ensure_ascii=False))
         else:
-            io.out(f"replayed #{delivery.seq} ({webhook_id}) → {answer_text(result)}")
+            io.out(f"replayed #{delivery.seq} ({webhook_id}){how} → {answer_text(result)}")
 
-    results = asyncio.run(fire(url, lambda: body, secrets, webhook_id=webhook_id, report=show))
+    async def resend() -> list[SendResult]:
+        if not as_received:
+            return await fire(url, lambda: body, secrets, webhook_id=webhook_id, report=show)
+        async with httpx.AsyncClient(timeout=15.0) as http:
+            result = await send_as_received(http, url, body, headers)
+        show(result)
+        return [result]
+
+    results = asyncio.run(resend())
     return EXIT_OK if all(r.accepted for r in results) else EXIT_FAILED
 
 

@@ -257,6 +257,14 @@ def raw(conn: sqlite3.Connection, seq: int) -> tuple[dict[str, str], bytes] | No
     return json.loads(row["headers"]), bytes(row["body"])
 
 
+def truncated(conn: sqlite3.Connection, seq: int) -> bool:
+    """Whether only the head of a delivery's body was kept (it was over the limit)."""
+    row = conn.execute(
+        "SELECT body_size > length(body) FROM deliveries WHERE seq = ?", (seq,)
+    ).fetchone()
+    return bool(row and row[0])
+
+
 def unapplied(conn: sqlite3.Connection, limit: int = 1000, *, after: int = 0) -> list[Delivery]:
     """Verified ``obligation.amount_applied`` deliveries not yet applied, oldest first;
     ``after`` pages on by ``seq``."""

@@ -1,7 +1,8 @@
 """Sending signed deliveries: ``trigger``, ``events replay`` and ``listen --forward-to``.
 
 Each send signs the exact body bytes with fresh Standard Webhooks headers (a retry or
-replay keeps its ``webhook-id`` but gets a new timestamp, as Moment's retries do).
+replay keeps its ``webhook-id`` but gets a new timestamp, as Moment's retries do);
+:func:`send_as_received` instead re-sends a stored delivery with its own headers.
 ``tamper`` alters the body after signing and ``stale`` back-dates the timestamp, for
 drilling a handler's rejections.
 """
@@ -11,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -19,7 +20,12 @@ import httpx
 
 from moment_tui.api.models import AMOUNT_APPLIED
 from moment_tui.sandbox.ids import new_id
-from moment_tui.webhooks.signing import signed_headers
+from moment_tui.webhooks.signing import (
+    HEADER_ID,
+    HEADER_SIGNATURE,
+    HEADER_TIMESTAMP,
+    signed_headers,
+)
 
 STALE_SECONDS: Final = 600  # well past Moment's 3 and Standard Webhooks' 5 minutes
 EXCERPT: Final = 300
@@ -106,8 +112,28 @@ async def send(
     """POST one signed delivery; never raises for network trouble."""
     timestamp = int(time.time()) - (STALE_SECONDS if stale else 0)
     headers = signed_headers(secrets, webhook_id, body, timestamp=timestamp)
+    return await _post(http, url, tampered(body) if tamper else body, headers, webhook_id)
+
+
+# What a delivery sent as received carries over: the Standard Webhooks headers and
+# the content type. Transport headers (Host, Content-Length, …) are the new request's.
+_AS_RECEIVED: Final = frozenset({HEADER_ID, HEADER_TIMESTAMP, HEADER_SIGNATURE, "content-type"})
+
+
+async def send_as_received(
+    http: httpx.AsyncClient, url: str, body: bytes, received: Mapping[str, str]
+) -> SendResult:
+    """POST a stored delivery exactly as it arrived: its own ``webhook-*`` headers and
+    body bytes, signed by nobody here. Replaying a rejected delivery this way shows a
+    handler the same fault; it can never turn a forgery into a good signature."""
+    headers = {k.lower(): v for k, v in received.items() if k.lower() in _AS_RECEIVED}
+    return await _post(http, url, body, headers, headers.get(HEADER_ID, ""))
+
+
+async def _post(
+    http: httpx.AsyncClient, url: str, payload: bytes, headers: dict[str, str], webhook_id: str
+) -> SendResult:
     headers["user-agent"] = "moment-tui"
-    payload = tampered(body) if tamper else body
     started = time.perf_counter()
     try:
         response = await http.post(url, content=payload, headers=headers)

@@ -3,17 +3,19 @@ by the other commands run in-process through :func:`moment_tui.cli.main`."""
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 import os
 import socket
 import sqlite3
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
 from moment_tui.api.client import DEFAULT_BASE_URL
-from moment_tui.api.models import Bill, BillStatus
+from moment_tui.api.models import AccountCreate, Bill, BillCreate, BillStatus, CustomerCreate
 from moment_tui.cli import main
 from moment_tui.commands.base import Io
 from moment_tui.config import default_data_dir
@@ -21,7 +23,8 @@ from moment_tui.secrets import mask
 from moment_tui.store.workspace import Workspace, workspace_path
 from moment_tui.webhooks.signing import new_webhook_secret
 
-from .pipeline_helpers import ListenProcess, cli_env, listen_process
+from .conftest import API_KEY, make_client, ref
+from .pipeline_helpers import ListenProcess, cli_env, listen_process, raw_post
 
 SECRET = new_webhook_secret()
 KEY_TEXT = SECRET.removeprefix("whsec_")
@@ -438,3 +441,114 @@ def test_replay_prints_the_handlers_answer(
     assert line.startswith(prefix)
     answer = json.loads(line.removeprefix(prefix))
     assert (answer["verdict"], answer["webhook_id"]) == ("duplicate", webhook_id)
+
+
+def test_replaying_a_rejected_delivery_sends_it_as_received(
+    listener: ListenProcess, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A forged delivery replayed is still a forgery: never signed afresh here."""
+    code, stdout, _ = trigger(listener, "--amount", "20.00", "--bill", "bill_cli8", "--tamper")
+    assert code == 1
+    [webhook_id] = sent_ids(stdout)
+    [original] = listener.json_lines(webhook_id, 1)
+    assert (original["verdict"], original["reason"]) == ("rejected", "no_matching_signature")
+    use_listener_data(listener, monkeypatch)
+    env = dict(os.environ, MOMENT_WEBHOOK_SECRET=SECRET)
+    code, stdout, stderr = cli(
+        "events", "replay", str(original["seq"]), "--to", listener.url, "--json", env=env
+    )
+    assert code == 1  # the target rejected it again
+    [result] = [json.loads(line) for line in stdout.splitlines()]
+    assert (result["webhook_id"], result["status"], result["as_received"]) == (
+        webhook_id,
+        401,
+        True,
+    )
+    assert json.loads(result["response"])["reason"] == "no_matching_signature"
+    logged = listener.json_lines(webhook_id, 2)
+    assert [(line["verdict"], line["amount"]) for line in logged] == [
+        ("rejected", None),
+        ("rejected", None),
+    ]
+    # The plain format says how it went out; no secret is needed to send it as it was.
+    code, stdout, stderr = cli("events", "replay", str(original["seq"]), "--to", listener.url)
+    assert (code, stderr) == (1, "")
+    assert stdout.startswith(
+        f"replayed #{original['seq']} ({webhook_id}) as received "
+        "(rejected: no_matching_signature) → 401 "
+    )
+
+
+def test_an_over_size_delivery_cannot_be_replayed(
+    listener: ListenProcess, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    body = b'{"pad": "' + b"x" * (1024 * 1024 + 10) + b'"}'
+    status, _, _ = raw_post(
+        listener.url, [("webhook-id", "msg_cli_big"), ("content-type", "application/json")], body
+    )
+    assert status == 413
+    [original] = listener.json_lines("msg_cli_big", 1)
+    use_listener_data(listener, monkeypatch)
+    code, stdout, stderr = cli("events", "replay", "msg_cli_big", "--to", listener.url)
+    assert (code, stdout) == (1, "")
+    assert stderr == (
+        f"moment-tui: replay: #{original['seq']} was over the size limit and only the head of "
+        "its body was kept; it cannot be sent again\n"
+    )
+    # Nothing was sent: replay returns only after the target answered, so a second
+    # copy would already be in the log.
+    assert [row[1:] for row in stored_tail(listener, 1)] == [("msg_cli_big", "rejected")]
+
+
+def test_trigger_looks_an_unknown_object_up_through_the_api(
+    listener: ListenProcess,
+    sandbox_url: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """No catalogue entry, but a key: the ids come from the API, and the copy is kept."""
+
+    async def create() -> Bill:
+        async with make_client(sandbox_url) as client:
+            customer = await client.create_customer(CustomerCreate(external_reference=ref("tc")))
+            account = await client.create_account(
+                AccountCreate(customer=customer.id, external_reference=ref("ta"))
+            )
+            return await client.create_bill(
+                BillCreate(
+                    external_reference=ref("tb"),
+                    currency="ZAR",
+                    amount_due=5000,
+                    account=account.id,
+                )
+            )
+
+    made = asyncio.run(create())
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))  # an empty catalogue
+    env = dict(os.environ, MOMENT_API_KEY=API_KEY, MOMENT_API_URL=sandbox_url)
+    code, stdout, stderr = trigger_with(
+        listener, env, "--amount", "12.34", "--bill", made.external_reference
+    )
+    assert (code, stderr) == (0, f"bill {made.id}: ids from {sandbox_url}\n")
+    [logged] = listener.json_lines(sent_ids(stdout)[0], 1)
+    assert (logged["bill_id"], logged["account_id"], logged["customer_id"], logged["amount"]) == (
+        made.id,
+        made.account_id,
+        made.customer_id,
+        1234,
+    )
+    # Looked up once: the next trigger finds it in the catalogue.
+    code, _, stderr = trigger_with(listener, env, "--amount", "1.00", "--bill", made.id)
+    assert (code, stderr) == (0, f"bill {made.id}: ids from the workspace catalogue\n")
+    # An object the API does not have is a failure the user can act on.
+    code, stdout, stderr = trigger_with(listener, env, "--amount", "1.00", "--bill", "bill_nope")
+    assert (code, stdout) == (1, "")
+    assert stderr == (f"moment-tui: trigger: bill 'bill_nope' does not exist at {sandbox_url}\n")
+    assert API_KEY not in stdout + stderr
+
+
+def trigger_with(listener: ListenProcess, env: dict[str, str], *args: str) -> tuple[int, str, str]:
+    return cli(
+        "trigger", AMOUNT_APPLIED, "--to", listener.url, "--secret", SECRET, "--json", *args,
+        env=env,
+    )  # fmt: skip
