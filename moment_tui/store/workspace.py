@@ -47,6 +47,9 @@ class Workspace:
         setup = connect(path, durable=durable)
         try:
             self.search_available = schema.create(setup)
+            # The bound holds across runs, however short: many brief `listen` runs
+            # (in CI, say) would never reach TRIM_EVERY rejections in one of them.
+            eventlog.trim(setup, retention)
         finally:
             setup.close()
         self.writer = Writer(lambda: connect(path, durable=durable), name="workspace-writer")
@@ -90,15 +93,26 @@ class Workspace:
         """Store a delivery; returns once it is committed (fsync'd). ``loop``: the
         running loop, if the caller has it at hand (see :meth:`Writer.submit`)."""
         delivery = await self.writer.submit(lambda conn: eventlog.insert(conn, incoming), loop)
-        if delivery.verdict != "verified":
-            self._since_trim += 1
-            if self._since_trim >= TRIM_EVERY:
-                self._since_trim = 0
-                self.writer.submit(lambda conn: eventlog.trim(conn, self.retention), loop)
+        if self._trim_due(delivery):
+            self.writer.submit(lambda conn: eventlog.trim(conn, self.retention), loop)
         return delivery
 
     def record_sync(self, incoming: Incoming) -> Delivery:
-        return self.writer.call(lambda conn: eventlog.insert(conn, incoming))
+        delivery = self.writer.call(lambda conn: eventlog.insert(conn, incoming))
+        if self._trim_due(delivery):
+            self.writer.call(lambda conn: eventlog.trim(conn, self.retention))
+        return delivery
+
+    def _trim_due(self, delivery: Delivery) -> bool:
+        """Every TRIM_EVERY rejected or duplicate deliveries, the oldest beyond the
+        retention bound go (verified ones are kept)."""
+        if delivery.verdict == "verified":
+            return False
+        self._since_trim += 1
+        if self._since_trim < TRIM_EVERY:
+            return False
+        self._since_trim = 0
+        return True
 
     # --- the catalogue ----------------------------------------------------------------
 

@@ -225,6 +225,42 @@ async def test_recording_trims_to_the_retention_bound(
         await asyncio.to_thread(workspace.close)
 
 
+def test_the_bound_holds_across_short_runs(tmp_path: Path) -> None:
+    """Runs that each store fewer than TRIM_EVERY rejections: opening trims."""
+    path = tmp_path / "runs.sqlite3"
+    for run in range(3):
+        workspace = Workspace(path, retention=4)
+        try:
+            for i in range(3):
+                workspace.record_sync(rejected(f"msg_run{run}_{i}"))
+        finally:
+            workspace.close()
+    workspace = Workspace(path, retention=4)
+    try:
+        left = workspace.query(lambda c: eventlog.latest(c, limit=100))
+        assert [d.webhook_id for d in reversed(left)] == [
+            "msg_run1_2",
+            "msg_run2_0",
+            "msg_run2_1",
+            "msg_run2_2",
+        ]
+    finally:
+        workspace.close()
+
+
+def test_record_sync_trims_too(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(workspace_module, "TRIM_EVERY", 5)
+    workspace = Workspace(tmp_path / "sync.sqlite3", retention=2)
+    try:
+        workspace.record_sync(incoming("msg_keep"))
+        for i in range(5):
+            workspace.record_sync(rejected(f"msg_s{i}"))
+        left = workspace.query(lambda c: eventlog.latest(c, limit=100))
+        assert [d.webhook_id for d in reversed(left)] == ["msg_keep", "msg_s3", "msg_s4"]
+    finally:
+        workspace.close()
+
+
 def test_books_count_every_verdict_and_application(ws: Workspace) -> None:
     first = record(ws, incoming("msg_a"))
     second = record(ws, incoming("msg_b"))
