@@ -33,7 +33,11 @@ def register(sub: Any) -> None:
     sandbox.add_argument("--host", default="127.0.0.1", help="bind address (default 127.0.0.1)")
     sandbox.add_argument("--port", type=port, default=0, help="port; 0 picks a free one")
     sandbox.add_argument(
-        "--db", default=":memory:", metavar="PATH", help="SQLite file, or :memory: (default)"
+        "--db",
+        default=":memory:",
+        metavar="PATH",
+        help="SQLite file, or :memory: (default; everything, pending webhooks included, "
+        "is lost when the sandbox stops: pass a file to keep data and resume deliveries)",
     )
     sandbox.add_argument("--webhook-url", metavar="URL", help="where to deliver webhooks")
     sandbox.add_argument(
@@ -52,7 +56,9 @@ def register(sub: Any) -> None:
         "--retry-schedule",
         type=_schedule,
         metavar="S,S,…",
-        help="seconds before each delivery attempt (default 0,1,5,30,120,300,600)",
+        help="seconds to wait before each retry of a failed webhook delivery; the first "
+        "attempt is immediate, so N delays mean up to N+1 attempts; 'none' for no retries "
+        "(default 1,5,30,120,300,600)",
     )
     sandbox.add_argument(
         "--latency", type=int, default=0, metavar="MS", help="delay every API answer by MS"
@@ -61,12 +67,18 @@ def register(sub: Any) -> None:
 
 
 def _schedule(text: str) -> tuple[float, ...]:
+    """The delays before each retry: ``1,5,30`` (seconds), or ``none`` for no retries."""
+    if text.strip().lower() == "none":
+        return ()
     try:
         delays = tuple(float(part) for part in text.split(","))
     except ValueError:
         delays = ()
-    if not delays or any(d < 0 for d in delays):
-        raise argparse.ArgumentTypeError("expected comma-separated seconds, e.g. 0,1,5,30")
+    # float() also reads "nan" and "inf": neither is a delay anyone can wait out.
+    if not delays or not all(0 <= d < 1e9 for d in delays):
+        raise argparse.ArgumentTypeError(
+            "expected comma-separated seconds before each retry, e.g. 1,5,30 (or none)"
+        )
     return delays
 
 
@@ -97,7 +109,7 @@ def cmd_sandbox(args: argparse.Namespace, io: Io) -> int:
         db_path=args.db,
         webhook_url=args.webhook_url,
         webhook_secrets=secrets,
-        retry_schedule=args.retry_schedule or DEFAULT_SCHEDULE,
+        retry_schedule=DEFAULT_SCHEDULE if args.retry_schedule is None else args.retry_schedule,
         seed=args.seed,
         demo_payments=args.demo_payments,
         latency_ms=max(args.latency, 0),

@@ -6,10 +6,11 @@ one; a restarted sandbox picks pending events up again. The sender posts each ev
 with Standard Webhooks headers signed by every configured secret; ``webhook-id``
 stays the same across retries while ``webhook-timestamp`` (and so the signature) is
 fresh on every attempt. A 2xx answer is success; anything else, a timeout or a
-refused connection is a failure retried on the schedule (by default a compressed
-Standard Webhooks schedule: at once, then after 1 s, 5 s, 30 s, 2 min, 5 min and
-10 min), after which the event is marked ``failed``. Every attempt is logged in
-``deliveries``.
+refused connection is a failure. The first attempt is made at once (as in Standard
+Webhooks); the schedule lists the delay before each *retry* — by default a
+compressed Standard Webhooks schedule of 1 s, 5 s, 30 s, 2 min, 5 min and 10 min,
+so seven attempts in all — after which the event is marked ``failed``. Every
+attempt is logged in ``deliveries``.
 """
 
 from __future__ import annotations
@@ -32,7 +33,8 @@ from moment_tui.webhooks.signing import new_message_id, signed_headers
 
 log = logging.getLogger(__name__)
 
-DEFAULT_SCHEDULE: Final = (0.0, 1.0, 5.0, 30.0, 120.0, 300.0, 600.0)
+# Seconds before retry 1, 2, …; the first attempt is immediate and not listed.
+DEFAULT_SCHEDULE: Final = (1.0, 5.0, 30.0, 120.0, 300.0, 600.0)
 RESPONSE_EXCERPT: Final = 500
 
 
@@ -40,7 +42,8 @@ RESPONSE_EXCERPT: Final = 500
 class DeliveryConfig:
     url: str | None = None
     secrets: tuple[str, ...] = field(default=(), repr=False)  # whsec_…: never in repr()
-    schedule: tuple[float, ...] = DEFAULT_SCHEDULE  # delay before attempt 1, 2, …
+    # Delay before retry 1, 2, … (attempt 2, 3, …); () means one attempt, no retries.
+    schedule: tuple[float, ...] = DEFAULT_SCHEDULE
     timeout: float = 5.0
     concurrency: int = 8
 
@@ -180,8 +183,8 @@ class Sender:
         schedule = self.config.schedule
         if ok:
             state, next_at = "delivered", row["next_attempt_at"]
-        elif attempt < len(schedule):
-            state, next_at = "pending", self.clock() + schedule[attempt]
+        elif attempt <= len(schedule):  # attempt N failed: retry N waits schedule[N - 1]
+            state, next_at = "pending", self.clock() + schedule[attempt - 1]
         else:
             state, next_at = "failed", row["next_attempt_at"]
         with self.db.transaction() as conn:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import io
 import os
 import re
 import socket
@@ -12,6 +13,10 @@ from pathlib import Path
 import httpx
 import pytest
 
+from moment_tui import cli
+from moment_tui.commands.base import Io
+from moment_tui.sandbox import server
+from moment_tui.sandbox.delivery import DEFAULT_SCHEDULE
 from moment_tui.sandbox.server import SandboxConfig, SandboxThread
 
 ADDRESS = re.compile(r"^Sandbox API: (http://127\.0\.0\.1:(\d+))$")
@@ -156,3 +161,59 @@ async def test_sandbox_thread_stops_and_frees_its_port() -> None:
     async with httpx.AsyncClient(base_url=url) as http:
         with pytest.raises(httpx.ConnectError):
             await http.get("/pay/nothing")
+
+
+# --- --retry-schedule: the delays before each retry ------------------------------------
+
+
+def _config_for(monkeypatch: pytest.MonkeyPatch, *argv: str) -> tuple[int, SandboxConfig, str]:
+    """Run ``moment-tui sandbox ARGV`` up to the point it would serve; its config."""
+    seen: list[SandboxConfig] = []
+
+    async def capture(config: SandboxConfig, announce: object) -> None:
+        seen.append(config)
+
+    monkeypatch.setattr(server, "serve_forever", capture)
+    out, err = io.StringIO(), io.StringIO()
+    code = cli.main(["sandbox", *argv], Io(stdout=out, stderr=err, env={}))
+    assert len(seen) == (1 if code == 0 else 0), err.getvalue()
+    return code, (seen[0] if seen else SandboxConfig()), err.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("text", "schedule"),
+    [
+        ("0.5,2", (0.5, 2.0)),
+        ("10,20", (10.0, 20.0)),
+        ("0", (0.0,)),
+        ("none", ()),
+        ("NONE", ()),
+    ],
+)
+def test_retry_schedule_is_the_delays_before_each_retry(
+    monkeypatch: pytest.MonkeyPatch, text: str, schedule: tuple[float, ...]
+) -> None:
+    code, config, _ = _config_for(monkeypatch, "--retry-schedule", text)
+    assert code == 0
+    assert config.retry_schedule == schedule
+
+
+def test_default_retry_schedule_matches_its_help(monkeypatch: pytest.MonkeyPatch) -> None:
+    code, config, _ = _config_for(monkeypatch)
+    assert code == 0
+    assert config.retry_schedule == DEFAULT_SCHEDULE == (1.0, 5.0, 30.0, 120.0, 300.0, 600.0)
+    assert config.db_path == ":memory:"  # the default: nothing survives a restart
+    out = io.StringIO()
+    with pytest.raises(SystemExit):
+        cli.main(["sandbox", "--help"], Io(stdout=out, stderr=io.StringIO(), env={}))
+    help_text = " ".join(out.getvalue().split())
+    assert "(default 1,5,30,120,300,600)" in help_text
+    assert "the first attempt is immediate" in help_text
+    assert "pass a file to keep data and resume deliveries" in help_text
+
+
+@pytest.mark.parametrize("text", ["", "-1", "1,,2", "x", "nan", "inf", "1;2"])
+def test_bad_retry_schedule_is_a_usage_error(monkeypatch: pytest.MonkeyPatch, text: str) -> None:
+    with pytest.raises(SystemExit) as exited:
+        _config_for(monkeypatch, "--retry-schedule", text)
+    assert exited.value.code == 2

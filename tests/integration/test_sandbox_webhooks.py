@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import re
 import socket
+import time
 from pathlib import Path
 from typing import Any
 
@@ -260,7 +261,7 @@ async def test_failing_receiver_gets_every_retry_then_event_fails(
         _, payment = await _bill_payment(client)
         failed = await eventually(lambda: _state_is(client, payment["event_id"], "failed"))
         log = await _log(client, payment["event_id"])
-    attempts = len(FAST_SCHEDULE)
+    attempts = 1 + len(FAST_SCHEDULE)  # the first attempt, then one retry per delay
     assert failed["attempts"] == attempts
     assert len(receiver.deliveries) == attempts
     assert len({d.webhook_id for d in receiver.deliveries}) == 1  # stable across retries
@@ -280,7 +281,7 @@ async def test_retry_recovers_with_same_id_and_fresh_timestamp(
 ) -> None:
     receiver.statuses = [503]
     # The timestamp has whole-second resolution: wait a little over a second to see it move.
-    sandbox = await _webhook_sandbox(start_sandbox, receiver, secret, retry_schedule=(0, 1.05))
+    sandbox = await _webhook_sandbox(start_sandbox, receiver, secret, retry_schedule=(1.05,))
     async with make_client(sandbox.url) as client:
         _, payment = await _bill_payment(client)
         delivered = await eventually(
@@ -298,12 +299,65 @@ async def test_retry_recovers_with_same_id_and_fresh_timestamp(
     assert [(e["attempt"], e["status_code"]) for e in log] == [(2, 200), (1, 503)]
 
 
+async def test_first_attempt_is_immediate_and_retries_follow_the_schedule(
+    start_sandbox: StartSandbox, receiver: Receiver, secret: str
+) -> None:
+    """The schedule lists the delay before each *retry*: (1.2, 0.3) is an attempt at
+    once, a retry 1.2 s after it fails and another 0.3 s after that — three in all."""
+    receiver.status = 500
+    schedule = (1.2, 0.3)
+    sandbox = await _webhook_sandbox(start_sandbox, receiver, secret, retry_schedule=schedule)
+    async with make_client(sandbox.url) as client:
+        paid_at = time.time()
+        _, payment = await _bill_payment(client)
+        failed = await eventually(
+            lambda: _state_is(client, payment["event_id"], "failed"), within=10
+        )
+        log = await _log(client, payment["event_id"])
+    assert failed["attempts"] == 1 + len(schedule)
+    first, second, third = receiver.deliveries
+    # At once: well before the schedule's first delay would have passed.
+    assert first.received_at - paid_at < schedule[0] - 0.2
+    # Each retry waits its own delay after the failed attempt before it (never less),
+    # and the 0.3 s one comes sooner than the 1.2 s one did.
+    first_gap = second.received_at - first.received_at
+    second_gap = third.received_at - second.received_at
+    assert first_gap >= schedule[0]
+    assert schedule[1] <= second_gap < schedule[0]
+    # One message: the same webhook-id and body every time, a fresh timestamp each attempt.
+    assert {d.webhook_id for d in receiver.deliveries} == {failed["webhook_id"]}
+    assert len({d.body for d in receiver.deliveries}) == 1
+    assert second.timestamp > first.timestamp  # 1.2 s apart: the whole second moved
+    assert third.timestamp >= second.timestamp
+    assert first.headers["webhook-signature"] != second.headers["webhook-signature"]
+    for delivery in receiver.deliveries:
+        assert abs(delivery.timestamp - delivery.received_at) <= 1.5
+        assert Verifier([secret]).verify(delivery.headers, delivery.body).ok
+    assert [(e["attempt"], e["status_code"]) for e in log] == [(3, 500), (2, 500), (1, 500)]
+    assert [e["webhook_timestamp"] for e in reversed(log)] == [
+        d.timestamp for d in receiver.deliveries
+    ]
+
+
+async def test_an_empty_schedule_means_one_attempt(
+    start_sandbox: StartSandbox, receiver: Receiver, secret: str
+) -> None:
+    receiver.status = 503
+    sandbox = await _webhook_sandbox(start_sandbox, receiver, secret, retry_schedule=())
+    async with make_client(sandbox.url) as client:
+        _, payment = await _bill_payment(client)
+        failed = await eventually(lambda: _state_is(client, payment["event_id"], "failed"))
+        assert (await _log(client, payment["event_id"]))[0]["status_code"] == 503
+    assert failed["attempts"] == 1
+    assert len(receiver.deliveries) == 1
+
+
 @pytest.mark.parametrize("status", [302, 400, 410, 500])
 async def test_non_2xx_is_a_failed_attempt(
     start_sandbox: StartSandbox, receiver: Receiver, secret: str, status: int
 ) -> None:
     receiver.status = status
-    sandbox = await _webhook_sandbox(start_sandbox, receiver, secret, retry_schedule=(0,))
+    sandbox = await _webhook_sandbox(start_sandbox, receiver, secret, retry_schedule=())
     async with make_client(sandbox.url) as client:
         _, payment = await _bill_payment(client)
         await eventually(lambda: _state_is(client, payment["event_id"], "failed"))
@@ -317,7 +371,7 @@ async def test_timeout_is_a_failed_attempt(
 ) -> None:
     receiver.delay = 0.6
     sandbox = await _webhook_sandbox(
-        start_sandbox, receiver, secret, retry_schedule=(0,), delivery_timeout=0.2
+        start_sandbox, receiver, secret, retry_schedule=(), delivery_timeout=0.2
     )
     async with make_client(sandbox.url) as client:
         _, payment = await _bill_payment(client)
@@ -338,7 +392,7 @@ async def test_refused_connection_is_retried(start_sandbox: StartSandbox, secret
     sandbox = await start_sandbox(
         webhook_url=f"http://127.0.0.1:{port}/hooks",
         webhook_secrets=(secret,),
-        retry_schedule=(0, 0.1),
+        retry_schedule=(0.1,),
     )
     async with make_client(sandbox.url) as client:
         _, payment = await _bill_payment(client)
@@ -382,8 +436,9 @@ async def test_deliveries_log_is_newest_first_and_filterable(
 async def test_restarted_sandbox_resumes_a_failing_delivery(
     start_sandbox: StartSandbox, receiver: Receiver, secret: str, tmp_path: Path
 ) -> None:
-    db = str(tmp_path / "sandbox.db")
-    schedule = (0.0, 0.3, 0.3, 0.3, 0.3, 0.3, 0.3, 0.3, 0.3, 0.3)
+    db_file = tmp_path / "sandbox.db"  # resuming needs a database file; :memory: is gone
+    db = str(db_file)
+    schedule = (0.3,) * 9  # ten attempts in all
     receiver.status = 500
     first = await _webhook_sandbox(
         start_sandbox, receiver, secret, db_path=db, retry_schedule=schedule
@@ -392,9 +447,10 @@ async def test_restarted_sandbox_resumes_a_failing_delivery(
         bill, payment = await _bill_payment(client)
         await eventually(lambda: _log(client, payment["event_id"]))
     await stop(first)
+    assert db_file.stat().st_size > 0
     failures = len(receiver.deliveries)
     assert failures >= 1
-    assert len(receiver.deliveries) < len(schedule)
+    assert len(receiver.deliveries) < 1 + len(schedule)
 
     receiver.status = 200
     second = await _webhook_sandbox(
