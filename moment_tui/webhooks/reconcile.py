@@ -7,6 +7,9 @@ For each verified event, in arrival order:
    includes this payment, so it is stored as it is (outcome ``fetched``) — in the
    same transaction as the record of the application, so a crash in between can
    never leave the copy without the record (and the payment applied on top later).
+   An unknown account or customer may have open bills the catalogue does know, which
+   the server settled first: their server copies are fetched and stored with it, and
+   the application records what they changed.
 2. **Apply** at once, in one transaction with the record of what changed: a bill's
    ``amount_paid``/``amount_remaining``/``status``; for an account (or customer) the
    unpaid bills the catalogue knows, oldest due date first, then the balance
@@ -38,12 +41,13 @@ from moment_tui.store.applications import Application, Change, Outcome
 from moment_tui.store.catalogue import now_iso
 from moment_tui.store.eventlog import Delivery
 from moment_tui.store.workspace import Workspace
-from moment_tui.webhooks.confirm import DRIFT_GRACE, Confirmer
+from moment_tui.webhooks.confirm import DRIFT_GRACE, Confirmer, money
 
 log = logging.getLogger(__name__)
 
 BATCH: Final = 32  # events per writer job: small, so deliveries never wait long behind
 CATCH_UP_PAGE: Final = 1000
+MAX_REFRESHED_BILLS: Final = 100  # of an unknown holder's known open bills, re-fetched
 RETRY_SECONDS: Final = 30.0  # when idle this long, retry events a failure left unapplied
 
 
@@ -158,17 +162,36 @@ class Reconciler:
         """Step 1: fetch targets the catalogue has never seen (when an API is at hand)."""
         if self.client is None:
             return {}
-        targets = {t for d in deliveries if (t := d.target()) is not None}
+        targets = {(t, d.currency) for d in deliveries if (t := d.target()) is not None}
         missing = await self.workspace.read(
-            lambda conn: [t for t in targets if catalogue.get(conn, t[0], t[1]) is None]
+            lambda conn: [t for t in targets if catalogue.get(conn, t[0][0], t[0][1]) is None]
         )
         fetched: dict[tuple[str, str], BillingObject] = {}
-        for kind, ref in missing:
+        for (kind, ref), currency in missing:
             with contextlib.suppress(MomentError):
                 obj = await self.client.get(kind, ref)
                 # By id, and by the reference the event named it with (if not its id).
                 fetched[(obj.KIND, obj.id)] = fetched[(kind, ref)] = obj
+                if kind != "bill" and currency:
+                    await self._fetch_open_bills(kind, obj.id, currency, fetched)
         return fetched
+
+    async def _fetch_open_bills(
+        self,
+        kind: ObjectKind,
+        holder_id: str,
+        currency: str,
+        fetched: dict[tuple[str, str], BillingObject],
+    ) -> None:
+        """An unknown account or customer may still have bills the catalogue knows: the
+        server settled those first, so their server copies are fetched too."""
+        assert self.client is not None
+        known = await self.workspace.read(
+            lambda conn: catalogue.open_bills(conn, kind, holder_id, currency)
+        )
+        for bill, _ in known[:MAX_REFRESHED_BILLS]:
+            with contextlib.suppress(MomentError):
+                fetched[("bill", bill.id)] = await self.client.get("bill", bill.id)
 
     def _apply_each(
         self,
@@ -246,8 +269,13 @@ class Reconciler:
                 catalogue.upsert(
                     conn, server_copy, "webhook", search=self.workspace.search_available
                 )
+            changes = () if kind == "bill" else self._refresh_bills(conn, server_copy, fetched)
             fresh = "fetched from the API; its copy already includes this payment"
-            return Application(**base, outcome="fetched", state="confirmed", note=fresh)
+            if changes:
+                fresh += "; its bills' copies too"
+            return Application(
+                **base, outcome="fetched", state="confirmed", note=fresh, changes=changes
+            )
         if entry is None:
             unknown = "not in the catalogue" + (" and could not be fetched" if self.client else "")
             return Application(**base, outcome="unknown_target", state="unconfirmed", note=unknown)
@@ -258,6 +286,31 @@ class Reconciler:
             return Application(**base, outcome=outcome, changes=changes, note=note)
         holder: Customer | Account = entry.obj
         return _apply_holder(conn, kind, holder, d.amount, d.currency, base)
+
+    def _refresh_bills(
+        self,
+        conn: sqlite3.Connection,
+        holder: BillingObject,
+        fetched: Mapping[tuple[str, str], BillingObject],
+    ) -> tuple[Change, ...]:
+        """Store the server's copies of a fetched holder's bills; what they changed."""
+        changes: list[Change] = []
+        for (kind, _), server in fetched.items():
+            if kind != "bill" or not isinstance(server, Bill):
+                continue
+            if holder.id not in (server.account_id, server.customer_id):
+                continue
+            ours = catalogue.get(conn, "bill", server.id)
+            if ours is None:
+                continue
+            before, after = money("bill", ours.obj), money("bill", server)
+            changes += [
+                Change("bill", server.id, name, before[name], after[name])
+                for name in before
+                if before[name] != after[name]
+            ]
+            catalogue.upsert(conn, server, "refetched", search=self.workspace.search_available)
+        return tuple(changes)
 
 
 def _unapplied(conn: sqlite3.Connection, *, after: int) -> list[Delivery]:

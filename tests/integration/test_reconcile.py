@@ -401,6 +401,34 @@ async def test_an_unknown_object_is_fetched_first(make_world: Make) -> None:
     assert (entry.obj.customer_id, entry.obj.account_id) == (customer_id, account_id)
 
 
+async def test_an_unknown_account_brings_its_known_bills_up_to_date(make_world: Make) -> None:
+    """The catalogue knows two of an account's bills but not the account: the payment
+    settles the bills on the server, and the fetched account's bills are fetched too."""
+    world = await make_world()
+    _, account_id = await customer_with_account(world)
+    older = await new_bill(world, 3_000, account=account_id, due=dt.date(2030, 1, 1))
+    newer = await new_bill(world, 5_000, account=account_id, due=dt.date(2030, 2, 1))
+    await world.pipe.workspace.remember([older, newer], "looked_up")  # not the account
+    assert await world.read(lambda c: catalogue.get(c, "account", account_id)) is None
+    payment = await world.pay(account=account_id, amount=4_000)
+    _, app = await world.settled(payment["event_id"])
+    assert (app.outcome, app.state) == ("fetched", "confirmed")
+    assert app.note == (
+        "fetched from the API; its copy already includes this payment; its bills' copies too"
+    )
+    assert sorted(app.changes, key=lambda c: (c.id != older.id, c.field)) == [
+        Change("bill", older.id, "amount_paid", 0, 3_000),
+        Change("bill", older.id, "amount_remaining", 3_000, 0),
+        Change("bill", older.id, "status", "unpaid", "paid"),
+        Change("bill", newer.id, "amount_paid", 0, 1_000),
+        Change("bill", newer.id, "amount_remaining", 5_000, 4_000),
+    ]
+    assert money((await world.ours("bill", older.id)).obj) == (3_000, 0, BillStatus.PAID)
+    assert money((await world.ours("bill", newer.id)).obj) == (1_000, 4_000, BillStatus.UNPAID)
+    assert (await world.ours("bill", newer.id)).source == "refetched"
+    assert (await world.ours("account", account_id)).source == "webhook"
+
+
 async def test_concurrent_copies_are_applied_once(make_world: Make) -> None:
     world = await make_world(deliver=False)  # the test delivers the event itself
     _, account_id = await customer_with_account(world)
