@@ -6,15 +6,23 @@ import base64
 import hashlib
 import hmac
 import json
+import time
 from collections.abc import Mapping
 from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from standardwebhooks import Webhook
+from standardwebhooks.webhooks import WebhookVerificationError
 
 from moment_tui.secrets import Secret, SecretFormatError
-from moment_tui.webhooks.signing import sign, signature_header, signed_headers
+from moment_tui.webhooks.signing import (
+    new_webhook_secret,
+    sign,
+    signature_header,
+    signed_headers,
+)
 from moment_tui.webhooks.verify import (
     STATUS,
     Reason,
@@ -857,3 +865,39 @@ def test_fuzz_signature_header_parser(value: str) -> None:
     elif not expected_ok:
         assert result.reason in {Reason.MALFORMED_SIGNATURE, Reason.NO_MATCHING_SIGNATURE}
         assert (result.reason is Reason.MALFORMED_SIGNATURE) is (parsed.problem is not None)
+
+
+# --- against the reference implementation ---------------------------------------------------
+
+_SECRETS = [new_webhook_secret() for _ in range(3)]
+
+
+@given(
+    body=st.binary(max_size=200).map(lambda raw: raw.decode("latin-1").encode("utf-8")),
+    msg_id=st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789_", min_size=1, max_size=40),
+    skew=st.integers(min_value=-170, max_value=170),
+    signers=st.lists(st.sampled_from(range(3)), min_size=1, max_size=3),
+    trusted=st.lists(st.sampled_from(range(3)), min_size=1, max_size=2, unique=True),
+    tamper=st.booleans(),
+)
+@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
+def test_signatures_are_judged_as_the_standardwebhooks_package_judges_them(
+    body: bytes, msg_id: str, skew: int, signers: list[int], trusted: list[int], tamper: bool
+) -> None:
+    """Our verifier is our own (it explains its verdicts); on every well-formed delivery
+    within both tolerances it must agree with the reference library's Webhook.verify."""
+    timestamp = int(time.time()) + skew
+    headers = signed_headers([_SECRETS[i] for i in signers], msg_id, body, timestamp=timestamp)
+    sent = body + b"!" if tamper else body
+    ours = Verifier([_SECRETS[i] for i in trusted]).check_signature(headers, sent).ok
+    theirs = any(_package_accepts(_SECRETS[i], headers, sent) for i in trusted)
+    assert ours == theirs
+    assert ours == (not tamper and bool(set(signers) & set(trusted)))
+
+
+def _package_accepts(secret: str, headers: dict[str, str], body: bytes) -> bool:
+    try:
+        Webhook(secret).verify(body, headers, json_parse=False)
+    except WebhookVerificationError:
+        return False
+    return True
