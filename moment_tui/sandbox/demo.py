@@ -12,7 +12,7 @@ import contextlib
 import logging
 import random
 
-from moment_tui.api.models import SandboxPaymentCreate
+from moment_tui.api.models import AMOUNT_MAX, SandboxPaymentCreate
 from moment_tui.sandbox.db import Database
 from moment_tui.sandbox.delivery import Sender
 from moment_tui.sandbox.payments import Payments
@@ -89,4 +89,5 @@ class DemoTraffic:
         if holder is None:
             return None
         amount = max(100, (holder["balance"] * self.rng.choice([10, 25, 100])) // 100)
+        amount = min(amount, AMOUNT_MAX)  # a balance may exceed what one payment carries
         return SandboxPaymentCreate.model_validate({kind: holder["id"], "amount": amount})

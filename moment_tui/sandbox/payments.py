@@ -7,7 +7,8 @@ event in the same transaction:
   the event names ``bill_id``, the bill's ``account_id`` (if any) and ``customer_id``.
 * **account** or **customer** — the holder's unpaid bills in the payment's currency
   are settled oldest due date first, and what is left lowers the balance (which may
-  go negative: a credit). The default amount is everything outstanding. With no
+  go negative: a credit). The default amount is everything outstanding, refused
+  (422) when that is more than the 99,999,999 an explicit ``amount`` may be. With no
   balance tracked, paying more than the open bills is refused. The event names
   ``account_id`` and ``customer_id`` (or only ``customer_id``), never a bill.
 
@@ -19,7 +20,7 @@ from __future__ import annotations
 import sqlite3
 from typing import Any
 
-from moment_tui.api.models import AMOUNT_APPLIED, BillStatus, SandboxPaymentCreate
+from moment_tui.api.models import AMOUNT_APPLIED, AMOUNT_MAX, BillStatus, SandboxPaymentCreate
 from moment_tui.billing import BillState, allocate, outstanding, pay_bill
 from moment_tui.sandbox.db import Database, dumps
 from moment_tui.sandbox.delivery import enqueue
@@ -132,6 +133,12 @@ class Payments:
         if amount is None:
             if owed == 0:
                 raise unprocessable(f"{kind} {holder['id']} owes nothing; give an amount", "amount")
+            if owed > AMOUNT_MAX:  # the cap an explicit amount has holds for "in full" too
+                raise unprocessable(
+                    f"{kind} {holder['id']} owes {owed}, more than one payment can carry "
+                    f"(at most {AMOUNT_MAX}); pay it in parts with an amount",
+                    "amount",
+                )
             amount = owed
         allocation = allocate(amount, open_bills, balance_tracked=balance is not None)
         if allocation.unallocated:

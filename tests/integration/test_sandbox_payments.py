@@ -6,7 +6,7 @@ import re
 from typing import Any
 
 from moment_tui.api.client import MomentClient
-from moment_tui.api.errors import Unprocessable
+from moment_tui.api.errors import BadRequest, Unprocessable
 from moment_tui.api.models import BillStatus, BillUpdate
 from tests.integration.conftest import failure, fields, new_key, post, ref
 
@@ -269,3 +269,56 @@ async def test_customer_without_balance_pays_its_bills_only(client: MomentClient
         "balance": 0,
     }
     assert (await client.get_customer(customer["id"])).balance is None
+
+
+# --- the largest payment -------------------------------------------------------------
+
+
+async def test_pay_in_full_has_the_same_cap_as_an_explicit_amount(client: MomentClient) -> None:
+    """An explicit amount is at most 99,999,999 (400 above it); paying "in full" cannot
+    go past that either: a larger debt is refused (422) and is paid in parts."""
+    over = await failure(
+        post(client, PAYMENTS, {"customer": "anyone", "amount": 100_000_000}), BadRequest
+    )
+    assert list(fields(over)) == ["amount"]
+
+    customer = await make(
+        client,
+        "/billing/customers",
+        external_reference=ref("cus"),
+        currency="ZAR",
+        balance=150_000_000,
+    )
+    too_much = await failure(post(client, PAYMENTS, {"customer": customer["id"]}), Unprocessable)
+    assert list(fields(too_much)) == ["amount"]
+    assert "owes 150000000" in (too_much.detail or "")
+    assert "at most 99999999" in (too_much.detail or "")
+    assert (await client.get_customer(customer["id"])).balance == 150_000_000  # untouched
+    part = await pay(client, customer=customer["id"], amount=99_999_999)
+    assert part["allocation"] == {"bills": [], "balance": 99_999_999}
+    rest = await pay(client, customer=customer["id"])  # now within the cap
+    assert rest["amount"] == 50_000_001
+    assert (await client.get_customer(customer["id"])).balance == 0
+
+    # Bills that each fit can add up past the cap on an account (no balance tracked).
+    holder = await make(client, "/billing/customers", external_reference=ref("cus"))
+    account = await make(
+        client, "/billing/accounts", customer=holder["id"], external_reference=ref("acc")
+    )
+    first = await bill_for(client, 60_000_000, account=account["id"], due_date="2030-01-01")
+    second = await bill_for(client, 60_000_000, account=account["id"], due_date="2030-02-01")
+    refused = await failure(post(client, PAYMENTS, {"account": account["id"]}), Unprocessable)
+    assert list(fields(refused)) == ["amount"]
+    assert "owes 120000000" in (refused.detail or "")
+    assert (await client.get_bill(first["id"])).amount_paid == 0
+    assert (await client.get_bill(second["id"])).amount_paid == 0
+
+    # Exactly the cap is fine "in full".
+    exact = await make(
+        client,
+        "/billing/customers",
+        external_reference=ref("cus"),
+        currency="ZAR",
+        balance=99_999_999,
+    )
+    assert (await pay(client, customer=exact["id"]))["amount"] == 99_999_999

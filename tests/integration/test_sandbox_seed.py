@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import random
 from pathlib import Path
 from typing import Any
 
 from moment_tui.api.client import MomentClient
-from moment_tui.api.models import Bill, ObjectKind
+from moment_tui.api.models import AMOUNT_MAX, Bill, ObjectKind
+from moment_tui.sandbox.demo import DemoTraffic
 from moment_tui.sandbox.server import SandboxConfig, SandboxThread
 from moment_tui.webhooks.verify import Verifier
 from tests.integration.conftest import (
@@ -16,6 +18,8 @@ from tests.integration.conftest import (
     StartSandbox,
     eventually,
     make_client,
+    post,
+    ref,
     stop,
 )
 
@@ -144,3 +148,39 @@ async def test_demo_traffic_makes_real_signed_payments(
             paid = await client.get(*target)  # the money landed on a real object
             if isinstance(paid, Bill):
                 assert paid.amount_paid >= applied.amount
+
+
+async def test_demo_payments_on_a_huge_balance_stay_within_one_payments_cap(
+    start_sandbox: StartSandbox,
+) -> None:
+    """A balance beyond 99,999,999 is paid in capped parts, not a crash per tick."""
+    sandbox = await start_sandbox()
+    huge = 10**12
+    async with make_client(sandbox.url) as client:
+        customer = await post(
+            client,
+            "/billing/customers",
+            {"external_reference": ref("cus"), "currency": "ZAR", "balance": huge},
+        )
+        account = await post(
+            client,
+            "/billing/accounts",
+            {
+                "external_reference": ref("acc"),
+                "customer": customer.body["id"],
+                "currency": "ZAR",
+                "balance": huge,
+            },
+        )
+        demo = DemoTraffic(sandbox.db, sandbox.payments, sandbox.sender, 60.0, random.Random(3))
+        for _ in range(6):
+            assert demo.tick()
+        assert demo.made == 6
+        amounts = [row["amount"] for row in sandbox.db.all("SELECT amount FROM payments")]
+        assert len(amounts) == 6
+        assert all(100 <= amount <= AMOUNT_MAX for amount in amounts)
+        left = (await client.get_customer(customer.body["id"])).balance
+        left_on_account = (await client.get_account(account.body["id"])).balance
+    assert left is not None
+    assert left_on_account is not None
+    assert 2 * huge - (left + left_on_account) == sum(amounts)
