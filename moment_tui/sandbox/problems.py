@@ -63,6 +63,16 @@ def invalid(exc: ValidationError) -> Problem:
     return Problem(400, "validation", "Invalid request", detail, errors=errors)
 
 
+def nulls_refused(names: list[str]) -> Problem:
+    """A PATCH that sends ``null``: 400 naming each such field. Moment documents no way
+    to clear a field, and quietly ignoring the null would let the caller believe it
+    cleared (or set) something; leaving the field out is how to keep its value."""
+    message = "cannot be null; leave the field out to keep its value"
+    errors = [{"field": name, "message": message} for name in names]
+    detail = "; ".join(f"{name}: {message}" for name in names)
+    return Problem(400, "validation", "Invalid request", detail, errors=errors)
+
+
 def bad_request(detail: str, field: str | None = None) -> Problem:
     errors = [{"field": field, "message": detail}] if field else None
     return Problem(400, "bad-request", "Bad request", detail, errors=errors)

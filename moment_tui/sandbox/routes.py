@@ -30,7 +30,7 @@ from moment_tui.sandbox.idempotency import Keys, check_key, fingerprint, scope_f
 from moment_tui.sandbox.listing import list_objects, parse_limit
 from moment_tui.sandbox.objects import Objects, to_json
 from moment_tui.sandbox.payments import Payments
-from moment_tui.sandbox.problems import CONTENT_TYPE, Problem, bad_request, invalid
+from moment_tui.sandbox.problems import CONTENT_TYPE, Problem, bad_request, invalid, nulls_refused
 
 log = logging.getLogger(__name__)
 
@@ -259,7 +259,14 @@ def _handlers(kind: ObjectKind) -> tuple[Handler, Handler, Handler, Handler]:
 
     async def update(request: web.Request) -> web.Response:
         state = _state(request)
-        body = _model(_UPDATES[kind], _json(await request.read()))
+        model = _UPDATES[kind]
+        payload = _json(await request.read())
+        nulls = [
+            name for name, value in payload.items() if value is None and name in model.model_fields
+        ]
+        if nulls:
+            raise nulls_refused(nulls)
+        body = _model(model, payload)
         ref = request.match_info["ref"]
         with state.db.transaction():
             if isinstance(body, BillUpdate):
