@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 from moment_tui.api.client import MomentClient
 from moment_tui.api.errors import Conflict, NotFound, Unprocessable
@@ -18,6 +19,14 @@ from moment_tui.api.models import (
     PaymentRules,
 )
 from tests.integration.conftest import failure, fields, new_key, post, ref
+
+# Moment's id shapes: a prefix and 21 ASCII letters and digits.
+ID_SHAPE = re.compile(r"^(bcus|bacc|bill)_[A-Za-z0-9]{21}$")
+ID = {
+    "customer": re.compile(r"^bcus_[A-Za-z0-9]{21}$"),
+    "account": re.compile(r"^bacc_[A-Za-z0-9]{21}$"),
+    "bill": re.compile(r"^bill_[A-Za-z0-9]{21}$"),
+}
 
 # --- create and retrieve ----------------------------------------------------------------
 
@@ -39,9 +48,7 @@ async def test_create_customer_returns_201_and_every_field_set(client: MomentCli
     )
     assert response.status == 201
     body = response.body
-    assert body["id"].startswith("bcus_")
-    assert len(body["id"]) == len("bcus_") + 21
-    assert body["id"][5:].isalnum()
+    assert ID["customer"].fullmatch(body["id"])
     assert {k: v for k, v in body.items() if k != "id"} == {
         "external_reference": reference,
         "name": "Thandi Mokoena",
@@ -60,6 +67,60 @@ async def test_create_customer_returns_201_and_every_field_set(client: MomentCli
     fetched = await client.request("GET", f"/billing/customers/{body['id']}")
     assert fetched.status == 200
     assert fetched.body == body
+
+
+async def test_created_ids_have_moments_shape(client: MomentClient) -> None:
+    """Every way of creating an object, nested ones included, yields Moment-shaped ids."""
+    customer = (await post(client, "/billing/customers", {"external_reference": ref("c")})).body
+    account = (
+        await post(
+            client,
+            "/billing/accounts",
+            {"external_reference": ref("a"), "customer": {"external_reference": ref("c")}},
+        )
+    ).body
+    nested = (
+        await post(
+            client,
+            "/billing/bills",
+            {
+                "external_reference": ref("b"),
+                "currency": "ZAR",
+                "amount_due": 100,
+                "account": {
+                    "external_reference": ref("a"),
+                    "customer": {"external_reference": ref("c")},
+                },
+            },
+        )
+    ).body
+    direct = (
+        await post(
+            client,
+            "/billing/bills",
+            {
+                "external_reference": ref("b"),
+                "currency": "ZAR",
+                "amount_due": 100,
+                "customer": customer["id"],
+            },
+        )
+    ).body
+    made = {
+        "customer": [customer["id"], account["customer_id"], nested["customer_id"]],
+        "account": [account["id"], nested["account_id"]],
+        "bill": [nested["id"], direct["id"]],
+    }
+    for kind, ids in made.items():
+        for made_id in ids:
+            assert ID_SHAPE.fullmatch(made_id), made_id
+            assert ID[kind].fullmatch(made_id), (kind, made_id)
+    every = [i for ids in made.values() for i in ids]
+    assert len(set(every)) == len(every)
+    assert direct["customer_id"] == customer["id"]
+    # Nothing but ASCII letters and digits after the prefix (str.isalnum would pass "é").
+    assert not ID_SHAPE.fullmatch("bcus_" + "é" * 21)
+    assert not ID_SHAPE.fullmatch("bcus_" + "a" * 20)
 
 
 async def test_minimal_customer_shows_only_fields_that_are_set(client: MomentClient) -> None:

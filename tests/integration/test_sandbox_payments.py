@@ -322,3 +322,28 @@ async def test_pay_in_full_has_the_same_cap_as_an_explicit_amount(client: Moment
         balance=99_999_999,
     )
     assert (await pay(client, customer=exact["id"]))["amount"] == 99_999_999
+
+
+async def test_payment_ids_have_moments_shape_on_every_target(client: MomentClient) -> None:
+    customer = await make(
+        client, "/billing/customers", external_reference=ref("cus"), currency="ZAR", balance=900
+    )
+    account = await make(
+        client,
+        "/billing/accounts",
+        customer=customer["id"],
+        external_reference=ref("acc"),
+        currency="ZAR",
+        balance=900,
+    )
+    bill = await bill_for(client, 900, customer=customer["id"])
+    payments = [
+        await pay(client, bill=bill["id"], amount=1),
+        await pay(client, account=account["id"], amount=2),
+        await pay(client, customer=customer["id"], amount=3),
+    ]
+    for payment in payments:
+        assert PAY_ID.fullmatch(payment["id"]), payment["id"]
+        assert EVENT_ID.fullmatch(payment["event_id"]), payment["event_id"]
+    assert len({p["id"] for p in payments}) == 3
+    assert [p["amount"] for p in payments] == [1, 2, 3]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 from collections.abc import AsyncIterator
 from typing import Any
@@ -11,6 +12,7 @@ import httpx
 import pytest
 
 from moment_tui.api.client import MomentClient
+from moment_tui.api.errors import Unprocessable
 from moment_tui.api.models import BillStatus
 from moment_tui.webhooks.verify import Verifier
 from tests.integration.conftest import (
@@ -18,6 +20,7 @@ from tests.integration.conftest import (
     Receiver,
     StartSandbox,
     eventually,
+    failure,
     make_client,
     post,
     ref,
@@ -265,4 +268,91 @@ async def test_paying_on_the_page_sends_a_signed_webhook(
         match.group(2),
         bill["id"],
         400,
+    )
+
+
+async def test_the_page_pays_exactly_as_the_payments_endpoint_does(
+    start_sandbox: StartSandbox, receiver: Receiver, secret: str
+) -> None:
+    """The form post and ``POST /sandbox/payments`` share one code path: the same
+    refusals word for word, the same payment record, the same webhook."""
+    sandbox = await start_sandbox(
+        webhook_url=receiver.url, webhook_secrets=(secret,), retry_schedule=FAST_SCHEDULE
+    )
+    async with (
+        make_client(sandbox.url) as client,
+        httpx.AsyncClient(base_url=sandbox.url, follow_redirects=False) as page,
+    ):
+        by_api, by_page = await _bill(client, 1000), await _bill(client, 1000)
+
+        refused = await failure(
+            post(client, "/sandbox/payments", {"bill": by_api["id"], "amount": 1001}),
+            Unprocessable,
+        )
+        api_detail = refused.detail
+        too_much = await page.post(f"/pay/{by_page['id']}", data={"amount": "10.01"})
+        assert too_much.status_code == 422
+        assert (
+            api_detail
+            == "1001 is more than the 1000 remaining on the bill (bills take no overpayment)"
+        )
+        assert f'<p class="error" id="error">{api_detail}</p>' in too_much.text
+
+        api_payment = (
+            await post(client, "/sandbox/payments", {"bill": by_api["id"], "amount": 400})
+        ).body
+        answer = await page.post(f"/pay/{by_page['id']}", data={"amount": "4.00"})
+        assert answer.status_code == 303
+        match = PAID_LOCATION.match(answer.headers["location"])
+        assert match is not None
+        page_payment_id = match.group(2)
+        await eventually(lambda: len(receiver.deliveries) == 2)
+        for bill in (by_api, by_page):
+            after = await client.get_bill(bill["id"])
+            assert (after.amount_paid, after.amount_remaining, after.status) == (
+                400,
+                600,
+                BillStatus.UNPAID,
+            )
+
+    rows = {row["id"]: row for row in sandbox.db.all("SELECT * FROM payments ORDER BY seq")}
+    assert list(rows) == [api_payment["id"], page_payment_id]
+    api_row, page_row = rows[api_payment["id"]], rows[page_payment_id]
+    for column in ("target_kind", "amount", "currency"):
+        assert api_row[column] == page_row[column]
+    assert json.loads(page_row["allocation"]) == {
+        "bills": [{"bill_id": by_page["id"], "amount": 400}],
+        "balance": 0,
+    }
+
+    events: dict[str, dict[str, Any]] = {}
+    for delivery in receiver.deliveries:
+        verdict = Verifier([secret]).verify(delivery.headers, delivery.body)
+        assert verdict.ok
+        events[delivery.json()["data"]["payment_id"]] = delivery.json()
+    api_event, page_event = events[api_payment["id"]], events[page_payment_id]
+    assert api_event["id"] == api_payment["event_id"]
+    assert page_event["id"] == page_row["event_id"]
+
+    def shape(event: dict[str, Any], bill: dict[str, Any], payment_id: str) -> dict[str, Any]:
+        data = dict(event["data"])
+        assert (data.pop("bill_id"), data.pop("customer_id"), data.pop("payment_id")) == (
+            bill["id"],
+            bill["customer_id"],
+            payment_id,
+        )
+        assert data.pop("id").startswith("ob_")
+        data.pop("created_at")
+        data.pop("updated_at")
+        return {"type": event["type"], **data}
+
+    assert (
+        shape(page_event, by_page, page_payment_id)
+        == shape(api_event, by_api, api_payment["id"])
+        == {
+            "type": "obligation.amount_applied",
+            "amount": 400,
+            "currency": "ZAR",
+            "metadata": {},
+        }
     )
