@@ -188,6 +188,9 @@ async def test_null_on_create_means_absent(client: MomentClient) -> None:
         client, CUSTOMERS, {"external_reference": ref("cus"), "name": None, "balance": None}
     )
     assert set(created) == {"id", "external_reference", "payment_rules"}
+    bill = (await _objects(client))["bill"]
+    payment = await post(client, "/sandbox/payments", {"bill": bill["id"], "amount": None})
+    assert (payment.status, payment.body["amount"]) == (201, 2000)  # in full
 
 
 # --- 10. email on customer update ------------------------------------------------------------
