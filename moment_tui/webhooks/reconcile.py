@@ -202,9 +202,10 @@ class Reconciler:
         """Step 2 for a batch. One event that cannot be applied (its own changes are
         rolled back) stays unapplied for ``catch_up``; it does not sink the others."""
         results: list[tuple[Application, bool]] = []
+        now = now_iso()  # one clock reading for the batch
         for delivery in deliveries:
             try:
-                results.append(self._apply(conn, delivery, fetched))
+                results.append(self._apply(conn, delivery, fetched, now))
             except Exception:
                 log.exception(
                     "applying delivery #%d (%s) failed", delivery.seq, delivery.webhook_id
@@ -216,6 +217,7 @@ class Reconciler:
         conn: sqlite3.Connection,
         delivery: Delivery,
         fetched: Mapping[tuple[str, str], BillingObject],
+        now: str,
     ) -> tuple[Application, bool]:
         """Step 2, on the writer thread: (application, whether it is new).
 
@@ -225,10 +227,7 @@ class Reconciler:
         assert delivery.webhook_id is not None
         conn.execute("SAVEPOINT apply")
         try:
-            app = self._plan(conn, delivery, fetched)
-            if self.client is None and app.state == "applied":
-                note = app.note or "no API to confirm against"
-                app = app.checked("unconfirmed", (), app.applied_at, note)
+            app = self._plan(conn, delivery, fetched, now)
             applications.insert(conn, app)
         except BaseException as exc:
             conn.execute("ROLLBACK TO apply")
@@ -246,8 +245,8 @@ class Reconciler:
         conn: sqlite3.Connection,
         d: Delivery,
         fetched: Mapping[tuple[str, str], BillingObject],
+        now: str,
     ) -> Application:
-        now = now_iso()
         target = d.target()
         base: dict[str, Any] = {
             "delivery_seq": d.seq,
@@ -280,12 +279,26 @@ class Reconciler:
             unknown = "not in the catalogue" + (" and could not be fetched" if self.client else "")
             return Application(**base, outcome="unknown_target", state="unconfirmed", note=unknown)
         if isinstance(entry.obj, Bill):
-            changes, note = _apply_bill(conn, entry.obj, d.amount, d.currency)
+            changes, note = _apply_bill(conn, entry.obj, d.amount, d.currency, now)
             # Nothing changed (another currency, a voided bill): still checked with the API.
             outcome: Outcome = "applied" if changes else "skipped"
-            return Application(**base, outcome=outcome, changes=changes, note=note)
+            return self._applied(base, note, outcome=outcome, changes=changes)
         holder: Customer | Account = entry.obj
-        return _apply_holder(conn, kind, holder, d.amount, d.currency, base)
+        applied = _apply_holder(conn, kind, holder, d.amount, d.currency, now)
+        return self._applied(base, applied.pop("note"), **applied)
+
+    def _applied(self, base: dict[str, Any], note: str | None, **fields: Any) -> Application:
+        """An application to be confirmed by the Confirmer — or, with no API to ask,
+        settled at once as ``unconfirmed``."""
+        if self.client is not None:
+            return Application(**base, note=note, **fields)
+        return Application(
+            **base,
+            **fields,
+            state="unconfirmed",
+            checked_at=base["applied_at"],
+            note=note or "no API to confirm against",
+        )
 
     def _refresh_bills(
         self,
@@ -318,17 +331,17 @@ def _unapplied(conn: sqlite3.Connection, *, after: int) -> list[Delivery]:
 
 
 def _apply_bill(
-    conn: sqlite3.Connection, bill: Bill, amount: int, currency: str
+    conn: sqlite3.Connection, bill: Bill, amount: int, currency: str, now: str
 ) -> tuple[tuple[Change, ...], str | None]:
     if bill.currency != currency:
         return (), f"event is in {currency}, the bill in {bill.currency}: not applied"
     if bill.status is BillStatus.VOIDED:
         return (), "the bill is voided in the catalogue: not applied"
     note = "more than the bill's remaining amount" if amount > bill.amount_remaining else None
-    return _settle_bill(conn, bill, amount), note
+    return _settle_bill(conn, bill, amount, now), note
 
 
-def _settle_bill(conn: sqlite3.Connection, bill: Bill, amount: int) -> tuple[Change, ...]:
+def _settle_bill(conn: sqlite3.Connection, bill: Bill, amount: int, now: str) -> tuple[Change, ...]:
     """Add ``amount`` to a bill in the catalogue; the changes it made."""
     after = settle(bill.amount_due, bill.amount_paid + amount)
     catalogue.set_bill_money(
@@ -338,13 +351,14 @@ def _settle_bill(conn: sqlite3.Connection, bill: Bill, amount: int) -> tuple[Cha
         amount_remaining=after.amount_remaining,
         status=after.status.value,
         source="applied",
+        now=now,
     )
     before = (bill.amount_paid, bill.amount_remaining, bill.status.value)
-    now = (after.amount_paid, after.amount_remaining, after.status.value)
+    later = (after.amount_paid, after.amount_remaining, after.status.value)
     fields = ("amount_paid", "amount_remaining", "status")
     return tuple(
         Change("bill", bill.id, name, old, new)
-        for name, old, new in zip(fields, before, now, strict=True)
+        for name, old, new in zip(fields, before, later, strict=True)
         if old != new
     )
 
@@ -355,8 +369,9 @@ def _apply_holder(
     holder: Customer | Account,
     amount: int,
     currency: str,
-    base: dict[str, Any],
-) -> Application:
+    now: str,
+) -> dict[str, Any]:
+    """Share an account's or customer's payment out; the application's fields."""
     bills = catalogue.open_bills(conn, kind, holder.id, currency)
     candidates = [
         OpenBill(b.id, b.amount_remaining, b.due_date, b.bill_date, order, b.currency)
@@ -367,21 +382,20 @@ def _apply_holder(
     changes: list[Change] = []
     by_id = {b.id: b for b, _ in bills}
     for bill_id, part in allocation.bills:
-        changes += _settle_bill(conn, by_id[bill_id], part)
+        changes += _settle_bill(conn, by_id[bill_id], part, now)
     if allocation.to_balance:
         assert holder.balance is not None
         balance = holder.balance - allocation.to_balance
-        catalogue.set_balance(conn, kind, holder.id, balance, source="applied")
+        catalogue.set_balance(conn, kind, holder.id, balance, source="applied", now=now)
         changes.append(Change(kind, holder.id, "balance", holder.balance, balance))
     note = None
     if allocation.unallocated:
         note = f"{allocation.unallocated} could not be allocated (no open bills or balance left)"
-    return Application(
-        **base,
-        outcome="applied",
-        changes=tuple(changes),
-        allocation=allocation.bills,
-        to_balance=allocation.to_balance,
-        unallocated=allocation.unallocated,
-        note=note,
-    )
+    return {
+        "outcome": "applied",
+        "changes": tuple(changes),
+        "allocation": allocation.bills,
+        "to_balance": allocation.to_balance,
+        "unallocated": allocation.unallocated,
+        "note": note,
+    }

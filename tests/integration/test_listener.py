@@ -509,6 +509,14 @@ async def test_a_duplicate_is_acknowledged_and_applied_once(
     await asyncio.wait_for(pipe.reconciler.idle(), 10)
     apps = pipe.rows("SELECT webhook_id, delivery_seq, state FROM applications")
     assert [tuple(a) for a in apps] == [(B_ID, 1, "unconfirmed")]
+    # No API to confirm against: settled at once, and it says why.
+    app = await pipe.workspace.read(lambda c: applications.get(c, B_ID))
+    assert app is not None
+    assert (app.outcome, app.note, app.checked_at) == (
+        "applied",
+        "no API to confirm against",
+        app.applied_at,
+    )
     entry = await pipe.workspace.read(
         lambda c: catalogue.get(c, "bill", "bill_H4jp6KnU5cPw263v1jyz4")
     )
