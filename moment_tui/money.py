@@ -4,9 +4,18 @@ Every amount in moment-tui is an ``int`` in the currency's minor unit (``2000`` 
 is R 20.00), exactly as Moment's API carries it. This module is the only place that
 converts between that and what a person reads or types.
 
-Currency facts (is it ISO 4217, how many decimals, which symbol) come from CLDR
-through Babel, a maintained source, not from a table of our own: JPY has 0
-decimals, ZAR 2, KWD 3.
+Currency facts come from maintained sources, not from a table of our own:
+
+* **decimals** are ISO 4217's minor units, from the ``iso4217`` package (the
+  published ISO 4217 list, versioned by its date): JPY 0, ZAR 2, KWD 3, and HUF, IDR,
+  COP 2 and IQD 3. Moment's amounts are ISO minor units; CLDR's ``digits`` (what
+  Babel's ``get_currency_precision`` returns) is how many decimals people are shown,
+  and says 0 for HUF, IDR, COP, LBP, ALL and IQD, so it is not used for this.
+* **which codes are currencies**: those legal tender in some territory today by
+  CLDR (Babel's ``get_territory_currencies(..., tender=True)``) that the ISO 4217
+  list also carries with a minor unit. Withdrawn currencies (DEM, ESP, ADP), funds
+  (CLF, USN), and special codes (XXX, XTS, XAU) are refused.
+* **symbols** are CLDR's, through Babel.
 
 Display is ``<symbol> <digits>`` with ``,`` grouping and ``.`` as the decimal mark,
 e.g. ``R 1,234.50``; symbols are CLDR's for the South African English locale
@@ -25,10 +34,18 @@ KWD 1.234), where it is the decimal mark.
 
 from __future__ import annotations
 
+import datetime
 import re
 from functools import lru_cache
 
-from babel.numbers import get_currency_precision, get_currency_symbol, list_currencies
+import iso4217
+from babel.core import get_global
+from babel.numbers import (
+    get_currency_name,
+    get_currency_symbol,
+    get_territory_currencies,
+    list_currencies,
+)
 
 SYMBOL_LOCALE = "en_ZA"
 
@@ -42,26 +59,42 @@ class MoneyError(ValueError):
 
 
 @lru_cache(maxsize=1)
-def _iso_codes() -> frozenset[str]:
-    return frozenset(code for code in list_currencies() if re.fullmatch(r"[A-Z]{3}", code))
+def _minor_units() -> dict[str, int]:
+    """ISO 4217 minor units of every code in use: legal tender somewhere today (CLDR)
+    and listed by ISO 4217 with a minor unit (``N.A.`` codes such as XAU have none)."""
+    today = datetime.date.today()
+    tender: set[str] = set()
+    for territory in get_global("territory_currencies"):
+        tender.update(get_territory_currencies(territory, start_date=today, tender=True))
+    units: dict[str, int] = {}
+    for entry in iso4217.Currency:
+        places = entry.exponent
+        if entry.code in tender and places is not None:
+            units[entry.code] = places
+    return units
 
 
 def is_currency(code: str) -> bool:
-    """True for an upper-case ISO 4217 code that CLDR knows (``ZAR``, ``USD`` …)."""
-    return code in _iso_codes()
+    """True for the upper-case ISO 4217 code of a currency in use (``ZAR``, ``USD`` …)."""
+    return code in _minor_units()
 
 
 def check_currency(code: str) -> str:
-    """Return ``code`` if it is a known ISO 4217 code, else raise :class:`MoneyError`."""
-    if not is_currency(code):
-        raise MoneyError(f"{code!r} is not an ISO 4217 currency code (e.g. ZAR)")
-    return code
+    """Return ``code`` if it names a currency in use, else raise :class:`MoneyError`
+    (which says so when the code is real but withdrawn, a fund or a special code)."""
+    if is_currency(code):
+        return code
+    if re.fullmatch(r"[A-Z]{3}", code) and code in list_currencies():
+        name = get_currency_name(code, locale=SYMBOL_LOCALE)
+        raise MoneyError(
+            f"{code!r} ({name}) is not a currency in use today; give a current one (e.g. ZAR)"
+        )
+    raise MoneyError(f"{code!r} is not an ISO 4217 currency code (e.g. ZAR)")
 
 
-@lru_cache(maxsize=512)
 def exponent(currency: str) -> int:
-    """Number of decimal places in the currency's minor unit (ZAR 2, JPY 0, KWD 3)."""
-    return int(get_currency_precision(check_currency(currency)))
+    """ISO 4217 minor unit: decimal places of the currency (ZAR 2, JPY 0, KWD 3, HUF 2)."""
+    return _minor_units()[check_currency(currency)]
 
 
 @lru_cache(maxsize=512)

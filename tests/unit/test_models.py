@@ -164,11 +164,17 @@ def test_metadata_limits(metadata: dict[str, Any], field: str, message: str) -> 
     }
 
 
+NOT_IN_USE = "is not a currency in use today; give a current one (e.g. ZAR)"
+
+
 @pytest.mark.parametrize(
     ("currency", "message"),
     [
         ("zar", "'zar' is not an ISO 4217 currency code (e.g. ZAR)"),
         ("XYZ", "'XYZ' is not an ISO 4217 currency code (e.g. ZAR)"),
+        ("DEM", f"'DEM' (German Mark) {NOT_IN_USE}"),
+        ("XXX", f"'XXX' (Unknown Currency) {NOT_IN_USE}"),
+        ("XTS", f"'XTS' (Testing Currency Code) {NOT_IN_USE}"),
         ("ZARR", "String should have at most 3 characters"),
         ("ZA", "String should have at least 3 characters"),
     ],
@@ -177,6 +183,22 @@ def test_currency_must_be_iso_4217(currency: str, message: str) -> None:
     assert errors_of(CustomerCreate, {"external_reference": "c", "currency": currency}) == {
         "currency": message
     }
+
+
+@pytest.mark.parametrize("currency", ["ZAR", "USD", "EUR", "JPY", "KWD", "HUF", "IQD"])
+def test_currencies_in_use_are_accepted(currency: str) -> None:
+    assert CustomerCreate(external_reference="c", currency=currency).currency == currency
+    body = BillCreate.model_validate(bill(currency=currency, customer="bcus_1"))
+    assert body.currency == currency
+
+
+@pytest.mark.parametrize("currency", ["DEM", "ESP", "ADP", "XXX", "XTS"])
+def test_every_model_refuses_codes_not_in_use(currency: str) -> None:
+    message = errors_of(BillCreate, bill(currency=currency, customer="bcus_1"))["currency"]
+    assert message.startswith(f"'{currency}' (")
+    assert message.endswith(f") {NOT_IN_USE}")
+    assert set(errors_of(AccountUpdate, {"currency": currency})) == {"currency"}
+    assert set(errors_of(BillUpdate, {"currency": currency})) == {"currency"}
 
 
 @pytest.mark.parametrize("model", [CustomerCreate, AccountCreate, NestedAccountCreate])

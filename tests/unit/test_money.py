@@ -16,23 +16,81 @@ from moment_tui.money import (
     symbol,
 )
 
-ROUND_TRIP_CURRENCIES = ["ZAR", "USD", "JPY", "KWD", "EUR", "CLF", "GBP", "NGN", "BHD", "ISK"]
+ROUND_TRIP_CURRENCIES = [
+    "ZAR",
+    "USD",
+    "JPY",
+    "KWD",
+    "EUR",
+    "HUF",
+    "IQD",
+    "GBP",
+    "NGN",
+    "BHD",
+    "ISK",
+]
 
 # --- currency facts -------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
     ("code", "places"),
-    [("ZAR", 2), ("USD", 2), ("EUR", 2), ("JPY", 0), ("KWD", 3), ("BHD", 3), ("CLF", 4)],
+    [
+        ("ZAR", 2),
+        ("USD", 2),
+        ("EUR", 2),
+        ("JPY", 0),
+        ("KWD", 3),
+        ("BHD", 3),
+        # CLDR's display digits say 0 for these; ISO 4217's minor units do not.
+        ("HUF", 2),
+        ("IDR", 2),
+        ("COP", 2),
+        ("LBP", 2),
+        ("ALL", 2),
+        ("IQD", 3),
+    ],
 )
-def test_exponent_comes_from_cldr(code: str, places: int) -> None:
+def test_exponent_is_the_iso_4217_minor_unit(code: str, places: int) -> None:
     assert exponent(code) == places
 
 
-@pytest.mark.parametrize("code", ["ZAR", "USD", "JPY", "KWD", "EUR"])
+def test_amounts_are_read_in_iso_minor_units() -> None:
+    assert format_minor(150050, "HUF", with_symbol=False) == "1,500.50"
+    assert format_minor(1000, "IQD", with_symbol=False) == "1.000"
+    assert parse_minor("15.25", "IDR") == 1525
+    with pytest.raises(MoneyError, match="IQD takes at most 3 decimal places"):
+        parse_minor("1.2345", "IQD")
+
+
+@pytest.mark.parametrize("code", ["ZAR", "USD", "JPY", "KWD", "EUR", "HUF", "IQD", "GBP"])
 def test_known_codes_are_currencies(code: str) -> None:
     assert is_currency(code) is True
     assert check_currency(code) == code
+
+
+@pytest.mark.parametrize(
+    ("code", "name"),
+    [
+        ("DEM", "German Mark"),  # withdrawn
+        ("ESP", "Spanish Peseta"),
+        ("ADP", "Andorran Peseta"),
+        ("HRK", "Croatian Kuna"),
+        ("XXX", "Unknown Currency"),  # special codes
+        ("XTS", "Testing Currency Code"),
+        ("XAU", "Gold"),
+        ("CLF", "Chilean Unit of Account (UF)"),  # a fund, not legal tender
+    ],
+)
+def test_codes_not_in_use_are_refused_by_name(code: str, name: str) -> None:
+    assert is_currency(code) is False
+    with pytest.raises(MoneyError) as caught:
+        check_currency(code)
+    assert str(caught.value) == (
+        f"{code!r} ({name}) is not a currency in use today; give a current one (e.g. ZAR)"
+    )
+    with pytest.raises(MoneyError):
+        exponent(code)
 
 
 @pytest.mark.parametrize("code", ["zar", "Zar", "XYZ", "ZA", "ZARR", "", "R", "12€"])
