@@ -235,6 +235,18 @@ def books(data_dir: Path) -> dict[str, int]:
     return {"stored": stored, "verified": verified, "duplicate": duplicate, "applied": applied}
 
 
+def wait_applied(data_dir: Path, timeout: float = 60.0) -> float:
+    """Seconds until every verified delivery has its application (the reconciler's
+    backlog after the load stops); polls the workspace read-only."""
+    started = time.monotonic()
+    while time.monotonic() - started < timeout:
+        counts = books(data_dir)
+        if counts["applied"] >= counts["verified"]:
+            break
+        time.sleep(0.1)
+    return time.monotonic() - started
+
+
 def report(name: str, wrk: dict[str, float], rss: float, cpu: float, extra: str = "") -> None:
     """``cpu``: the server's CPU seconds during the run, shown per delivery."""
     per = cpu / wrk["requests"] * 1e6 if wrk["requests"] else float("nan")
@@ -297,12 +309,13 @@ def bench_headless(args: argparse.Namespace, tmp: Path) -> None:
         wrk = run_wrk(url, deliveries, args.seconds, args.connections)
         cpu = cpu_seconds(process.pid) - cpu
         rss = peak_rss_mb(process.pid)
-        time.sleep(2)  # let the reconciler finish its queue before stopping
+        drained = wait_applied(Path(env["XDG_DATA_HOME"]) / "moment-tui")
     finally:
         process.send_signal(signal.SIGTERM)
         process.wait(30)
     counts = books(Path(env["XDG_DATA_HOME"]) / "moment-tui")
-    report("headless", wrk, rss, cpu, f"sent {wrk['requests']:.0f} · {json.dumps(counts)}")
+    extra = f"sent {wrk['requests']:.0f} · {json.dumps(counts)} · applied all {drained:.1f} s after"
+    report("headless", wrk, rss, cpu, extra)
 
 
 def bench_console(args: argparse.Namespace, tmp: Path) -> None:
@@ -348,7 +361,8 @@ def bench_console(args: argparse.Namespace, tmp: Path) -> None:
         wrk = run_wrk(url, deliveries, args.seconds, args.connections)
         cpu = cpu_seconds(app_pid) - cpu
         rss = peak_rss_mb(app_pid)
-        time.sleep(3)
+        drained = wait_applied(data / "moment-tui")
+        time.sleep(1)  # a last repaint
         screen = subprocess.run(
             ["tmux", "capture-pane", "-p", "-t", session], capture_output=True, text=True
         ).stdout
@@ -358,7 +372,8 @@ def bench_console(args: argparse.Namespace, tmp: Path) -> None:
         time.sleep(3)
         subprocess.run(["tmux", "kill-session", "-t", session], check=False, capture_output=True)
     counts = books(data / "moment-tui")
-    report("console", wrk, rss, cpu, f"sent {wrk['requests']:.0f} · {json.dumps(counts)}")
+    extra = f"sent {wrk['requests']:.0f} · {json.dumps(counts)} · applied all {drained:.1f} s after"
+    report("console", wrk, rss, cpu, extra)
     print(f"            on screen: {tally.strip(' │')}")
 
 

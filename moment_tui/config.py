@@ -8,6 +8,8 @@ or the path in ``MOMENT_CONFIG``. It may hold::
     listen_path = "/webhooks/moment"
     read_only = false
     webhook_tolerance = 180      # seconds either side of now
+    webhook_max_body = 1048576   # bytes; a larger delivery is rejected 413
+    event_retention = 10000      # rejected and duplicate deliveries kept
 
 Secrets never live in this file: the API key and webhook secrets come from
 ``MOMENT_API_KEY`` / ``MOMENT_WEBHOOK_SECRET`` (which always win) or from the
@@ -42,6 +44,11 @@ APP_NAME: Final = "moment-tui"
 DEFAULT_LISTEN: Final = "127.0.0.1:8765"
 DEFAULT_LISTEN_PATH: Final = "/webhooks/moment"
 DEFAULT_TOLERANCE: Final = 180  # Moment advises a window of up to 3 minutes
+DEFAULT_MAX_BODY: Final = 1024 * 1024
+DEFAULT_RETENTION: Final = 10_000
+# Bounds for the two sizes above (inclusive).
+MAX_BODY_RANGE: Final = (1024, 64 * 1024 * 1024)
+RETENTION_RANGE: Final = (100, 10_000_000)
 
 Mode = Literal["sandbox", "test", "live"]
 T = TypeVar("T")
@@ -73,6 +80,8 @@ class Settings:
     read_only: bool = False
     force_sandbox: bool = False
     webhook_tolerance: int = DEFAULT_TOLERANCE
+    webhook_max_body: int = DEFAULT_MAX_BODY
+    event_retention: int = DEFAULT_RETENTION
     config_dir: Path = field(default_factory=lambda: default_config_dir())
     data_dir: Path = field(default_factory=lambda: default_data_dir())
     sources: Mapping[str, str] = field(default_factory=dict)
@@ -159,6 +168,17 @@ def _parse_tolerance(value: Any, source: str) -> int:
     return value
 
 
+def _whole(name: str, bounds: tuple[int, int], unit: str) -> Callable[[Any, str], int]:
+    low, high = bounds
+
+    def parse(value: Any, source: str) -> int:
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+            raise ConfigError(f"{source}: {name} is a whole number of {unit}, {low:,}–{high:,}")
+        return value
+
+    return parse
+
+
 def _text(parse: Callable[[str, str], T]) -> Callable[[Any, str], T]:
     """``parse``, after checking the value is text (a TOML file may hold a number)."""
 
@@ -191,7 +211,15 @@ def read_config_file(path: Path) -> dict[str, Any]:
         raise ConfigError(
             f"{path}: secrets do not belong in the config file; use `moment-tui login`"
         )
-    known = {"api_url", "listen", "listen_path", "read_only", "webhook_tolerance"}
+    known = {
+        "api_url",
+        "listen",
+        "listen_path",
+        "read_only",
+        "webhook_tolerance",
+        "webhook_max_body",
+        "event_retention",
+    }
     unknown = sorted(set(data) - known)
     if unknown:
         raise ConfigError(
@@ -239,6 +267,14 @@ def load_settings(
     listen_path = resolve("listen_path", None, _text(_parse_path), DEFAULT_LISTEN_PATH)
     read_only = resolve("read_only", None, _parse_bool, False)
     tolerance = resolve("webhook_tolerance", None, _parse_tolerance, DEFAULT_TOLERANCE)
+    max_body = resolve(
+        "webhook_max_body", None, _whole("webhook_max_body", MAX_BODY_RANGE, "bytes"),
+        DEFAULT_MAX_BODY,
+    )  # fmt: skip
+    retention = resolve(
+        "event_retention", None, _whole("event_retention", RETENTION_RANGE, "deliveries"),
+        DEFAULT_RETENTION,
+    )  # fmt: skip
 
     config_dir = config_dir or default_config_dir()
     store = store or SecretStore(config_dir)
@@ -261,6 +297,8 @@ def load_settings(
         read_only=read_only,
         force_sandbox=bool(flags.get("sandbox", False)),
         webhook_tolerance=tolerance,
+        webhook_max_body=max_body,
+        event_retention=retention,
         config_dir=config_dir,
         data_dir=data_dir or default_data_dir(),
         sources=sources,

@@ -138,6 +138,7 @@ def cmd_listen(args: argparse.Namespace, io: Io) -> int:
         path=path,
         secrets=secrets,
         tolerance=settings.webhook_tolerance,
+        max_body=settings.webhook_max_body,
         forward_to=args.forward_to,
         json=args.json,
     )

@@ -15,12 +15,12 @@ from dataclasses import dataclass, field
 from typing import Any, Final, Literal
 
 from moment_tui.api.models import ObjectKind
+from moment_tui.config import DEFAULT_RETENTION
 
 Verdict = Literal["verified", "rejected", "duplicate"]
 REDACTED_HEADERS: Final = frozenset(
     {"authorization", "proxy-authorization", "cookie", "set-cookie", "x-api-key"}
 )
-DEFAULT_RETENTION: Final = 10_000
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Final, TypeVar
 
 from moment_tui.api.models import BillingObject
+from moment_tui.config import DEFAULT_RETENTION
 from moment_tui.store import catalogue, eventlog, schema
 from moment_tui.store.catalogue import Source
 from moment_tui.store.eventlog import Delivery, Incoming
@@ -39,7 +40,9 @@ def workspace_path(data_dir: Path, mode: str, base_url: str) -> Path:
 class Workspace:
     """The console's SQLite workspace. Open with :meth:`open`; :meth:`close` when done."""
 
-    def __init__(self, path: Path, *, durable: bool = True, retention: int = 10_000) -> None:
+    def __init__(
+        self, path: Path, *, durable: bool = True, retention: int = DEFAULT_RETENTION
+    ) -> None:
         self.path = path
         self.retention = retention
         self._durable = durable

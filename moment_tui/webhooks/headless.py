@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 import httpx
 
 from moment_tui.api.client import MomentClient
-from moment_tui.config import DEFAULT_TOLERANCE
+from moment_tui.config import DEFAULT_MAX_BODY, DEFAULT_TOLERANCE
 from moment_tui.store import eventlog
 from moment_tui.store.eventlog import Delivery
 from moment_tui.store.workspace import Workspace
@@ -37,6 +37,7 @@ class ListenOptions:
     path: str
     secrets: tuple[str, ...] = field(repr=False)
     tolerance: int = DEFAULT_TOLERANCE
+    max_body: int = DEFAULT_MAX_BODY
     forward_to: str | None = None
     json: bool = False
 
@@ -75,7 +76,9 @@ async def run_listen(
     flushes a line (or several, newline-separated)."""
     stop = stop or asyncio.Event()
     out = _Lines(write)
-    verifier = Verifier(options.secrets, tolerance_seconds=options.tolerance)
+    verifier = Verifier(
+        options.secrets, tolerance_seconds=options.tolerance, max_body_bytes=options.max_body
+    )
     reconciler = Reconciler(workspace, client)
     http = httpx.AsyncClient(timeout=10.0) if options.forward_to else None
     forwards: set[asyncio.Task[None]] = set()

@@ -39,7 +39,7 @@ from enum import StrEnum
 from typing import Final
 
 from moment_tui.api.models import AmountAppliedData, EventEnvelope
-from moment_tui.config import DEFAULT_TOLERANCE
+from moment_tui.config import DEFAULT_MAX_BODY, DEFAULT_TOLERANCE
 from moment_tui.secrets import Secret
 from moment_tui.webhooks import diagnose
 from moment_tui.webhooks.diagnose import Diagnosis, Key
@@ -62,8 +62,6 @@ __all__ = [
     "Verifier",
     "parse_signature_header",
 ]
-
-DEFAULT_MAX_BODY: Final = 1024 * 1024
 
 
 class Reason(StrEnum):

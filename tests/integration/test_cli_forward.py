@@ -156,3 +156,23 @@ def test_json_lines_carry_the_handlers_answer(as_json: ListenProcess) -> None:
     )
     assert forward["webhook_id"] == webhook_id
     assert SECRET.removeprefix("whsec_") not in json.dumps(line)
+
+
+def test_the_body_limit_comes_from_the_config_file(tmp_path: Path) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text("webhook_max_body = 2048\n")
+    env = cli_env(tmp_path, MOMENT_CONFIG=str(config))
+    process = listen_process(["--port", "0", "--secret", SECRET, "--json"], env)
+    listener = next(process)
+    try:
+        small = amount_applied_event(100, "ZAR", bill_id="bill_small")
+        padded = amount_applied_event(100, "ZAR", bill_id="bill_big", metadata={"p": "x" * 2100})
+        assert len(small) <= 2048 < len(padded)
+        assert deliver(listener.url, small) == 200
+        webhook_id = new_message_id()
+        assert deliver(listener.url, padded, webhook_id=webhook_id) == 413
+        [line] = listener.json_lines(webhook_id, 1)
+        assert (line["verdict"], line["reason"]) == ("rejected", "body_too_large")
+        assert line["message"] == f"the body is {len(padded)} bytes; the limit is 2048 bytes"
+    finally:
+        process.close()  # the generator's own clean-up stops the listener

@@ -67,6 +67,8 @@ def test_defaults(load: Any, config_dir: Path, tmp_path: Path) -> None:
     assert settings.listen_path == DEFAULT_LISTEN_PATH == "/webhooks/moment"
     assert settings.read_only is False
     assert settings.webhook_tolerance == DEFAULT_TOLERANCE == 180
+    assert settings.webhook_max_body == 1024 * 1024
+    assert settings.event_retention == 10_000
     assert settings.api_key is None
     assert settings.webhook_secrets == ()
     assert settings.config_dir == config_dir
@@ -77,6 +79,8 @@ def test_defaults(load: Any, config_dir: Path, tmp_path: Path) -> None:
         "listen_path": "default",
         "read_only": "default",
         "webhook_tolerance": "default",
+        "webhook_max_body": "default",
+        "event_retention": "default",
         "api_key": "not stored",
         "webhook_secret": "not stored",
     }
@@ -86,7 +90,8 @@ def test_file_beats_defaults(load: Any, config_dir: Path) -> None:
     path = write_config(
         config_dir,
         'api_url = "https://file.example/"\nlisten = "192.0.2.1:9000"\n'
-        'listen_path = "/hooks"\nread_only = true\nwebhook_tolerance = 300\n',
+        'listen_path = "/hooks"\nread_only = true\nwebhook_tolerance = 300\n'
+        "webhook_max_body = 4096\nevent_retention = 250\n",
     )
     settings = load()
     assert settings.api_url == "https://file.example"
@@ -94,7 +99,9 @@ def test_file_beats_defaults(load: Any, config_dir: Path) -> None:
     assert settings.listen_path == "/hooks"
     assert settings.read_only is True
     assert settings.webhook_tolerance == 300
-    for name in ("api_url", "listen", "listen_path", "read_only", "webhook_tolerance"):
+    assert (settings.webhook_max_body, settings.event_retention) == (4096, 250)
+    names = ("api_url", "listen", "listen_path", "read_only", "webhook_tolerance")
+    for name in (*names, "webhook_max_body", "event_retention"):
         assert settings.sources[name] == str(path)
 
 
@@ -207,7 +214,8 @@ def test_unknown_key(load: Any, config_dir: Path) -> None:
         load()
     assert str(caught.value) == (
         f"{path}: unknown setting 'colour' "
-        "(known: api_url, listen, listen_path, read_only, webhook_tolerance)"
+        "(known: api_url, event_retention, listen, listen_path, read_only, webhook_max_body, "
+        "webhook_tolerance)"
     )
 
 
@@ -325,6 +333,22 @@ def test_good_urls() -> None:
         ("webhook_tolerance = 3601", "webhook_tolerance is whole seconds between 1 and 3600"),
         ("webhook_tolerance = 1.5", "webhook_tolerance is whole seconds between 1 and 3600"),
         ("webhook_tolerance = true", "webhook_tolerance is whole seconds between 1 and 3600"),
+        (
+            "webhook_max_body = 1023",
+            "webhook_max_body is a whole number of bytes, 1,024–67,108,864",
+        ),
+        (
+            'webhook_max_body = "1MB"',
+            "webhook_max_body is a whole number of bytes, 1,024–67,108,864",
+        ),
+        (
+            "event_retention = 99",
+            "event_retention is a whole number of deliveries, 100–10,000,000",
+        ),
+        (
+            "event_retention = 2e3",
+            "event_retention is a whole number of deliveries, 100–10,000,000",
+        ),
     ],
 )
 def test_other_bad_file_values(load: Any, config_dir: Path, line: str, message: str) -> None:
