@@ -57,7 +57,10 @@ class Io:
         print(text, file=self.stderr, flush=True)
 
     def interactive(self) -> bool:
-        return self.stdin.isatty() and self.stderr.isatty()
+        """May a command prompt? Only with a person at a terminal on every stream: the
+        answer is read from stdin, the prompt goes to stderr, and a stdout that is not a
+        terminal (a pipe, a file, a script) means no prompt at all."""
+        return self.stdin.isatty() and self.stdout.isatty() and self.stderr.isatty()
 
     def settings(self, flags: Mapping[str, Any] | None = None) -> Settings:
         """Settings from the console flags (``flags`` added on top), env, file, defaults."""

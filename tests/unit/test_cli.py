@@ -196,6 +196,74 @@ def test_login_from_stdin_into_the_fallback_file(run: Run, config_dir: Path) -> 
     assert run.store.get("webhook_secret").value == Secret(SECRET)
 
 
+@pytest.mark.parametrize("stdin_tty", [False, True])
+@pytest.mark.parametrize("stdout_tty", [False, True])
+@pytest.mark.parametrize("stderr_tty", [False, True])
+def test_prompting_needs_a_terminal_on_all_three_streams(
+    stdin_tty: bool, stdout_tty: bool, stderr_tty: bool
+) -> None:
+    def stream(tty: bool) -> StringIO:
+        return TtyStringIO() if tty else StringIO()
+
+    io = cli.Io(stdin=stream(stdin_tty), stdout=stream(stdout_tty), stderr=stream(stderr_tty))
+    assert io.interactive() is (stdin_tty and stdout_tty and stderr_tty)
+
+
+def test_login_with_stdout_piped_reads_lines_and_never_prompts(
+    file_store: SecretStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def no_prompt(*args: object, **kwargs: object) -> str:
+        raise AssertionError("login must not prompt when stdout is not a terminal")
+
+    monkeypatch.setattr(cli.getpass, "getpass", no_prompt)
+    stdout, stderr = StringIO(), TtyStringIO()
+    stdin = TtyStringIO(f"{KEY}\n{SECRET}\n")
+    io = cli.Io(stdout=stdout, stderr=stderr, stdin=stdin, env={}, store=file_store)
+    assert cli.main(["login"], io=io) == 0
+    assert stdout.getvalue() == ""
+    assert stderr.getvalue().splitlines()[0].startswith("Stored API key sk_test_…7dc (test mode)")
+    assert "Moment API key (" not in stderr.getvalue()
+    assert file_store.get("webhook_secret").value == Secret(SECRET)
+
+
+def test_login_at_a_terminal_prompts_on_stderr(
+    file_store: SecretStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    answers = iter([KEY, ""])
+    labels: list[str] = []
+
+    def prompt(label: str, stream: object = None) -> str:
+        assert stream is stderr
+        labels.append(label)
+        return next(answers)
+
+    monkeypatch.setattr(cli.getpass, "getpass", prompt)
+    stdout, stderr = TtyStringIO(), TtyStringIO()
+    io = cli.Io(stdout=stdout, stderr=stderr, stdin=TtyStringIO(), env={}, store=file_store)
+    assert cli.main(["login"], io=io) == 0
+    assert labels == [
+        "Moment API key (sk_test_… or sk_…): ",
+        "Webhook signing secret (whsec_…, Enter to skip): ",
+    ]
+    assert stdout.getvalue() == ""
+    assert file_store.get("api_key").value == Secret(KEY)
+
+
+def test_a_live_import_with_stdout_piped_asks_for_yes_not_a_prompt(
+    file_store: SecretStore,
+) -> None:
+    bulk = REPO / "tests/fixtures/bulk/za_acme_moment_all-customers_2024-06-01.csv"
+    stdout, stderr = StringIO(), TtyStringIO()
+    env = {"MOMENT_API_KEY": LIVE_KEY, "MOMENT_API_URL": "https://live.test"}
+    io = cli.Io(stdout=stdout, stderr=stderr, stdin=TtyStringIO("yes\n"), env=env, store=file_store)
+    assert cli.main(["import", str(bulk)], io=io) == 2
+    assert stdout.getvalue() == ""
+    assert one_line(stderr.getvalue()) == (
+        "moment-tui: import: this writes 6 bills to LIVE Moment at https://live.test; "
+        "without a terminal to ask on, pass --yes to confirm"
+    )
+
+
 def test_login_into_a_keyring(keyring_run: Run, memory_keyring: MemoryKeyring) -> None:
     assert keyring_run("login", stdin=f"\n  {KEY}  \n\n") == 0
     assert keyring_run.out == ""
