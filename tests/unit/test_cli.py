@@ -100,31 +100,79 @@ def one_line(text: str) -> str:
 # --- --version, --help and usage errors -----------------------------------------------
 
 
-@pytest.mark.parametrize(
-    "argv",
-    [
-        ["--version"],
-        ["login", "--version"],
-        ["logout", "--version"],
-        ["auth", "--version"],
-        ["auth", "status", "--version"],
-    ],
-)
-def test_version_everywhere(run: Run, argv: list[str]) -> None:
+# Every command and subcommand, as typed before --help/--version.
+COMMANDS = [
+    [],
+    ["login"],
+    ["logout"],
+    ["auth"],
+    ["auth", "status"],
+    ["sandbox"],
+    ["listen"],
+    ["trigger"],
+    ["events"],
+    ["events", "replay"],
+    ["import"],
+]
+
+
+def flat(text: str) -> str:
+    """Help text with argparse's line wrapping undone (it depends on the width)."""
+    return " ".join(text.split())
+
+
+@pytest.mark.parametrize("command", COMMANDS, ids=lambda c: " ".join(c) or "top")
+def test_version_everywhere(run: Run, command: list[str]) -> None:
     with pytest.raises(SystemExit) as caught:
-        run(*argv)
+        run(*command, "--version")
     assert caught.value.code == 0
     assert run.out == VERSION
     assert run.err == ""
 
 
-@pytest.mark.parametrize("argv", [["--help"], ["login", "--help"], ["auth", "status", "--help"]])
-def test_help_everywhere(run: Run, argv: list[str]) -> None:
+# What each --help must say besides its usage line: its description or what it lists.
+HELP_TEXT = {
+    "": ["A terminal console for Moment's Billing API.", "--api-url URL", "--read-only"],
+    "login": ["usage: moment-tui login [-h] [--version]"],
+    "logout": ["usage: moment-tui logout [-h] [--version]"],
+    "auth": ["status which key and secret are in use (masked)"],
+    "auth status": ["usage: moment-tui auth status [-h] [--version]"],
+    "sandbox": [
+        "Run the embedded sandbox: a local Moment-compatible Billing API",
+        "'Sandbox API: http://HOST:PORT'",
+        "--seed",
+    ],
+    "listen": [
+        "Run the webhook listener headless.",
+        "'Listening on http://HOST:PORT/PATH'",
+        "--forward-to URL",
+    ],
+    "trigger": [
+        "Send signed obligation.amount_applied deliveries to a webhook handler.",
+        "--to URL",
+        "--tamper",
+    ],
+    "events": ["replay re-send a stored delivery", "--limit N"],
+    "events replay": ["Re-send a stored delivery:", "the delivery's number or webhook-id"],
+    "import": [
+        "Validate every row of a bulk-upload CSV",
+        "Exit 1 if any row had errors.",
+        "--dry-run",
+        "--yes",
+    ],
+}
+
+
+@pytest.mark.parametrize("command", COMMANDS, ids=lambda c: " ".join(c) or "top")
+def test_help_everywhere(run: Run, command: list[str]) -> None:
     with pytest.raises(SystemExit) as caught:
-        run(*argv)
+        run(*command, "--help")
     assert caught.value.code == 0
-    assert run.out.startswith(f"usage: {' '.join(['moment-tui', *argv[:-1]])}")
-    assert "--version" in run.out
+    assert run.out.startswith(f"usage: {' '.join(['moment-tui', *command])} [-h] [--version]")
+    text = flat(run.out)
+    assert "--version show program's version number and exit" in text
+    for phrase in HELP_TEXT[" ".join(command)]:
+        assert phrase in text
     assert run.err == ""
 
 
