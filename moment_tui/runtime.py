@@ -13,21 +13,24 @@ import asyncio
 import contextlib
 import datetime as dt
 import errno
-from collections.abc import Callable
+import random
+import sqlite3
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Final, Literal
 
 import httpx
 
 from moment_tui.api.client import MomentClient, Probe, RetryPolicy
-from moment_tui.api.errors import ListingNotSupported, MomentError
-from moment_tui.api.models import ObjectKind
+from moment_tui.api.errors import ListingNotSupported, MomentError, Unprocessable
+from moment_tui.api.models import Bill, ObjectKind
 from moment_tui.config import Settings
 from moment_tui.sandbox.server import SandboxConfig, SandboxThread
+from moment_tui.store import eventlog
 from moment_tui.store.applications import Application
 from moment_tui.store.catalogue import now_iso
-from moment_tui.store.eventlog import Delivery
+from moment_tui.store.eventlog import Books, Delivery
 from moment_tui.store.workspace import Workspace, workspace_path
 from moment_tui.webhooks.listener import Listener, ListenerConfig
 from moment_tui.webhooks.reconcile import Reconciler
@@ -35,6 +38,10 @@ from moment_tui.webhooks.signing import new_webhook_secret
 from moment_tui.webhooks.verify import Verifier
 
 SANDBOX_KEY = "sk_test_moment_tui_console"  # the embedded sandbox accepts any sk_test_ key
+UNPAID_PAGE: Final = 100  # a simulated payment picks one of the first this many unpaid bills
+PAY_IN_FULL_BELOW: Final = 5000  # minor units (R 50.00): a smaller remainder is paid in full
+HOLDER_SHARE: Final = 0.2  # of simulated payments: to the bill's account (or customer)
+FULL_SHARE: Final = 0.4  # … the bill in full; the rest pay part of it
 
 
 @dataclass
@@ -66,6 +73,74 @@ class RuntimeOptions:
     listener_port: int | None = None  # default: settings.listen.port
     transport: httpx.AsyncBaseTransport | None = None  # fault injection in tests
     retry: RetryPolicy | None = None
+    payment_rng: random.Random | None = None  # simulated payments; seeded in tests
+
+
+@dataclass(frozen=True)
+class PaymentPlan:
+    """One simulated payment: ``amount`` to a bill, or to the holder of one."""
+
+    kind: Literal["bill", "account", "customer"]
+    target: str
+    amount: int
+    bill: Bill  # the bill it was chosen for
+
+    def body(self) -> dict[str, Any]:
+        return {self.kind: self.target, "amount": self.amount}
+
+
+def plan_payment(bills: Sequence[Bill], rng: random.Random) -> PaymentPlan | None:
+    """A varied payment, so the sandbox's books visibly move within a few presses.
+
+    A random unpaid bill; then (by ``rng``) the bill's account (or, for a bill held
+    directly, its customer) pays what the bill still owes — the sandbox settles the
+    holder's bills oldest due date first — or the bill is paid in full, or in part
+    (10-90 %, in whole units of 100 minor units). Small remainders are paid in full.
+    """
+    owing = [b for b in bills if b.amount_remaining > 0]
+    if not owing:
+        return None
+    bill = rng.choice(owing)
+    remaining = bill.amount_remaining
+    roll = rng.random()
+    if roll < HOLDER_SHARE:
+        if bill.account_id:
+            return PaymentPlan("account", bill.account_id, remaining, bill)
+        return PaymentPlan("customer", bill.customer_id, remaining, bill)
+    if roll < HOLDER_SHARE + FULL_SHARE or remaining <= PAY_IN_FULL_BELOW:
+        return PaymentPlan("bill", bill.id, remaining, bill)
+    part = rng.randint(1, 9) * remaining // 10
+    return PaymentPlan("bill", bill.id, part - part % 100, bill)
+
+
+@dataclass(frozen=True)
+class BooksSnapshot:
+    """The event log's books as of one moment, and what lets live counts join them.
+
+    ``through`` is the newest delivery the books include; ``unsettled`` are the
+    verified deliveries up to it whose application had no final state yet (not
+    applied, or applied and not yet confirmed): only those can still settle.
+    """
+
+    books: Books
+    through: int
+    unsettled: frozenset[int]
+
+
+def read_books(conn: sqlite3.Connection) -> BooksSnapshot:
+    """One consistent read (a single transaction) of the books; call in a thread."""
+    conn.execute("BEGIN")
+    try:
+        books = eventlog.books(conn)
+        through = conn.execute("SELECT coalesce(max(seq), 0) FROM deliveries").fetchone()[0]
+        rows = conn.execute(
+            "SELECT d.seq FROM deliveries AS d"
+            " LEFT JOIN applications AS a ON a.delivery_seq = d.seq"
+            " WHERE d.verdict = 'verified' AND (a.state IS NULL OR a.state = 'applied')"
+        ).fetchall()
+    finally:
+        conn.execute("COMMIT")
+    return BooksSnapshot(books, int(through), frozenset(row[0] for row in rows))
 
 
 class Runtime:
@@ -78,6 +153,8 @@ class Runtime:
         self.reconciler: Reconciler | None = None
         self.sandbox: SandboxThread | None = None
         self._secrets: tuple[str, ...] = tuple(s.reveal() for s in settings.webhook_secrets)
+        self._rng = self.options.payment_rng or random.Random()
+        self._paying = asyncio.Lock()  # one simulated payment at a time: no double-pays
 
     @property
     def is_sandbox(self) -> bool:
@@ -192,22 +269,30 @@ class Runtime:
         return total
 
     async def simulate_payment(self) -> dict[str, Any] | None:
-        """Sandbox only: pay (part of) the first unpaid bill; None when nothing is owed.
+        """Sandbox only: a varied payment (see :func:`plan_payment`); None when nothing
+        is owed. Returns the sandbox's payment object.
 
         Raises :class:`~moment_tui.api.errors.MomentError` when the sandbox refuses."""
         if self.client is None or not self.is_sandbox:
             return None
-        page = await self.client.list_page("bill", limit=1, filters={"status": "unpaid"})
-        if not page.items:
-            return None
-        bill = page.items[0]
-        remaining = getattr(bill, "amount_remaining", 0)
-        amount = remaining if remaining <= 5000 else max(remaining // 4, 100)
-        response = await self.client.request(
-            "POST", "/sandbox/payments", json={"bill": bill.id, "amount": amount}
-        )
-        result: dict[str, Any] = response.body
-        return result
+        async with self._paying:
+            page = await self.client.list_page(
+                "bill", limit=UNPAID_PAGE, filters={"status": "unpaid"}
+            )
+            plan = plan_payment([b for b in page.items if isinstance(b, Bill)], self._rng)
+            if plan is None:
+                return None
+            try:
+                response = await self.client.request("POST", "/sandbox/payments", json=plan.body())
+            except Unprocessable:
+                if plan.kind == "bill":
+                    raise
+                # A holder the sandbox cannot pay as a whole (bills in several
+                # currencies, say): pay the bill itself instead.
+                bill_only = {"bill": plan.bill.id, "amount": plan.amount}
+                response = await self.client.request("POST", "/sandbox/payments", json=bill_only)
+            result: dict[str, Any] = response.body
+            return result
 
     async def close(self) -> None:
         if self.reconciler is not None:

@@ -3,12 +3,21 @@
 from __future__ import annotations
 
 import datetime as dt
+import random
 from pathlib import Path
+from typing import Any
 
 import httpx
 
+from moment_tui.api.models import Bill, BillStatus
 from moment_tui.config import Settings
-from moment_tui.runtime import Runtime, RuntimeOptions
+from moment_tui.runtime import (
+    PAY_IN_FULL_BELOW,
+    Runtime,
+    RuntimeOptions,
+    plan_payment,
+    read_books,
+)
 from moment_tui.secrets import Secret
 from moment_tui.store.applications import Application
 from moment_tui.store.eventlog import Delivery
@@ -17,13 +26,97 @@ from moment_tui.webhooks.signing import new_message_id, new_webhook_secret
 from tests.integration.conftest import eventually
 
 
-def options(tmp_path: Path) -> RuntimeOptions:
+def options(tmp_path: Path, rng: random.Random | None = None) -> RuntimeOptions:
     return RuntimeOptions(
         listener_port=0,
         seed_today=dt.date(2026, 11, 1),
         sandbox_db=tmp_path / "sandbox.sqlite3",
         workspace=tmp_path / "workspace.sqlite3",
+        payment_rng=rng or random.Random(1),
     )
+
+
+def bill(ref: str, remaining: int, account: str | None = None) -> Bill:
+    return Bill(
+        id=ref,
+        external_reference=f"ref-{ref}",
+        customer_id="bcus_1",
+        account_id=account,
+        status=BillStatus.UNPAID,
+        currency="ZAR",
+        amount_due=remaining + 1000,
+        amount_paid=1000,
+        amount_remaining=remaining,
+    )
+
+
+def test_simulated_payments_are_varied_and_seeded() -> None:
+    bills = [bill("bill_a", 250_000, "bacc_1"), bill("bill_b", 4_000), bill("bill_c", 99_999)]
+    plans = [plan_payment(bills, random.Random(3)) for _ in range(2)]
+    assert plans[0] == plans[1]  # the same seed, the same payment
+    rng = random.Random(3)
+    many = [plan_payment(bills, rng) for _ in range(300)]
+    assert all(p is not None for p in many)
+    seen = {(p.kind, p.bill.id) for p in many if p is not None}
+    assert {"bill_a", "bill_b", "bill_c"} == {ref for _, ref in seen}
+    assert {kind for kind, _ in seen} == {"bill", "account", "customer"}
+    full = part = 0
+    for plan in many:
+        assert plan is not None
+        remaining = plan.bill.amount_remaining
+        if plan.kind == "account":
+            assert (plan.target, plan.amount) == (plan.bill.account_id, remaining)
+        elif plan.kind == "customer":
+            assert plan.bill.account_id is None  # a bill held directly: its customer pays
+            assert (plan.target, plan.amount) == ("bcus_1", remaining)
+        elif plan.amount == remaining:
+            full += 1
+        else:
+            part += 1
+            assert remaining > PAY_IN_FULL_BELOW  # a small remainder is always paid in full
+            assert 0 < plan.amount < remaining
+            assert plan.amount % 100 == 0  # in whole rand
+    assert full > 50
+    assert part > 50
+    assert plan_payment([], random.Random(3)) is None
+
+
+async def test_a_holder_payment_reaches_the_console_and_is_booked(tmp_path: Path) -> None:
+    class Holder(random.Random):  # the first unpaid bill's account (or customer) pays
+        def choice(self, seq: Any) -> Any:
+            return seq[0]
+
+        def random(self) -> float:
+            return 0.0
+
+    runtime = Runtime(Settings(config_dir=tmp_path, data_dir=tmp_path), options(tmp_path, Holder()))
+    deliveries: list[Delivery] = []
+    applications: list[Application] = []
+    await runtime.start(deliveries.append, applications.append)
+    try:
+        assert runtime.client is not None
+        await runtime.sync_catalogue()
+        page = await runtime.client.list_page("bill", limit=1, filters={"status": "unpaid"})
+        (first,) = page.items
+        assert isinstance(first, Bill)
+        payment = await runtime.simulate_payment()
+        assert payment is not None
+        holder = (
+            ("account", first.account_id) if first.account_id else ("customer", first.customer_id)
+        )
+        assert payment[holder[0]] == holder[1]
+        assert payment["amount"] == first.amount_remaining
+        await eventually(lambda: any(a.state == "confirmed" for a in applications), within=10)
+        (delivery,) = deliveries
+        assert delivery.bill_id is None
+        assert delivery.target() == holder
+        assert runtime.workspace is not None
+        snapshot = await runtime.workspace.read(read_books)
+        assert (snapshot.books.verified, snapshot.books.confirmed) == (1, 1)
+        assert snapshot.through == delivery.seq
+        assert snapshot.unsettled == frozenset()
+    finally:
+        await runtime.close()
 
 
 async def test_a_configured_secret_lets_trigger_reach_the_sandbox_console(tmp_path: Path) -> None:
