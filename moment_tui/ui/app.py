@@ -2,21 +2,26 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+import sqlite3
+from collections.abc import Callable
+from typing import ClassVar, TypeVar
 
 from textual.app import App
 from textual.binding import Binding, BindingType
+from textual.message import Message
 
 from moment_tui.api.errors import MomentError
 from moment_tui.config import Settings
-from moment_tui.runtime import Runtime
+from moment_tui.runtime import Runtime, read_books
 from moment_tui.store import catalogue, eventlog
 from moment_tui.ui.messages import (
     ApiConnected,
     ApplicationChanged,
+    BooksLoaded,
     CountsLoaded,
     DeliveryReceived,
     HistoryLoaded,
+    ReadFailed,
     RuntimeFailed,
     RuntimeStarted,
 )
@@ -25,6 +30,7 @@ from moment_tui.ui.styles import stylesheets
 
 HISTORY = 200  # deliveries from earlier sessions shown at start
 COUNTS_SECONDS = 1.0  # the catalogue counts are refreshed at most this often
+T = TypeVar("T")
 
 
 class MomentApp(App[int]):
@@ -40,7 +46,11 @@ class MomentApp(App[int]):
         super().__init__(css_path=stylesheets())
         self.settings = settings
         self.runtime = runtime
-        self.home = HomeScreen(settings, "the sandbox" if runtime.is_sandbox else settings.api_url)
+        self.home = HomeScreen(
+            settings,
+            "the sandbox" if runtime.is_sandbox else settings.api_url,
+            sandbox=runtime.is_sandbox,
+        )
         self._counts_stale = False
 
     def get_default_screen(self) -> HomeScreen:
@@ -60,33 +70,43 @@ class MomentApp(App[int]):
             self.post_message(RuntimeFailed(str(exc) or type(exc).__name__))
             return
         self.post_message(RuntimeStarted(started))
-        self._load_history()
+        # Both before anything else is read: the table and its tally fill at once.
+        self._read(
+            "history",
+            lambda c: eventlog.latest(c, limit=HISTORY)[::-1],
+            HistoryLoaded,
+            "the earlier deliveries",
+        )
+        self._read("books", read_books, BooksLoaded, "the event log's counts")
         self.post_message(ApiConnected(await self.runtime.connect()))
         self._counts_stale = True
 
-    def _load_history(self) -> None:
-        workspace = self.runtime.workspace
-        if workspace is not None:
-            self.run_worker(
-                lambda: self.post_message(
-                    HistoryLoaded(
-                        workspace.query(lambda c: eventlog.latest(c, limit=HISTORY))[::-1]
-                    )
-                ),
-                thread=True,
-                group="history",
-            )
-
     def _refresh_counts(self) -> None:
-        workspace = self.runtime.workspace
-        if workspace is not None and self._counts_stale:
+        if self.runtime.workspace is not None and self._counts_stale:
             self._counts_stale = False
-            self.run_worker(
-                lambda: self.post_message(CountsLoaded(workspace.query(catalogue.counts))),
-                thread=True,
-                group="counts",
-                exclusive=True,
-            )
+            self._read("counts", catalogue.counts, CountsLoaded, "the catalogue counts")
+
+    def _read(
+        self,
+        group: str,
+        read: Callable[[sqlite3.Connection], T],
+        message: Callable[[T], Message],
+        what: str,
+    ) -> None:
+        """``read`` the workspace in a thread; its result arrives as ``message``."""
+        workspace = self.runtime.workspace
+        if workspace is None:
+            return
+
+        def work() -> None:
+            try:
+                result = workspace.query(read)
+            except Exception as exc:  # a broken workspace: say so, keep running
+                self.post_message(ReadFailed(what, str(exc) or type(exc).__name__))
+            else:
+                self.post_message(message(result))
+
+        self.run_worker(work, thread=True, group=group, exclusive=True, exit_on_error=False)
 
     # --- messages from workers and the listener -----------------------------------------
 
@@ -111,6 +131,12 @@ class MomentApp(App[int]):
 
     def on_counts_loaded(self, message: CountsLoaded) -> None:
         self.home.show_counts(message.counts)
+
+    def on_books_loaded(self, message: BooksLoaded) -> None:
+        self.home.show_books(message.snapshot)
+
+    def on_read_failed(self, message: ReadFailed) -> None:
+        self.notify(f"Could not read {message.what}: {message.reason}", severity="error")
 
     # --- actions ----------------------------------------------------------------------
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from textual.message import Message
 
-from moment_tui.runtime import Connected, Started
+from moment_tui.runtime import BooksSnapshot, Connected, Started
 from moment_tui.store.applications import Application
 from moment_tui.store.eventlog import Delivery
 
@@ -62,4 +62,21 @@ class HistoryLoaded(Message):
 
     def __init__(self, deliveries: list[Delivery]) -> None:
         self.deliveries = deliveries
+        super().__init__()
+
+
+class BooksLoaded(Message):
+    """The event log's books, read once at start for the Webhooks panel."""
+
+    def __init__(self, snapshot: BooksSnapshot) -> None:
+        self.snapshot = snapshot
+        super().__init__()
+
+
+class ReadFailed(Message):
+    """A read of the workspace failed (the console keeps running without it)."""
+
+    def __init__(self, what: str, reason: str) -> None:
+        self.what = what
+        self.reason = reason
         super().__init__()

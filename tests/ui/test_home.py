@@ -15,7 +15,7 @@ from rich.console import Console
 from moment_tui.api.models import Bill, BillStatus
 from moment_tui.secrets import mask
 from moment_tui.ui.app import MomentApp
-from moment_tui.ui.modals.delivery_detail import DeliveryDetail, Hanging
+from moment_tui.ui.modals.delivery_detail import DeliveryDetail, Hanging, describe
 from moment_tui.ui.screens.home import HomeScreen
 from moment_tui.ui.widgets.connection_panel import ConnectionPanel
 from moment_tui.ui.widgets.delivery_table import DeliveryTable
@@ -25,19 +25,29 @@ from moment_tui.webhooks.report import amount_text
 from moment_tui.webhooks.signing import new_webhook_secret
 from tests.ui.ui_helpers import (
     LIVE_KEY,
-    SEEDED_COUNTS,
+    SEEDED,
+    SEEDED_NARROW,
+    SEEDED_WIDE,
     TEST_KEY,
     assert_no_secret,
+    bill_counts,
     cell,
     connected,
+    counts_of,
     fixed_deliveries,
     keyed_app,
+    on_screen,
+    part_payments,
     sandbox_app,
     screen_text,
     table_settled,
     text_of,
     wait_until,
 )
+
+SANDBOX_HINT = "No deliveries yet — press p to simulate a payment."
+API_HINT = "No deliveries yet — webhooks Moment sends to the address above appear here."
+NO_TALLY = "0 verified · 0 dup · 0 rejected\n0 confirmed · 0 drift · 0 unchecked"
 
 
 def sandbox_secret(app: MomentApp) -> str:
@@ -52,8 +62,8 @@ def detail_text(app: MomentApp) -> str:
     return app.screen.text
 
 
-async def oldest_unpaid_bill(app: MomentApp) -> Bill:
-    """The bill ``p`` pays: the first unpaid one, as ``Runtime.simulate_payment`` picks it."""
+async def first_unpaid_bill(app: MomentApp) -> Bill:
+    """The bill ``p`` pays with ``part_payments()``: the first unpaid one listed."""
     assert app.runtime.client is not None
     page = await app.runtime.client.list_page("bill", limit=1, filters={"status": "unpaid"})
     bill = page.items[0]
@@ -65,23 +75,37 @@ async def test_start_shows_the_sandbox_connected_with_its_seeded_counts(tmp_path
     app = sandbox_app(tmp_path)
     async with app.run_test(size=(80, 24)) as pilot:
         await wait_until(pilot, lambda: connected(app), "the catalogue counts")
-        assert text_of(app, ConnectionPanel) == f"● Connected to the sandbox\n{SEEDED_COUNTS}"
+        assert counts_of(app) == SEEDED
+        # At 80 columns the bills line drops its total to fit, never a status.
+        assert text_of(app, ConnectionPanel) == f"● Connected to the sandbox\n{SEEDED_NARROW}"
         assert app.runtime.listener is not None
         address = app.runtime.listener.url.removeprefix("http://")
         assert address.startswith("127.0.0.1:")
         assert address.endswith("/webhooks/moment")
-        assert text_of(app, WebhookPanel) == (
-            f"{address}\n0 verified · 0 dup · 0 rejected\n0 confirmed · 0 drift · 0 unchecked"
-        )
+        assert text_of(app, WebhookPanel) == f"{address}\n{NO_TALLY}"
         assert app.home.query_one(DeliveryTable).row_count == 0
+        # An empty table says what to do, under its headings.
+        await wait_until(pilot, lambda: on_screen(app, SANDBOX_HINT), "the empty table's hint")
+        rows = screen_text(app).splitlines()
+        headings = next(i for i, row in enumerate(rows) if "Verdict" in row)
+        assert SANDBOX_HINT in rows[headings + 2]
+        for line in SEEDED_NARROW.splitlines():
+            assert on_screen(app, line)
+        footer = rows[-1]
+        for key in ("↑↓ Move", "Enter Open", "p Simulate a payment", "q Quit"):
+            assert key in footer
         assert_no_secret(app, sandbox_secret(app))
+
+        await pilot.press("p")
+        await wait_until(pilot, lambda: cell(app, 1, "verdict") == "verified", "#1 received")
+        await wait_until(pilot, lambda: not on_screen(app, SANDBOX_HINT), "the hint to go")
 
 
 async def test_a_simulated_payment_is_verified_confirmed_and_explained(tmp_path: Path) -> None:
-    app = sandbox_app(tmp_path)
+    app = sandbox_app(tmp_path, rng=part_payments())
     async with app.run_test(size=(80, 24)) as pilot:
         await wait_until(pilot, lambda: connected(app), "the catalogue counts")
-        before = await oldest_unpaid_bill(app)
+        before = await first_unpaid_bill(app)
 
         await pilot.press("p")
         await wait_until(pilot, lambda: cell(app, 1, "result") == "confirmed", "#1 confirmed")
@@ -92,6 +116,9 @@ async def test_a_simulated_payment_is_verified_confirmed_and_explained(tmp_path:
         delivery = table.deliveries[1]
         assert delivery.bill_id == before.id
         assert delivery.amount is not None
+        # A fifth of what remained, in whole rand.
+        fifth = 2 * before.amount_remaining // 10
+        assert delivery.amount == fifth - fifth % 100
         amount = amount_text(delivery.amount, before.currency)
         assert cell(app, 1, "amount") == amount
 
@@ -108,7 +135,7 @@ async def test_a_simulated_payment_is_verified_confirmed_and_explained(tmp_path:
         assert after.amount_remaining == before.amount_remaining - delivery.amount
         # A part payment: the bill is still unpaid, and the counts say so.
         assert after.status is BillStatus.UNPAID
-        assert text_of(app, ConnectionPanel).endswith(SEEDED_COUNTS)
+        assert counts_of(app) == SEEDED
 
         assert app.focused is table
         await pilot.press("enter")
@@ -120,15 +147,24 @@ async def test_a_simulated_payment_is_verified_confirmed_and_explained(tmp_path:
         assert f"  paid to   bill {before.id}" in lines
         assert "Applied     applied · confirmed" in lines
         assert f"  bill {before.id}" in lines
-        assert f"    amount_paid: {before.amount_paid} → {after.amount_paid}" in lines
-        assert (
-            f"    amount_remaining: {before.amount_remaining} → {after.amount_remaining}" in lines
+
+        def money(minor: int) -> str:
+            return amount_text(minor, before.currency)
+
+        paid = f"amount_paid       {money(before.amount_paid)} → {money(after.amount_paid)}"
+        remaining = (
+            f"amount_remaining  {money(before.amount_remaining)} → {money(after.amount_remaining)}"
         )
-        shown = screen_text(app)
-        assert "Delivery #1 · verified" in shown
-        assert f"amount_paid: {before.amount_paid} → {after.amount_paid}" in shown
+        assert f"    {paid}" in lines
+        assert f"    {remaining}" in lines
+        await wait_until(pilot, lambda: on_screen(app, paid, remaining), "the detail drawn")
+        shown = screen_text(app).splitlines()
+        assert any("Delivery #1 · verified" in row for row in shown)
         # The console stays visible (dimmed) behind the modal: the banner is on row 0.
-        assert shown.splitlines()[0].startswith(" Sandbox · no API key")
+        assert shown[0].startswith(" Sandbox · no API key")
+        # The footer is the modal's: how to close it, not the home screen's keys.
+        assert "Esc Close" in shown[-1]
+        assert "Simulate a payment" not in shown[-1]
         assert_no_secret(app, sandbox_secret(app))
 
         await pilot.press("escape")
@@ -137,12 +173,14 @@ async def test_a_simulated_payment_is_verified_confirmed_and_explained(tmp_path:
 
 
 async def test_paying_a_bill_in_full_moves_it_from_unpaid_to_paid(tmp_path: Path) -> None:
-    app = sandbox_app(tmp_path)
-    async with app.run_test(size=(80, 24)) as pilot:
+    app = sandbox_app(tmp_path, rng=part_payments())
+    async with app.run_test(size=(120, 40)) as pilot:
         await wait_until(pilot, lambda: connected(app), "the catalogue counts")
         await pilot.press("p")
         await wait_until(pilot, lambda: cell(app, 1, "result") == "confirmed", "#1 confirmed")
-        assert text_of(app, ConnectionPanel).endswith("31 bills · 16 unpaid · 10 paid")
+        assert bill_counts(app) == (16, 10, 5)
+        # At 120 columns the bills line has its total too.
+        assert text_of(app, ConnectionPanel).endswith(SEEDED_WIDE)
 
         # The rest of the same bill, through the sandbox's payment endpoint (what `p` uses).
         bill = app.home.query_one(DeliveryTable).deliveries[1].bill_id
@@ -157,15 +195,13 @@ async def test_paying_a_bill_in_full_moves_it_from_unpaid_to_paid(tmp_path: Path
         paid = await app.runtime.client.get_bill(bill)
         assert paid.status is BillStatus.PAID
         assert paid.amount_remaining == 0
-        await wait_until(
-            pilot,
-            lambda: text_of(app, ConnectionPanel).endswith("31 bills · 15 unpaid · 11 paid"),
-            "the counts to show the paid bill",
-        )
+        await wait_until(pilot, lambda: bill_counts(app) == (15, 11, 5), "the paid bill counted")
+        line = "31 bills · 15 unpaid · 11 paid · 5 voided"
+        assert text_of(app, ConnectionPanel).endswith(line)
         assert text_of(app, WebhookPanel).endswith(
             "2 verified · 0 dup · 0 rejected\n2 confirmed · 0 drift · 0 unchecked"
         )
-        assert "31 bills · 15 unpaid · 11 paid" in screen_text(app)
+        await wait_until(pilot, lambda: on_screen(app, line), "the counts drawn")
 
 
 async def test_a_badly_signed_delivery_is_rejected_and_diagnosed(tmp_path: Path) -> None:
@@ -191,7 +227,8 @@ async def test_a_badly_signed_delivery_is_rejected_and_diagnosed(tmp_path: Path)
             "the tally to count the rejection",
         )
         # Nothing was applied: the catalogue counts are the seeded ones.
-        assert text_of(app, ConnectionPanel).endswith(SEEDED_COUNTS)
+        assert counts_of(app) == SEEDED
+        assert text_of(app, ConnectionPanel).endswith(SEEDED_WIDE)
 
         await pilot.press("enter")
         await wait_until(pilot, lambda: isinstance(app.screen, DeliveryDetail), "the detail")
@@ -243,15 +280,22 @@ async def test_deliveries_of_an_earlier_session_are_listed(tmp_path: Path) -> No
         assert cell(second, 1, "time") == earlier.received_at[11:19]
         assert table.deliveries[1].webhook_id == earlier.webhook_id
         assert table.deliveries[1].bill_id == earlier.bill_id
-        # History is listed, not counted again in this session's tally.
-        assert text_of(second, WebhookPanel).endswith(
-            "0 verified · 0 dup · 0 rejected\n0 confirmed · 0 drift · 0 unchecked"
+        # The counts are the event log's, as the table's rows: the earlier delivery too.
+        one = "1 verified · 0 dup · 0 rejected\n1 confirmed · 0 drift · 0 unchecked"
+        assert text_of(second, WebhookPanel).endswith(one)
+        assert not on_screen(second, SANDBOX_HINT)
+        # … and this session's deliveries add to them, once each.
+        await pilot.press("p")
+        await wait_until(pilot, lambda: cell(second, 2, "result") == "confirmed", "#2 confirmed")
+        two = "2 verified · 0 dup · 0 rejected\n2 confirmed · 0 drift · 0 unchecked"
+        await wait_until(
+            pilot, lambda: text_of(second, WebhookPanel).endswith(two), "the tally to count #2"
         )
         assert_no_secret(second, sandbox_secret(second))
 
 
 async def test_80x24_shows_the_address_counts_and_a_whole_row(tmp_path: Path) -> None:
-    app = sandbox_app(tmp_path)
+    app = sandbox_app(tmp_path, rng=part_payments())
     async with app.run_test(size=(80, 24)) as pilot:
         await wait_until(pilot, lambda: connected(app), "the catalogue counts")
         await pilot.press("p")
@@ -282,7 +326,8 @@ async def test_80x24_shows_the_address_counts_and_a_whole_row(tmp_path: Path) ->
         # Both panels, side by side, each line whole.
         assert "● Connected to the sandbox" in row_with(address)
         assert "1 verified · 0 dup · 1 rejected" in row_with("38 customers · 29 accounts")
-        assert "1 confirmed · 0 drift · 0 unchecked" in row_with("31 bills · 16 unpaid · 10 paid")
+        bills = "Bills 16 unpaid · 10 paid · 5 voided"
+        assert "1 confirmed · 0 drift · 0 unchecked" in row_with(bills)
         row = row_with("│ 1  ")
         assert cell(app, 1, "verdict") == "verified"
         for column in ("time", "verdict", "amount", "result"):
@@ -292,8 +337,8 @@ async def test_80x24_shows_the_address_counts_and_a_whole_row(tmp_path: Path) ->
         # The widest result, a rejection's reason, is whole too (only "Paid to" may be cut).
         rejected = row_with("│ 2  ")
         assert "rejected  —           401 no_matching_signature" in rejected
-        assert "Simulate a payment" in rows[-1]
-        assert "Quit" in rows[-1]
+        for key in ("↑↓ Move", "Enter Open", "p Simulate a payment", "q Quit"):
+            assert key in rows[-1]
 
 
 async def test_the_payment_key_exists_only_on_the_sandbox(tmp_path: Path) -> None:
@@ -316,6 +361,11 @@ async def test_the_payment_key_exists_only_on_the_sandbox(tmp_path: Path) -> Non
             await pilot.pause()
             assert "Simulated payments" not in screen_text(app)  # not even a warning
             assert app.home.query_one(DeliveryTable).row_count == 0
+            # The empty table's hint fits a real API: no "press p".
+            await wait_until(
+                pilot, lambda app=app: on_screen(app, API_HINT), "the empty table's hint"
+            )
+            assert "press p" not in screen_text(app)
             assert_no_secret(app, key)
 
     (tmp_path / "sandbox").mkdir()
@@ -379,3 +429,50 @@ async def test_a_result_longer_than_its_column_widens_it(tmp_path: Path) -> None
         await wait_until(pilot, lambda: cell(app, 5, "result") == "drift (1 field)", "#5 drift")
         await wait_until(pilot, lambda: table_settled(app), "the row drawn whole")
         assert "│ 5  09:18:05  verified  R 250.00  drift (1 field)  bcus_" in screen_text(app)
+
+
+async def test_simulated_payments_vary_and_the_summary_moves_within_a_few_presses(
+    tmp_path: Path,
+) -> None:
+    """``p`` picks a bill at random (seeded here), and pays it in full, in part, or
+    through its account or customer: the Moment panel changes within three presses."""
+    app = sandbox_app(tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_until(pilot, lambda: connected(app), "the catalogue counts")
+        assert bill_counts(app) == (16, 10, 5)
+        for seq in (1, 2, 3):
+            await pilot.press("p")
+            await wait_until(
+                pilot, lambda seq=seq: cell(app, seq, "result") == "confirmed", f"#{seq} confirmed"
+            )
+        table = app.home.query_one(DeliveryTable)
+        targets = [table.deliveries[seq].target() or ("", "") for seq in (1, 2, 3)]
+        # PAYMENT_SEED's first three: a bill, an account, a customer.
+        assert [kind for kind, _ in targets] == ["bill", "account", "customer"]
+        assert cell(app, 2, "target").startswith("bacc_")
+        assert cell(app, 3, "target").startswith("bcus_")
+        # Two bills paid off (the first in full, one more through its holder).
+        await wait_until(pilot, lambda: bill_counts(app) == (14, 12, 5), "the bills paid off")
+        await wait_until(
+            pilot, lambda: on_screen(app, "Bills 14 unpaid · 12 paid · 5 voided"), "the counts"
+        )
+        assert app.runtime.client is not None
+        first = await app.runtime.client.get_bill(targets[0][1])
+        assert first.status is BillStatus.PAID
+
+
+def test_the_detail_shows_amounts_as_money() -> None:
+    """Every amount a change, an allocation or a drift names is money, not minor units."""
+    by_seq = {delivery.seq: (delivery, application) for delivery, application in fixed_deliveries()}
+    bill = describe(*by_seq[1]).splitlines()
+    assert "    amount_paid       R 0.00 → R 1,603.50" in bill
+    assert "    amount_remaining  R 6,414.00 → R 4,810.50" in bill
+    assert "  amount    R 1,603.50 (160350 minor units)" in bill  # the raw value, once
+    account = describe(*by_seq[2]).splitlines()
+    assert "    balance  R 1,200.00 → R 750.00" in account
+    drift = describe(*by_seq[5]).splitlines()
+    assert "    balance  R 800.00 → R 550.00" in drift
+    assert any(
+        line.endswith("balance ours R 550.00, server R 300.00 (server's copy kept)")
+        for line in drift
+    )

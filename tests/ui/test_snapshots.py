@@ -33,6 +33,7 @@ from moment_tui.ui.app import MomentApp
 from moment_tui.ui.messages import ApplicationChanged, DeliveryReceived
 from moment_tui.ui.modals.delivery_detail import DeliveryDetail
 from moment_tui.ui.widgets.connection_panel import ConnectionPanel
+from moment_tui.ui.widgets.delivery_list import DeliveryList
 from moment_tui.ui.widgets.delivery_table import DeliveryTable
 from moment_tui.ui.widgets.webhook_panel import WebhookPanel
 from tests.ui.ui_helpers import (
@@ -75,7 +76,10 @@ async def settled(pilot: Pilot[Any]) -> None:
     await wait_until(pilot, lambda: text_of(app, WebhookPanel).startswith(address), address)
     # What the picture shows, not just what the widgets hold: repaints come later.
     counts = text_of(app, ConnectionPanel).splitlines()
-    await wait_until(pilot, lambda: on_screen(app, address, *counts), "the panels drawn")
+    books = text_of(app, WebhookPanel).splitlines()
+    await wait_until(pilot, lambda: on_screen(app, *counts, *books), "the panels drawn")
+    hint = app.home.query_one(DeliveryList).hint
+    await wait_until(pilot, lambda: on_screen(app, hint), "the empty table's hint")
     await wait_until(pilot, lambda: "Quit" in screen_text(app).splitlines()[-1], "the footer")
 
 

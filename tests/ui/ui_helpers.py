@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import random
 import re
 from collections.abc import Callable
 from datetime import date
@@ -30,8 +31,19 @@ from moment_tui.ui.widgets.delivery_table import DeliveryTable
 from moment_tui.ui.widgets.webhook_panel import WebhookPanel
 
 SEED_TODAY = date(2026, 11, 1)
-# What the sandbox seeds for SEED_TODAY, as the ConnectionPanel shows it.
-SEEDED_COUNTS = "38 customers · 29 accounts\n31 bills · 16 unpaid · 10 paid"
+# What the sandbox seeds for SEED_TODAY, as the ConnectionPanel holds it.
+SEEDED = {
+    "customer": 38,
+    "account": 29,
+    "bill": 31,
+    "bills_unpaid": 16,
+    "bills_paid": 10,
+    "bills_voided": 5,
+}
+# … and shows it: in full at 120 columns, without the total at 80.
+SEEDED_WIDE = "38 customers · 29 accounts\n31 bills · 16 unpaid · 10 paid · 5 voided"
+SEEDED_NARROW = "38 customers · 29 accounts\nBills 16 unpaid · 10 paid · 5 voided"
+PAYMENT_SEED = 7  # simulated payments are random, from this seed in tests
 WAIT_SECONDS = 20.0  # a deadline, not a sleep: waits end as soon as the condition holds
 TEST_KEY = "sk_test_4eC39HqLyjWDarjtT1zdp7dc"
 LIVE_KEY = "sk_4eC39HqLyjWDarjtT1zdp7dc"
@@ -45,11 +57,39 @@ SECRET_ON_SCREEN = re.compile(
 # --- apps ---------------------------------------------------------------------------
 
 
-def sandbox_app(tmp: Path, *, port: int = 0) -> MomentApp:
+class ScriptedRng(random.Random):
+    """Plans the same kind of payment every time, on the first unpaid bill listed.
+
+    ``roll`` picks the kind (see ``runtime.plan_payment``): below 0.2 the bill's
+    holder pays, below 0.6 the bill is paid in full, else ``tenths``/10 of it.
+    """
+
+    def __init__(self, roll: float, tenths: int = 2) -> None:
+        super().__init__(0)
+        self.roll = roll
+        self.tenths = tenths
+
+    def choice(self, seq: Any) -> Any:
+        return seq[0]
+
+    def random(self) -> float:
+        return self.roll
+
+    def randint(self, a: int, b: int) -> int:
+        return self.tenths
+
+
+def part_payments() -> ScriptedRng:
+    """A fifth of the first unpaid bill, press after press."""
+    return ScriptedRng(0.9)
+
+
+def sandbox_app(tmp: Path, *, port: int = 0, rng: random.Random | None = None) -> MomentApp:
     """No API key: the real embedded sandbox (seeded for SEED_TODAY), listener and reconciler.
 
     Everything lives under ``tmp``, so a second app on the same ``tmp`` sees the first
-    one's sandbox and workspace.
+    one's sandbox and workspace. Simulated payments come from ``rng`` (default: seeded
+    with PAYMENT_SEED, so they are the same on every run).
     """
     settings = Settings(config_dir=tmp, data_dir=tmp)
     options = RuntimeOptions(
@@ -57,6 +97,7 @@ def sandbox_app(tmp: Path, *, port: int = 0) -> MomentApp:
         seed_today=SEED_TODAY,
         sandbox_db=tmp / "sandbox.sqlite3",
         workspace=tmp / "ws.sqlite3",
+        payment_rng=rng or random.Random(PAYMENT_SEED),
     )
     return create_app(settings, options)
 
@@ -135,9 +176,27 @@ def text_of(app: MomentApp, widget: type[ConnectionPanel] | type[WebhookPanel]) 
 
 
 def connected(app: MomentApp) -> bool:
-    """Connected, and the catalogue counts are in."""
+    """Connected, the catalogue counts and the event log's books are in."""
     text = text_of(app, ConnectionPanel)
-    return text.startswith("● Connected") and "bills" in text
+    return text.startswith("● Connected") and "voided" in text and books_loaded(app)
+
+
+def books_loaded(app: MomentApp) -> bool:
+    try:
+        return app.home.query_one(WebhookPanel).tally.loaded
+    except NoMatches:
+        return False
+
+
+def counts_of(app: MomentApp) -> dict[str, int]:
+    """The catalogue counts the Moment panel shows."""
+    return app.home.query_one(ConnectionPanel).counts
+
+
+def bill_counts(app: MomentApp) -> tuple[int, int, int]:
+    """(unpaid, paid, voided), as the Moment panel shows them."""
+    c = counts_of(app)
+    return c["bills_unpaid"], c["bills_paid"], c["bills_voided"]
 
 
 def cell(app: MomentApp, seq: int, column: str) -> str:

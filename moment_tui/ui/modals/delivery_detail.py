@@ -12,11 +12,14 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Static
+from textual.widgets import Footer, Static
 
 from moment_tui.store.applications import Application
 from moment_tui.store.eventlog import Delivery
 from moment_tui.webhooks.report import amount_text
+
+# Fields that hold an amount in minor units: shown as money ("R 1,234.50").
+AMOUNT_FIELDS: Final = frozenset({"amount_due", "amount_paid", "amount_remaining", "balance"})
 
 
 def describe(delivery: Delivery, application: Application | None) -> str:
@@ -38,7 +41,7 @@ def describe(delivery: Delivery, application: Application | None) -> str:
     if d.diagnosis:
         lines += ["", *_diagnosis(d.diagnosis)]
     if application is not None:
-        lines += ["", *_application(application)]
+        lines += ["", *_application(application, d.currency)]
     return "\n".join(lines)
 
 
@@ -56,22 +59,38 @@ def _diagnosis(diagnosis: dict[str, Any]) -> list[str]:
     return lines
 
 
-def _application(app: Application) -> list[str]:
+def _value(field: str, value: Any, currency: str | None) -> str:
+    """An amount field as money in the event's currency; anything else as it is."""
+    if value is None:
+        return "—"
+    if field in AMOUNT_FIELDS and isinstance(value, int) and currency:
+        return amount_text(value, currency)
+    return str(value)
+
+
+def _application(app: Application, currency: str | None) -> list[str]:
     lines = [f"Applied     {app.outcome} · {app.state}"]
     if app.note:
         lines.append(f"  note      {app.note}")
+    width = max((len(c.field) for c in app.changes), default=0)
     shown: tuple[str, str] | None = None
     for change in app.changes:  # grouped by object, so each change fits on one line
         if (change.kind, change.id) != shown:
             shown = (change.kind, change.id)
             lines.append(f"  {change.kind} {change.id}")
-        lines.append(f"    {change.field}: {change.before} → {change.after}")
+        before = _value(change.field, change.before, currency)
+        after = _value(change.field, change.after, currency)
+        lines.append(f"    {change.field.ljust(width)}  {before} → {after}")
     for bill_id, part in app.allocation:
-        lines.append(f"  allocated {part} to bill {bill_id}")
+        lines.append(f"  allocated {_value('amount_paid', part, currency)} to bill {bill_id}")
+    if app.to_balance:
+        lines.append(f"  to balance {_value('balance', app.to_balance, currency)}")
     for drift in app.drift:
+        ours = _value(drift.field, drift.ours, currency)
+        server = _value(drift.field, drift.server, currency)
         lines.append(
-            f"  drift: {drift.kind} {drift.id} {drift.field} ours {drift.ours}, "
-            f"server {drift.server} (server's copy kept)"
+            f"  drift: {drift.kind} {drift.id} {drift.field} ours {ours}, "
+            f"server {server} (server's copy kept)"
         )
     return lines
 
@@ -100,7 +119,7 @@ class Hanging:
 
 class DeliveryDetail(ModalScreen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "dismiss", "Close"),
+        Binding("escape", "dismiss", "Close", key_display="Esc"),
         Binding("enter", "dismiss", "Close", show=False),
         Binding("q", "dismiss", "Close", show=False),
     ]
@@ -112,3 +131,4 @@ class DeliveryDetail(ModalScreen[None]):
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="detail"):
             yield Static(Hanging(self.text), markup=False)
+        yield Footer()

@@ -11,16 +11,20 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer
 
 from moment_tui.config import Settings
-from moment_tui.runtime import Connected, Started
+from moment_tui.runtime import BooksSnapshot, Connected, Started
 from moment_tui.store.applications import Application
 from moment_tui.store.eventlog import Delivery
 from moment_tui.ui.modals.delivery_detail import DeliveryDetail
 from moment_tui.ui.widgets.connection_panel import ConnectionPanel
+from moment_tui.ui.widgets.delivery_list import DeliveryList
 from moment_tui.ui.widgets.delivery_table import DeliveryTable
 from moment_tui.ui.widgets.mode_banner import ModeBanner
 from moment_tui.ui.widgets.webhook_panel import WebhookPanel
 
 FLUSH_SECONDS = 0.25
+SANDBOX_HINT = "No deliveries yet — press p to simulate a payment."
+API_HINT = "No deliveries yet — webhooks Moment sends to the address above appear here."
+NO_LISTENER_HINT = "No deliveries: the webhook listener is not running."
 
 
 class HomeScreen(Screen[None]):
@@ -29,10 +33,11 @@ class HomeScreen(Screen[None]):
         Binding("d", "focus_deliveries", "Deliveries", show=False),
     ]
 
-    def __init__(self, settings: Settings, api_label: str) -> None:
+    def __init__(self, settings: Settings, api_label: str, *, sandbox: bool = False) -> None:
         super().__init__()
         self.settings = settings
         self.api_label = api_label
+        self.sandbox = sandbox
         self._dirty = False
 
     def compose(self) -> ComposeResult:
@@ -40,7 +45,7 @@ class HomeScreen(Screen[None]):
         with Horizontal(id="panels"):
             yield ConnectionPanel(self.api_label)
             yield WebhookPanel()
-        yield DeliveryTable()
+        yield DeliveryList()
         yield Footer()
 
     def on_mount(self) -> None:
@@ -50,6 +55,8 @@ class HomeScreen(Screen[None]):
 
     def show_started(self, started: Started, has_api: bool) -> None:
         self.query_one(WebhookPanel).show_address(started.listener_url or "— (not listening)")
+        hint = SANDBOX_HINT if self.sandbox and has_api else API_HINT
+        self.query_one(DeliveryList).set_hint(hint if started.listener_url else NO_LISTENER_HINT)
         if not has_api:
             self.query_one(ConnectionPanel).show_text(
                 "✕ No API: no key is configured and the sandbox did not start."
@@ -60,6 +67,11 @@ class HomeScreen(Screen[None]):
     def show_failure(self, reason: str) -> None:
         self.query_one(ConnectionPanel).show_text(f"✕ The console could not start: {reason}")
         self.query_one(WebhookPanel).show_address("— (not listening)")
+        self.query_one(WebhookPanel).show_unavailable("no event log to count")
+        deliveries = self.query_one(DeliveryList)
+        deliveries.set_hint("No deliveries: the console could not start.")
+        deliveries.history_known = True
+        deliveries.show_empty()
         self.notify(reason, severity="error", timeout=30)
 
     def show_connected(self, connected: Connected) -> None:
@@ -71,19 +83,26 @@ class HomeScreen(Screen[None]):
     def show_counts(self, counts: dict[str, int]) -> None:
         self.query_one(ConnectionPanel).show_counts(counts)
 
+    def show_books(self, snapshot: BooksSnapshot) -> None:
+        """The event log's counts so far; deliveries since are counted as they come."""
+        self.query_one(WebhookPanel).tally.load(snapshot)
+        self._dirty = True
+
     def add_delivery(self, delivery: Delivery) -> None:
         self.query_one(DeliveryTable).queue(delivery)
-        self.query_one(WebhookPanel).tally.count(delivery.verdict)
+        self.query_one(WebhookPanel).tally.count(delivery.seq, delivery.verdict)
         self._dirty = True
 
     def add_history(self, deliveries: list[Delivery]) -> None:
-        """Earlier sessions' deliveries, drawn before anything newer; not counted."""
+        """Earlier sessions' deliveries, drawn before anything newer (the books, not
+        these rows, count them: the table shows only the newest)."""
         self.query_one(DeliveryTable).queue_history(deliveries)
+        self.query_one(DeliveryList).history_known = True
         self._dirty = True
 
     def add_application(self, application: Application) -> None:
         self.query_one(DeliveryTable).queue_result(application)
-        self.query_one(WebhookPanel).tally.settle(application.state)
+        self.query_one(WebhookPanel).tally.settle(application.delivery_seq, application.state)
         self._dirty = True
 
     def flush(self) -> None:
@@ -91,6 +110,7 @@ class HomeScreen(Screen[None]):
             return
         self._dirty = False
         self.query_one(DeliveryTable).flush()
+        self.query_one(DeliveryList).show_empty()
         self.query_one(WebhookPanel).refresh_text()
 
     def action_focus_deliveries(self) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from textual import events
 from textual.widgets import Static
 
 from moment_tui.api.client import Probe
@@ -13,7 +14,7 @@ class ConnectionPanel(Static):
     def __init__(self, target: str) -> None:
         self.target = target
         self.status = f"Connecting to {target} …"
-        self.known = ""
+        self.counts: dict[str, int] = {}
         super().__init__(self.status, id="connection", markup=False)
         self.border_title = "Moment"
 
@@ -30,12 +31,26 @@ class ConnectionPanel(Static):
         self._redraw()
 
     def show_counts(self, counts: dict[str, int]) -> None:
-        self.known = (
-            f"{counts.get('customer', 0)} customers · {counts.get('account', 0)} accounts\n"
-            f"{counts.get('bill', 0)} bills · {counts.get('bills_unpaid', 0)} unpaid · "
-            f"{counts.get('bills_paid', 0)} paid"
-        )
+        self.counts = dict(counts)
         self._redraw()
 
+    def on_resize(self, event: events.Resize) -> None:
+        self._redraw()  # the bills line has a shorter form for a narrow panel
+
+    def known(self) -> str:
+        """The catalogue's size: every bill status, the total too when there is room."""
+        if not self.counts:
+            return ""
+        c = self.counts
+        statuses = (
+            f"{c.get('bills_unpaid', 0)} unpaid · {c.get('bills_paid', 0)} paid · "
+            f"{c.get('bills_voided', 0)} voided"
+        )
+        bills = f"{c.get('bill', 0)} bills · {statuses}"
+        if len(bills) > self.content_size.width:
+            bills = f"Bills {statuses}"
+        return f"{c.get('customer', 0)} customers · {c.get('account', 0)} accounts\n{bills}"
+
     def _redraw(self) -> None:
-        self.update(f"{self.status}\n{self.known}" if self.known else self.status)
+        known = self.known()
+        self.update(f"{self.status}\n{known}" if known else self.status)

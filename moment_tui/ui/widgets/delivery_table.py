@@ -8,9 +8,10 @@ deliveries a second costs the screen a handful of redraws, not thousands.
 from __future__ import annotations
 
 import time
-from typing import Final
+from typing import ClassVar, Final
 
 from rich.text import Text
+from textual.binding import Binding, BindingType
 from textual.coordinate import Coordinate
 from textual.geometry import Size
 from textual.widgets import DataTable
@@ -26,6 +27,7 @@ BURST: Final = 40  # this many waiting rows: draw at most once per BURST_SECONDS
 BURST_SECONDS: Final = 1.0
 _VERDICT_STYLE: Final = {"verified": "green", "duplicate": "yellow", "rejected": "bold red"}
 _STATE_STYLE: Final = {"confirmed": "green", "drift": "bold magenta", "unconfirmed": "dim"}
+_MOVE: Final = Binding.Group("Move", compact=True)  # the footer's "↑↓ Move"
 
 
 def _short(text: str, width: int) -> str:
@@ -35,6 +37,13 @@ def _short(text: str, width: int) -> str:
 class DeliveryTable(DataTable[str | Text]):
     """One row per delivery: when, verdict, what it paid, and what became of it."""
 
+    # DataTable's own keys, shown in the footer (its bindings hide them).
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("up", "cursor_up", "Move up", key_display="↑", group=_MOVE),
+        Binding("down", "cursor_down", "Move down", key_display="↓", group=_MOVE),
+        Binding("enter", "select_cursor", "Open", key_display="Enter"),
+    ]
+
     def __init__(self) -> None:
         super().__init__(id="deliveries", cursor_type="row", zebra_stripes=True)
         self._pending: list[Delivery] = []
@@ -42,7 +51,6 @@ class DeliveryTable(DataTable[str | Text]):
         self.deliveries: dict[int, Delivery] = {}
         self.applications: dict[int, Application] = {}
         self._drawn_at = 0.0
-        self.border_title = "Deliveries"
 
     def on_mount(self) -> None:
         self.add_column("#", key="seq")

@@ -2,36 +2,20 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from textual.widgets import Static
 
+from moment_tui.ui.tally import Tally
 
-@dataclass
-class Tally:
-    """Counts kept in memory as messages arrive (no database query per delivery)."""
-
-    verified: int = 0
-    duplicate: int = 0
-    rejected: int = 0
-    confirmed: int = 0
-    drift: int = 0
-    unconfirmed: int = 0
-
-    def count(self, verdict: str) -> None:
-        setattr(self, verdict, getattr(self, verdict) + 1)
-
-    def settle(self, state: str) -> None:
-        if state in ("confirmed", "drift", "unconfirmed"):
-            setattr(self, state, getattr(self, state) + 1)
+READING = "reading the event log…"
 
 
 class WebhookPanel(Static):
-    """Where webhooks arrive and what has become of them."""
+    """Where webhooks arrive and what has become of them (all sessions, as the table)."""
 
     def __init__(self) -> None:
         self.address = "starting…"
         self.tally = Tally()
+        self.unavailable: str | None = None
         super().__init__(self._text(), id="webhooks", markup=False)
         self.border_title = "Webhooks"
 
@@ -39,11 +23,18 @@ class WebhookPanel(Static):
         self.address = address.removeprefix("http://")
         self.refresh_text()
 
+    def show_unavailable(self, reason: str) -> None:
+        """No books to count from (the workspace did not open)."""
+        self.unavailable = reason
+        self.refresh_text()
+
     def refresh_text(self) -> None:
         self.update(self._text())
 
     def _text(self) -> str:
         t = self.tally
+        if not t.loaded:
+            return f"{self.address}\n{self.unavailable or READING}"
         return (
             f"{self.address}\n"
             f"{t.verified} verified · {t.duplicate} dup · {t.rejected} rejected\n"
