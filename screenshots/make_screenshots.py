@@ -4,7 +4,8 @@
 
 One headless run of the real console on a fresh, seeded sandbox (no API key, temp
 directories): three simulated payments (real signed webhooks, applied and
-confirmed), one delivery signed with the wrong secret, then
+confirmed; the tests' seeded choice of bill, account and customer), one delivery
+signed with the wrong secret, then
 
 * ``home-120x40``     the home screen with those live deliveries;
 * ``rejected-detail`` the rejected delivery's detail: the signature diagnosis;
@@ -78,8 +79,9 @@ async def render(folder: Path, work: Path) -> list[Path]:
                 pilot, lambda seq=seq: cell(app, seq, "result") == "confirmed", f"#{seq}"
             )
         assert app.runtime.listener is not None
-        paid = app.home.query_one(DeliveryTable).deliveries[1].bill_id
-        body = amount_applied_event(25000, "ZAR", bill_id=paid)
+        paid = app.home.query_one(DeliveryTable).deliveries[1].target()
+        assert paid is not None
+        body = amount_applied_event(25000, "ZAR", **{f"{paid[0]}_id": paid[1]})
         async with httpx.AsyncClient() as http:
             await send(http, app.runtime.listener.url, body, [new_webhook_secret()], "msg_demo")
         rejected = PAYMENTS + 1
