@@ -97,7 +97,7 @@ def open_workspace(settings: Settings) -> Workspace:
     it cannot be opened."""
     path = workspace_path(settings.data_dir, settings.mode, settings.api_url)
     try:
-        return Workspace(path)
+        return Workspace(path, retention=settings.event_retention)
     except OPEN_ERRORS as exc:
         raise open_failure("workspace", path, exc) from None
 

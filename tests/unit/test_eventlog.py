@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 import sqlite3
 from collections.abc import Iterator
@@ -11,11 +12,14 @@ from typing import Any
 
 import pytest
 
+from moment_tui.cli import main
+from moment_tui.commands.base import Io
+from moment_tui.config import default_data_dir
 from moment_tui.store import applications, eventlog
 from moment_tui.store import workspace as workspace_module
 from moment_tui.store.applications import Application
 from moment_tui.store.eventlog import Books, Delivery, Incoming
-from moment_tui.store.workspace import Workspace
+from moment_tui.store.workspace import Workspace, workspace_path
 
 AMOUNT_APPLIED = "obligation.amount_applied"
 
@@ -369,3 +373,24 @@ def test_diagnosis_round_trips_as_json(ws: Workspace) -> None:
     assert (found.diagnosis, found.webhook_id) == (diagnosis, None)
     row = ws.query(lambda c: c.execute("SELECT diagnosis FROM deliveries").fetchone())
     assert json.loads(row[0]) == diagnosis
+
+
+def test_commands_keep_the_configured_number_of_rejections(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """event_retention in the config file bounds the log a command opens."""
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    path = workspace_path(default_data_dir(), "sandbox", "")
+    seeded = Workspace(path)
+    try:
+        for i in range(150):
+            seeded.record_sync(rejected(f"msg_many{i}"))
+    finally:
+        seeded.close()
+    config = tmp_path / "config.toml"
+    config.write_text("event_retention = 100\n")
+    out, err = io.StringIO(), io.StringIO()
+    env = {"MOMENT_CONFIG": str(config), "XDG_DATA_HOME": str(tmp_path / "data")}
+    assert main(["events", "--limit", "1000", "--json"], Io(stdout=out, stderr=err, env=env)) == 0
+    ids = [json.loads(line)["webhook_id"] for line in out.getvalue().splitlines()]
+    assert ids == [f"msg_many{i}" for i in range(50, 150)]
