@@ -13,8 +13,8 @@ import asyncio
 import contextlib
 import datetime as dt
 import errno
+import functools
 import random
-import sqlite3
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,13 +24,12 @@ import httpx
 
 from moment_tui.api.client import MomentClient, Probe, RetryPolicy
 from moment_tui.api.errors import ListingNotSupported, MomentError, Unprocessable
-from moment_tui.api.models import Bill, ObjectKind
+from moment_tui.api.models import Bill, BillCreate, Customer, ObjectKind
 from moment_tui.config import Settings
 from moment_tui.sandbox.server import SandboxConfig, SandboxThread
-from moment_tui.store import eventlog
 from moment_tui.store.applications import Application
 from moment_tui.store.catalogue import now_iso
-from moment_tui.store.eventlog import Books, Delivery
+from moment_tui.store.eventlog import Delivery
 from moment_tui.store.workspace import Workspace, workspace_path
 from moment_tui.webhooks.listener import Listener, ListenerConfig
 from moment_tui.webhooks.reconcile import Reconciler
@@ -113,36 +112,6 @@ def plan_payment(bills: Sequence[Bill], rng: random.Random) -> PaymentPlan | Non
     return PaymentPlan("bill", bill.id, part - part % 100, bill)
 
 
-@dataclass(frozen=True)
-class BooksSnapshot:
-    """The event log's books as of one moment, and what lets live counts join them.
-
-    ``through`` is the newest delivery the books include; ``unsettled`` are the
-    verified deliveries up to it whose application had no final state yet (not
-    applied, or applied and not yet confirmed): only those can still settle.
-    """
-
-    books: Books
-    through: int
-    unsettled: frozenset[int]
-
-
-def read_books(conn: sqlite3.Connection) -> BooksSnapshot:
-    """One consistent read (a single transaction) of the books; call in a thread."""
-    conn.execute("BEGIN")
-    try:
-        books = eventlog.books(conn)
-        through = conn.execute("SELECT coalesce(max(seq), 0) FROM deliveries").fetchone()[0]
-        rows = conn.execute(
-            "SELECT d.seq FROM deliveries AS d"
-            " LEFT JOIN applications AS a ON a.delivery_seq = d.seq"
-            " WHERE d.verdict = 'verified' AND (a.state IS NULL OR a.state = 'applied')"
-        ).fetchall()
-    finally:
-        conn.execute("COMMIT")
-    return BooksSnapshot(books, int(through), frozenset(row[0] for row in rows))
-
-
 class Runtime:
     def __init__(self, settings: Settings, options: RuntimeOptions | None = None) -> None:
         self.settings = settings
@@ -169,7 +138,9 @@ class Runtime:
         path = self.options.workspace or workspace_path(
             settings.data_dir, settings.mode, settings.api_url
         )
-        self.workspace = await asyncio.to_thread(Workspace, path)
+        self.workspace = await asyncio.to_thread(
+            functools.partial(Workspace, path, retention=settings.event_retention)
+        )
         started = Started(api="the sandbox" if self.is_sandbox else settings.api_url)
         listen_port = (
             self.options.listener_port
@@ -180,7 +151,11 @@ class Runtime:
             # No secret configured: a private one for this run's sandbox and listener.
             # (With MOMENT_WEBHOOK_SECRET set, `moment-tui trigger` can reach us too.)
             self._secrets = (new_webhook_secret(),)
-        verifier = Verifier(self._secrets, tolerance_seconds=settings.webhook_tolerance)
+        verifier = Verifier(
+            self._secrets,
+            tolerance_seconds=settings.webhook_tolerance,
+            max_body_bytes=settings.webhook_max_body,
+        )
 
         def delivered(delivery: Delivery) -> None:
             if self.reconciler is not None:
@@ -227,13 +202,17 @@ class Runtime:
             seed_today=self.options.seed_today,
             demo_payments=self.options.demo_payments,
         )
-        self.sandbox = SandboxThread(config)
+        sandbox = SandboxThread(config)
         try:
-            url = await asyncio.to_thread(self.sandbox.start)
+            url = await asyncio.to_thread(sandbox.start)
         except Exception as exc:
-            self.sandbox = None
+            # It may still be coming up (a start that timed out): stop it, so it keeps
+            # neither the port nor the secret.
+            with contextlib.suppress(Exception):
+                await asyncio.to_thread(sandbox.stop)
             started.problems.append(f"the sandbox did not start: {exc}")
             return
+        self.sandbox = sandbox
         self.client = MomentClient(SANDBOX_KEY, base_url=url, read_only=self.settings.read_only)
 
     async def connect(self) -> Connected:
@@ -269,8 +248,11 @@ class Runtime:
         return total
 
     async def simulate_payment(self) -> dict[str, Any] | None:
-        """Sandbox only: a varied payment (see :func:`plan_payment`); None when nothing
-        is owed. Returns the sandbox's payment object.
+        """Sandbox only: a varied payment (see :func:`plan_payment`). When every bill
+        is paid, a new one is raised first for a random customer (as an agent would),
+        so a demo never runs dry. Returns the sandbox's payment object, with
+        ``raised_bill`` set to the new bill's id in that case; None if the sandbox
+        has no customer at all.
 
         Raises :class:`~moment_tui.api.errors.MomentError` when the sandbox refuses."""
         if self.client is None or not self.is_sandbox:
@@ -280,8 +262,13 @@ class Runtime:
                 "bill", limit=UNPAID_PAGE, filters={"status": "unpaid"}
             )
             plan = plan_payment([b for b in page.items if isinstance(b, Bill)], self._rng)
+            raised: Bill | None = None
             if plan is None:
-                return None
+                raised = await self._raise_bill()
+                if raised is None:
+                    return None
+                plan = plan_payment([raised], self._rng)
+                assert plan is not None
             try:
                 response = await self.client.request("POST", "/sandbox/payments", json=plan.body())
             except Unprocessable:
@@ -292,7 +279,28 @@ class Runtime:
                 bill_only = {"bill": plan.bill.id, "amount": plan.amount}
                 response = await self.client.request("POST", "/sandbox/payments", json=bill_only)
             result: dict[str, Any] = response.body
+            if raised is not None:
+                result["raised_bill"] = raised.id
             return result
+
+    async def _raise_bill(self) -> Bill | None:
+        """A new bill of R 100–R 5,000, due in 30 days, for a random customer."""
+        assert self.client is not None
+        page = await self.client.list_page("customer", limit=UNPAID_PAGE)
+        customers = [c for c in page.items if isinstance(c, Customer)]
+        if not customers:
+            return None
+        customer = self._rng.choice(customers)
+        today = dt.date.today()
+        body = BillCreate(
+            external_reference=f"DEMO-{today:%Y%m%d}-{self._rng.randrange(16**8):08x}",
+            currency=customer.currency or "ZAR",
+            amount_due=self._rng.randint(1, 50) * 10_000,
+            customer=customer.id,
+            due_date=today + dt.timedelta(days=30),
+            metadata={"source": "moment-tui simulated payment"},
+        )
+        return await self.client.create_bill(body)
 
     async def close(self) -> None:
         if self.reconciler is not None:

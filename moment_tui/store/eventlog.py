@@ -312,3 +312,34 @@ def books(conn: sqlite3.Connection) -> Books:
         drift=by_state.get("drift", 0),
         unconfirmed=by_state.get("unconfirmed", 0),
     )
+
+
+@dataclass(frozen=True)
+class BooksSnapshot:
+    """The event log's books as of one moment, and what lets live counts join them.
+
+    ``through`` is the newest delivery the books include; ``unsettled`` are the
+    verified deliveries up to it whose application had no final state yet (not
+    applied, or applied and not yet confirmed): only those can still settle.
+    """
+
+    books: Books
+    through: int
+    unsettled: frozenset[int]
+
+
+def read_books(conn: sqlite3.Connection) -> BooksSnapshot:
+    """One consistent read (a single transaction) of the books; call in a thread."""
+    conn.execute("BEGIN")
+    try:
+        counts = books(conn)
+        through = conn.execute("SELECT coalesce(max(seq), 0) FROM deliveries").fetchone()[0]
+        rows = conn.execute(
+            "SELECT d.seq FROM deliveries AS d"
+            " LEFT JOIN applications AS a ON a.delivery_seq = d.seq"
+            " WHERE d.verdict = 'verified' AND d.event_type = 'obligation.amount_applied'"
+            " AND (a.state IS NULL OR a.state = 'applied')"
+        ).fetchall()
+    finally:
+        conn.execute("COMMIT")
+    return BooksSnapshot(counts, int(through), frozenset(row[0] for row in rows))

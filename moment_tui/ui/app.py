@@ -12,8 +12,9 @@ from textual.message import Message
 
 from moment_tui.api.errors import MomentError
 from moment_tui.config import Settings
-from moment_tui.runtime import Runtime, read_books
+from moment_tui.runtime import Runtime
 from moment_tui.store import catalogue, eventlog
+from moment_tui.store.eventlog import read_books
 from moment_tui.ui.messages import (
     ApiConnected,
     ApplicationChanged,
@@ -160,7 +161,9 @@ class MomentApp(App[int]):
             self.notify(f"The sandbox refused the payment: {exc}", severity="error")
             return
         if payment is None:
-            self.notify("Every sandbox bill is paid.")
+            self.notify("The sandbox has no customers to bill.", severity="warning")
+        elif payment.get("raised_bill"):
+            self.notify(f"Every bill was paid: raised {payment['raised_bill']} to pay.")
 
     async def on_unmount(self) -> None:
         await self.runtime.close()

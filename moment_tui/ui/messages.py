@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from textual.message import Message
 
-from moment_tui.runtime import BooksSnapshot, Connected, Started
+from moment_tui.runtime import Connected, Started
 from moment_tui.store.applications import Application
-from moment_tui.store.eventlog import Delivery
+from moment_tui.store.eventlog import BooksSnapshot, Delivery
 
 
 class ApiConnected(Message):

@@ -1,6 +1,6 @@
 """The Webhooks panel's counts: the event log's books, kept current in memory.
 
-At start the books are read once, in a worker (:func:`moment_tui.runtime.read_books`);
+At start the books are read once, in a worker (:func:`moment_tui.store.eventlog.read_books`);
 every delivery and application the runtime reports afterwards is counted as it
 arrives (no database query per delivery). A report may overtake the books or follow
 them, and may or may not be in them already, so each is counted once exactly:
@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Final
 
-from moment_tui.runtime import BooksSnapshot
+from moment_tui.store.eventlog import BooksSnapshot
 
 FINAL_STATES: Final = ("confirmed", "drift", "unconfirmed")
 

@@ -42,6 +42,7 @@ from moment_tui.store.catalogue import now_iso
 from moment_tui.store.eventlog import Delivery
 from moment_tui.store.workspace import Workspace
 from moment_tui.webhooks.confirm import DRIFT_GRACE, Confirmer, money
+from moment_tui.webhooks.report import amount_text
 
 log = logging.getLogger(__name__)
 
@@ -390,7 +391,8 @@ def _apply_holder(
         changes.append(Change(kind, holder.id, "balance", holder.balance, balance))
     note = None
     if allocation.unallocated:
-        note = f"{allocation.unallocated} could not be allocated (no open bills or balance left)"
+        left = amount_text(allocation.unallocated, currency)
+        note = f"{left} could not be allocated (no open bills or balance left)"
     return {
         "outcome": "applied",
         "changes": tuple(changes),

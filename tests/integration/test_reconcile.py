@@ -429,6 +429,24 @@ async def test_an_unknown_account_brings_its_known_bills_up_to_date(make_world: 
     assert (await world.ours("account", account_id)).source == "webhook"
 
 
+async def test_what_an_account_payment_cannot_place_is_noted_in_money(
+    make_world: Make,
+) -> None:
+    world = await make_world(deliver=False)
+    _, account_id = await customer_with_account(world)  # no balance kept, no bills
+    await world.sync()
+    body = amount_applied_event(1_234, "ZAR", account_id=account_id)
+    [sent] = await fire(world.pipe.url, lambda: body, [world.secret])
+    app = await world.application(sent.webhook_id)
+    assert (app.outcome, app.allocation, app.to_balance, app.unallocated) == (
+        "applied",
+        (),
+        0,
+        1_234,
+    )
+    assert app.note == "R 12.34 could not be allocated (no open bills or balance left)"
+
+
 async def test_concurrent_copies_are_applied_once(make_world: Make) -> None:
     world = await make_world(deliver=False)  # the test delivers the event itself
     _, account_id = await customer_with_account(world)

@@ -16,11 +16,10 @@ from moment_tui.runtime import (
     Runtime,
     RuntimeOptions,
     plan_payment,
-    read_books,
 )
 from moment_tui.secrets import Secret
 from moment_tui.store.applications import Application
-from moment_tui.store.eventlog import Delivery
+from moment_tui.store.eventlog import Delivery, read_books
 from moment_tui.webhooks.outbound import amount_applied_event, send
 from moment_tui.webhooks.signing import new_message_id, new_webhook_secret
 from tests.integration.conftest import eventually
@@ -160,5 +159,32 @@ async def test_without_a_secret_the_run_has_a_private_one(tmp_path: Path) -> Non
         payment = await runtime.simulate_payment()
         assert payment is not None
         await eventually(lambda: any(d.verdict == "verified" for d in deliveries))
+    finally:
+        await runtime.close()
+
+
+async def test_when_every_bill_is_paid_a_new_one_is_raised_and_paid(tmp_path: Path) -> None:
+    runtime = Runtime(Settings(config_dir=tmp_path, data_dir=tmp_path), options(tmp_path))
+    deliveries: list[Delivery] = []
+    applications: list[Application] = []
+    await runtime.start(deliveries.append, applications.append)
+    try:
+        client = runtime.client
+        assert client is not None
+        unpaid = [b async for b in client.iterate("bill", filters={"status": "unpaid"})]
+        for owed in unpaid:
+            await client.request("POST", "/sandbox/payments", json={"bill": owed.id})
+        await eventually(lambda: len(applications) >= len(unpaid), within=20)
+        payment = await runtime.simulate_payment()
+        assert payment is not None
+        raised = await client.get_bill(payment["raised_bill"])
+        assert raised.external_reference.startswith("DEMO-")
+        assert raised.metadata == {"source": "moment-tui simulated payment"}
+        assert 10_000 <= raised.amount_due <= 500_000
+        assert raised.amount_paid == payment["amount"] > 0  # the new bill was the one paid
+        # The console had never seen the new bill: its webhook fetched it first.
+        await eventually(lambda: any(a.target_id == raised.id for a in applications), within=10)
+        [app] = [a for a in applications if a.target_id == raised.id]
+        assert app.outcome == "fetched"
     finally:
         await runtime.close()

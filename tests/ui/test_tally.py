@@ -3,8 +3,7 @@ delivery and settled application once, whichever arrives first."""
 
 from __future__ import annotations
 
-from moment_tui.runtime import BooksSnapshot
-from moment_tui.store.eventlog import Books
+from moment_tui.store.eventlog import Books, BooksSnapshot
 from moment_tui.ui.tally import Tally
 
 

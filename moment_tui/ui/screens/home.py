@@ -11,9 +11,9 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer
 
 from moment_tui.config import Settings
-from moment_tui.runtime import BooksSnapshot, Connected, Started
+from moment_tui.runtime import Connected, Started
 from moment_tui.store.applications import Application
-from moment_tui.store.eventlog import Delivery
+from moment_tui.store.eventlog import BooksSnapshot, Delivery
 from moment_tui.ui.modals.delivery_detail import DeliveryDetail
 from moment_tui.ui.widgets.connection_panel import ConnectionPanel
 from moment_tui.ui.widgets.delivery_list import DeliveryList
