@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
 from moment_tui.api.models import Bill, BillStatus
 from moment_tui.config import Settings
@@ -17,6 +18,7 @@ from moment_tui.runtime import (
     RuntimeOptions,
     plan_payment,
 )
+from moment_tui.sandbox.server import SandboxThread
 from moment_tui.secrets import Secret
 from moment_tui.store.applications import Application
 from moment_tui.store.eventlog import Delivery, read_books
@@ -186,5 +188,31 @@ async def test_when_every_bill_is_paid_a_new_one_is_raised_and_paid(tmp_path: Pa
         await eventually(lambda: any(a.target_id == raised.id for a in applications), within=10)
         [app] = [a for a in applications if a.target_id == raised.id]
         assert app.outcome == "fetched"
+    finally:
+        await runtime.close()
+
+
+async def test_a_sandbox_that_starts_too_late_is_stopped(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The sandbox came up, but after the console stopped waiting: it must not linger
+    with its port (and the run's secret)."""
+    started_urls: list[str] = []
+    real_start = SandboxThread.start
+
+    def late_start(self: SandboxThread, timeout: float = 15.0) -> str:
+        started_urls.append(real_start(self, timeout))
+        raise TimeoutError("the sandbox did not answer in time")
+
+    monkeypatch.setattr(SandboxThread, "start", late_start)
+    runtime = Runtime(Settings(config_dir=tmp_path, data_dir=tmp_path), options(tmp_path))
+    started = await runtime.start(lambda _: None, lambda _: None)
+    try:
+        assert started.problems == ["the sandbox did not start: the sandbox did not answer in time"]
+        assert (runtime.sandbox, runtime.client) == (None, None)
+        [url] = started_urls
+        with pytest.raises(httpx.ConnectError):
+            async with httpx.AsyncClient() as http:
+                await http.get(url)
     finally:
         await runtime.close()
