@@ -168,7 +168,7 @@ def test_a_workspace_without_permission_is_one_line_and_exit_1(
     command: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Tests may run as root, where chmod cannot take a permission away: fake the refusal.
-    def refuse(path: Path) -> Any:
+    def refuse(path: Path, **_options: Any) -> Any:
         raise PermissionError(13, "Permission denied", str(path))
 
     monkeypatch.setattr(base, "Workspace", refuse)
