@@ -46,7 +46,7 @@ MONEY_FIELDS: Final[dict[ObjectKind, tuple[str, ...]]] = {
 Target = tuple[ObjectKind, str]
 
 
-@dataclass
+@dataclass(eq=False)  # compared by identity, never field by field
 class _Waiting:
     """An applied event and the objects still to be checked for it."""
 
@@ -169,7 +169,8 @@ class Confirmer:
         self, target: Target, waiting: list[_Waiting], drift: list[Drift], problem: str | None
     ) -> list[Application]:
         """Mark ``target`` checked for ``waiting``; returns the events now fully settled."""
-        remaining = [w for w in self._waiting.get(target, ()) if w not in waiting]
+        settled = {id(w) for w in waiting}  # by identity: a burst makes these lists long
+        remaining = [w for w in self._waiting.get(target, ()) if id(w) not in settled]
         if remaining:  # applied while we were fetching: fetch again
             self._waiting[target] = remaining
             self._due.setdefault(target, 0.0)
