@@ -11,16 +11,18 @@ from textual.binding import Binding, BindingType
 from textual.message import Message
 
 from moment_tui.api.errors import MomentError
+from moment_tui.batching import TurnBatch
 from moment_tui.config import Settings
 from moment_tui.runtime import Runtime
 from moment_tui.store import catalogue, eventlog
-from moment_tui.store.eventlog import read_books
+from moment_tui.store.applications import Application
+from moment_tui.store.eventlog import Delivery, read_books
 from moment_tui.ui.messages import (
     ApiConnected,
-    ApplicationChanged,
+    ApplicationsChanged,
     BooksLoaded,
     CountsLoaded,
-    DeliveryReceived,
+    DeliveriesReceived,
     HistoryLoaded,
     ReadFailed,
     RuntimeFailed,
@@ -62,11 +64,16 @@ class MomentApp(App[int]):
         self.set_interval(COUNTS_SECONDS, self._refresh_counts)
 
     async def _start(self) -> None:
+        # One message per turn of the loop, not one per delivery: a burst of
+        # webhooks must not flood the message queue.
+        deliveries: TurnBatch[Delivery] = TurnBatch(
+            lambda items: self.post_message(DeliveriesReceived(items))
+        )
+        applications: TurnBatch[Application] = TurnBatch(
+            lambda items: self.post_message(ApplicationsChanged(items))
+        )
         try:
-            started = await self.runtime.start(
-                on_delivery=lambda d: self.post_message(DeliveryReceived(d)),
-                on_application=lambda a: self.post_message(ApplicationChanged(a)),
-            )
+            started = await self.runtime.start(on_delivery=deliveries, on_application=applications)
         except Exception as exc:  # no workspace (disk full, newer schema…): say so, keep running
             self.post_message(RuntimeFailed(str(exc) or type(exc).__name__))
             return
@@ -120,14 +127,14 @@ class MomentApp(App[int]):
     def on_api_connected(self, message: ApiConnected) -> None:
         self.home.show_connected(message.connected)
 
-    def on_delivery_received(self, message: DeliveryReceived) -> None:
-        self.home.add_delivery(message.delivery)
+    def on_deliveries_received(self, message: DeliveriesReceived) -> None:
+        self.home.add_deliveries(message.deliveries)
 
     def on_history_loaded(self, message: HistoryLoaded) -> None:
         self.home.add_history(message.deliveries)
 
-    def on_application_changed(self, message: ApplicationChanged) -> None:
-        self.home.add_application(message.application)
+    def on_applications_changed(self, message: ApplicationsChanged) -> None:
+        self.home.add_applications(message.applications)
         self._counts_stale = True
 
     def on_counts_loaded(self, message: CountsLoaded) -> None:

@@ -33,19 +33,19 @@ class RuntimeStarted(Message):
         super().__init__()
 
 
-class DeliveryReceived(Message):
-    """A delivery was stored and answered."""
+class DeliveriesReceived(Message):
+    """Deliveries were stored and answered (one turn of the event loop's worth)."""
 
-    def __init__(self, delivery: Delivery) -> None:
-        self.delivery = delivery
+    def __init__(self, deliveries: list[Delivery]) -> None:
+        self.deliveries = deliveries
         super().__init__()
 
 
-class ApplicationChanged(Message):
-    """An event was applied to the catalogue, or its re-fetch settled."""
+class ApplicationsChanged(Message):
+    """Events were applied to the catalogue, or their re-fetches settled."""
 
-    def __init__(self, application: Application) -> None:
-        self.application = application
+    def __init__(self, applications: list[Application]) -> None:
+        self.applications = applications
         super().__init__()
 
 

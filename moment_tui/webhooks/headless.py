@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 import httpx
 
 from moment_tui.api.client import MomentClient
+from moment_tui.batching import TurnBatch
 from moment_tui.config import DEFAULT_MAX_BODY, DEFAULT_TOLERANCE
 from moment_tui.store import eventlog
 from moment_tui.store.eventlog import Delivery
@@ -42,29 +43,6 @@ class ListenOptions:
     json: bool = False
 
 
-class _Lines:
-    """Delivery lines, written once per turn of the event loop.
-
-    ``out`` flushes; under a burst, one write per turn instead of one per delivery
-    keeps the terminal (or pipe) from costing more than the deliveries themselves.
-    A line is never held longer than the loop's current turn.
-    """
-
-    def __init__(self, out: Callable[[str], None]) -> None:
-        self._out = out
-        self._pending: list[str] = []
-
-    def __call__(self, line: str) -> None:
-        if not self._pending:
-            asyncio.get_running_loop().call_soon(self.flush)
-        self._pending.append(line)
-
-    def flush(self) -> None:
-        if self._pending:
-            text, self._pending = "\n".join(self._pending), []
-            self._out(text)
-
-
 async def run_listen(
     options: ListenOptions,
     workspace: Workspace,
@@ -75,7 +53,9 @@ async def run_listen(
     """Serve until ``stop`` is set (or SIGTERM/SIGINT arrives); ``write`` prints and
     flushes a line (or several, newline-separated)."""
     stop = stop or asyncio.Event()
-    out = _Lines(write)
+    # Lines written once per turn of the loop: under a burst, one write (and flush)
+    # per turn instead of one per delivery.
+    out: TurnBatch[str] = TurnBatch(lambda lines: write("\n".join(lines)))
     verifier = Verifier(
         options.secrets, tolerance_seconds=options.tolerance, max_body_bytes=options.max_body
     )

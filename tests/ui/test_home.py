@@ -407,7 +407,7 @@ async def test_rows_drawn_before_the_columns_widen_are_redrawn(tmp_path: Path) -
     async with app.run_test(size=(120, 40)) as pilot:
         await wait_until(pilot, lambda: connected(app), "the catalogue counts")
         for delivery, _ in fixed_deliveries():
-            app.home.add_delivery(delivery)
+            app.home.add_deliveries([delivery])
         app.home.flush()  # rows added; the table sizes its columns when next idle
         early = screen_text(app)  # a frame drawn now, at the old column widths
         assert "│ 1  09:1  verifie  R 1,60  applyi" in early  # cut to the headers' widths
@@ -423,9 +423,9 @@ async def test_a_result_longer_than_its_column_widens_it(tmp_path: Path) -> None
         await wait_until(pilot, lambda: connected(app), "the catalogue counts")
         delivery, drift = fixed_deliveries()[4]
         assert drift is not None
-        app.home.add_delivery(delivery)
+        app.home.add_deliveries([delivery])
         await wait_until(pilot, lambda: cell(app, 5, "result") == "applying…", "#5 applying")
-        app.home.add_application(drift)
+        app.home.add_applications([drift])
         await wait_until(pilot, lambda: cell(app, 5, "result") == "drift (1 field)", "#5 drift")
         await wait_until(pilot, lambda: table_settled(app), "the row drawn whole")
         assert "│ 5  09:18:05  verified  R 250.00  drift (1 field)  bcus_" in screen_text(app)

@@ -88,9 +88,11 @@ class HomeScreen(Screen[None]):
         self.query_one(WebhookPanel).tally.load(snapshot)
         self._dirty = True
 
-    def add_delivery(self, delivery: Delivery) -> None:
-        self.query_one(DeliveryTable).queue(delivery)
-        self.query_one(WebhookPanel).tally.count(delivery.seq, delivery.verdict)
+    def add_deliveries(self, deliveries: list[Delivery]) -> None:
+        table, tally = self.query_one(DeliveryTable), self.query_one(WebhookPanel).tally
+        for delivery in deliveries:
+            table.queue(delivery)
+            tally.count(delivery.seq, delivery.verdict)
         self._dirty = True
 
     def add_history(self, deliveries: list[Delivery]) -> None:
@@ -100,9 +102,11 @@ class HomeScreen(Screen[None]):
         self.query_one(DeliveryList).history_known = True
         self._dirty = True
 
-    def add_application(self, application: Application) -> None:
-        self.query_one(DeliveryTable).queue_result(application)
-        self.query_one(WebhookPanel).tally.settle(application.delivery_seq, application.state)
+    def add_applications(self, applications: list[Application]) -> None:
+        table, tally = self.query_one(DeliveryTable), self.query_one(WebhookPanel).tally
+        for application in applications:
+            table.queue_result(application)
+            tally.settle(application.delivery_seq, application.state)
         self._dirty = True
 
     def flush(self) -> None:
