@@ -202,6 +202,21 @@ def get(conn: sqlite3.Connection, kind: ObjectKind, ref: str) -> Entry[Any] | No
     return None if row is None else _entry(kind, row)
 
 
+def get_many(
+    conn: sqlite3.Connection, kind: ObjectKind, ids: Iterable[str]
+) -> dict[str, Entry[Any]]:
+    """Those of ``ids`` the catalogue has, by id, in one query."""
+    wanted = list(dict.fromkeys(ids))[:500]  # well inside SQLite's bound on parameters
+    if not wanted:
+        return {}
+    marks = ", ".join("?" * len(wanted))
+    rows = conn.execute(
+        f"SELECT * FROM {TABLE[kind]} WHERE id IN ({marks})",  # noqa: S608
+        wanted,
+    ).fetchall()
+    return {row["id"]: _entry(kind, row) for row in rows}
+
+
 @dataclass(frozen=True)
 class BillQuery:
     """Filters for :func:`bills`; ``after`` is the last row's ``(due_sort, id)``."""

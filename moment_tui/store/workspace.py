@@ -95,7 +95,10 @@ class Workspace:
     ) -> Delivery:
         """Store a delivery; returns once it is committed (fsync'd). ``loop``: the
         running loop, if the caller has it at hand (see :meth:`Writer.submit`)."""
-        delivery = await self.writer.submit(lambda conn: eventlog.insert(conn, incoming), loop)
+        # atomic: insert() writes one row or nothing, whatever goes wrong.
+        delivery = await self.writer.submit(
+            lambda conn: eventlog.insert(conn, incoming), loop, atomic=True
+        )
         if self._trim_due(delivery):
             self.writer.submit(lambda conn: eventlog.trim(conn, self.retention), loop)
         return delivery

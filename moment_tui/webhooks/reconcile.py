@@ -46,7 +46,7 @@ from moment_tui.webhooks.report import amount_text
 
 log = logging.getLogger(__name__)
 
-BATCH: Final = 32  # events per writer job: small, so deliveries never wait long behind
+BATCH: Final = 16  # events per writer job: small, so deliveries never wait long behind
 CATCH_UP_PAGE: Final = 1000
 MAX_REFRESHED_BILLS: Final = 100  # of an unknown holder's known open bills, re-fetched
 RETRY_SECONDS: Final = 30.0  # when idle this long, retry events a failure left unapplied
@@ -74,6 +74,8 @@ class Reconciler:
         )
         self._idle = asyncio.Event()
         self._idle.set()
+        # The current batch's bills, read at once (writer thread only; see _apply_each).
+        self._bills: dict[str, catalogue.Entry[Any]] = {}
 
     # --- lifecycle --------------------------------------------------------------------
 
@@ -141,8 +143,9 @@ class Reconciler:
         """Apply a batch; returns the new applications. Their confirmation runs in the
         background, so applying the next batch never waits on the API."""
         fetched = await self._fetch_unknown(deliveries)
+        # atomic: _apply_each keeps its own savepoint and never raises.
         applied = await self.workspace.writer.submit(
-            lambda conn: self._apply_each(conn, deliveries, fetched)
+            lambda conn: self._apply_each(conn, deliveries, fetched), atomic=True
         )
         results: list[Application] = []
         for app, fresh in applied:
@@ -200,46 +203,81 @@ class Reconciler:
         deliveries: list[Delivery],
         fetched: Mapping[tuple[str, str], BillingObject],
     ) -> list[tuple[Application, bool]]:
-        """Step 2 for a batch. One event that cannot be applied (its own changes are
-        rolled back) stays unapplied for ``catch_up``; it does not sink the others."""
-        results: list[tuple[Application, bool]] = []
-        now = now_iso()  # one clock reading for the batch
-        for delivery in deliveries:
-            try:
-                results.append(self._apply(conn, delivery, fetched, now))
-            except Exception:
-                log.exception(
-                    "applying delivery #%d (%s) failed", delivery.seq, delivery.webhook_id
-                )
-        return results
+        """Step 2 for a batch, on the writer thread: (application, whether it is new)
+        for each delivery, in order.
 
-    def _apply(
-        self,
-        conn: sqlite3.Connection,
-        delivery: Delivery,
-        fetched: Mapping[tuple[str, str], BillingObject],
-        now: str,
-    ) -> tuple[Application, bool]:
-        """Step 2, on the writer thread: (application, whether it is new).
-
-        The application's unique ``webhook_id`` is the guard: an event applied before
-        fails to insert, and its second set of changes is rolled back with it.
+        The batch runs in one savepoint. The application's unique ``webhook_id`` is
+        the guard: an event applied before fails to insert; so does one that cannot
+        be applied. Either rolls the batch back, and the batch is applied again
+        without that event — whose changes are never kept, and which (if it was not
+        applied before) stays unapplied for ``catch_up``. One savepoint per batch
+        rather than per event: each statement hands the interpreter lock to the
+        event loop and waits to get it back, and under load that wait is most of
+        what applying costs.
         """
-        assert delivery.webhook_id is not None
-        conn.execute("SAVEPOINT apply")
-        try:
-            app = self._plan(conn, delivery, fetched, now)
-            applications.insert(conn, app)
-        except BaseException as exc:
-            conn.execute("ROLLBACK TO apply")
-            conn.execute("RELEASE apply")
-            if isinstance(exc, sqlite3.IntegrityError):
-                existing = applications.get(conn, delivery.webhook_id)
-                if existing is not None:
-                    return existing, False
-            raise
-        conn.execute("RELEASE apply")
-        return app, True
+        now = now_iso()  # one clock reading for the batch
+        first: dict[str, Delivery] = {}  # a webhook-id offered twice is applied once
+        for delivery in deliveries:
+            assert delivery.webhook_id is not None
+            first.setdefault(delivery.webhook_id, delivery)
+        todo = list(first.values())
+        known: dict[str, Application] = {}  # applied before this batch
+        bill_ids = [d.bill_id for d in todo if d.bill_id]
+        while True:
+            # The batch's bills in one read; an event takes its bill's copy (a second
+            # event on the same bill, or a retry after a rollback, reads it afresh).
+            self._bills = catalogue.get_many(conn, "bill", bill_ids)
+            conn.execute("SAVEPOINT batch")
+            applied: dict[str, Application] = {}
+            failure: tuple[Delivery, Exception] | None = None
+            for delivery in todo:
+                try:
+                    app = self._plan(conn, delivery, fetched, now)
+                    applications.insert(conn, app)
+                except Exception as exc:
+                    failure = (delivery, exc)
+                    break
+                applied[app.webhook_id] = app
+            if failure is None:
+                conn.execute("RELEASE batch")
+                return self._in_order(deliveries, applied, known)
+            conn.execute("ROLLBACK TO batch")
+            conn.execute("RELEASE batch")
+            delivery, error = failure
+            todo.remove(delivery)
+            assert delivery.webhook_id is not None
+            existing = (
+                applications.get(conn, delivery.webhook_id)
+                if isinstance(error, sqlite3.IntegrityError)
+                else None
+            )
+            if existing is not None:
+                known[delivery.webhook_id] = existing
+            else:
+                log.error(
+                    "applying delivery #%d (%s) failed",
+                    delivery.seq,
+                    delivery.webhook_id,
+                    exc_info=error,
+                )
+
+    @staticmethod
+    def _in_order(
+        deliveries: list[Delivery],
+        applied: Mapping[str, Application],
+        known: Mapping[str, Application],
+    ) -> list[tuple[Application, bool]]:
+        results: list[tuple[Application, bool]] = []
+        reported: set[str] = set()
+        for delivery in deliveries:
+            webhook_id = delivery.webhook_id or ""
+            if webhook_id in applied:
+                # New for the first copy in the batch; a second copy was not applied.
+                results.append((applied[webhook_id], webhook_id not in reported))
+                reported.add(webhook_id)
+            elif webhook_id in known:
+                results.append((known[webhook_id], False))
+        return results
 
     def _plan(
         self,
@@ -262,8 +300,11 @@ class Reconciler:
             refused = f"the amount {d.amount} is not positive: not applied"
             return Application(**base, outcome="skipped", state="unconfirmed", note=refused)
         kind, target_id = target
-        entry = catalogue.get(conn, kind, target_id)
+        entry = self._bills.pop(target_id, None) if kind == "bill" else None
+        entry = entry or catalogue.get(conn, kind, target_id)
         server_copy = fetched.get((kind, entry.obj.id if entry else target_id))
+        if kind != "bill":
+            self._bills.clear()  # a holder's payment may change any of its bills
         if server_copy is not None:
             if entry is None:  # (another event of this batch may have stored it already)
                 catalogue.upsert(

@@ -18,6 +18,7 @@ import pytest
 
 from moment_tui.api.client import MomentClient, RetryPolicy
 from moment_tui.api.models import (
+    Account,
     AccountCreate,
     Bill,
     BillCreate,
@@ -569,6 +570,104 @@ async def test_a_failed_application_leaves_no_fetched_copy_behind(
     assert (app.outcome, app.state, app.changes) == ("fetched", "confirmed", ())
     assert attempts == [sent.webhook_id, sent.webhook_id]
     assert money((await world.ours("bill", b.id)).obj) == (1_000, 5_000, BillStatus.UNPAID)
+
+
+async def test_one_bad_event_in_a_batch_costs_the_others_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A batch shares one savepoint: the event that fails (and one applied before)
+    roll it back, and the rest are applied again — exactly once each."""
+    async with open_pipeline(tmp_path / "batch.sqlite3") as pipe:
+        bills = [
+            Bill(
+                id=f"bill_batch{i}",
+                external_reference=f"batch-{i}",
+                customer_id="bcus_batch",
+                status=BillStatus.UNPAID,
+                currency="ZAR",
+                amount_due=10_000,
+                amount_remaining=10_000,
+            )
+            for i in range(4)
+        ]
+        await pipe.workspace.remember(bills, "listed")
+        secret = new_webhook_secret()
+        verifier = Verifier([secret])
+
+        async def stored(bill_id: str) -> Delivery:
+            body = amount_applied_event(100, "ZAR", bill_id=bill_id)
+            headers = signed_headers([secret], new_message_id(), body)
+            verdict = verifier.verify(headers, body)
+            incoming = incoming_from(
+                verdict, headers, body, len(body), remote=None, received_at=now_iso()
+            )
+            return await pipe.workspace.record(incoming)
+
+        first, bad, before, last = [await stored(b.id) for b in bills]
+        reconciler = Reconciler(pipe.workspace, None)
+        [earlier] = await reconciler.process([before])  # applied before the batch
+        real_insert = applications.insert
+
+        def refuse_bad(conn: sqlite3.Connection, app: Application) -> None:
+            if app.webhook_id == bad.webhook_id:
+                raise sqlite3.OperationalError("disk I/O error")
+            real_insert(conn, app)
+
+        monkeypatch.setattr(applications, "insert", refuse_bad)
+        fresh = await reconciler.process([first, bad, before, first, last])
+        assert [a.webhook_id for a in fresh] == [first.webhook_id, last.webhook_id]
+
+        def paid(conn: sqlite3.Connection) -> list[int]:
+            return [catalogue.get(conn, "bill", b.id).obj.amount_paid for b in bills]
+
+        assert await pipe.workspace.read(paid) == [100, 0, 100, 100]
+        assert [d.webhook_id for d in await pipe.workspace.read(eventlog.unapplied)] == [
+            bad.webhook_id
+        ]
+        again = await pipe.workspace.read(lambda c: applications.get(c, before.webhook_id))
+        assert again == earlier
+
+
+async def test_a_batch_sees_what_its_earlier_events_did(tmp_path: Path) -> None:
+    """Bills are read once per batch; an account payment earlier in the batch changes
+    a bill a later event pays, and the later event must see that."""
+    async with open_pipeline(tmp_path / "order.sqlite3") as pipe:
+        bill = Bill(
+            id="bill_order1",
+            external_reference="order-1",
+            customer_id="bcus_order",
+            account_id="bacc_order",
+            status=BillStatus.UNPAID,
+            currency="ZAR",
+            amount_due=10_000,
+            amount_remaining=10_000,
+        )
+        account = Account(
+            id="bacc_order",
+            external_reference="order-acc",
+            customer_id="bcus_order",
+            currency="ZAR",
+        )
+        await pipe.workspace.remember([account, bill], "listed")
+        secret = new_webhook_secret()
+        verifier = Verifier([secret])
+
+        async def stored(**target: str) -> Delivery:
+            body = amount_applied_event(3_000, "ZAR", **target)
+            headers = signed_headers([secret], new_message_id(), body)
+            incoming = incoming_from(
+                verifier.verify(headers, body), headers, body, len(body), remote=None,
+                received_at=now_iso(),
+            )  # fmt: skip
+            return await pipe.workspace.record(incoming)
+
+        batch = [await stored(account_id=account.id), await stored(bill_id=bill.id)]
+        applied = await Reconciler(pipe.workspace, None).process(batch)
+        assert [a.outcome for a in applied] == ["applied"] * 2
+        assert applied[0].allocation == ((bill.id, 3_000),)
+        assert [c.after for c in applied[1].changes if c.field == "amount_paid"] == [6_000]
+        entry = await pipe.workspace.read(lambda c: catalogue.get(c, "bill", bill.id))
+        assert (entry.obj.amount_paid, entry.obj.amount_remaining) == (6_000, 4_000)
 
 
 async def test_catch_up_finds_more_than_one_page(tmp_path: Path) -> None:

@@ -123,6 +123,39 @@ async def test_a_failing_job_rolls_back_only_itself(writer: Writer, db: Path) ->
     assert writer.commits == before + 2  # the gate's group and the four jobs' group
 
 
+async def test_atomic_jobs_share_the_group_without_savepoints(writer: Writer, db: Path) -> None:
+    """A job marked atomic writes all or nothing by itself: its failure (a refused
+    statement) still leaves the rest of the group to commit."""
+    statements: list[str] = []
+
+    def traced(conn: sqlite3.Connection) -> str:
+        conn.set_trace_callback(statements.append)
+        return "tracing"
+
+    def refused(conn: sqlite3.Connection) -> None:
+        conn.execute("INSERT INTO items (k, v) VALUES ('null-v', NULL)")
+
+    gate = Gate()
+    held = await gate.hold(writer)
+    traced_job = writer.submit(traced, atomic=True)
+    good = writer.submit(put("atomic-ok", 1), atomic=True)
+    bad = writer.submit(refused, atomic=True)
+    plain = writer.submit(put("plain", 2))
+    gate.release.set()
+    await held
+    assert await traced_job == "tracing"
+    assert await good == "atomic-ok"
+    with pytest.raises(sqlite3.IntegrityError):
+        await bad
+    assert await plain == "plain"
+    assert keys(db) == ["atomic-ok", "plain"]
+    # Only the non-atomic job paid for a savepoint.
+    assert [s for s in statements if s.startswith(("SAVEPOINT", "RELEASE"))] == [
+        "SAVEPOINT job",
+        "RELEASE job",
+    ]
+
+
 async def test_each_future_gets_its_own_result(writer: Writer) -> None:
     def compute(i: int) -> Callable[[sqlite3.Connection], tuple[int, int]]:
         def job(conn: sqlite3.Connection) -> tuple[int, int]:
