@@ -114,6 +114,15 @@ def test_get_by_id_or_reference(conn: sqlite3.Connection) -> None:
     assert (entry.source, entry.obj.account_id) == ("listed", "bacc_main")
 
 
+def test_get_many_reads_the_known_ones_by_id(conn: sqlite3.Connection) -> None:
+    store(conn, bill("bill_a", ref="INV-A"), bill("bill_b", amount_paid=400))
+    found = catalogue.get_many(conn, "bill", ["bill_b", "bill_none", "INV-A", "bill_b", "bill_a"])
+    assert sorted(found) == ["bill_a", "bill_b"]  # by id only; references are not ids
+    assert found["bill_b"].obj.amount_paid == 400
+    assert catalogue.get_many(conn, "bill", []) == {}
+    assert catalogue.get_many(conn, "customer", ["bill_a"]) == {}
+
+
 # --- bill queries ----------------------------------------------------------------------------
 
 
