@@ -32,6 +32,7 @@ from moment_tui.store import applications, catalogue, eventlog
 from moment_tui.store.applications import Application, Change, Drift
 from moment_tui.store.catalogue import now_iso
 from moment_tui.store.eventlog import Delivery
+from moment_tui.store.workspace import Workspace
 from moment_tui.webhooks.listener import incoming_from
 from moment_tui.webhooks.outbound import amount_applied_event, send
 from moment_tui.webhooks.reconcile import Reconciler
@@ -109,13 +110,7 @@ class World:
 
     async def store_unapplied(self, body: bytes) -> Delivery:
         """A verified delivery in the event log that no reconciler was told about."""
-        headers = signed_headers([self.secret], new_message_id(), body)
-        verification = Verifier([self.secret]).verify(headers, body)
-        assert verification.ok
-        incoming = incoming_from(
-            verification, headers, body, len(body), remote=None, received_at=now_iso()
-        )
-        return await self.pipe.workspace.record(incoming)
+        return await store_signed(self.pipe.workspace, self.secret, body)
 
     async def catch_up_afresh(self) -> None:
         """A fresh reconciler (as after a restart) finds exactly one event to apply."""
@@ -134,6 +129,17 @@ class World:
 
 
 Make = Callable[..., Awaitable[World]]
+
+
+async def store_signed(workspace: Workspace, secret: str, body: bytes) -> Delivery:
+    """Record ``body`` as a verified delivery, as the listener would (no reconciler)."""
+    headers = signed_headers([secret], new_message_id(), body)
+    verification = Verifier([secret]).verify(headers, body)
+    assert verification.ok
+    incoming = incoming_from(
+        verification, headers, body, len(body), remote=None, received_at=now_iso()
+    )
+    return await workspace.record(incoming)
 
 
 @pytest.fixture
@@ -592,18 +598,12 @@ async def test_one_bad_event_in_a_batch_costs_the_others_nothing(
         ]
         await pipe.workspace.remember(bills, "listed")
         secret = new_webhook_secret()
-        verifier = Verifier([secret])
-
-        async def stored(bill_id: str) -> Delivery:
-            body = amount_applied_event(100, "ZAR", bill_id=bill_id)
-            headers = signed_headers([secret], new_message_id(), body)
-            verdict = verifier.verify(headers, body)
-            incoming = incoming_from(
-                verdict, headers, body, len(body), remote=None, received_at=now_iso()
+        first, bad, before, last = [
+            await store_signed(
+                pipe.workspace, secret, amount_applied_event(100, "ZAR", bill_id=b.id)
             )
-            return await pipe.workspace.record(incoming)
-
-        first, bad, before, last = [await stored(b.id) for b in bills]
+            for b in bills
+        ]
         reconciler = Reconciler(pipe.workspace, None)
         [earlier] = await reconciler.process([before])  # applied before the batch
         real_insert = applications.insert
@@ -650,18 +650,10 @@ async def test_a_batch_sees_what_its_earlier_events_did(tmp_path: Path) -> None:
         )
         await pipe.workspace.remember([account, bill], "listed")
         secret = new_webhook_secret()
-        verifier = Verifier([secret])
-
-        async def stored(**target: str) -> Delivery:
-            body = amount_applied_event(3_000, "ZAR", **target)
-            headers = signed_headers([secret], new_message_id(), body)
-            incoming = incoming_from(
-                verifier.verify(headers, body), headers, body, len(body), remote=None,
-                received_at=now_iso(),
-            )  # fmt: skip
-            return await pipe.workspace.record(incoming)
-
-        batch = [await stored(account_id=account.id), await stored(bill_id=bill.id)]
+        batch = [
+            await store_signed(pipe.workspace, secret, amount_applied_event(3_000, "ZAR", **t))
+            for t in ({"account_id": account.id}, {"bill_id": bill.id})
+        ]
         applied = await Reconciler(pipe.workspace, None).process(batch)
         assert [a.outcome for a in applied] == ["applied"] * 2
         assert applied[0].allocation == ((bill.id, 3_000),)
