@@ -162,21 +162,24 @@ def _parse_bool(value: Any, source: str) -> bool:
     raise ConfigError(f"{source}: expected true or false, got {value!r}")
 
 
-def _parse_tolerance(value: Any, source: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 3600:
-        raise ConfigError(f"{source}: webhook_tolerance is whole seconds between 1 and 3600")
-    return value
-
-
-def _whole(name: str, bounds: tuple[int, int], unit: str) -> Callable[[Any, str], int]:
+def _whole(name: str, bounds: tuple[int, int], rule: str) -> Callable[[Any, str], int]:
+    """A whole number within ``bounds``; ConfigError "<name> is <rule>" otherwise."""
     low, high = bounds
 
     def parse(value: Any, source: str) -> int:
         if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-            raise ConfigError(f"{source}: {name} is a whole number of {unit}, {low:,}–{high:,}")
+            raise ConfigError(f"{source}: {name} is {rule}")
         return value
 
     return parse
+
+
+def _bounded(name: str, bounds: tuple[int, int], unit: str) -> Callable[[Any, str], int]:
+    low, high = bounds
+    return _whole(name, bounds, f"a whole number of {unit}, {low:,}–{high:,}")
+
+
+_parse_tolerance = _whole("webhook_tolerance", (1, 3600), "whole seconds between 1 and 3600")
 
 
 def _text(parse: Callable[[str, str], T]) -> Callable[[Any, str], T]:
@@ -268,11 +271,11 @@ def load_settings(
     read_only = resolve("read_only", None, _parse_bool, False)
     tolerance = resolve("webhook_tolerance", None, _parse_tolerance, DEFAULT_TOLERANCE)
     max_body = resolve(
-        "webhook_max_body", None, _whole("webhook_max_body", MAX_BODY_RANGE, "bytes"),
+        "webhook_max_body", None, _bounded("webhook_max_body", MAX_BODY_RANGE, "bytes"),
         DEFAULT_MAX_BODY,
     )  # fmt: skip
     retention = resolve(
-        "event_retention", None, _whole("event_retention", RETENTION_RANGE, "deliveries"),
+        "event_retention", None, _bounded("event_retention", RETENTION_RANGE, "deliveries"),
         DEFAULT_RETENTION,
     )  # fmt: skip
 

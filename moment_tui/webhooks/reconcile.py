@@ -41,7 +41,7 @@ from moment_tui.store.applications import Application, Change, Outcome
 from moment_tui.store.catalogue import now_iso
 from moment_tui.store.eventlog import Delivery
 from moment_tui.store.workspace import Workspace
-from moment_tui.webhooks.confirm import DRIFT_GRACE, Confirmer, money
+from moment_tui.webhooks.confirm import DRIFT_GRACE, Confirmer, compare_money
 from moment_tui.webhooks.report import amount_text
 
 log = logging.getLogger(__name__)
@@ -74,8 +74,6 @@ class Reconciler:
         )
         self._idle = asyncio.Event()
         self._idle.set()
-        # The current batch's bills, read at once (writer thread only; see _apply_each).
-        self._bills: dict[str, catalogue.Entry[Any]] = {}
 
     # --- lifecycle --------------------------------------------------------------------
 
@@ -226,13 +224,13 @@ class Reconciler:
         while True:
             # The batch's bills in one read; an event takes its bill's copy (a second
             # event on the same bill, or a retry after a rollback, reads it afresh).
-            self._bills = catalogue.get_many(conn, "bill", bill_ids)
+            bills = catalogue.get_many(conn, "bill", bill_ids)
             conn.execute("SAVEPOINT batch")
             applied: dict[str, Application] = {}
             failure: tuple[Delivery, Exception] | None = None
             for delivery in todo:
                 try:
-                    app = self._plan(conn, delivery, fetched, now)
+                    app = self._plan(conn, delivery, fetched, now, bills)
                     applications.insert(conn, app)
                 except Exception as exc:
                     failure = (delivery, exc)
@@ -285,7 +283,10 @@ class Reconciler:
         d: Delivery,
         fetched: Mapping[tuple[str, str], BillingObject],
         now: str,
+        bills: dict[str, catalogue.Entry[Any]],
     ) -> Application:
+        """What one event does; ``bills``: the batch's bills read ahead, each taken (and
+        so read afresh the next time) once an event has used it."""
         target = d.target()
         base: dict[str, Any] = {
             "delivery_seq": d.seq,
@@ -300,11 +301,11 @@ class Reconciler:
             refused = f"the amount {d.amount} is not positive: not applied"
             return Application(**base, outcome="skipped", state="unconfirmed", note=refused)
         kind, target_id = target
-        entry = self._bills.pop(target_id, None) if kind == "bill" else None
+        entry = bills.pop(target_id, None) if kind == "bill" else None
         entry = entry or catalogue.get(conn, kind, target_id)
         server_copy = fetched.get((kind, entry.obj.id if entry else target_id))
         if kind != "bill":
-            self._bills.clear()  # a holder's payment may change any of its bills
+            bills.clear()  # a holder's payment may change any of its bills
         if server_copy is not None:
             if entry is None:  # (another event of this batch may have stored it already)
                 catalogue.upsert(
@@ -358,11 +359,9 @@ class Reconciler:
             ours = catalogue.get(conn, "bill", server.id)
             if ours is None:
                 continue
-            before, after = money("bill", ours.obj), money("bill", server)
             changes += [
-                Change("bill", server.id, name, before[name], after[name])
-                for name in before
-                if before[name] != after[name]
+                Change(d.kind, d.id, d.field, d.ours, d.server)
+                for d in compare_money("bill", ours.obj, server)
             ]
             catalogue.upsert(conn, server, "refetched", search=self.workspace.search_available)
         return tuple(changes)
