@@ -220,15 +220,22 @@ def _checked(check: Callable[[str], str], value: str, what: str) -> str:
 def cmd_logout(args: argparse.Namespace, io: Io) -> int:
     store = io.secret_store()
     names: tuple[SecretName, ...] = ("api_key", "webhook_secret")
-    removed_any = False
+    removed_any = unsure = False
     for name in names:
-        for place in store.delete(name):
+        label = name.replace("_", " ")
+        removal = store.delete(name)
+        for place in removal.places:
             removed_any = True
-            io.err(f"Removed {name.replace('_', ' ')} from {place}.")
-    if not removed_any:
+            io.err(f"Removed {label} from {place}.")
+        if removal.problem:
+            unsure = True
+            io.err(f"Could not check or clear the {label} in the keyring: {removal.problem}.")
+    if unsure:
+        io.err("It may still be stored there; try again, or remove it with your keyring tool.")
+    elif not removed_any:
         io.err("Nothing was stored.")
     _env_wins_note(io, names)
-    return EXIT_OK
+    return EXIT_FAILED if unsure else EXIT_OK
 
 
 def _env_wins_note(io: Io, names: Sequence[SecretName]) -> None:

@@ -198,11 +198,14 @@ def _listen_setting(value: Any, source: str) -> Listen:
     return value if isinstance(value, Listen) else _text(parse_listen)(value, source)
 
 
-def read_config_file(path: Path) -> dict[str, Any]:
-    """The TOML file's settings (``{}`` if it does not exist); ConfigError if unusable."""
+def read_config_file(path: Path, *, required: bool = False) -> dict[str, Any]:
+    """The TOML file's settings (``{}`` if it does not exist, unless ``required``: a
+    file named by ``MOMENT_CONFIG`` must exist); ConfigError if unusable."""
     try:
         raw = path.read_bytes()
     except FileNotFoundError:
+        if required:
+            raise ConfigError(f"MOMENT_CONFIG names {path}, which does not exist") from None
         return {}
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read ({exc.strerror})") from None
@@ -242,7 +245,7 @@ def load_settings(
     """Resolve every setting with its source; raises :class:`ConfigError` on bad input."""
     flags = {k: v for k, v in (flags or {}).items() if v is not None}
     path = config_file(env, config_dir)
-    file_values = read_config_file(path)
+    file_values = read_config_file(path, required=bool(env.get("MOMENT_CONFIG")))
     sources: dict[str, str] = {}
 
     def pick(name: str, env_name: str | None) -> tuple[Any, str] | None:

@@ -127,6 +127,14 @@ class _KeyringUnavailable(Exception):
     pass
 
 
+@dataclass(frozen=True)
+class Removal:
+    """What :meth:`SecretStore.delete` did."""
+
+    places: list[str]
+    problem: str | None = None  # the keyring could not be checked or cleared
+
+
 class SecretStore:
     """Keyring first, a 0600 file in ``config_dir`` where no keyring works."""
 
@@ -144,6 +152,7 @@ class SecretStore:
         self._timeout = timeout
         self._notice = notice
         self._keyring_broken: str | None = None
+        self._keyring_absent = False  # no keyring backend at all (not merely a failing one)
         self._noticed = False
 
     # public API
@@ -173,16 +182,23 @@ class SecretStore:
         self._remove_from_file(name)
         return f"keyring ({SERVICE})"
 
-    def delete(self, name: SecretName) -> list[str]:
-        """Remove ``name`` everywhere; returns the places it was removed from."""
+    def delete(self, name: SecretName) -> Removal:
+        """Remove ``name`` everywhere: where it was removed from, and why the keyring
+        could not be checked or cleared if so (then it may still be stored there)."""
         removed: list[str] = []
-        with contextlib.suppress(_KeyringUnavailable):
+        problem: str | None = None
+        try:
             if self._keyring(lambda kr: kr.get_password(SERVICE, name)):
                 self._keyring(lambda kr: kr.delete_password(SERVICE, name))
                 removed.append(f"keyring ({SERVICE})")
+        except _KeyringUnavailable as exc:
+            # With no keyring at all nothing can be stored in one; anything else
+            # (a locked keyring, one that hangs, a refused delete) leaves us unsure.
+            if not self._keyring_absent:
+                problem = str(exc)
         if self._remove_from_file(name):
             removed.append(f"file {self.file}")
-        return removed
+        return Removal(removed, problem)
 
     @property
     def keyring_problem(self) -> str | None:
@@ -211,6 +227,7 @@ class SecretStore:
             error = outcome["error"]
             if type(error).__name__ == "PasswordDeleteError":
                 return None
+            self._keyring_absent = type(error).__name__ == "NoKeyringError"
             self._keyring_broken = f"no usable system keyring ({type(error).__name__})"
         else:
             return outcome.get("value")

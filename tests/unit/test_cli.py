@@ -11,14 +11,16 @@ from io import StringIO
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import keyring
 import pytest
 
 from moment_tui import cli
 from moment_tui.config import Listen, Settings, load_settings
 from moment_tui.secrets import Secret, SecretStore
+from tests.conftest import MemoryKeyring
 
 if TYPE_CHECKING:
-    from tests.conftest import MemoryKeyring, NoKeyring
+    from tests.conftest import NoKeyring
 
 REPO = Path(__file__).resolve().parents[2]
 KEY = "sk_test_4eC39HqLyjWDarjtT1zdp7dc"
@@ -419,6 +421,29 @@ def test_logout_from_a_keyring(keyring_run: Run, memory_keyring: MemoryKeyring) 
         "Note: MOMENT_WEBHOOK_SECRET is set in the environment and takes precedence.",
     ]
     assert memory_keyring.items == {}
+
+
+class UndeletableKeyring(MemoryKeyring):
+    """A keyring that reads and stores, but refuses to delete (a locked collection)."""
+
+    def delete_password(self, service: str, username: str) -> None:
+        raise keyring.errors.KeyringLocked("the collection is locked")
+
+
+def test_logout_says_so_when_the_keyring_keeps_the_key(config_dir: Path) -> None:
+    backend = UndeletableKeyring()
+    run = Run(SecretStore(config_dir, backend=backend))
+    run("login", stdin=KEY)
+    assert run("logout") == 1
+    assert run.err.splitlines() == [
+        "Could not check or clear the api key in the keyring: "
+        "no usable system keyring (KeyringLocked).",
+        # After that failure the keyring is not asked again, so this one is unknown too.
+        "Could not check or clear the webhook secret in the keyring: "
+        "no usable system keyring (KeyringLocked).",
+        "It may still be stored there; try again, or remove it with your keyring tool.",
+    ]
+    assert backend.items == {("moment-tui", "api_key"): KEY}  # it is still there
 
 
 def test_logout_with_nothing_stored(run: Run) -> None:

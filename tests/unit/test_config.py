@@ -157,8 +157,16 @@ def test_moment_config_expands_the_home_directory(load: Any, home: Path) -> None
     assert settings.sources["listen"] == str(home / "mt.toml")
 
 
-def test_missing_moment_config_file_means_defaults(load: Any, tmp_path: Path) -> None:
-    settings = load({"MOMENT_CONFIG": str(tmp_path / "absent.toml")})
+def test_a_moment_config_file_that_does_not_exist_is_an_error(load: Any, tmp_path: Path) -> None:
+    # A typo in MOMENT_CONFIG must not quietly fall back to the defaults.
+    absent = tmp_path / "absent.toml"
+    with pytest.raises(ConfigError) as caught:
+        load({"MOMENT_CONFIG": str(absent)})
+    assert str(caught.value) == f"MOMENT_CONFIG names {absent}, which does not exist"
+
+
+def test_a_missing_default_config_file_means_defaults(load: Any) -> None:
+    settings = load({})
     assert settings.api_url == "https://api.momentpay.net"
     assert settings.sources["api_url"] == "default"
 

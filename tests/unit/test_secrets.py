@@ -187,14 +187,16 @@ def test_delete_removes_from_the_file(config_dir: Path, no_keyring: NoKeyring) -
     store.set("webhook_secret", WEBHOOK_SECRET)
     path = config_dir / "secrets.json"
 
-    assert store.delete("api_key") == [f"file {path}"]
+    assert store.delete("api_key").places == [f"file {path}"]
     assert json.loads(path.read_text(encoding="utf-8")) == {"webhook_secret": WEBHOOK_SECRET}
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
     assert store.get("api_key").value is None
 
-    assert store.delete("webhook_secret") == [f"file {path}"]
+    removal = store.delete("webhook_secret")
+    assert removal.places == [f"file {path}"]
+    assert removal.problem is None  # no keyring at all: nothing can be left in one
     assert not path.exists()
-    assert store.delete("webhook_secret") == []
+    assert store.delete("webhook_secret").places == []
 
 
 def test_rewriting_tightens_a_loose_file(config_dir: Path, no_keyring: NoKeyring) -> None:
@@ -219,7 +221,7 @@ def test_a_corrupted_file_does_not_crash(
     store = SecretStore(config_dir, backend=no_keyring)
     located = store.get("api_key")
     assert (located.value, located.source) == (None, "not stored")
-    assert store.delete("api_key") == []
+    assert store.delete("api_key").places == []
     store.set("api_key", TEST_KEY)
     assert store.get("api_key").value == Secret(TEST_KEY)
 
@@ -267,13 +269,13 @@ def test_delete_removes_from_keyring_and_file(
     SecretStore(config_dir, backend=no_keyring).set("api_key", OTHER_KEY)
     memory_keyring.set_password("moment-tui", "api_key", TEST_KEY)
     store = SecretStore(config_dir, backend=memory_keyring)
-    assert store.delete("api_key") == [
+    assert store.delete("api_key").places == [
         "keyring (moment-tui)",
         f"file {config_dir / 'secrets.json'}",
     ]
     assert memory_keyring.items == {}
     assert store.get("api_key").value is None
-    assert store.delete("api_key") == []
+    assert store.delete("api_key").places == []
 
 
 # --- storage: a keyring that hangs ----------------------------------------------------
@@ -323,6 +325,9 @@ def test_a_hanging_keyring_times_out_and_falls_back(
     # Later calls do not wait again: the keyring is not asked a second time.
     assert store.get("api_key").value == Secret(TEST_KEY)
     assert store.set("webhook_secret", WEBHOOK_SECRET).startswith("file ")
-    assert store.delete("api_key") == [f"file {config_dir / 'secrets.json'}"]
+    removal = store.delete("api_key")
+    assert removal.places == [f"file {config_dir / 'secrets.json'}"]
+    # Whether the keyring holds a copy is unknown: say so rather than "removed".
+    assert removal.problem == "the system keyring did not answer within 0.2s"
     assert hanging_keyring.calls == 1
     assert len(notices) == 1
