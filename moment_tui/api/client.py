@@ -5,7 +5,10 @@ the base URL, timeouts and the ``Authorization`` header. Every POST carries an
 ``Idempotency-Key`` (uuid4) that stays the same across retries of that call, so a
 retried create can never create twice. Connection errors, timeouts, 429 and
 502/503/504 are retried with exponential backoff and full jitter, bounded by both
-an attempt count and a total time budget; ``Retry-After`` is honoured. A 409 that
+an attempt count and a total time budget; ``Retry-After`` is honoured. The budget
+bounds each attempt too (httpx's timeouts are per read, so a server trickling its
+answer a byte at a time would otherwise never time out): when it is spent the call
+ends with :class:`~moment_tui.api.errors.RequestTimeout`. A 409 that
 answers a POST *with* ``Retry-After`` (the idempotency draft's "this key is still in
 flight") is retried the same way, with the same key; a 409 without it (a duplicate
 ``external_reference``) is final.
@@ -26,13 +29,13 @@ import asyncio
 import datetime as dt
 import email.utils
 import random
+import re
 import time
 import uuid
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final, Generic, TypeVar
-from urllib.parse import quote
 
 import httpx
 from pydantic import BaseModel, ValidationError
@@ -41,6 +44,7 @@ from moment_tui import __version__
 from moment_tui.api.errors import (
     ApiError,
     Forbidden,
+    InvalidReference,
     ListingNotSupported,
     MomentError,
     NotFound,
@@ -72,6 +76,10 @@ DEFAULT_BASE_URL: Final = "https://api.momentpay.net"
 DEFAULT_TIMEOUT: Final = httpx.Timeout(10.0, connect=5.0)
 RETRY_STATUSES: Final = frozenset({429, 502, 503, 504})
 READ_METHODS: Final = frozenset({"GET", "HEAD", "OPTIONS"})
+# What a path segment may hold: a Moment id (``bcus_…``) or an external reference
+# (reference §3.2-3.3) — both are 1–255 letters, digits, ``_`` and ``-``. Nothing else
+# reaches a URL: not "." or "..", which httpx would resolve as dot segments.
+PATH_REFERENCE: Final = re.compile(r"[a-zA-Z0-9_-]{1,255}")
 
 T = TypeVar("T", bound=BaseModel)
 ItemT = TypeVar("ItemT")
@@ -347,8 +355,14 @@ class MomentClient:
         params: Mapping[str, str] | None = None,
         idempotency_key: str | None = None,
     ) -> Response:
-        """Send a request with retries; return the 2xx response or raise."""
-        if self.read_only and method.upper() not in READ_METHODS:
+        """Send a request with retries; return the 2xx response or raise.
+
+        The whole call, attempts and waits between them, ends within
+        ``retry.total_budget`` seconds: an attempt still unanswered when it runs out
+        raises :class:`RequestTimeout`.
+        """
+        method = method.upper()
+        if self.read_only and method not in READ_METHODS:
             raise ReadOnlyRefused(f"read-only: refusing {method} {path}; nothing was sent")
         headers: dict[str, str] = {}
         if method == "POST":
@@ -358,9 +372,10 @@ class MomentClient:
         attempt = 0
         while True:
             attempt += 1
+            remaining = self.retry.total_budget - (time.monotonic() - started)
             try:
                 response = await self._attempt(
-                    method, path, json, params, headers, idempotency_key, attempt
+                    method, path, json, params, headers, idempotency_key, attempt, remaining
                 )
             except TransportError:
                 delay = self._retry_delay(attempt, started, None)
@@ -393,13 +408,22 @@ class MomentClient:
         headers: dict[str, str],
         idempotency_key: str | None,
         attempt: int,
+        remaining: float,
     ) -> httpx.Response:
+        """One HTTP exchange, given at most ``remaining`` seconds of the call's budget."""
         started = time.perf_counter()
         record = _RecordBuilder(method, path, attempt, idempotency_key)
         try:
-            response = await self._http.request(
-                method, path, json=json, params=params, headers=headers
-            )
+            async with asyncio.timeout(max(0.0, remaining)):
+                response = await self._http.request(
+                    method, path, json=json, params=params, headers=headers
+                )
+        except TimeoutError:
+            self.request_log.add(record.done(started, error="time budget spent"))
+            raise RequestTimeout(
+                f"{method} {path}: no complete answer within the "
+                f"{self.retry.total_budget:g} s time budget"
+            ) from None
         except httpx.TimeoutException as exc:
             self.request_log.add(record.done(started, error="timed out"))
             raise RequestTimeout(
@@ -419,7 +443,8 @@ class MomentClient:
         if attempt >= self.retry.max_attempts:
             return None
         delay = hint if hint is not None else self.retry.backoff(attempt, self._rng)
-        if time.monotonic() - started + delay > self.retry.total_budget:
+        # ">=": an attempt that would start with no budget left is not worth making.
+        if time.monotonic() - started + delay >= self.retry.total_budget:
             return None
         return delay
 
@@ -473,9 +498,16 @@ class _RecordBuilder:
 
 
 def _object_path(kind: ObjectKind, ref: str) -> str:
+    """``/billing/<kind>s/<ref>``; a ref that is neither id nor reference is refused."""
     if not ref:
-        raise ValueError(f"a {kind} id or external reference is required")
-    return f"{COLLECTION[kind]}/{quote(ref, safe='')}"
+        raise InvalidReference(f"a {kind} id or external reference is required")
+    if not PATH_REFERENCE.fullmatch(ref):
+        shown = ref if len(ref) <= 40 else f"{ref[:40]}…"
+        raise InvalidReference(
+            f"{shown!r} is not a {kind} id or external reference: 1–255 letters, digits,"
+            " '_' or '-'; nothing was sent"
+        )
+    return f"{COLLECTION[kind]}/{ref}"
 
 
 def _body(model: BaseModel) -> Any:

@@ -18,6 +18,8 @@
     │   └── ServerError          5xx  Moment's side failed
     ├── ListingNotSupported      the server has no list endpoints (Moment has none)
     ├── ReadOnlyRefused          a write refused by a read-only client; nothing was sent
+    ├── InvalidReference         a path id/reference that cannot be one (also a ValueError);
+    │                             nothing was sent
     └── UnexpectedResponse       a success whose body is not what the reference says
 
 ``ApiError`` carries the problem-details fields ``type``, ``title``, ``status``,
@@ -49,6 +51,15 @@ class ListingNotSupported(MomentError):
 
 class ReadOnlyRefused(MomentError):
     """The client is read-only and refused a write (POST, PATCH …) before sending it."""
+
+
+class InvalidReference(MomentError, ValueError):
+    """A ``{customer}``/``{account}``/``{bill}`` path value that is neither a Moment id nor
+    an external reference (1–255 of letters, digits, ``_``, ``-``); nothing was sent.
+
+    A ``ValueError`` (the caller passed a bad argument) that is also a
+    :class:`MomentError`, so code that reports every client failure reports this too.
+    """
 
 
 class UnexpectedResponse(MomentError):

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import email.utils
 import json
 import random
+import time
 import traceback
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -13,6 +15,7 @@ from typing import Any
 
 import httpx
 import pytest
+from aiohttp import web
 
 from moment_tui.api import client as client_module
 from moment_tui.api.client import (
@@ -27,6 +30,7 @@ from moment_tui.api.errors import (
     BadRequest,
     Conflict,
     Forbidden,
+    InvalidReference,
     ListingNotSupported,
     MomentError,
     NotFound,
@@ -415,16 +419,59 @@ async def test_parsed_values(make: Any) -> None:
     [
         ("INV-2024-001", b"/billing/customers/INV-2024-001"),
         ("under_score", b"/billing/customers/under_score"),
-        ("a/b c", b"/billing/customers/a%2Fb%20c"),
-        ("../admin", b"/billing/customers/..%2Fadmin"),
-        ("x?y#z", b"/billing/customers/x%3Fy%23z"),
+        ("bcus_H4jp6KnU5cPw263v1jyz4", b"/billing/customers/bcus_H4jp6KnU5cPw263v1jyz4"),
+        ("R" * 255, b"/billing/customers/" + b"R" * 255),
     ],
 )
-async def test_references_are_url_quoted(make: Any, ref: str, raw_path: bytes) -> None:
+async def test_ids_and_references_go_into_the_path_as_they_are(
+    make: Any, ref: str, raw_path: bytes
+) -> None:
     server = Server(reply(200, CUSTOMER))
     client, _ = make(server)
     await client.get_customer(ref)
     assert server.requests[0].url.raw_path == raw_path
+
+
+BAD_REFS = [".", "..", "../admin", "a/b c", "x?y#z", "%2e%2e", "caf\u00e9", "R" * 256, " UCR1"]
+REF_CALLS: list[tuple[str, Callable[[MomentClient, str], Awaitable[Any]]]] = [
+    ("get_customer", lambda c, ref: c.get_customer(ref)),
+    ("update_account", lambda c, ref: c.update_account(ref, AccountUpdate(name="A"))),
+    ("get_bill", lambda c, ref: c.get_bill(ref)),
+    ("void_bill", lambda c, ref: c.void_bill(ref)),
+    ("get(bill)", lambda c, ref: c.get("bill", ref)),
+]
+
+
+@pytest.mark.parametrize("ref", BAD_REFS, ids=lambda r: r if len(r) < 20 else f"{len(r)} chars")
+@pytest.mark.parametrize(("call"), [c[1] for c in REF_CALLS], ids=[c[0] for c in REF_CALLS])
+async def test_a_reference_that_is_not_an_id_or_reference_is_refused_before_sending(
+    make: Any, call: Callable[[MomentClient, str], Awaitable[Any]], ref: str
+) -> None:
+    # quote(ref, safe="") leaves "." and ".." alone and httpx resolves dot segments, so
+    # get_customer("..") would be GET /billing and void_bill("..") POST /billing/void.
+    server = Server(reply(200, BILL))
+    client, sleep = make(server)
+    with pytest.raises(ValueError, match=r" is not a (customer|account|bill) id or ") as caught:
+        await call(client, ref)
+    assert server.requests == []
+    assert list(client.request_log) == []
+    assert sleep.delays == []
+    assert len(str(caught.value)) < 200  # a long input is not echoed in full
+    # A ValueError, and a MomentError too: code that reports client failures reports it.
+    assert isinstance(caught.value, InvalidReference)
+    assert isinstance(caught.value, MomentError)
+
+
+async def test_the_refusal_says_what_a_reference_may_hold(make: Any) -> None:
+    server = Server(reply(200, BILL))
+    client, _ = make(server)
+    with pytest.raises(ValueError, match=r"^'\.\.' is not") as caught:
+        await client.void_bill("..")
+    assert str(caught.value) == (
+        "'..' is not a bill id or external reference: 1–255 letters, digits, '_' or '-';"
+        " nothing was sent"
+    )
+    assert server.requests == []
 
 
 async def test_an_empty_reference_is_refused_before_sending(make: Any) -> None:
@@ -462,6 +509,45 @@ async def test_a_given_idempotency_key_is_used(make: Any) -> None:
     client, _ = make(server)
     await client.void_bill("bill_1", idempotency_key="my-key-1")
     assert server.keys == ["my-key-1"]
+
+
+@pytest.mark.parametrize("method", ["post", "Post", "POST"])
+async def test_the_method_is_normalised_so_any_post_carries_a_key(make: Any, method: str) -> None:
+    server = Server(reply(201, CUSTOMER))
+    client, _ = make(server)
+    await client.request(method, "/billing/customers", json={"external_reference": "UCR1"})
+    [request] = server.requests
+    assert request.method == "POST"
+    assert is_uuid4(request.headers.get("idempotency-key"))
+    [record] = client.request_log
+    assert (record.method, record.idempotency_key) == ("POST", request.headers["idempotency-key"])
+
+
+async def test_a_lowercase_post_answered_409_in_flight_is_retried_with_the_same_key(
+    make: Any,
+) -> None:
+    server = Server(
+        reply(409, {"title": "Conflict"}, headers={"Retry-After": "1"}), reply(201, CUSTOMER)
+    )
+    client, sleep = make(server)
+    await client.request("post", "/billing/customers", json={"external_reference": "UCR1"})
+    first, second = server.keys
+    assert is_uuid4(first)
+    assert first == second
+    assert sleep.delays == [1.0]
+
+
+async def test_a_lowercase_get_carries_no_key_and_a_read_only_client_allows_it(
+    make: Any,
+) -> None:
+    server = Server(reply(200, CUSTOMER))
+    client, _ = make(server, read_only=True)
+    await client.request("get", "/billing/customers/UCR1")
+    assert server.requests[0].method == "GET"
+    assert server.keys == [None]
+    with pytest.raises(ReadOnlyRefused, match=r"^read-only: refusing POST /billing/customers;"):
+        await client.request("post", "/billing/customers", json={})
+    assert len(server.requests) == 1
 
 
 async def test_retried_post_reuses_the_same_key(make: Any) -> None:
@@ -714,6 +800,69 @@ async def test_a_retry_after_beyond_the_budget_is_not_waited_for(make: Any) -> N
     assert len(server.requests) == 1
     assert caught.value.retry_after == 3600.0
     assert str(caught.value) == "429 Too Many Requests (GET /billing/customers/UCR1)"
+
+
+class TricklingServer:
+    """A real HTTP server on loopback that sends its 200 answer one byte every 0.2 s, so
+    no single read ever waits long enough for httpx's per-read timeout to fire."""
+
+    def __init__(self) -> None:
+        self.url = ""
+        self.hits = 0
+        self._runner: web.AppRunner | None = None
+
+    async def _handle(self, request: web.Request) -> web.StreamResponse:
+        self.hits += 1
+        body = json.dumps(CUSTOMER).encode()
+        response = web.StreamResponse(status=200, headers={"Content-Type": "application/json"})
+        response.content_length = len(body)
+        await response.prepare(request)
+        try:
+            for byte in body:
+                await response.write(bytes([byte]))
+                await asyncio.sleep(0.2)
+        except ConnectionError:
+            pass  # the client gave up, as it should
+        return response
+
+    async def __aenter__(self) -> TricklingServer:
+        app = web.Application()
+        app.router.add_route("*", "/{tail:.*}", self._handle)
+        self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        host, port = self._runner.addresses[0][:2]
+        self.url = f"http://{host}:{port}"
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        assert self._runner is not None
+        await self._runner.cleanup()
+
+
+@pytest.mark.parametrize("method", ["GET", "POST"])
+async def test_the_total_budget_bounds_an_answer_that_trickles_in(method: str) -> None:
+    # httpx's timeouts are per read: without a budget on the whole attempt, this answer
+    # (about 20 s long) would keep the call alive for all of it.
+    async with (
+        TricklingServer() as server,
+        MomentClient(KEY, base_url=server.url, retry=RetryPolicy(total_budget=0.5)) as client,
+    ):
+        started = time.monotonic()
+        with pytest.raises(RequestTimeout) as caught:
+            async with asyncio.timeout(10):  # the test's own backstop, far above the budget
+                await client.request(method, "/billing/customers/UCR1")
+        elapsed = time.monotonic() - started
+    assert elapsed < 5
+    assert type(caught.value) is RequestTimeout
+    assert str(caught.value) == (
+        f"{method} /billing/customers/UCR1: no complete answer within the 0.5 s time budget"
+    )
+    assert server.hits == 1  # the budget is spent: no retry
+    [record] = client.request_log
+    assert (record.status, record.error) == (None, "time budget spent")
+    assert_no_key(caught.value)
 
 
 # --- read-only ------------------------------------------------------------------------
