@@ -6,7 +6,8 @@ Two families:
   integers must be integers (not ``"20"``, not ``True``), and every documented rule
   is checked — ``external_reference`` pattern and length, E.164 phone, metadata
   limits, ISO 4217 currency, ``balance``/``amount_paid`` needing ``currency``,
-  ``amount_due`` 1…99,999,999. A form can show ``ValidationError.errors()`` by field.
+  ``amount_due`` 1…99,999,999, dates as a ``datetime.date`` or ``YYYY-MM-DD`` text only.
+  A form can show ``ValidationError.errors()`` by field.
 * **Responses** (``Customer``, ``Account``, ``Bill``, events) are tolerant: unknown
   fields are kept (the API may add some) and optional fields may be missing.
 
@@ -115,6 +116,29 @@ def _metadata(value: dict[str, str]) -> dict[str, str]:
 
 
 Metadata = Annotated[dict[str, Annotated[str, Field(strict=True)]], AfterValidator(_metadata)]
+
+DATE_HINT = "use a date as YYYY-MM-DD"
+_DATE_TEXT = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+def _calendar_date(value: Any) -> Any:
+    """Let through a ``date`` (not a ``datetime``, its subclass) or ``YYYY-MM-DD`` text.
+
+    Pydantic's lax date parsing also takes ``"2025-02-03T00:00:00"`` and Unix times such
+    as ``1699920000``; reference §3.6 says a calendar date, so those are refused here.
+    A before-validator rather than strict mode, because the sandbox validates parsed
+    JSON (python mode), where a date can only arrive as text. Well-formed text that is
+    no real day (``2025-13-01``) is left to pydantic, whose message says why.
+    """
+    if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+        return value
+    if isinstance(value, str) and _DATE_TEXT.fullmatch(value):
+        return value
+    raise PydanticCustomError("date_format", DATE_HINT)
+
+
+RequestDate = Annotated[dt.date, BeforeValidator(_calendar_date)]
+"""A request's calendar date: a ``datetime.date`` or ``YYYY-MM-DD``, nothing else."""
 
 
 class _Request(BaseModel):
@@ -251,8 +275,8 @@ class BillCreate(_Request):
     amount_due: AmountDue
     customer: NewOrExistingCustomer | None = None
     account: NewOrExistingAccount | None = None
-    bill_date: dt.date | None = None
-    due_date: dt.date | None = None
+    bill_date: RequestDate | None = None
+    due_date: RequestDate | None = None
     metadata: Metadata | None = None
 
     @model_validator(mode="after")

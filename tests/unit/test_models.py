@@ -490,6 +490,64 @@ def test_bad_date_is_named() -> None:
     assert "month value is outside expected range of 1-12" in errors["bill_date"]
 
 
+DATE_HINT = "use a date as YYYY-MM-DD"
+
+
+@pytest.mark.parametrize("field", ["bill_date", "due_date"])
+@pytest.mark.parametrize(
+    "value",
+    [
+        "2025-02-03T00:00:00",
+        "2025-02-03T00:00:00Z",
+        "2025-02-03 ",
+        "20250203",
+        "2025-2-3",
+        "03/02/2025",
+        "",
+        "２０２５-０２-０３",  # fullwidth digits
+        1699920000,
+        1699920000.0,
+        True,
+        dt.datetime(2025, 2, 3),
+        dt.datetime(2025, 2, 3, tzinfo=dt.UTC),
+        [2025, 2, 3],
+    ],
+    ids=repr,
+)
+def test_request_dates_are_calendar_dates_only(field: str, value: Any) -> None:
+    assert errors_of(BillCreate, bill(customer="bcus_1", **{field: value})) == {field: DATE_HINT}
+    with pytest.raises(ValidationError) as caught:
+        BillCreate(
+            external_reference="INV-1",
+            currency="ZAR",
+            amount_due=1,
+            customer="bcus_1",
+            **{field: value},
+        )
+    assert field_errors(caught.value) == {field: DATE_HINT}
+
+
+@pytest.mark.parametrize("field", ["bill_date", "due_date"])
+@pytest.mark.parametrize("value", ["2025-02-03", dt.date(2025, 2, 3)], ids=repr)
+def test_request_dates_take_a_date_or_its_iso_text(field: str, value: Any) -> None:
+    # The sandbox validates parsed JSON, so the text form must keep working.
+    body = BillCreate.model_validate(bill(customer="bcus_1", **{field: value}))
+    assert getattr(body, field) == dt.date(2025, 2, 3)
+    assert type(getattr(body, field)) is dt.date
+    assert body.to_json()[field] == "2025-02-03"
+
+
+def test_a_null_date_on_create_means_absent() -> None:
+    body = BillCreate.model_validate(bill(customer="bcus_1", bill_date=None, due_date=None))
+    assert (body.bill_date, body.due_date) == (None, None)
+
+
+def test_response_dates_stay_tolerant() -> None:
+    parsed = Bill.model_validate(bill_body(bill_date="2025-06-18T00:00:00", due_date=1751328000))
+    assert parsed.bill_date == dt.date(2025, 6, 18)
+    assert parsed.due_date == dt.date(2025, 7, 1)
+
+
 def test_bill_update() -> None:
     assert BillUpdate(amount_paid=1500, currency="ZAR").to_json() == {
         "amount_paid": 1500,
