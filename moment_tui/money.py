@@ -21,15 +21,21 @@ Display is ``<symbol> <digits>`` with ``,`` grouping and ``.`` as the decimal ma
 e.g. ``R 1,234.50``; symbols are CLDR's for the South African English locale
 (Moment's home market), so ZAR shows as ``R`` and USD as ``US$``.
 
-Input is forgiving about the forms people type — ``20``, ``20.00``, ``R20,00``,
-``R 1 234,50``, ``1,234.50`` — and strict about meaning: too many decimals,
-an unwanted sign, or anything that is not a number raise :class:`MoneyError`
-with a sentence a form can show as it is. Digits are ASCII ``0``-``9`` only.
+Input is forgiving about the forms people type — ``20``, ``20.00``, ``20.``,
+``.5``, ``R20,00``, ``R 1 234,50``, ``1,234.50`` — and strict about meaning: too
+many decimals, an unwanted sign, or anything that is not a number raise
+:class:`MoneyError` with a sentence a form can show as it is. Digits are ASCII
+``0``-``9`` only.
+
+More decimals than the currency has is an error even when the extra ones are zeros:
+``1.500`` ZAR and ``1.000`` JPY are refused, not read as R 1.50 and ¥1, because a
+``.`` before three digits is how much of the world groups thousands; the message
+says what to write for thousands (``1,500`` or ``1 500``) and for the decimal.
 
 A single ``,`` followed by exactly three digits is ambiguous. It groups thousands
 (``1,234`` ZAR is R 1,234.00) unless the whole part is zero (``0,500`` is never
-"five hundred") or the currency has three decimals (``1,234`` KWD is
-KWD 1.234), where it is the decimal mark.
+"five hundred", so in ZAR it has a decimal too many) or the currency has three
+decimals (``1,234`` KWD is KWD 1.234), where it is the decimal mark.
 """
 
 from __future__ import annotations
@@ -72,6 +78,11 @@ def _minor_units() -> dict[str, int]:
         if entry.code in tender and places is not None:
             units[entry.code] = places
     return units
+
+
+def currencies() -> frozenset[str]:
+    """Every currency code this module takes (``ZAR``, ``USD``, ``JPY`` …)."""
+    return frozenset(_minor_units())
 
 
 def is_currency(code: str) -> bool:
@@ -139,11 +150,14 @@ def parse_minor(
         body = _strip_currency(body, currency)
     if not body:
         raise MoneyError("enter an amount, e.g. 20.00" if not raw else f"{raw!r} is not an amount")
-    whole, frac = _split_digits(body, raw, places)
-    frac = frac.rstrip("0")
+    whole, frac, grouped = _split_digits(body, raw, places)
     if len(frac) > places:
-        unit = "no decimals" if places == 0 else f"at most {places} decimal places"
-        raise MoneyError(f"{raw!r} has too many decimals: {currency} takes {unit}")
+        if frac[places:].strip("0"):
+            unit = "no decimals" if places == 0 else f"at most {places} decimal places"
+            raise MoneyError(f"{raw!r} has too many decimals: {currency} takes {unit}")
+        # Only zeros past the currency's decimals: never drop them quietly, for a "."
+        # before three digits is how much of the world groups thousands (1.500).
+        raise MoneyError(_zero_decimals(raw, currency, negative, whole, frac, grouped))
     # Integer arithmetic on the digit strings: exact at any length (a Decimal would
     # round, or raise InvalidOperation, beyond its 28-digit context precision).
     try:
@@ -162,6 +176,28 @@ def parse_minor(
     return minor
 
 
+def _zero_decimals(
+    raw: str, currency: str, negative: bool, whole: str, frac: str, grouped: bool
+) -> str:
+    """The message for ``1.500`` ZAR or ``1.000`` JPY: more decimals than the currency
+    has, all of them zeros past its own; what to write for thousands, else for the
+    decimal reading."""
+    places = exponent(currency)
+    count = f"{len(frac)} decimal" + ("s" if len(frac) > 1 else "")
+    has = str(places) if places else "none"
+    sign = "-" if negative else ""
+    decimal = int(whole) * 10**places + int(frac[:places] or "0")
+    otherwise = sign + format_minor(decimal, currency, with_symbol=False)
+    thousands = int(whole + frac)
+    if len(frac) == 3 and int(whole) and (grouped or len(whole.lstrip("0")) <= 3):
+        commas = f"{sign}{thousands:,}"
+        spaces = commas.replace(",", " ")
+        advice = f"for thousands write {commas} or {spaces}, otherwise {otherwise}"
+    else:
+        advice = f"write {otherwise}"
+    return f"{raw!r} has {count}; {currency} has {has} — {advice}"
+
+
 def _strip_currency(text: str, currency: str) -> str:
     """Remove a leading or trailing currency symbol or code, and surrounding space."""
     markers = sorted({symbol(currency), currency, currency.lower()}, key=len, reverse=True)
@@ -176,9 +212,10 @@ def _strip_currency(text: str, currency: str) -> str:
 _DIGIT_GROUPS = re.compile(r"[0-9]{1,3}(?:[,.][0-9]{3})+")
 
 
-def _split_digits(body: str, raw: str, places: int) -> tuple[str, str]:
-    """``"1,234.50"`` → ``("1234", "50")``: the whole and fractional digit strings
-    (``places``: the currency's decimals, which settle a lone ``,ddd``)."""
+def _split_digits(body: str, raw: str, places: int) -> tuple[str, str, bool]:
+    """``"1,234.50"`` → ``("1234", "50", True)``: the whole and fractional digit strings,
+    and whether the whole part was written in digit groups (``places``: the currency's
+    decimals, which settle a lone ``,ddd``). ``"20."`` is ``("20", "", False)``."""
     compact = "".join(ch for ch in body if ch not in _GROUPING_SPACES)
     # [0-9], not \d: \d and str.isdigit() accept "٣" or "²", which int() reads or rejects.
     if not re.fullmatch(r"[0-9.,]+", compact) or not re.search(r"[0-9]", compact):
@@ -202,7 +239,8 @@ def _split_digits(body: str, raw: str, places: int) -> tuple[str, str]:
     else:
         decimal_mark = ""  # none, or several of one kind: they all group thousands
     whole, _, frac = compact.rpartition(decimal_mark) if decimal_mark else (compact, "", "")
-    if decimal_mark and not _ascii_digits(frac):
+    # "20." is twenty: a trailing point is how some people mark a whole amount.
+    if decimal_mark and not (_ascii_digits(frac) or (decimal_mark == "." and not frac)):
         raise MoneyError(f"{raw!r} is not an amount")
     grouped = whole.replace(",", "").replace(".", "")
     if whole != grouped and not _DIGIT_GROUPS.fullmatch(whole):
@@ -211,7 +249,8 @@ def _split_digits(body: str, raw: str, places: int) -> tuple[str, str]:
         grouped = "0"
     if not _ascii_digits(grouped):
         raise MoneyError(f"{raw!r} is not an amount")
-    return grouped, frac
+    in_groups = whole != grouped or any(ch in body for ch in _GROUPING_SPACES)
+    return grouped, frac, in_groups
 
 
 def _ascii_digits(text: str) -> bool:
