@@ -15,7 +15,10 @@ Currency facts come from maintained sources, not from a table of our own:
   CLDR (Babel's ``get_territory_currencies(..., tender=True)``) that the ISO 4217
   list also carries with a minor unit. Withdrawn currencies (DEM, ESP, ADP), funds
   (CLF, USN), and special codes (XXX, XTS, XAU) are refused.
-* **symbols** are CLDR's, through Babel.
+* **symbols** are CLDR's, through Babel. Input also takes the symbols CLDR gives a
+  currency where it is legal tender, in English and the official languages there:
+  ``¥`` and ``￥`` for JPY, ``$`` for USD, ``Ft`` for HUF (see :func:`input_symbols`;
+  Babel has no CLDR "narrow" symbols, and these include them where it matters).
 
 Display is ``<symbol> <digits>`` with ``,`` grouping and ``.`` as the decimal mark,
 e.g. ``R 1,234.50``; symbols are CLDR's for the South African English locale
@@ -32,6 +35,10 @@ More decimals than the currency has is an error even when the extra ones are zer
 ``.`` before three digits is how much of the world groups thousands; the message
 says what to write for thousands (``1,500`` or ``1 500``) and for the decimal.
 
+A symbol or code of another currency is refused by name (``$5`` when parsing ZAR:
+"$ is a symbol of USD"), as is a point straight after a symbol: ``R.50`` could be
+R 50 (an abbreviation's point) or R 0.50.
+
 A single ``,`` followed by exactly three digits is ambiguous. It groups thousands
 (``1,234`` ZAR is R 1,234.00) unless the whole part is zero (``0,500`` is never
 "five hundred", so in ZAR it has a decimal too many) or the currency has three
@@ -42,10 +49,11 @@ from __future__ import annotations
 
 import datetime
 import re
-from functools import lru_cache
+import unicodedata
+from functools import cache, lru_cache
 
 import iso4217
-from babel.core import get_global
+from babel.core import Locale, UnknownLocaleError, get_global
 from babel.numbers import (
     get_currency_name,
     get_currency_symbol,
@@ -65,13 +73,21 @@ class MoneyError(ValueError):
 
 
 @lru_cache(maxsize=1)
+def _tender_territories() -> dict[str, frozenset[str]]:
+    """Currency code → the territories where CLDR has it as legal tender today."""
+    today = datetime.date.today()
+    where: dict[str, set[str]] = {}
+    for territory in get_global("territory_currencies"):
+        for code in get_territory_currencies(territory, start_date=today, tender=True):
+            where.setdefault(code, set()).add(territory)
+    return {code: frozenset(territories) for code, territories in where.items()}
+
+
+@lru_cache(maxsize=1)
 def _minor_units() -> dict[str, int]:
     """ISO 4217 minor units of every code in use: legal tender somewhere today (CLDR)
     and listed by ISO 4217 with a minor unit (``N.A.`` codes such as XAU have none)."""
-    today = datetime.date.today()
-    tender: set[str] = set()
-    for territory in get_global("territory_currencies"):
-        tender.update(get_territory_currencies(territory, start_date=today, tender=True))
+    tender = _tender_territories()
     units: dict[str, int] = {}
     for entry in iso4217.Currency:
         places = entry.exponent
@@ -114,6 +130,63 @@ def symbol(currency: str) -> str:
     return str(get_currency_symbol(check_currency(currency), locale=SYMBOL_LOCALE))
 
 
+def input_symbols(currency: str) -> frozenset[str]:
+    """Symbols :func:`parse_minor` takes before or after an amount of ``currency``,
+    besides its code: the display :func:`symbol`, and CLDR's symbol for it in English
+    and in the official languages of each territory where it is legal tender — which
+    is where the short forms people type live (JPY ``JP¥``, ``¥``, ``￥``; USD ``US$``,
+    ``$``; HUF ``Ft``). Babel carries no narrow (``alt="narrow"``) symbols of its own."""
+    return _input_symbols(check_currency(currency))
+
+
+@cache  # one entry per currency in use: a bounded set
+def _input_symbols(code: str) -> frozenset[str]:
+    found = {symbol(code)}
+    spoken = get_global("territory_languages")
+    for territory in sorted(_tender_territories()[code]):
+        languages = {"en"} | {
+            language
+            for language, facts in spoken.get(territory, {}).items()
+            if facts.get("official_status") in ("official", "de_facto_official")
+        }
+        for language in sorted(languages):
+            try:
+                locale = Locale.parse(f"{language}_{territory}")
+            except (UnknownLocaleError, ValueError):
+                continue  # no CLDR locale for that language there
+            if locale.territory == territory:
+                found.add(str(get_currency_symbol(code, locale=locale)))
+    return frozenset(form for sign in found for form in _typed_forms(sign)) - {code}
+
+
+def _typed_forms(sign: str) -> set[str]:
+    """How a CLDR symbol may be typed: as it is, without invisible marks (the
+    right-to-left mark ending ``د.ك.``), with plain spaces (``F CFA``). Forms with
+    nothing visible (CVE's zero-width space) or with digits are left out."""
+    visible = "".join(ch for ch in sign if unicodedata.category(ch) != "Cf")
+    spaced = "".join(" " if ch in _GROUPING_SPACES else ch for ch in visible)
+    return {
+        form
+        for form in {sign.strip(), visible.strip(), spaced.strip()}
+        if any(unicodedata.category(ch) != "Cf" for ch in form)
+        and not re.search(r"[0-9]", form)
+        and form[0] not in _SIGNS
+    }
+
+
+@lru_cache(maxsize=1)
+def _english_symbols() -> dict[str, tuple[str, ...]]:
+    """Symbol → the currencies whose CLDR symbol it is in English (``en`` and
+    :data:`SYMBOL_LOCALE`): what names the currency of a symbol typed for another."""
+    owners: dict[str, list[str]] = {}
+    for code in sorted(_minor_units()):
+        for locale in ("en", SYMBOL_LOCALE):
+            for form in _typed_forms(str(get_currency_symbol(code, locale=locale))):
+                if form != code and code not in owners.setdefault(form, []):
+                    owners[form].append(code)
+    return {form: tuple(codes) for form, codes in owners.items()}
+
+
 def format_minor(amount: int, currency: str, *, with_symbol: bool = True) -> str:
     """``format_minor(2000, "ZAR") == "R 20.00"``; negative amounts get a leading ``-``."""
     if isinstance(amount, bool) or not isinstance(amount, int):
@@ -143,13 +216,14 @@ def parse_minor(
     """
     places = exponent(currency)
     raw = text.strip()
-    body = _strip_currency(raw, currency)
+    body = _strip_currency(raw, raw, currency, places)
     negative = False
     if body[:1] in _SIGNS:
         negative, body = True, body[1:].strip()
-        body = _strip_currency(body, currency)
+        body = _strip_currency(body, raw, currency, places)
     if not body:
         raise MoneyError("enter an amount, e.g. 20.00" if not raw else f"{raw!r} is not an amount")
+    _refuse_other_currency(body, raw, currency)
     whole, frac, grouped = _split_digits(body, raw, places)
     if len(frac) > places:
         if frac[places:].strip("0"):
@@ -198,15 +272,103 @@ def _zero_decimals(
     return f"{raw!r} has {count}; {currency} has {has} — {advice}"
 
 
-def _strip_currency(text: str, currency: str) -> str:
-    """Remove a leading or trailing currency symbol or code, and surrounding space."""
-    markers = sorted({symbol(currency), currency, currency.lower()}, key=len, reverse=True)
-    for marker in markers:
-        if text.startswith(marker):
-            return text[len(marker) :].strip()
-        if text.endswith(marker):
-            return text[: -len(marker)].strip()
+def _strip_currency(text: str, raw: str, currency: str, places: int) -> str:
+    """Remove a leading or trailing symbol or code of ``currency``, and the space
+    around it. A longer symbol of another currency at that end (``R$5`` when parsing
+    ZAR) is refused by name; so is a point straight after a symbol (``R.50``)."""
+    own, other = _own_markers(currency), _other_markers(currency)
+    for at_start in (True, False):
+        mine = _marker_at(text, own, at_start)
+        theirs = _marker_at(text, other, at_start)
+        if len(theirs) > len(mine):
+            raise _other_currency(raw, theirs, currency)
+        if not mine:
+            continue
+        if not at_start:
+            return text[: -len(mine)].strip()
+        rest = text[len(mine) :]
+        point = re.fullmatch(r"\.([0-9]+)", rest)
+        if point and mine[-1].isalpha():
+            # "Rs.50": an abbreviation's point (Rs. 50) or a decimal one (Rs 0.50)?
+            digits = point.group(1)
+            ways = [f"{mine} {digits}"] + ([f"{mine} 0.{digits}"] if len(digits) <= places else [])
+            raise MoneyError(f"{raw!r} is ambiguous: write {' or '.join(ways)}")
+        return rest.strip()
     return text
+
+
+# Markers by the character they start with, and by the one they end with: longest first.
+_Markers = tuple[dict[str, tuple[str, ...]], dict[str, tuple[str, ...]]]
+
+
+def _index(markers: set[str]) -> _Markers:
+    by_first: dict[str, list[str]] = {}
+    by_last: dict[str, list[str]] = {}
+    for marker in sorted(markers, key=len, reverse=True):
+        by_first.setdefault(marker[0], []).append(marker)
+        by_last.setdefault(marker[-1], []).append(marker)
+    return (
+        {edge: tuple(found) for edge, found in by_first.items()},
+        {edge: tuple(found) for edge, found in by_last.items()},
+    )
+
+
+@cache
+def _own_markers(code: str) -> _Markers:
+    return _index(set(input_symbols(code)) | {code, code.lower()})
+
+
+@cache
+def _other_markers(code: str) -> _Markers:
+    """Other currencies' English symbols that are not also ``code``'s."""
+    return _index(set(_english_symbols()) - input_symbols(code) - {code, code.lower()})
+
+
+def _marker_at(text: str, markers: _Markers, at_start: bool) -> str:
+    """The longest of ``markers`` that ``text`` starts (or ends) with, where a marker
+    ending in a letter is not followed by another (``R`` is not in ``RM 5``); else ``""``."""
+    if at_start:
+        for marker in markers[0].get(text[:1], ()):
+            after = text[len(marker) : len(marker) + 1]
+            if text.startswith(marker) and not (marker[-1].isalpha() and after.isalpha()):
+                return marker
+    else:
+        for marker in markers[1].get(text[-1:], ()):
+            before = text[-len(marker) - 1 : -len(marker)]
+            if text.endswith(marker) and not (marker[0].isalpha() and before.isalpha()):
+                return marker
+    return ""
+
+
+_NUMBER_EDGE = frozenset("0123456789.,")
+
+
+def _refuse_other_currency(body: str, raw: str, currency: str) -> None:
+    """Raise if what is left around the digits names another currency: its code
+    (``USD 20``), its English symbol (``$5``), or any currency sign (``¤5``)."""
+    if body[0] in _NUMBER_EDGE and body[-1] in _NUMBER_EDGE:
+        return
+    for at_start in (True, False):
+        code = re.search(
+            r"^[A-Za-z]{3}(?![A-Za-z])" if at_start else r"(?<![A-Za-z])[A-Za-z]{3}$", body
+        )
+        typed = code.group() if code else ""
+        if typed.upper() in _minor_units() and typed.upper() != currency:
+            raise MoneyError(f"{raw!r} is not in {currency}: {typed} is another currency")
+        sign = _marker_at(body, _other_markers(currency), at_start)
+        if sign:
+            raise _other_currency(raw, sign, currency)
+        edge = re.search(r"^[^0-9.,\s]+" if at_start else r"[^0-9.,\s]+$", body)
+        if edge and any(unicodedata.category(ch) == "Sc" for ch in edge.group()):
+            raise MoneyError(
+                f"{raw!r} is not in {currency}: {edge.group()} is not a symbol of {currency}"
+            )
+
+
+def _other_currency(raw: str, sign: str, currency: str) -> MoneyError:
+    owners = _english_symbols()[sign]
+    names = ", ".join(owners[:3]) + (" and others" if len(owners) > 3 else "")
+    return MoneyError(f"{raw!r} is not in {currency}: {sign} is a symbol of {names}")
 
 
 _DIGIT_GROUPS = re.compile(r"[0-9]{1,3}(?:[,.][0-9]{3})+")

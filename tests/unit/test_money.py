@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import unicodedata
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -12,6 +14,7 @@ from moment_tui.money import (
     currencies,
     exponent,
     format_minor,
+    input_symbols,
     is_currency,
     parse_minor,
     symbol,
@@ -293,6 +296,138 @@ def test_parse_minor_refuses_decimals_the_currency_lacks_even_zeros(
     assert str(caught.value) == message
 
 
+@pytest.mark.parametrize(
+    ("currency", "signs"),
+    [
+        ("ZAR", {"R"}),
+        ("JPY", {"JP¥", "¥", "￥"}),
+        ("CNY", {"CN¥", "¥"}),
+        ("EUR", {"€"}),
+        ("GBP", {"£"}),
+        ("NGN", {"₦"}),
+        ("HUF", {"Ft"}),
+        ("CHF", set()),  # shown as its code, which is always taken
+    ],
+)
+def test_input_symbols_are_cldrs_where_the_currency_is_legal_tender(
+    currency: str, signs: set[str]
+) -> None:
+    assert input_symbols(currency) >= signs
+    assert symbol(currency) in input_symbols(currency) | {currency}
+    assert currency not in input_symbols(currency)
+
+
+def test_input_symbols_are_visible() -> None:
+    """CLDR writes CVE's symbol as a zero-width space; nobody can type that."""
+    assert "\u200b" not in input_symbols("CVE")
+    for code in ALL_CURRENCIES:
+        for sign in input_symbols(code):
+            assert any(unicodedata.category(ch) != "Cf" for ch in sign), (code, sign)
+
+
+def test_input_symbols_of_the_dollar() -> None:
+    assert {"US$", "$"} <= input_symbols("USD")
+    assert {"A$", "$"} <= input_symbols("AUD")
+    assert "$" not in input_symbols("ZAR")
+
+
+@pytest.mark.parametrize(
+    ("text", "currency", "minor"),
+    [
+        ("¥1,000", "JPY", 1000),
+        ("¥ 1 000", "JPY", 1000),
+        ("￥1000", "JPY", 1000),
+        ("1,000 ¥", "JPY", 1000),
+        ("JP¥1,000", "JPY", 1000),
+        ("JPY 1,000", "JPY", 1000),
+        ("¥1,000", "CNY", 100000),
+        ("$5", "USD", 500),
+        ("$ 5.25", "USD", 525),
+        ("5 $", "USD", 500),
+        ("US$5", "USD", 500),
+        ("usd 5", "USD", 500),
+        ("$5", "AUD", 500),
+        ("A$5", "AUD", 500),
+        ("$5", "CAD", 500),
+        ("€5", "EUR", 500),
+        ("5,00 €", "EUR", 500),
+        ("1 234,50 €", "EUR", 123450),
+        ("£5", "GBP", 500),
+        ("₦1,500", "NGN", 150000),
+        ("1 500 Ft", "HUF", 150000),
+        ("R$ 5", "BRL", 500),
+        ("₹1,234.50", "INR", 123450),
+        ("₽5", "RUB", 500),
+        ("RM 5", "MYR", 500),
+        ("kr 5", "SEK", 500),
+        ("5 F\u202fCFA", "XOF", 5),
+        ("5 F CFA", "XOF", 5),
+        ("R 20", "ZAR", 2000),
+        ("20R", "ZAR", 2000),
+        ("20 R", "ZAR", 2000),
+    ],
+)
+def test_parse_minor_accepts_the_symbols_people_use(text: str, currency: str, minor: int) -> None:
+    assert parse_minor(text, currency) == minor
+
+
+@pytest.mark.parametrize(
+    ("text", "currency", "minor"),
+    [("-$5", "USD", -500), ("$-5", "USD", -500), ("-¥1,000", "JPY", -1000)],
+)
+def test_parse_minor_negative_with_a_symbol(text: str, currency: str, minor: int) -> None:
+    assert parse_minor(text, currency, allow_negative=True) == minor
+
+
+@pytest.mark.parametrize(
+    ("text", "currency", "message"),
+    [
+        ("$5", "ZAR", "'$5' is not in ZAR: $ is a symbol of USD"),
+        ("US$ 3", "ZAR", "'US$ 3' is not in ZAR: US$ is a symbol of USD"),
+        ("R$5", "ZAR", "'R$5' is not in ZAR: R$ is a symbol of BRL"),
+        ("€20", "ZAR", "'€20' is not in ZAR: € is a symbol of EUR"),
+        ("20 €", "ZAR", "'20 €' is not in ZAR: € is a symbol of EUR"),
+        ("-€20", "ZAR", "'-€20' is not in ZAR: € is a symbol of EUR"),
+        ("USD 20", "ZAR", "'USD 20' is not in ZAR: USD is another currency"),
+        ("20 usd", "ZAR", "'20 usd' is not in ZAR: usd is another currency"),
+        ("R 20 USD", "ZAR", "'R 20 USD' is not in ZAR: USD is another currency"),
+        ("R 20", "USD", "'R 20' is not in USD: R is a symbol of ZAR"),
+        ("¥1,000", "USD", "'¥1,000' is not in USD: ¥ is a symbol of JPY"),
+        ("₩5", "ZAR", "'₩5' is not in ZAR: ₩ is a symbol of KRW"),
+        ("¤5", "ZAR", "'¤5' is not in ZAR: ¤ is not a symbol of ZAR"),
+    ],
+)
+def test_parse_minor_refuses_another_currencys_symbol_by_name(
+    text: str, currency: str, message: str
+) -> None:
+    with pytest.raises(MoneyError) as caught:
+        parse_minor(text, currency, allow_negative=True)
+    assert str(caught.value) == message
+
+
+@pytest.mark.parametrize(
+    ("text", "currency", "message"),
+    [
+        # Is the point an abbreviation's (Rs. 50) or a decimal point (R 0.50)?
+        ("R.50", "ZAR", "'R.50' is ambiguous: write R 50 or R 0.50"),
+        ("ZAR.5", "ZAR", "'ZAR.5' is ambiguous: write ZAR 5 or ZAR 0.5"),
+        ("R.500", "ZAR", "'R.500' is ambiguous: write R 500"),
+        ("Rs.50", "PKR", "'Rs.50' is ambiguous: write Rs 50 or Rs 0.50"),
+    ],
+)
+def test_parse_minor_refuses_a_point_straight_after_a_symbol(
+    text: str, currency: str, message: str
+) -> None:
+    with pytest.raises(MoneyError) as caught:
+        parse_minor(text, currency)
+    assert str(caught.value) == message
+
+
+def test_a_point_after_a_space_or_a_sign_is_a_decimal_point() -> None:
+    assert parse_minor("R .50", "ZAR") == 50
+    assert parse_minor("$.50", "USD") == 50
+
+
 @pytest.mark.parametrize("text", ["", "   ", "\t\n"])
 def test_parse_minor_empty(text: str) -> None:
     with pytest.raises(MoneyError) as caught:
@@ -310,7 +445,7 @@ def test_parse_minor_empty(text: str) -> None:
         "--5",
         ".",
         "20,",
-        "US$ 3",
+        "Zar 20",
         "twenty",
         "12a",
         "²",
@@ -481,3 +616,29 @@ def test_a_point_before_three_digits_is_never_read_as_fewer_decimals(
 def test_a_trailing_point_is_a_whole_amount(whole: int, currency: str) -> None:
     assert parse_minor(f"{whole}.", currency) == whole * 10 ** exponent(currency)
     assert parse_minor(f"{whole:,}.", currency) == whole * 10 ** exponent(currency)
+
+
+@given(amount=st.integers(min_value=0), currency=every_currency, data=st.data())
+def test_every_input_symbol_is_read_before_or_after_the_digits(
+    amount: int, currency: str, data: st.DataObject
+) -> None:
+    sign = data.draw(st.sampled_from(sorted(input_symbols(currency) | {currency})))
+    plain = format_minor(amount, currency, with_symbol=False)
+    assert parse_minor(f"{sign}{plain}", currency) == amount
+    assert parse_minor(f"{sign} {plain}", currency) == amount
+    assert parse_minor(f"{plain} {sign}", currency) == amount
+    assert parse_minor(f"-{sign} {plain}", currency, allow_negative=True) == -amount
+
+
+def test_another_currencys_display_symbol_or_code_is_refused_by_every_currency() -> None:
+    """For each pair of currencies: the other's symbol (as shown) and code name it."""
+    for currency in ALL_CURRENCIES:
+        mine = input_symbols(currency)
+        for other in ALL_CURRENCIES:
+            for sign in {symbol(other), other} - mine - {currency}:
+                with pytest.raises(MoneyError) as caught:
+                    parse_minor(f"{sign} 5", currency)
+                assert str(caught.value).startswith(f"{sign + ' 5'!r} is not in {currency}: "), (
+                    currency,
+                    other,
+                )
