@@ -177,10 +177,10 @@ class Objects:
             assert body.customer is not None
             customer = self.customer_for(body.customer, "customer")
         self._reference_free("bill", body.external_reference, "external_reference")
-        # bill_date defaults to today, or to the due date when that is earlier (a bill
-        # recorded late); an explicit due_date before an explicit bill_date is refused
-        # by BillCreate itself.
-        bill_date = body.bill_date or min(self.today(), body.due_date or self.today())
+        # bill_date defaults to today (reference §12.1), even when the due date has
+        # passed: an overdue bill is legitimate. Only a due_date before a bill_date the
+        # caller sent is refused, by BillCreate itself.
+        bill_date = body.bill_date or self.today()
         new = new_id("bill", rng=self.rng)
         self.db.conn.execute(
             "INSERT INTO bills (id, external_reference, customer_id, account_id, status, currency,"

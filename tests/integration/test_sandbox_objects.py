@@ -396,10 +396,14 @@ async def test_nested_account_with_existing_reference_rolls_back_the_new_custome
     await failure(client.get_customer(customer_ref), NotFound)
 
 
-async def test_a_past_due_date_without_bill_date_is_a_bill_recorded_late(
+async def test_bill_date_defaults_to_today_even_when_the_due_date_has_passed(
     client: MomentClient,
 ) -> None:
-    due = dt.date.today() - dt.timedelta(days=10)
+    """Reference §12.1: ``bill_date`` defaults to today. A past ``due_date`` with no
+    ``bill_date`` is still a bill (an overdue one), not a refusal and not back-dated;
+    only a ``due_date`` before a ``bill_date`` actually sent is refused."""
+    today = dt.date.today()
+    due = today - dt.timedelta(days=10)
     bill = await client.create_bill(
         BillCreate(
             external_reference=ref("bill"),
@@ -409,8 +413,21 @@ async def test_a_past_due_date_without_bill_date_is_a_bill_recorded_late(
             due_date=due,
         )
     )
-    assert (bill.bill_date, bill.due_date, bill.status) == (due, due, BillStatus.UNPAID)
-    assert bill.is_overdue(dt.date.today())
+    assert (bill.bill_date, bill.due_date, bill.status) == (today, due, BillStatus.UNPAID)
+    assert bill.is_overdue(today)
+    assert (await client.get_bill(bill.id)).bill_date == today
+    # A back-dated bill needs its bill_date sent, and then it must not follow the due date.
+    dated = await client.create_bill(
+        BillCreate(
+            external_reference=ref("bill"),
+            currency="ZAR",
+            amount_due=100,
+            customer=bill.customer_id,
+            bill_date=due,
+            due_date=due,
+        )
+    )
+    assert (dated.bill_date, dated.due_date) == (due, due)
 
 
 async def test_mismatched_account_and_new_customer_rolls_back_the_customer(
