@@ -94,12 +94,15 @@ class Objects:
             (reference,),
         )
         if taken is not None:
-            raise conflict(
-                "duplicate-external-reference",
-                f"a {kind} with external_reference {reference!r} already exists "
-                f"({taken['id']}); pass the reference as a string to use it",
-                field,
+            detail = (
+                f"a {kind} with external_reference {reference!r} already exists ({taken['id']})"
             )
+            # A nested new object (``account.customer``) could have named the existing one
+            # instead; a top-level create has nothing else to pass.
+            parent = field.removesuffix(".external_reference")
+            if parent != field:
+                detail += f"; to use it, pass {parent} as the string {reference!r}"
+            raise conflict("duplicate-external-reference", detail, field)
 
     # --- create -------------------------------------------------------------------
 

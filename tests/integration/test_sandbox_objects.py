@@ -366,7 +366,11 @@ async def test_nested_customer_with_existing_reference_is_rejected_not_reused(
         Conflict,
     )
     assert list(fields(error)) == ["account.customer.external_reference"]
-    assert existing.id in (error.detail or "")
+    assert error.detail == (
+        f"a customer with external_reference {existing.external_reference!r} already exists "
+        f"({existing.id}); to use it, pass account.customer as the string "
+        f"{existing.external_reference!r}"
+    )
     await failure(client.get_account(account_ref), NotFound)
     await failure(client.get_bill(bill_ref), NotFound)
 
@@ -393,6 +397,7 @@ async def test_nested_account_with_existing_reference_rolls_back_the_new_custome
         Conflict,
     )
     assert list(fields(error)) == ["account.external_reference"]
+    assert (error.detail or "").endswith(f"; to use it, pass account as the string {taken!r}")
     await failure(client.get_customer(customer_ref), NotFound)
 
 
@@ -478,7 +483,10 @@ async def test_duplicate_external_reference_is_409_per_object_type(client: Momen
     assert again.problem.type == "urn:moment-sandbox:problem:duplicate-external-reference"
     assert again.title == "Conflict"
     assert again.instance == "/billing/customers"
-    assert customer.id in (again.detail or "")
+    # A top-level create has no other object to name: no advice to pass a string.
+    assert again.detail == (
+        f"a customer with external_reference {shared!r} already exists ({customer.id})"
+    )
     assert list(fields(again)) == ["external_reference"]
     for call in (
         client.create_account(AccountCreate(customer=customer.id, external_reference=shared)),
@@ -489,6 +497,7 @@ async def test_duplicate_external_reference_is_409_per_object_type(client: Momen
         duplicate = await failure(call, Conflict)
         assert duplicate.status == 409
         assert list(fields(duplicate)) == ["external_reference"]
+        assert "pass" not in (duplicate.detail or "")
 
 
 async def test_external_references_are_case_sensitive(client: MomentClient) -> None:
