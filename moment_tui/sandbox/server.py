@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import datetime as dt
 import random
+import sys
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -181,12 +182,29 @@ class SandboxThread:
             await sandbox.close()
 
 
-async def serve_forever(config: SandboxConfig, announce: Callable[[str], None]) -> None:
-    """Run until cancelled (Ctrl-C), printing the address line first."""
+MEMORY_WEBHOOKS_WARNING: Final = (
+    "moment-tui: warning: with --db :memory: pending webhooks are lost when the sandbox "
+    "stops; pass --db PATH to resume them after a restart"
+)
+
+
+def _stderr(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)
+
+
+async def serve_forever(
+    config: SandboxConfig,
+    announce: Callable[[str], None],
+    warn: Callable[[str], None] = _stderr,
+) -> None:
+    """Run until cancelled (Ctrl-C), printing the address line first (``announce``,
+    stdout); warnings go to ``warn`` (stderr)."""
     sandbox = Sandbox(config)
     url = await sandbox.start()
     try:
         announce(f"Sandbox API: {url}")
+        if config.webhook_url and config.db_path == ":memory:":
+            warn(MEMORY_WEBHOOKS_WARNING)
         if sandbox.seeded:
             announce(f"Seeded {sandbox.seeded} demo customers with accounts and bills")
         if config.webhook_url:

@@ -18,6 +18,7 @@ from moment_tui.commands.base import Io
 from moment_tui.sandbox import server
 from moment_tui.sandbox.delivery import DEFAULT_SCHEDULE
 from moment_tui.sandbox.server import SandboxConfig, SandboxThread
+from moment_tui.webhooks.signing import new_webhook_secret
 
 ADDRESS = re.compile(r"^Sandbox API: (http://127\.0\.0\.1:(\d+))$")
 
@@ -74,6 +75,48 @@ async def test_sandbox_command_announces_its_address_and_serves(tmp_path: Path) 
         if process.returncode is None:
             process.terminate()
         await asyncio.wait_for(process.wait(), timeout=10)
+
+
+@pytest.mark.parametrize(
+    ("extra", "warned"),
+    [
+        pytest.param(("--webhook-url", "http://127.0.0.1:9/x"), True, id="memory-webhooks"),
+        pytest.param(("--webhook-url", "http://127.0.0.1:9/x", "--db", "FILE"), False, id="file"),
+        pytest.param((), False, id="memory-no-webhooks"),
+    ],
+)
+async def test_pending_webhooks_in_memory_are_warned_about_on_stderr(
+    tmp_path: Path, extra: tuple[str, ...], warned: bool
+) -> None:
+    """With --webhook-url and the default --db :memory:, a restart loses pending
+    deliveries: one warning line on stderr; stdout still starts with the address."""
+    argv = [str(tmp_path / "s.db") if arg == "FILE" else arg for arg in extra]
+    if "--webhook-url" in argv:
+        argv += ["--webhook-secret", new_webhook_secret()]
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "moment_tui",
+        "sandbox",
+        "--port",
+        "0",
+        *argv,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        env=_env(tmp_path),
+    )
+    try:
+        assert process.stdout is not None
+        first = (await asyncio.wait_for(process.stdout.readline(), timeout=20)).decode()
+        assert ADDRESS.match(first.rstrip("\n")) is not None, first
+        # The line after the address is written after the warning would have been.
+        await asyncio.wait_for(process.stdout.readline(), timeout=5)
+    finally:
+        if process.returncode is None:
+            process.terminate()
+        _, err = await asyncio.wait_for(process.communicate(), timeout=10)
+    expected = [server.MEMORY_WEBHOOKS_WARNING] if warned else []
+    assert err.decode().splitlines() == expected
 
 
 async def test_webhook_url_without_secret_is_a_usage_error(tmp_path: Path) -> None:
