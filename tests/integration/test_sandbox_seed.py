@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import random
+import re
 from pathlib import Path
 from typing import Any
 
 from moment_tui.api.client import MomentClient
-from moment_tui.api.models import AMOUNT_MAX, Bill, ObjectKind
+from moment_tui.api.models import AMOUNT_MAX, Bill, BillStatus, ObjectKind
 from moment_tui.sandbox.demo import DemoTraffic
-from moment_tui.sandbox.server import SandboxConfig, SandboxThread
+from moment_tui.sandbox.server import Sandbox, SandboxConfig, SandboxThread
 from moment_tui.webhooks.verify import Verifier
 from tests.integration.conftest import (
     FAST_SCHEDULE,
@@ -184,3 +186,102 @@ async def test_demo_payments_on_a_huge_balance_stay_within_one_payments_cap(
     assert left is not None
     assert left_on_account is not None
     assert 2 * huge - (left + left_on_account) == sum(amounts)
+
+
+DEMO_REFERENCE = re.compile(r"^DEMO-20261101-[0-9a-f]{8}$")
+
+
+def _nothing_left_to_pay(sandbox: Sandbox) -> bool:
+    return (
+        sandbox.db.one(
+            "SELECT 1 FROM bills WHERE status = 'unpaid'"
+            " UNION ALL SELECT 1 FROM customers WHERE balance > 0"
+            " UNION ALL SELECT 1 FROM accounts WHERE balance > 0"
+        )
+        is None
+    )
+
+
+async def test_demo_traffic_raises_a_bill_when_nothing_is_left_to_pay(
+    start_sandbox: StartSandbox,
+) -> None:
+    """Once every bill is paid and no balance is positive, a tick raises a new unpaid
+    bill (as the console's simulated payments do) and a later tick pays it, so a
+    demo's event pane never goes quiet."""
+    sandbox = await start_sandbox(seed=True, seed_today=TODAY)
+    sandbox.objects.today = lambda: TODAY
+    demo = DemoTraffic(sandbox.db, sandbox.payments, sandbox.sender, 60.0, random.Random(11))
+    ticks = 0
+    while not _nothing_left_to_pay(sandbox):
+        assert demo.tick()  # something to pay: every tick pays
+        ticks += 1
+        assert ticks < 5_000
+    assert demo.raised == 0
+    events_before = _count(sandbox, "events")
+    bills_before = _count(sandbox, "bills")
+
+    assert not demo.tick()  # nothing paid, nothing to send: a bill raised instead
+    assert (demo.raised, demo.made) == (1, ticks)
+    assert _count(sandbox, "bills") == bills_before + 1
+    assert _count(sandbox, "events") == events_before  # a new bill sends no event
+    async with make_client(sandbox.url) as client:
+        raised = await client.list_page("bill", filters={"external_reference_prefix": "DEMO-"})
+        assert len(raised.items) == 1
+        bill = raised.items[0]
+        assert isinstance(bill, Bill)
+        assert DEMO_REFERENCE.match(bill.external_reference), bill.external_reference
+        assert (bill.status, bill.currency, bill.amount_paid) == (BillStatus.UNPAID, "ZAR", 0)
+        assert bill.amount_due in range(10_000, 500_001, 10_000)  # R 100 … R 5,000
+        assert (bill.bill_date, bill.due_date) == (TODAY, TODAY + dt.timedelta(days=30))
+        assert bill.account_id is None
+        assert (await client.get_customer(bill.customer_id)).id == bill.customer_id
+        assert bill.metadata == {"source": "sandbox-demo"}
+
+        assert demo.tick()  # the next tick pays (part of) it, with its event
+        assert demo.made == ticks + 1
+        payment = sandbox.db.one("SELECT * FROM payments ORDER BY seq DESC LIMIT 1")
+        assert payment is not None
+        assert (payment["target_kind"], payment["target_id"]) == ("bill", bill.id)
+        event = sandbox.db.one("SELECT * FROM events WHERE id = ?", (payment["event_id"],))
+        assert event is not None
+        data = json.loads(event["payload"])["data"]
+        assert (data["bill_id"], data["amount"]) == (bill.id, payment["amount"])
+        assert data["metadata"] == {"source": "sandbox-demo"}
+        assert (await client.get_bill(bill.id)).amount_paid == payment["amount"]
+
+
+async def test_demo_traffic_never_runs_dry_and_is_the_same_for_the_same_seed(
+    start_sandbox: StartSandbox,
+) -> None:
+    """Long past exhaustion every tick still pays or raises a bill (never two quiet
+    ticks in a row), and the same data and seed make the same traffic."""
+
+    async def run() -> list[tuple[str, int]]:
+        sandbox = await start_sandbox(seed=True, seed_today=TODAY)
+        sandbox.objects.today = lambda: TODAY
+        demo = DemoTraffic(sandbox.db, sandbox.payments, sandbox.sender, 60.0, random.Random(5))
+        quiet = 0
+        for _ in range(2_000):
+            if demo.tick():
+                quiet = 0
+            else:
+                quiet += 1
+                assert quiet == 1
+        assert demo.raised >= 3
+        assert demo.made + demo.raised == 2_000
+        rows = sandbox.db.all(
+            "SELECT p.amount, b.external_reference FROM payments p"
+            " LEFT JOIN bills b ON b.id = p.target_id ORDER BY p.seq"
+        )
+        await stop(sandbox)
+        return [(row["external_reference"] or "holder", row["amount"]) for row in rows]
+
+    first = await run()
+    assert any(DEMO_REFERENCE.match(reference) for reference, _ in first)
+    assert await run() == first
+
+
+def _count(sandbox: Sandbox, table: str) -> int:
+    row = sandbox.db.one(f"SELECT count(*) AS n FROM {table}")  # noqa: S608
+    assert row is not None
+    return int(row["n"])
