@@ -1,0 +1,205 @@
+"""``/pay/{bill}`` in a real headless Chromium, driven over the DevTools Protocol.
+
+The HTTP tests in ``test_sandbox_presentment.py`` check the page's HTML and the form
+post byte by byte; this one checks what a payer actually gets: the page as a browser
+renders it, the amount typed into the field, the Pay button clicked, the browser
+following the 303 back to the page — and that the sandbox recorded exactly that one
+payment, for exactly the typed amount.
+
+No Python dependency is added: Chromium is driven over its websocket with aiohttp
+(:mod:`tests.integration.cdp`). Without a Chromium binary the module is skipped.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+
+from moment_tui.api.client import MomentClient
+from moment_tui.api.models import BillStatus
+from moment_tui.webhooks.verify import Verifier
+from tests.integration.cdp import Page, launch
+from tests.integration.conftest import (
+    FAST_SCHEDULE,
+    Receiver,
+    StartSandbox,
+    eventually,
+    make_client,
+    post,
+    ref,
+)
+
+CHROMIUM = (
+    shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
+)
+if CHROMIUM is None:
+    pytest.skip(
+        "no chromium, chromium-browser or google-chrome on PATH for the headless-browser"
+        " test (Debian: apt-get install chromium)",
+        allow_module_level=True,
+    )
+
+PAID_URL = re.compile(r"/pay/(bill_[A-Za-z0-9]{21})\?paid=(pay_[A-Za-z0-9]{21})$")
+
+# What the test reads off the rendered page: the visible text and the elements the
+# page gives ids to (presentment.py: #remaining, #status, #note, #error, #amount, #pay).
+READ_PAGE = """(() => {
+  const text = (id) => { const e = document.getElementById(id); return e && e.innerText; };
+  const field = document.getElementById('amount');
+  return {
+    url: location.href,
+    readyState: document.readyState,
+    body: document.body.innerText,
+    remaining: text('remaining'),
+    status: text('status'),
+    note: text('note'),
+    error: text('error'),
+    field: field && field.value,
+    button: text('pay'),
+  };
+})()"""
+
+
+def type_amount(amount: str) -> str:
+    """JavaScript that types ``amount`` into the field as a user's input would."""
+    return f"""(() => {{
+  const field = document.getElementById('amount');
+  field.focus();
+  field.value = {json.dumps(amount)};
+  field.dispatchEvent(new Event('input', {{bubbles: true}}));
+  field.dispatchEvent(new Event('change', {{bubbles: true}}));
+  return field.value;
+}})()"""
+
+
+CLICK_PAY = "document.getElementById('pay').click()"
+
+
+@pytest.fixture
+async def page() -> AsyncIterator[Page]:
+    """A fresh headless Chromium on about:blank; killed (whole process group) and its
+    profile removed when the test ends, pass or fail."""
+    assert CHROMIUM is not None
+    async with launch(CHROMIUM) as blank:
+        yield blank
+
+
+async def _bill(client: MomentClient, amount_due: int, due_date: str) -> dict[str, Any]:
+    response = await post(
+        client,
+        "/billing/bills",
+        {
+            "external_reference": ref("INV"),
+            "currency": "ZAR",
+            "amount_due": amount_due,
+            "due_date": due_date,
+            "customer": {"external_reference": ref("cus"), "name": "Lerato Molefe"},
+        },
+    )
+    bill: dict[str, Any] = response.body
+    return bill
+
+
+async def _click_pay(page: Page) -> dict[str, Any]:
+    """Click Pay; wait for the browser to load the page the 303 leads to; read it."""
+    mark = page.mark()
+    await page.evaluate(CLICK_PAY)
+    await page.wait_for("Page.loadEventFired", mark)
+    shown: dict[str, Any] = await page.evaluate(READ_PAGE)
+    return shown
+
+
+async def _events(client: MomentClient) -> list[dict[str, Any]]:
+    answer = await client.request("GET", "/sandbox/events")
+    events: list[dict[str, Any]] = answer.body["data"]
+    return events
+
+
+async def test_paying_in_the_browser(
+    page: Page, start_sandbox: StartSandbox, receiver: Receiver, secret: str
+) -> None:
+    sandbox = await start_sandbox(
+        webhook_url=receiver.url, webhook_secrets=(secret,), retry_schedule=FAST_SCHEDULE
+    )
+    async with make_client(sandbox.url) as client:
+        bill = await _bill(client, 123_456, "2031-03-31")
+        assert await _events(client) == []
+
+        # The page as rendered: what is due and by when, the field prefilled.
+        await page.navigate(f"{sandbox.url}/pay/{bill['id']}")
+        shown = await page.evaluate(READ_PAGE)
+        assert shown["readyState"] == "complete"
+        assert re.search(r"Amount due\s+R 1,234\.56", shown["body"]), shown["body"]
+        assert re.search(r"Due date\s+2031-03-31", shown["body"]), shown["body"]
+        assert re.search(r"Customer\s+Lerato Molefe", shown["body"]), shown["body"]
+        assert (shown["remaining"], shown["status"], shown["field"], shown["button"]) == (
+            "R 1,234.56",
+            "unpaid",
+            "1234.56",
+            "Pay",
+        )
+        assert shown["note"] is None
+        assert shown["error"] is None
+
+        # Type an amount, press Pay: the browser posts, follows the 303, shows the page.
+        assert await page.evaluate(type_amount("234.56")) == "234.56"
+        shown = await _click_pay(page)
+        location = PAID_URL.search(shown["url"])
+        assert location is not None, shown["url"]
+        assert location.group(1) == bill["id"]
+        payment_id = location.group(2)
+        assert shown["note"] == "Payment received. Thank you."
+        assert shown["error"] is None
+        assert (shown["remaining"], shown["status"], shown["field"]) == (
+            "R 1,000.00",
+            "unpaid",
+            "1000.00",
+        )
+        assert re.search(r"Paid so far\s+R 234\.56", shown["body"]), shown["body"]
+
+        # The sandbox: exactly the typed amount, in cents, as one payment.
+        after = await client.get_bill(bill["id"])
+        assert (after.amount_paid, after.amount_remaining, after.status) == (
+            23_456,
+            100_000,
+            BillStatus.UNPAID,
+        )
+        events = await _events(client)
+        assert [e["type"] for e in events] == ["obligation.amount_applied"]
+        await eventually(lambda: receiver.deliveries)
+        verdict = Verifier([secret]).verify(
+            receiver.deliveries[0].headers, receiver.deliveries[0].body
+        )
+        assert verdict.ok
+        assert verdict.amount_applied is not None
+        applied = verdict.amount_applied
+        assert (applied.payment_id, applied.bill_id, applied.amount) == (
+            payment_id,
+            bill["id"],
+            23_456,
+        )
+        assert receiver.deliveries[0].json()["id"] == events[0]["id"]
+
+        # Pay again without typing: the prefilled remainder settles the bill, and the
+        # page says so, with no form left to pay with.
+        shown = await _click_pay(page)
+        assert PAID_URL.search(shown["url"]) is not None, shown["url"]
+        assert (shown["remaining"], shown["status"], shown["field"], shown["button"]) == (
+            "R 0.00",
+            "paid",
+            None,
+            None,
+        )
+        assert re.search(r"Status\s+paid", shown["body"]), shown["body"]
+        after = await client.get_bill(bill["id"])
+        assert (after.amount_paid, after.amount_remaining, after.status) == (
+            123_456,
+            0,
+            BillStatus.PAID,
+        )
+        assert len(await _events(client)) == 2
