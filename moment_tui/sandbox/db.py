@@ -103,6 +103,15 @@ CREATE TABLE IF NOT EXISTS idempotency (
     PRIMARY KEY (scope, key)
 );
 CREATE INDEX IF NOT EXISTS idempotency_age ON idempotency(created_at);
+-- One-time tokens of the /pay/{bill} form, minted when the page is rendered: the
+-- payment a token made is kept, so a double submit pays once.
+CREATE TABLE IF NOT EXISTS pay_tokens (
+    token TEXT PRIMARY KEY,
+    bill_id TEXT NOT NULL,
+    payment_id TEXT,
+    created_at REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS pay_tokens_age ON pay_tokens(created_at);
 -- The unused settings table of earlier sandboxes: dropped from their databases.
 DROP TABLE IF EXISTS settings;
 """

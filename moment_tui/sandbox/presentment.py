@@ -4,13 +4,23 @@ It stands in for Moment's hosted Electronic Bill Presentment so a demo can show
 step 4 of the bill flow: the payer opens the link, sees what is due, and pays. The
 form posts back to the same address, which makes a payment exactly as
 ``POST /sandbox/payments`` does (so a signed webhook follows).
+
+Each rendered form carries a one-time ``token`` (minted with the page, kept 24 hours):
+it is the payment's idempotency key. A second post with the same token (a double
+click, a resubmitted form) makes no second payment and is redirected to the page
+of the payment it already made. A post with no token, or one this sandbox did not
+issue for this bill (expired, or from before a restart of an in-memory sandbox),
+pays nothing: 400, the page again with a fresh token and the typed amount kept.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import html
+import secrets
 import sqlite3
+import time
+from typing import Final
 
 from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
@@ -18,8 +28,15 @@ from pydantic import ValidationError
 
 from moment_tui.api.models import AMOUNT_MAX, SandboxPaymentCreate, field_errors
 from moment_tui.money import MoneyError, format_minor, parse_minor
+from moment_tui.sandbox.db import Database
 from moment_tui.sandbox.problems import Problem, bad_request
-from moment_tui.sandbox.routes import STATE
+from moment_tui.sandbox.routes import STATE, SandboxState
+
+TOKEN_TTL_SECONDS: Final = 24 * 60 * 60
+STALE_FORM: Final = (
+    "Nothing was paid: this form's payment token is missing, expired or unknown "
+    "(a page from before the sandbox restarted, say). Check the amount and press Pay again."
+)
 
 _PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
@@ -57,6 +74,7 @@ footer{{margin-top:1.5rem;font-size:.8rem;color:#8a90a0}}
 """
 
 _FORM = """<form method="post" action="/pay/{bill}">
+<input type="hidden" name="token" value="{token}">
 <label for="amount">Amount to pay ({currency})</label>
 <input id="amount" name="amount" value="{amount}" inputmode="decimal" autocomplete="off">
 <button type="submit" id="pay">Pay</button>
@@ -67,16 +85,19 @@ _OVERDUE = ' <span class="status overdue" id="overdue">overdue</span>'
 
 
 def _page(
-    conn: sqlite3.Connection,
+    db: Database,
     bill: sqlite3.Row,
     today: dt.date,
     *,
     message: str = "",
     typed: str | None = None,
+    token: str | None = None,
 ) -> str:
-    customer = conn.execute(
+    """The page; a form (for an unpaid bill) carries ``token``, or a new one."""
+    customer = db.one(
         "SELECT name, external_reference FROM customers WHERE id = ?", (bill["customer_id"],)
-    ).fetchone()
+    )
+    assert customer is not None  # bills.customer_id is a foreign key
     currency = bill["currency"]
     remaining = bill["amount_due"] - bill["amount_paid"]
     form = ""
@@ -84,6 +105,7 @@ def _page(
         default = format_minor(remaining, currency, with_symbol=False).replace(",", "")
         form = _FORM.format(
             bill=html.escape(bill["id"]),
+            token=html.escape(token or _mint(db, bill["id"])),
             currency=html.escape(currency),
             amount=html.escape(default if typed is None else typed),
         )
@@ -101,6 +123,19 @@ def _page(
     )
 
 
+def _mint(db: Database, bill_id: str) -> str:
+    """A new one-time form token for ``bill_id``; tokens past their TTL go meanwhile."""
+    token = secrets.token_urlsafe(18)
+    now = time.time()
+    with db.transaction() as conn:
+        conn.execute("DELETE FROM pay_tokens WHERE created_at < ?", (now - TOKEN_TTL_SECONDS,))
+        conn.execute(
+            "INSERT INTO pay_tokens (token, bill_id, created_at) VALUES (?, ?, ?)",
+            (token, bill_id, now),
+        )
+    return token
+
+
 def _overdue(bill: sqlite3.Row, today: dt.date) -> bool:
     """Unpaid with its due date before today (the sandbox's today, as bills use)."""
     due = bill["due_date"]
@@ -115,7 +150,7 @@ async def show(request: web.Request) -> web.Response:
     message = ""
     if request.query.get("paid"):
         message = '<p class="note" id="note">Payment received. Thank you.</p>'
-    page = _page(state.db.conn, bill, state.objects.today(), message=message)
+    page = _page(state.db, bill, state.objects.today(), message=message)
     return web.Response(text=page, content_type="text/html")
 
 
@@ -129,18 +164,57 @@ async def submit(request: web.Request) -> web.Response:
     except (ValueError, LookupError, HttpProcessingError) as exc:  # bad bytes, charset, parts
         raise bad_request(f"the form could not be read ({type(exc).__name__})") from None
     typed = str(form.get("amount", ""))
+    token = str(form.get("token", ""))
     try:
-        amount = parse_minor(typed, bill["currency"], minimum=1, maximum=AMOUNT_MAX)
-        body = SandboxPaymentCreate(bill=bill["id"], amount=amount)
         with state.db.transaction():
-            payment = state.payments.pay(body)
+            done = _pay_once(state, bill, token, typed)
     except (MoneyError, Problem, ValidationError) as exc:
-        message = f'<p class="error" id="error">{html.escape(_reason(exc))}</p>'
-        fresh = state.objects.resolve("bill", bill["id"])
-        page = _page(state.db.conn, fresh, state.objects.today(), message=message, typed=typed)
-        return web.Response(status=422, text=page, content_type="text/html")
-    state.sender.wake()
-    raise web.HTTPSeeOther(f"/pay/{bill['id']}?paid={payment['id']}")
+        # The token is still unused: the re-rendered form keeps it.
+        return _refused(state, bill, 422, _reason(exc), typed, token)
+    if done is None:
+        return _refused(state, bill, 400, STALE_FORM, typed)
+    payment_id, paid_now = done
+    if paid_now:
+        state.sender.wake()
+    raise web.HTTPSeeOther(f"/pay/{bill['id']}?paid={payment_id}")
+
+
+def _pay_once(
+    state: SandboxState, bill: sqlite3.Row, token: str, typed: str
+) -> tuple[str, bool] | None:
+    """Inside the caller's transaction: pay with a form token issued for this bill, or
+    find the payment it already made. ``(payment id, paid now)``; None for a token
+    that was never issued for this bill, or has expired."""
+    issued = state.db.one(
+        "SELECT payment_id FROM pay_tokens WHERE token = ? AND bill_id = ? AND created_at >= ?",
+        (token, bill["id"], time.time() - TOKEN_TTL_SECONDS),
+    )
+    if issued is None:
+        return None
+    if issued["payment_id"] is not None:
+        return issued["payment_id"], False
+    amount = parse_minor(typed, bill["currency"], minimum=1, maximum=AMOUNT_MAX)
+    body = SandboxPaymentCreate(bill=bill["id"], amount=amount)
+    payment_id: str = state.payments.pay(body)["id"]
+    state.db.conn.execute(
+        "UPDATE pay_tokens SET payment_id = ? WHERE token = ?", (payment_id, token)
+    )
+    return payment_id, True
+
+
+def _refused(
+    state: SandboxState,
+    bill: sqlite3.Row,
+    status: int,
+    reason: str,
+    typed: str,
+    token: str | None = None,
+) -> web.Response:
+    """The page again, as it is now, with the reason and the amount as typed."""
+    message = f'<p class="error" id="error">{html.escape(reason)}</p>'
+    fresh = state.objects.resolve("bill", bill["id"])
+    page = _page(state.db, fresh, state.objects.today(), message=message, typed=typed, token=token)
+    return web.Response(status=status, text=page, content_type="text/html")
 
 
 def _reason(exc: MoneyError | Problem | ValidationError) -> str:

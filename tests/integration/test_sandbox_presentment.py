@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import json
 import re
 from collections.abc import AsyncIterator
+from html import escape
 from typing import Any
 
 import httpx
@@ -14,6 +16,8 @@ import pytest
 from moment_tui.api.client import MomentClient
 from moment_tui.api.errors import Unprocessable
 from moment_tui.api.models import BillStatus
+from moment_tui.sandbox.presentment import STALE_FORM
+from moment_tui.sandbox.server import Sandbox
 from moment_tui.webhooks.verify import Verifier
 from tests.integration.conftest import (
     FAST_SCHEDULE,
@@ -27,6 +31,21 @@ from tests.integration.conftest import (
 )
 
 PAID_LOCATION = re.compile(r"^/pay/(bill_[A-Za-z0-9]{21})\?paid=(pay_[A-Za-z0-9]{21})$")
+TOKEN = re.compile(r'<input type="hidden" name="token" value="([A-Za-z0-9_-]{24})">')
+
+
+def token_of(page: str) -> str:
+    """The one-time token a rendered form carries."""
+    match = TOKEN.search(page)
+    assert match is not None, page
+    return match.group(1)
+
+
+async def press_pay(http: httpx.AsyncClient, path: str, amount: str) -> httpx.Response:
+    """What a payer does: open the page, type an amount, press Pay (once)."""
+    page = await http.get(path)
+    assert page.status_code == 200
+    return await http.post(path, data={"amount": amount, "token": token_of(page.text)})
 
 
 @pytest.fixture
@@ -81,14 +100,16 @@ async def test_bill_page_shows_amount_status_and_form(
     # The same page by the bill's external reference.
     by_ref = await browser.get(f"/pay/{bill['external_reference']}")
     assert by_ref.status_code == 200
-    assert by_ref.text == html
+    # ... except for the form's one-time token: every rendering mints its own.
+    assert token_of(by_ref.text) != token_of(html)
+    assert TOKEN.sub("", by_ref.text) == TOKEN.sub("", html)
 
 
 async def test_form_post_pays_and_redirects(
     client: MomentClient, browser: httpx.AsyncClient
 ) -> None:
     bill = await _bill(client, 2000)
-    answer = await browser.post(f"/pay/{bill['id']}", data={"amount": "12.50"})
+    answer = await press_pay(browser, f"/pay/{bill['id']}", "12.50")
     assert answer.status_code == 303
     match = PAID_LOCATION.match(answer.headers["location"])
     assert match is not None
@@ -108,7 +129,7 @@ async def test_form_post_pays_and_redirects(
     assert '<button type="submit" id="pay">Pay</button>' in landing.text
 
     # Paying the rest (typed with a currency symbol) settles the bill; the form goes away.
-    rest = await browser.post(f"/pay/{bill['external_reference']}", data={"amount": "R 7.50"})
+    rest = await press_pay(browser, f"/pay/{bill['external_reference']}", "R 7.50")
     assert rest.status_code == 303
     done = await browser.get(f"/pay/{bill['id']}")
     assert '<span class="status paid" id="status">paid</span>' in done.text
@@ -136,7 +157,7 @@ async def test_bad_amount_rerenders_with_error_and_typed_text(
     client: MomentClient, browser: httpx.AsyncClient, typed: str, message: str
 ) -> None:
     bill = await _bill(client, 2000)
-    answer = await browser.post(f"/pay/{bill['id']}", data={"amount": typed})
+    answer = await press_pay(browser, f"/pay/{bill['id']}", typed)
     assert answer.status_code == 422
     assert answer.headers["content-type"].startswith("text/html")
     error = re.search(r'<p class="error" id="error">(.*?)</p>', answer.text)
@@ -185,7 +206,7 @@ async def test_overdue_unpaid_bill_is_marked_overdue(start_sandbox: StartSandbox
         assert '<form method="post"' in page  # still payable
 
         # A refused payment re-renders the page, still marked.
-        refused = await http.post(f"/pay/{late['id']}", data={"amount": "abc"})
+        refused = await press_pay(http, f"/pay/{late['id']}", "abc")
         assert refused.status_code == 422
         assert overdue in refused.text
 
@@ -194,7 +215,7 @@ async def test_overdue_unpaid_bill_is_marked_overdue(start_sandbox: StartSandbox
 
         paid_late = await _bill(client, 2000, due_date="2031-01-31")
         assert overdue in (await http.get(f"/pay/{paid_late['id']}")).text
-        paid = await http.post(f"/pay/{paid_late['id']}", data={"amount": "20"})
+        paid = await press_pay(http, f"/pay/{paid_late['id']}", "20")
         assert paid.status_code == 303
         paid_page = (await http.get(f"/pay/{paid_late['id']}")).text
         assert '<span class="status paid" id="status">paid</span>' in paid_page
@@ -211,7 +232,7 @@ async def test_page_escapes_what_it_shows(client: MomentClient, browser: httpx.A
     assert "<script>" not in page.text
     assert "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt;" in page.text
     typed = '"><img src=x onerror=alert(1)>'
-    answer = await browser.post(f"/pay/{bill['id']}", data={"amount": typed})
+    answer = await press_pay(browser, f"/pay/{bill['id']}", typed)
     assert answer.status_code == 422
     assert "<img" not in answer.text
     assert 'value="&quot;&gt;&lt;img src=x onerror=alert(1)&gt;"' in answer.text
@@ -221,12 +242,13 @@ async def test_voided_bill_page_has_no_form_and_refuses_payment(
     client: MomentClient, browser: httpx.AsyncClient
 ) -> None:
     bill = await _bill(client, 900)
+    token = token_of((await browser.get(f"/pay/{bill['id']}")).text)  # opened while unpaid
     await client.void_bill(bill["id"])
     page = await browser.get(f"/pay/{bill['id']}")
     assert page.status_code == 200
     assert '<span class="status voided" id="status">voided</span>' in page.text
     assert "<form" not in page.text
-    answer = await browser.post(f"/pay/{bill['id']}", data={"amount": "1.00"})
+    answer = await browser.post(f"/pay/{bill['id']}", data={"amount": "1.00", "token": token})
     assert answer.status_code == 422
     assert "is voided and cannot be paid" in answer.text
     assert "<form" not in answer.text
@@ -254,7 +276,7 @@ async def test_paying_on_the_page_sends_a_signed_webhook(
         httpx.AsyncClient(base_url=sandbox.url, follow_redirects=False) as http,
     ):
         bill = await _bill(client, 1000)
-        answer = await http.post(f"/pay/{bill['id']}", data={"amount": "4.00"})
+        answer = await press_pay(http, f"/pay/{bill['id']}", "4.00")
         assert answer.status_code == 303
         match = PAID_LOCATION.match(answer.headers["location"])
         assert match is not None
@@ -290,7 +312,7 @@ async def test_the_page_pays_exactly_as_the_payments_endpoint_does(
             Unprocessable,
         )
         api_detail = refused.detail
-        too_much = await page.post(f"/pay/{by_page['id']}", data={"amount": "10.01"})
+        too_much = await press_pay(page, f"/pay/{by_page['id']}", "10.01")
         assert too_much.status_code == 422
         assert (
             api_detail
@@ -301,7 +323,7 @@ async def test_the_page_pays_exactly_as_the_payments_endpoint_does(
         api_payment = (
             await post(client, "/sandbox/payments", {"bill": by_api["id"], "amount": 400})
         ).body
-        answer = await page.post(f"/pay/{by_page['id']}", data={"amount": "4.00"})
+        answer = await press_pay(page, f"/pay/{by_page['id']}", "4.00")
         assert answer.status_code == 303
         match = PAID_LOCATION.match(answer.headers["location"])
         assert match is not None
@@ -356,3 +378,121 @@ async def test_the_page_pays_exactly_as_the_payments_endpoint_does(
             "metadata": {},
         }
     )
+
+
+# --- the form's one-time token ------------------------------------------------------------
+
+
+def _payments_on(sandbox: Sandbox, bill_id: str) -> list[int]:
+    rows = sandbox.db.all(
+        "SELECT amount FROM payments WHERE target_id = ? ORDER BY seq", (bill_id,)
+    )
+    return [row["amount"] for row in rows]
+
+
+async def test_a_double_submit_pays_once(start_sandbox: StartSandbox) -> None:
+    """Two posts of one rendered form (a double click) — even at the same moment —
+    make one payment and one event; both are redirected to that payment's page."""
+    sandbox = await start_sandbox()
+    async with (
+        make_client(sandbox.url) as client,
+        httpx.AsyncClient(base_url=sandbox.url, follow_redirects=False) as http,
+    ):
+        bill = await _bill(client, 2000)
+        path = f"/pay/{bill['id']}"
+        form = {"amount": "5.00", "token": token_of((await http.get(path)).text)}
+        first, second = await asyncio.gather(http.post(path, data=form), http.post(path, data=form))
+        assert (first.status_code, second.status_code) == (303, 303)
+        assert first.headers["location"] == second.headers["location"]
+        match = PAID_LOCATION.match(first.headers["location"])
+        assert match is not None
+        assert _payments_on(sandbox, bill["id"]) == [500]
+        assert (await client.get_bill(bill["id"])).amount_paid == 500
+        events = sandbox.db.all("SELECT payload FROM events")
+        assert len(events) == 1
+        assert json.loads(events[0]["payload"])["data"]["payment_id"] == match.group(2)
+
+        # Later, the same form again (the Back button, a resubmit), even with another
+        # amount typed: still that one payment, and the page shows it.
+        again = await http.post(path, data={**form, "amount": "7.00"})
+        assert again.status_code == 303
+        assert again.headers["location"] == first.headers["location"]
+        landing = await http.get(again.headers["location"])
+        assert '<p class="note" id="note">Payment received. Thank you.</p>' in landing.text
+        assert 'id="remaining">R 15.00<' in landing.text
+        assert _payments_on(sandbox, bill["id"]) == [500]
+
+        # A fresh page is a fresh token: paying the rest works.
+        rest = await press_pay(http, path, "15.00")
+        assert rest.status_code == 303
+        assert rest.headers["location"] != first.headers["location"]
+        assert _payments_on(sandbox, bill["id"]) == [500, 1500]
+
+
+@pytest.mark.parametrize("case", ["missing", "unknown", "another-bill", "expired"])
+async def test_a_post_without_a_token_this_page_issued_pays_nothing(
+    start_sandbox: StartSandbox, case: str
+) -> None:
+    """No token, or one this sandbox never issued for this bill (or issued more than a
+    day ago): 400 and nothing paid — it may be a stale page whose payment already went
+    through. The page comes back with the typed amount and a fresh token to pay with."""
+    sandbox = await start_sandbox()
+    async with (
+        make_client(sandbox.url) as client,
+        httpx.AsyncClient(base_url=sandbox.url, follow_redirects=False) as http,
+    ):
+        bill, other = await _bill(client, 2000), await _bill(client, 2000)
+        path = f"/pay/{bill['id']}"
+        issued = token_of((await http.get(path)).text)
+        form = {"amount": "3.25"}
+        if case == "unknown":
+            form["token"] = "A" * 24
+        elif case == "another-bill":
+            form["token"] = token_of((await http.get(f"/pay/{other['id']}")).text)
+        elif case == "expired":
+            form["token"] = issued
+            sandbox.db.conn.execute(
+                "UPDATE pay_tokens SET created_at = created_at - 86401 WHERE token = ?", (issued,)
+            )
+        answer = await http.post(path, data=form)
+        assert answer.status_code == 400
+        assert answer.headers["content-type"].startswith("text/html")
+        error = re.search(r'<p class="error" id="error">(.*?)</p>', answer.text)
+        assert error is not None
+        assert error.group(1) == escape(STALE_FORM)
+        assert '<input id="amount" name="amount" value="3.25"' in answer.text
+        assert 'id="remaining">R 20.00<' in answer.text
+        fresh = token_of(answer.text)
+        assert fresh not in (issued, form.get("token"))
+        assert _payments_on(sandbox, bill["id"]) == []
+        assert sandbox.db.all("SELECT 1 FROM events") == []
+        if case == "expired":  # minting a token clears the expired ones
+            assert sandbox.db.one("SELECT 1 FROM pay_tokens WHERE token = ?", (issued,)) is None
+
+        paid = await http.post(path, data={"amount": "3.25", "token": fresh})
+        assert paid.status_code == 303
+        assert _payments_on(sandbox, bill["id"]) == [325]
+
+
+async def test_a_refused_amount_keeps_the_forms_token(start_sandbox: StartSandbox) -> None:
+    """A refused amount pays nothing, so the re-rendered form keeps its token: the
+    corrected amount pays with it, once."""
+    sandbox = await start_sandbox()
+    async with (
+        make_client(sandbox.url) as client,
+        httpx.AsyncClient(base_url=sandbox.url, follow_redirects=False) as http,
+    ):
+        bill = await _bill(client, 2000)
+        path = f"/pay/{bill['id']}"
+        token = token_of((await http.get(path)).text)
+        refused = await http.post(path, data={"amount": "20.01", "token": token})
+        assert refused.status_code == 422
+        assert token_of(refused.text) == token
+        paid = await http.post(path, data={"amount": "20.00", "token": token})
+        assert paid.status_code == 303
+        again = await http.post(path, data={"amount": "20.00", "token": token})
+        assert (again.status_code, again.headers["location"]) == (303, paid.headers["location"])
+        done = await http.get(again.headers["location"])
+        assert '<span class="status paid" id="status">paid</span>' in done.text
+        assert "<form" not in done.text
+        assert _payments_on(sandbox, bill["id"]) == [2000]

@@ -74,8 +74,16 @@ async def test_latency_slows_every_answer_once(start_sandbox: StartSandbox) -> N
         await waited("GET", "/sandbox/deliveries", 200, headers=auth)
         await waited("GET", "/sandbox/events", 200, headers=auth)
         await waited("GET", f"/pay/{bill}", 200)
-        await waited("POST", f"/pay/{bill}", 303, data={"amount": "1.00"})
-        await waited("POST", f"/pay/{bill}", 422, data={"amount": "abc"})
+
+        async def token() -> str:  # the bill page's one-time form token
+            page = (await http.get(f"/pay/{bill}")).text
+            return page.split('name="token" value="', 1)[1].split('"', 1)[0]
+
+        once = await token()
+        await waited("POST", f"/pay/{bill}", 303, data={"amount": "1.00", "token": once})
+        await waited("POST", f"/pay/{bill}", 303, data={"amount": "1.00", "token": once})
+        await waited("POST", f"/pay/{bill}", 400, data={"amount": "1.00"})
+        await waited("POST", f"/pay/{bill}", 422, data={"amount": "abc", "token": await token()})
         await waited("GET", "/pay/nobill", 404)
 
         # Answers that never reach an endpoint's own code wait too.
@@ -135,7 +143,16 @@ async def test_reprs_never_show_webhook_secrets(
 
 # --- the schema -------------------------------------------------------------------------------
 
-TABLES = {"customers", "accounts", "bills", "payments", "events", "deliveries", "idempotency"}
+TABLES = {
+    "customers",
+    "accounts",
+    "bills",
+    "payments",
+    "events",
+    "deliveries",
+    "idempotency",
+    "pay_tokens",
+}
 
 
 def _tables(db: Database) -> set[str]:
