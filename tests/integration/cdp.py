@@ -44,6 +44,7 @@ FLAGS = (
     "--disable-sync",
     "--no-first-run",
     "--no-default-browser-check",
+    "--window-size=1280,1024",
     "--remote-debugging-port=0",
 )
 
@@ -139,6 +140,25 @@ class Page:
         except TimeoutError:
             recent = [e.get("method") for e in self.events[after:]]
             raise CdpError(f"no {method} within {within} s; events since: {recent}") from None
+
+    async def wait_until(self, expression: str, within: float = COMMAND_TIMEOUT) -> Any:
+        """Poll the JavaScript ``expression`` until it is truthy; return its value.
+
+        For a page that may be mid-navigation (a back/forward-cache restore fires no
+        load event): an evaluation the navigation cuts short counts as "not yet"."""
+        deadline = time.monotonic() + within
+        last: Any = None
+        while True:
+            try:
+                last = await self.evaluate(expression)
+            except CdpError as exc:
+                last = exc
+            else:
+                if last:
+                    return last
+            if time.monotonic() > deadline:
+                raise CdpError(f"{expression!r} not true within {within} s; last: {last!r}")
+            await asyncio.sleep(0.02)
 
     async def navigate(self, url: str, within: float = COMMAND_TIMEOUT) -> None:
         """Open ``url`` and wait for its load event."""

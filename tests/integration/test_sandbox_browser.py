@@ -29,6 +29,7 @@ from tests.integration.conftest import (
     Receiver,
     StartSandbox,
     eventually,
+    hold_first_answer,
     make_client,
     post,
     ref,
@@ -203,3 +204,112 @@ async def test_paying_in_the_browser(
             BillStatus.PAID,
         )
         assert len(await _events(client)) == 2
+
+
+# --- the form's one-time token: one form, one payment ------------------------------------
+
+TOKEN = "document.querySelector('form input[name=token]')?.value ?? null"
+BUTTON_CENTRE = """(() => {
+  const button = document.getElementById('pay');
+  button.scrollIntoView({block: 'center'});
+  const r = button.getBoundingClientRect();
+  return [r.x + r.width / 2, r.y + r.height / 2];
+})()"""
+
+
+async def _form_page(page: Page, sandbox_url: str, bill: dict[str, Any]) -> str:
+    """Open the bill's page with the browser's network log on (and no favicon request,
+    so the page's own requests are all the sandbox answers); its form's token."""
+    await page.send("Network.enable")
+    await page.send("Network.setBlockedURLs", urls=["*/favicon.ico"])
+    await page.navigate(f"{sandbox_url}/pay/{bill['id']}")
+    token = await page.evaluate(TOKEN)
+    assert token, "the form carries no one-time token"
+    assert isinstance(token, str)
+    return token
+
+
+def _posts(page: Page) -> list[str]:
+    """The URLs of the POSTs the browser has sent."""
+    return [
+        event["params"]["request"]["url"]
+        for event in page.events
+        if event["method"] == "Network.requestWillBeSent"
+        and event["params"]["request"]["method"] == "POST"
+    ]
+
+
+async def test_back_and_pay_again_does_not_pay_twice(
+    page: Page, start_sandbox: StartSandbox
+) -> None:
+    sandbox = await start_sandbox()
+    async with make_client(sandbox.url) as client:
+        bill = await _bill(client, 10_000, "2031-03-31")
+        token = await _form_page(page, sandbox.url, bill)
+        await page.evaluate(type_amount("25.00"))
+        paid = await _click_pay(page)
+        first = PAID_URL.search(paid["url"])
+        assert first is not None, paid["url"]
+        payment_id = first.group(2)
+
+        # Back: the browser shows the form as it was, token and typed amount and all
+        # (a back/forward-cache restore fires no load event, hence the polling).
+        await page.evaluate("history.back()")
+        back = await page.wait_until(
+            "!location.search && document.readyState === 'complete'"
+            f" && document.getElementById('amount') && {READ_PAGE}"
+        )
+        assert await page.evaluate(TOKEN) == token
+        assert (back["remaining"], back["field"], back["note"]) == ("R 100.00", "25.00", None)
+
+        # Pay again: the form is posted again, and lands on the payment it already made.
+        again = await _click_pay(page)
+        assert _posts(page) == [f"{sandbox.url}/pay/{bill['id']}"] * 2
+        second = PAID_URL.search(again["url"])
+        assert second is not None, again["url"]
+        assert second.group(2) == payment_id
+        assert (again["note"], again["remaining"]) == ("Payment received. Thank you.", "R 75.00")
+
+        after = await client.get_bill(bill["id"])
+        assert (after.amount_paid, after.amount_remaining) == (2_500, 7_500)
+        assert [e["type"] for e in await _events(client)] == ["obligation.amount_applied"]
+
+
+async def test_pay_clicked_twice_fast_pays_once(page: Page, start_sandbox: StartSandbox) -> None:
+    """A real double click (mouse events at the button) while the first post's answer
+    is still on its way: the browser posts the form twice; one payment is made."""
+    sandbox = await start_sandbox()
+    async with make_client(sandbox.url) as client:
+        bill = await _bill(client, 10_000, "2031-03-31")
+        await _form_page(page, sandbox.url, bill)
+        await page.evaluate(type_amount("25.00"))
+        x, y = await page.evaluate(BUTTON_CENTRE)
+
+        async def click(count: int) -> None:
+            for kind in ("mousePressed", "mouseReleased"):
+                await page.send(
+                    "Input.dispatchMouseEvent", type=kind, x=x, y=y, button="left", clickCount=count
+                )
+
+        # The first post pays, then its answer waits at the gate: the browser is still
+        # showing the form when the second click comes.
+        gate = hold_first_answer(sandbox)
+        try:
+            mark = page.mark()
+            await click(1)
+            await eventually(lambda: sandbox.db.one("SELECT id FROM payments"))
+            await click(2)
+            await page.wait_for("Page.loadEventFired", mark)
+        finally:
+            gate.set()
+        shown = await page.evaluate(READ_PAGE)
+
+        assert _posts(page) == [f"{sandbox.url}/pay/{bill['id']}"] * 2
+        landed = PAID_URL.search(shown["url"])
+        assert landed is not None, shown["url"]
+        payments = sandbox.db.all("SELECT id, amount FROM payments")
+        assert [(row["id"], row["amount"]) for row in payments] == [(landed.group(2), 2_500)]
+        assert (shown["note"], shown["remaining"]) == ("Payment received. Thank you.", "R 75.00")
+        after = await client.get_bill(bill["id"])
+        assert (after.amount_paid, after.amount_remaining) == (2_500, 7_500)
+        assert [e["type"] for e in await _events(client)] == ["obligation.amount_applied"]
