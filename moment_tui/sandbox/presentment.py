@@ -172,7 +172,9 @@ async def submit(request: web.Request) -> web.Response:
         # The token is still unused: the re-rendered form keeps it.
         return _refused(state, bill, 422, _reason(exc), typed, token)
     if done is None:
-        return _refused(state, bill, 400, STALE_FORM, typed)
+        status = state.objects.resolve("bill", bill["id"])["status"]
+        stale = STALE_FORM if status == "unpaid" else f"Nothing was paid: this bill is {status}."
+        return _refused(state, bill, 400, stale, typed)
     payment_id, paid_now = done
     if paid_now:
         state.sender.wake()

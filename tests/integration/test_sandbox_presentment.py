@@ -496,3 +496,26 @@ async def test_a_refused_amount_keeps_the_forms_token(start_sandbox: StartSandbo
         assert '<span class="status paid" id="status">paid</span>' in done.text
         assert "<form" not in done.text
         assert _payments_on(sandbox, bill["id"]) == [2000]
+
+
+async def test_a_tokenless_post_for_a_settled_bill_says_so(start_sandbox: StartSandbox) -> None:
+    """A stale page's post for a bill paid or voided meanwhile: 400, nothing paid, and
+    the page says what the bill is now rather than inviting another try."""
+    sandbox = await start_sandbox()
+    async with (
+        make_client(sandbox.url) as client,
+        httpx.AsyncClient(base_url=sandbox.url, follow_redirects=False) as http,
+    ):
+        paid, voided = await _bill(client, 2000), await _bill(client, 2000)
+        await post(client, "/sandbox/payments", {"bill": paid["id"]})
+        await client.void_bill(voided["id"])
+        for bill, status in ((paid, "paid"), (voided, "voided")):
+            answer = await http.post(f"/pay/{bill['id']}", data={"amount": "1.00"})
+            assert answer.status_code == 400
+            assert (
+                f'<p class="error" id="error">Nothing was paid: this bill is {status}.</p>'
+                in answer.text
+            )
+            assert "<form" not in answer.text
+        assert _payments_on(sandbox, paid["id"]) == [2000]
+        assert _payments_on(sandbox, voided["id"]) == []
