@@ -55,9 +55,9 @@ Choices (the reference leaves these open):
   (``[country]_[merchant]_moment_all-customers_YYYY-MM-DD.csv``,
   ``[country]_[merchant]_dailyfile_YYYY-MM-DD.csv``, or any name whose stem ends
   in ``YYYY-MM-DD``), else today. A name whose date is not a real date is a
-  file-level error. The bill's ``bill_date`` is the file date when that is not
-  after the due date, else it is left out and the API dates the bill (the sandbox
-  dates an overdue bill on its due date: a bill recorded late).
+  file-level error. The bill's ``bill_date`` is the file date, or the due date when
+  that is earlier (a bill already overdue in the file: it cannot be dated after it
+  was due, and the API would date it today).
 * **Bill reference** — ``f"{customer_reference}-{due_date or file_date:%Y%m%d}"``,
   stable across re-imports of the same data. When two rows of one file produce the
   same reference, later ones get ``-2``, ``-3``… in file order. A row takes its
@@ -659,7 +659,7 @@ def _parse_row(
         errors.sort(key=lambda error: layout.order.get(error.field, layout.width))
         bulk.errors += errors or [RowError(line, "", "the row could not be read")]
         return
-    bill_date = bulk.file_date if due_date is None or bulk.file_date <= due_date else None
+    bill_date = bulk.file_date if due_date is None else min(bulk.file_date, due_date)
     bulk.rows.append(
         BulkRow(
             line_number=line,

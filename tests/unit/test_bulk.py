@@ -352,15 +352,15 @@ def test_an_impossible_date_in_the_file_name_is_a_file_error() -> None:
     assert len(pinned.rows) == 1
 
 
-def test_bill_date_is_the_file_date_unless_after_the_due_date() -> None:
+def test_bill_date_is_the_file_date_or_the_earlier_due_date() -> None:
     bulk = parse(
         f"A,B,{THANDI_ID},,,2024-06-01,1.00",  # same day: kept
-        f"A,B,{THANDI_ID},,,2024-05-31,1.00",  # due before the file date: left out
+        f"A,B,{THANDI_ID},,,2024-05-31,1.00",  # already overdue: dated when it was due
         f"A,B,{THANDI_ID},,,,1.00",  # no due date: file date, and the reference uses it
     )
     assert [(r.bill_date, r.due_date) for r in bulk.rows] == [
         (dt.date(2024, 6, 1), dt.date(2024, 6, 1)),
-        (None, dt.date(2024, 5, 31)),
+        (dt.date(2024, 5, 31), dt.date(2024, 5, 31)),
         (dt.date(2024, 6, 1), None),
     ]
     # The first and third share a reference date: the third gets a suffix.
@@ -369,7 +369,7 @@ def test_bill_date_is_the_file_date_unless_after_the_due_date() -> None:
         f"{THANDI_REF}-20240531",
         f"{THANDI_REF}-20240601-2",
     ]
-    assert "bill_date" not in bulk.rows[1].bill(THANDI_REF).to_json()
+    assert bulk.rows[1].bill(THANDI_REF).to_json()["bill_date"] == "2024-05-31"
 
 
 @pytest.mark.parametrize(
