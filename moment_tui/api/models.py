@@ -12,8 +12,10 @@ Two families:
   fields are kept (the API may add some) and optional fields may be missing.
 
 Nested creation is first-class: ``AccountCreate.customer`` is an id/reference or a
-``CustomerCreate``; ``BillCreate.account`` is an id/reference or a
-``NestedAccountCreate`` that may nest a ``CustomerCreate`` in turn.
+``CustomerCreate``; ``BillCreate.account`` is an account id (``bacc_…``) or a
+``NestedAccountCreate`` that may nest a ``CustomerCreate`` (or name one by id or
+reference) in turn. A bill's own ``customer`` is a customer id (``bcus_…``) or a
+``CustomerCreate``: reference §12.1 gives a bill's string links as ids only.
 """
 
 from __future__ import annotations
@@ -69,6 +71,15 @@ ExternalReference = Annotated[
 # An id (``bcus_…``) or an external reference: both fit the reference pattern.
 ObjectRef = ExternalReference
 
+# Ids alone (reference §3.2), where the reference allows no external reference: a
+# bill's string ``customer`` is ``^bcus_…`` and its ``account`` ``^bacc_…`` (§12.1).
+CUSTOMER_ID_PATTERN = ID_PATTERNS["customer"].pattern
+ACCOUNT_ID_PATTERN = ID_PATTERNS["account"].pattern
+CustomerId = Annotated[str, StringConstraints(max_length=255, pattern=CUSTOMER_ID_PATTERN)]
+"""A Moment customer id, ``bcus_`` then letters and digits."""
+AccountId = Annotated[str, StringConstraints(max_length=255, pattern=ACCOUNT_ID_PATTERN)]
+"""A Moment account id, ``bacc_`` then letters and digits."""
+
 # Unions of "existing object by reference" and "new object" are told apart by JSON
 # type, so a validation error names one branch only (``account.customer.phone``).
 _REF, _NEW = "by-reference", "new-object"
@@ -88,6 +99,8 @@ _PATTERN_HINTS = {
     EXTERNAL_REFERENCE_PATTERN: "use letters, digits, '_' and '-' only",
     E164_PATTERN: "use international E.164 form, e.g. +27821234567",
     r"^[^@\s]+@[^@\s]+\.[^@\s.]+$": "enter an email address such as name@example.com",
+    CUSTOMER_ID_PATTERN: "use the customer's id (bcus_…), not its external reference",
+    ACCOUNT_ID_PATTERN: "use the account's id (bacc_…), not its external reference",
 }
 
 
@@ -249,8 +262,13 @@ class AccountUpdate(_BalanceNeedsCurrency):
 # --- bills ------------------------------------------------------------------------
 
 
-NewOrExistingAccount = Annotated[
-    Annotated[ObjectRef, Tag(_REF)] | Annotated[NestedAccountCreate, Tag(_NEW)],
+# A bill's links (reference §12.1): an existing object by id only, or a new one.
+BillCustomer = Annotated[
+    Annotated[CustomerId, Tag(_REF)] | Annotated[CustomerCreate, Tag(_NEW)],
+    Discriminator(_ref_or_new),
+]
+BillAccount = Annotated[
+    Annotated[AccountId, Tag(_REF)] | Annotated[NestedAccountCreate, Tag(_NEW)],
     Discriminator(_ref_or_new),
 ]
 
@@ -265,16 +283,17 @@ class BillCreate(_Request):
     """A bill against an account or directly against a customer.
 
     Rules (reference §12.1 and our choices for Unknown 19): at least one of
-    ``account``/``customer``; a new account object needs a customer, given either
-    inside it or as ``customer`` here but not both; ``due_date`` not before
-    ``bill_date``.
+    ``account``/``customer``; as strings they are ids (``bacc_…``, ``bcus_…``), never
+    external references; a new account object needs a customer, given either inside
+    it (there by id or reference, as for any account) or as ``customer`` here but not
+    both; ``due_date`` not before ``bill_date``.
     """
 
     external_reference: ExternalReference
     currency: Currency
     amount_due: AmountDue
-    customer: NewOrExistingCustomer | None = None
-    account: NewOrExistingAccount | None = None
+    customer: BillCustomer | None = None
+    account: BillAccount | None = None
     bill_date: RequestDate | None = None
     due_date: RequestDate | None = None
     metadata: Metadata | None = None

@@ -173,8 +173,8 @@ class BulkRow:
     metadata: dict[str, str]
 
     def bill(self, customer: str | CustomerCreate) -> BillCreate:
-        """The ``POST /billing/bills`` body, against an existing customer (its reference)
-        or with a new customer nested inside."""
+        """The ``POST /billing/bills`` body, against an existing customer (its id: a
+        bill names one by id only) or with a new customer nested inside."""
         return BillCreate(
             external_reference=self.bill_reference,
             currency=self.currency,

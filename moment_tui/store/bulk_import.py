@@ -347,7 +347,7 @@ class _Importer:
         await self._remember(customer, bill)
 
     async def _create(self, row: BulkRow, customer: Customer | None) -> tuple[Bill, bool]:
-        nested: str | CustomerCreate = row.customer if customer is None else row.customer_reference
+        nested: str | CustomerCreate = row.customer if customer is None else customer.id
         body = row.bill(nested).to_json()
         key = idempotency_key(self.bulk.file_name, self.bulk.file_date, row.bill_reference, body)
         path = COLLECTION["bill"]

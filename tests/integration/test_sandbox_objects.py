@@ -221,8 +221,8 @@ async def test_bill_with_existing_account_and_its_own_customer_is_accepted(
             external_reference=ref("bill"),
             currency="ZAR",
             amount_due=900,
-            account=account.external_reference,
-            customer=customer.external_reference,
+            account=account.id,
+            customer=customer.id,
         )
     )
     assert (bill.account_id, bill.customer_id) == (account.id, customer.id)
@@ -276,7 +276,7 @@ async def test_bill_with_new_account_for_the_bills_customer(client: MomentClient
             external_reference=ref("bill"),
             currency="ZAR",
             amount_due=5000,
-            customer=customer.external_reference,
+            customer=customer.id,
             account=NestedAccountCreate(external_reference=ref("acc")),
         )
     )

@@ -6,6 +6,7 @@ would refuse them before they left; the sandbox must refuse them on its own.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
@@ -79,29 +80,35 @@ SCHEMA_FAILURES: list[tuple[str, dict[str, Any], str]] = [
     (ACCOUNTS, {"customer": "c", "external_reference": "a", "balance": 5}, "currency"),
     (ACCOUNTS, {"customer": "c", "external_reference": "a", "email": "a@b.co"}, "email"),
     # bills
-    (BILLS, _bill(customer="c", amount_due=0), "amount_due"),
-    (BILLS, _bill(customer="c", amount_due=100_000_000), "amount_due"),
-    (BILLS, _bill(customer="c", amount_due="100"), "amount_due"),
-    (BILLS, _bill(customer="c", amount_due=10.0), "amount_due"),
+    (BILLS, _bill(customer="bcus_c", amount_due=0), "amount_due"),
+    (BILLS, _bill(customer="bcus_c", amount_due=100_000_000), "amount_due"),
+    (BILLS, _bill(customer="bcus_c", amount_due="100"), "amount_due"),
+    (BILLS, _bill(customer="bcus_c", amount_due=10.0), "amount_due"),
     (BILLS, {"external_reference": "b", "amount_due": 100, "customer": "c"}, "currency"),
     (BILLS, {"external_reference": "b", "currency": "ZAR", "customer": "c"}, "amount_due"),
-    (BILLS, _bill(customer="c", currency="RAND"), "currency"),
+    (BILLS, _bill(customer="bcus_c", currency="RAND"), "currency"),
     (BILLS, _bill(), "account"),
     (BILLS, _bill(account={"external_reference": "a"}), "customer"),
     (
         BILLS,
-        _bill(customer="c", account={"external_reference": "a", "customer": "c"}),
+        _bill(customer="bcus_c", account={"external_reference": "a", "customer": "c"}),
         "customer",
     ),
     (
         BILLS,
-        _bill(customer="c", bill_date="2030-02-01", due_date="2030-01-31"),
+        _bill(customer="bcus_c", bill_date="2030-02-01", due_date="2030-01-31"),
         "due_date",
     ),
-    (BILLS, _bill(customer="c", bill_date="2030-13-01"), "bill_date"),
-    (BILLS, _bill(customer="c", due_date="31/01/2030"), "due_date"),
-    (BILLS, _bill(customer="c", metadata=ELEVEN), "metadata"),
-    (BILLS, _bill(customer="c", status="paid"), "status"),
+    (BILLS, _bill(customer="bcus_c", bill_date="2030-13-01"), "bill_date"),
+    (BILLS, _bill(customer="bcus_c", due_date="31/01/2030"), "due_date"),
+    (BILLS, _bill(customer="bcus_c", due_date="2030-01-31T00:00:00"), "due_date"),
+    (BILLS, _bill(customer="bcus_c", bill_date=1699920000), "bill_date"),
+    # A bill names an existing customer or account by id only (reference §12.1).
+    (BILLS, _bill(customer="UCR1"), "customer"),
+    (BILLS, _bill(account="UAR1"), "account"),
+    (BILLS, _bill(account="bacc_a", customer="UCR1"), "customer"),
+    (BILLS, _bill(customer="bcus_c", metadata=ELEVEN), "metadata"),
+    (BILLS, _bill(customer="bcus_c", status="paid"), "status"),
     (
         BILLS,
         _bill(
@@ -150,6 +157,20 @@ async def test_schema_failures_are_400_naming_the_field(
     assert field in named, named
     assert named[field]  # a reason, not just a name
     assert f"{field}: " in (error.detail or "")
+
+
+@pytest.mark.parametrize(
+    ("link", "value", "message"),
+    [
+        ("customer", "UCR1", "use the customer's id (bcus_…), not its external reference"),
+        ("account", "UAR1", "use the account's id (bacc_…), not its external reference"),
+    ],
+)
+async def test_a_bill_naming_an_existing_object_by_reference_is_told_to_use_its_id(
+    client: MomentClient, link: str, value: str, message: str
+) -> None:
+    error = await failure(post(client, BILLS, _bill(**{link: value})), BadRequest)
+    assert fields(error) == {link: message}
 
 
 @dataclass
@@ -215,11 +236,11 @@ def world(sandbox_url: str) -> World:
 
 
 # (method, path template, body template, field or None); "{name}" is filled from World,
-# "{new}" with a fresh reference.
+# "{new}" with a fresh reference, "{new_id:bacc}" with an id no object has.
 SEMANTIC_FAILURES: list[tuple[str, str, dict[str, Any], str | None]] = [
     ("POST", ACCOUNTS, {"external_reference": "{new}", "customer": "{new}"}, "customer"),
-    ("POST", BILLS, _bill(external_reference="{new}", account="{new}"), "account"),
-    ("POST", BILLS, _bill(external_reference="{new}", customer="{new}"), "customer"),
+    ("POST", BILLS, _bill(external_reference="{new}", account="{new_id:bacc}"), "account"),
+    ("POST", BILLS, _bill(external_reference="{new}", customer="{new_id:bcus}"), "customer"),
     (
         "POST",
         BILLS,
@@ -256,6 +277,8 @@ def _fill(value: Any, world: World) -> Any:
         return {k: _fill(v, world) for k, v in value.items()}
     if value == "{new}":
         return ref("new")
+    if isinstance(value, str) and value.startswith("{new_id:"):
+        return f"{value[8:-1]}_{uuid.uuid4().hex}"
     if isinstance(value, str):
         return value.format(**vars(world))
     return value

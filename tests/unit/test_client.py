@@ -871,7 +871,9 @@ WRITES: list[tuple[str, Call, str]] = [
     (
         "create_bill",
         lambda c: c.create_bill(
-            BillCreate(external_reference="UBR1", currency="ZAR", amount_due=2000, customer="c")
+            BillCreate(
+                external_reference="UBR1", currency="ZAR", amount_due=2000, customer="bcus_1"
+            )
         ),
         "POST /billing/bills",
     ),

@@ -409,6 +409,49 @@ def test_bill_with_existing_account_and_customer_is_allowed() -> None:
     assert (body.account, body.customer) == ("bacc_1", "bcus_1")
 
 
+CUSTOMER_ID_HINT = "use the customer's id (bcus_…), not its external reference"
+ACCOUNT_ID_HINT = "use the account's id (bacc_…), not its external reference"
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["UCR1", "bcus_", "bcus_a-b", "bcus_a_b", "BCUS_1", "bacc_1", "bcus_1\n"],
+)
+def test_a_bills_customer_given_as_a_string_is_a_customer_id(value: str) -> None:
+    # Reference §12.1: a bill's string customer is ^bcus_…, never an external reference.
+    assert errors_of(BillCreate, bill(customer=value)) == {"customer": CUSTOMER_ID_HINT}
+
+
+@pytest.mark.parametrize("value", ["UAR1", "bacc_", "bacc_a-b", "bcus_1", "bacc_1 "])
+def test_a_bills_account_given_as_a_string_is_an_account_id(value: str) -> None:
+    assert errors_of(BillCreate, bill(account=value)) == {"account": ACCOUNT_ID_HINT}
+    assert errors_of(BillCreate, bill(account=value, customer="bcus_1")) == {
+        "account": ACCOUNT_ID_HINT
+    }
+
+
+def test_bill_links_by_id_are_accepted() -> None:
+    body = BillCreate.model_validate(
+        bill(account="bacc_H4jp6KnU5cPw263v1jyz4", customer="bcus_" + "a" * 250)
+    )
+    assert body.to_json()["account"] == "bacc_H4jp6KnU5cPw263v1jyz4"
+    too_long = "bcus_" + "a" * 251
+    assert errors_of(BillCreate, bill(customer=too_long)) == {
+        "customer": "String should have at most 255 characters"
+    }
+
+
+def test_a_new_accounts_customer_may_still_be_a_reference() -> None:
+    # The nested account follows the account rules (§11.1): an id or a reference.
+    body = BillCreate.model_validate(
+        bill(account={"external_reference": "UAR1", "customer": "UCR1"})
+    )
+    assert isinstance(body.account, NestedAccountCreate)
+    assert body.account.customer == "UCR1"
+    account = AccountCreate.model_validate({"external_reference": "UAR1", "customer": "UCR1"})
+    assert account.customer == "UCR1"
+
+
 def test_bill_needs_account_or_customer() -> None:
     assert errors_of(BillCreate, bill()) == {"account": "a bill needs an account or a customer"}
 
