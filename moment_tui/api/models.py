@@ -124,7 +124,8 @@ def _metadata(value: dict[str, str]) -> dict[str, str]:
         if not key or len(key) > METADATA_MAX_KEY_LENGTH:
             raise ValueError(f"key {key[:50]!r} must be 1–{METADATA_MAX_KEY_LENGTH} characters")
         if len(item) > METADATA_MAX_VALUE_LENGTH:
-            raise ValueError(f"value of {key!r} is longer than {METADATA_MAX_VALUE_LENGTH}")
+            # Pinned to metadata.<key> (the key is valid by now: at most 40 characters).
+            raise _rule(key, f"value of {key!r} is longer than {METADATA_MAX_VALUE_LENGTH}")
     return value
 
 

@@ -58,7 +58,7 @@ SCHEMA_FAILURES: list[tuple[str, dict[str, Any], str]] = [
     (CUSTOMERS, {"external_reference": "c", "currency": "ZAR", "balance": 2**53}, "balance"),
     (CUSTOMERS, {"external_reference": "c", "metadata": ELEVEN}, "metadata"),
     (CUSTOMERS, {"external_reference": "c", "metadata": {"k" * 41: "v"}}, "metadata"),
-    (CUSTOMERS, {"external_reference": "c", "metadata": {"k": "v" * 501}}, "metadata"),
+    (CUSTOMERS, {"external_reference": "c", "metadata": {"k": "v" * 501}}, "metadata.k"),
     (CUSTOMERS, {"external_reference": "c", "metadata": {"k": 5}}, "metadata.k"),
     (CUSTOMERS, {"external_reference": "c", "metadata": ["k"]}, "metadata"),
     (CUSTOMERS, {"external_reference": "c", "id": "bcus_x"}, "id"),

@@ -152,7 +152,7 @@ def test_metadata_at_the_limits_is_accepted() -> None:
         ({f"key{i}": "v" for i in range(11)}, "metadata", "at most 10 keys (got 11)"),
         ({"k" * 41: "v"}, "metadata", f"key {'k' * 41!r} must be 1–40 characters"),
         ({"": "v"}, "metadata", "key '' must be 1–40 characters"),
-        ({"k": "v" * 501}, "metadata", "value of 'k' is longer than 500"),
+        ({"k": "v" * 501}, "metadata.k", "value of 'k' is longer than 500"),
         ({"k": 5}, "metadata.k", "Input should be a valid string"),
         ({"k": None}, "metadata.k", "Input should be a valid string"),
         ({"k": True}, "metadata.k", "Input should be a valid string"),
