@@ -12,6 +12,8 @@ Checks run in this order, and the first failure is the verdict (reference §15.3
    junk beside it are ignored (``MALFORMED_SIGNATURE``, 400);
 6. a secret is configured (``NO_SECRET``, 401);
 7. the timestamp is within tolerance either way (``TIMESTAMP_TOO_OLD``/``_NEW``, 401);
+   the signature is still checked, and the hints say whether it was right (only the
+   time is off) or, if not, what is wrong with it, as for step 8;
 8. some received ``v1`` equals the HMAC under some configured secret, compared in
    constant time (``NO_MATCHING_SIGNATURE``, 401);
 9. the body is UTF-8 JSON (``BODY_NOT_JSON``, 400) shaped as an event ``{id, type,
@@ -204,6 +206,8 @@ class Verifier:
             old = skew < 0
             label = self._keys[matched].label if matched is not None else None
             hints = diagnose.timestamp_hints(skew, self.tolerance_seconds, label)
+            if matched is None:  # two problems: say what is wrong with the signature too
+                hints += diagnose.signature_hints(self._keys, msg_id, ts_text, body, signatures.v1)
             return _reject(
                 Reason.TIMESTAMP_TOO_OLD if old else Reason.TIMESTAMP_TOO_NEW,
                 f"webhook-timestamp is {abs(skew)} s {'old' if old else 'in the future'}; "

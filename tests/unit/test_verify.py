@@ -617,6 +617,72 @@ def test_far_future_forged_delivery_diagnosis() -> None:
         "the skew is more than a day: check the sender's clock, and that webhook-timestamp is "
         "in Unix seconds (not milliseconds or another unit)",
         "the signature does not match any configured secret either",
+        WRONG_SECRET_HINT,
+    )
+
+
+STALE_B_HINT = (
+    "the delivery was signed 412 s ago: the sender's clock is 412 s behind ours, or the "
+    "delivery was delayed or replayed (tolerance is 180 s)"
+)
+WHOLE_SECRET_HINT = (
+    "the sender used the whole secret text (whsec_ included) of secret whsec_…SE= as the "
+    "HMAC key; the key must be the base64-decoded bytes of the part after whsec_"
+)
+
+
+def test_stale_delivery_with_the_common_mistake_still_gets_the_base64_hint() -> None:
+    # Worked example B with the reference's own "common mistake" signature (the whole
+    # secret text as the key), 412 s late: the clock is one problem, the key the other.
+    result = verifier(now=B_TS + 412).verify(headers(sig=B_WRONG_KEY_SIG), B_BODY)
+    assert result.reason is Reason.TIMESTAMP_TOO_OLD
+    assert result.matched_secret is None
+    assert result.diagnosis is not None
+    assert result.diagnosis.expected == (f"{B_LABEL} → {B_SIG}",)
+    assert result.diagnosis.received == (B_WRONG_KEY_SIG,)
+    assert result.diagnosis.hints == (
+        STALE_B_HINT,
+        "the signature does not match any configured secret either",
+        WHOLE_SECRET_HINT,
+    )
+    # The same mistake with a fresh timestamp gives the same key hint.
+    fresh = verifier().verify(headers(sig=B_WRONG_KEY_SIG), B_BODY)
+    assert fresh.diagnosis is not None
+    assert fresh.diagnosis.hints == (WHOLE_SECRET_HINT,)
+
+
+def test_worked_example_b_posted_today_with_the_common_mistake() -> None:
+    # The repro as reported: the example's 2025 timestamp against the real clock.
+    result = Verifier([B_SECRET]).verify(headers(sig=B_WRONG_KEY_SIG), B_BODY)
+    assert result.reason is Reason.TIMESTAMP_TOO_OLD
+    assert result.diagnosis is not None
+    assert WHOLE_SECRET_HINT in result.diagnosis.hints
+    assert "the signature does not match any configured secret either" in result.diagnosis.hints
+
+
+def test_stale_delivery_with_a_rotated_secret_names_the_mistake_per_secret() -> None:
+    # Two secrets, the sender used the second one's text as the key, and is 999 s late.
+    sig = raw_sig(ROT_SECRET.encode(), B_BODY)
+    result = verifier(B_SECRET, ROT_SECRET, now=B_TS + 999).verify(headers(sig=sig), B_BODY)
+    assert result.reason is Reason.TIMESTAMP_TOO_OLD
+    assert result.diagnosis is not None
+    assert result.diagnosis.hints[1:] == (
+        "the signature does not match any configured secret either",
+        f"the sender used the whole secret text (whsec_ included) of secret {ROT_LABEL} as "
+        "the HMAC key; the key must be the base64-decoded bytes of the part after whsec_",
+    )
+
+
+def test_stale_delivery_with_a_good_signature_gets_no_signature_hints() -> None:
+    # A genuine but late delivery: only the time is off, so no key or body hints.
+    result = verifier(B_SECRET, ROT_SECRET, now=B_TS + 412).verify(
+        headers(sig=raw_sig(ROT_SECRET[6:].encode(), B_BODY) + " " + B_SIG), B_BODY
+    )
+    assert result.reason is Reason.TIMESTAMP_TOO_OLD
+    assert result.diagnosis is not None
+    assert result.diagnosis.hints == (
+        STALE_B_HINT,
+        f"the signature itself is valid with secret {B_LABEL}: only the time is wrong",
     )
 
 
