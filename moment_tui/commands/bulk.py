@@ -178,4 +178,7 @@ def _row(result: RowResult) -> dict[str, Any]:
         "bill_id": result.bill.id if result.bill else None,
         "errors": [{"field": e.field, "message": e.message} for e in result.errors],
         "note": result.note,
+        "customer_differences": [
+            {"field": d.field, "file": d.file, "kept": d.kept} for d in result.customer_differences
+        ],
     }

@@ -11,10 +11,27 @@ validated by :mod:`moment_tui.store.bulk`) and, for each good row in file order:
    ``GET /billing/customers/{reference}``. Moment is asked rather than the
    catalogue, because the catalogue can outlive the server's data (a sandbox
    restarted in memory) and a bill naming a customer the server lacks would fail;
-3. creates the bill against that customer's reference, or with a new
-   ``CustomerCreate`` nested inside (one request creates both), then fetches the
-   new customer so the catalogue has it;
+3. creates the bill against that customer's id, or with a new ``CustomerCreate``
+   nested inside (one request creates both), then fetches the new customer so the
+   catalogue has it;
 4. remembers the customer and the bill in the workspace with source ``"imported"``.
+
+Customer details are never changed by an import. When a row's customer already
+exists — in Moment before the import, or created by an earlier row of the same file
+(the same ID number or reference) — and the row gives a name, email or phone that
+differs from Moment's copy, the bill still goes to that customer and the row gets a
+note naming each difference ("customer details differ from Moment's copy (email:
+file other@example.com, Moment thandi@example.co.za); … the customer was not
+changed") and :attr:`RowResult.customer_differences` lists them. Names compare
+ignoring case and spacing, emails ignoring case; an empty cell in the file is "not
+given", not a difference. Why not update the customer: the reference's bulk-upload
+section does not say that a re-upload changes customer details, whether ``email``
+may be sent on a customer update is unknown, and with two rows of one file
+disagreeing there is no telling which is right — so the file's values are reported,
+not applied. The ID number is never shown: the customer is named by its reference
+(a hash of the number unless the file has a reference column). A dry run, which
+asks Moment nothing, compares a row with the first row of the file for the same
+customer.
 
 Choices:
 
@@ -84,6 +101,7 @@ IDEMPOTENCY_NAMESPACE: Final = uuid.UUID("22a0d98c-9c68-5931-b2c6-1fc57d3e9cde")
 DEFAULT_CONCURRENCY: Final = 4
 
 RowStatus = Literal["created", "already_imported", "valid", "error", "not_attempted"]
+CustomerField = Literal["name", "email", "phone"]
 
 # API field names (in a problem's ``errors`` extension, when a server sends one)
 # mapped back to the file's columns.
@@ -95,6 +113,17 @@ _API_FIELD_COLUMN: Final = {
     "customer.phone": PHONE,
     "customer.name": FIRST_NAME,
 }
+
+
+@dataclass(frozen=True)
+class CustomerDifference:
+    """A customer detail the row gives that the customer it belongs to does not have:
+    ``file`` is the row's value, ``kept`` the customer's (``None``: it has none),
+    which stays — an import never changes a customer."""
+
+    field: CustomerField
+    file: str
+    kept: str | None
 
 
 @dataclass
@@ -110,6 +139,11 @@ class RowResult:
     customer_created: bool = False
     errors: list[RowError] = field(default_factory=list)
     note: str | None = None
+    customer_differences: list[CustomerDifference] = field(default_factory=list)
+
+    def add_note(self, text: str) -> None:
+        """Add a sentence to :attr:`note` (parts are joined with ``"; "``)."""
+        self.note = text if self.note is None else f"{self.note}; {text}"
 
 
 @dataclass
@@ -232,10 +266,23 @@ async def import_bulk(
             on_row(failed)
 
     if dry_run or client is None:
+        first_rows: dict[str, BulkRow] = {}
         for row in bulk.rows:
-            results[row.line_number] = RowResult(
-                row.line_number, "valid", row.customer_reference, row.bill_reference
-            )
+            valid = RowResult(row.line_number, "valid", row.customer_reference, row.bill_reference)
+            first = first_rows.setdefault(row.customer_reference, row)
+            if first is not row:
+                valid.customer_differences = customer_differences(row.customer, first.customer)
+                if valid.customer_differences:
+                    valid.add_note(
+                        _customer_note(
+                            valid.customer_differences,
+                            f"line {first.line_number}",
+                            f"line {first.line_number}'s for the same customer",
+                            "an import adds the bill to that customer and does not change "
+                            "its details",
+                        )
+                    )
+            results[row.line_number] = valid
             if on_row is not None:
                 on_row(results[row.line_number])
     else:
@@ -262,6 +309,7 @@ class _Importer:
         self.by_reference: dict[str, Customer] = {}
         self.by_id: dict[str, Customer] = {}
         self.remembered: set[str] = set()
+        self.created_from: dict[str, int] = {}  # customer reference → the line that made it
         self.stop_reason: str | None = None
         self.customers_created = 0
 
@@ -339,10 +387,13 @@ class _Importer:
         if customer is None:
             result.customer_created = True
             self.customers_created += 1
+            self.created_from.setdefault(row.customer_reference, row.line_number)
             try:
                 customer = await self._customer_by_id(bill.customer_id)
             except MomentError as exc:
-                result.note = f"bill created; its new customer could not be fetched: {exc}"
+                result.add_note(f"bill created; its new customer could not be fetched: {exc}")
+        else:
+            self._compare_customer(row, customer, result, "the bill was added to")
         result.customer = customer
         await self._remember(customer, bill)
 
@@ -364,13 +415,37 @@ class _Importer:
         try:
             result.customer = await self._customer_by_id(bill.customer_id)
         except MomentError as exc:
-            result.note = f"its customer could not be fetched: {exc}"
+            result.add_note(f"its customer could not be fetched: {exc}")
         differences = _differences(row, bill)
         if differences:
-            result.note = "already in Moment with different values (not changed): " + (
-                "; ".join(differences)
+            result.add_note(
+                "already in Moment with different values (not changed): " + "; ".join(differences)
             )
+        if result.customer is not None:
+            self._compare_customer(row, result.customer, result, "the bill belongs to")
         await self._remember(result.customer, bill)
+
+    def _compare_customer(
+        self, row: BulkRow, customer: Customer, result: RowResult, bill_goes: str
+    ) -> None:
+        """Note (never apply) the row's customer details that differ from Moment's."""
+        result.customer_differences = customer_differences(row.customer, customer)
+        if not result.customer_differences:
+            return
+        line = self.created_from.get(customer.external_reference)
+        whose = (
+            "the existing customer"
+            if line is None or line == row.line_number
+            else f"the customer created from line {line}"
+        )
+        result.add_note(
+            _customer_note(
+                result.customer_differences,
+                "Moment",
+                "Moment's copy",
+                f"{bill_goes} {whose}, which was not changed",
+            )
+        )
 
     async def _find_bill(self, reference: str) -> Bill | None:
         try:
@@ -410,6 +485,45 @@ class _Importer:
             objects.append(customer)
         objects.append(bill)
         await self.workspace.remember(objects, "imported")
+
+
+def customer_differences(
+    row: CustomerCreate, kept: Customer | CustomerCreate
+) -> list[CustomerDifference]:
+    """The row's name, email and phone that differ from ``kept``'s, in that order.
+
+    Names compare ignoring case and runs of spaces, emails ignoring case, phones as
+    given (both sides are E.164). A detail the row leaves empty is not a difference.
+    """
+    found: list[CustomerDifference] = []
+    if row.name and _folded(row.name) != _folded(kept.name):
+        found.append(CustomerDifference("name", row.name, kept.name))
+    if row.email and _folded(row.email) != _folded(kept.email):
+        found.append(CustomerDifference("email", row.email, kept.email))
+    if row.phone and row.phone != kept.phone:
+        found.append(CustomerDifference("phone", row.phone, kept.phone))
+    return found
+
+
+def _folded(text: str | None) -> str | None:
+    return None if text is None else " ".join(text.split()).casefold()
+
+
+def _customer_note(
+    differences: list[CustomerDifference], label: str, source: str, outcome: str
+) -> str:
+    """``customer details differ from <source> (email: file x, <label> y); <outcome>``."""
+
+    def shown(name: CustomerField, value: str | None) -> str:
+        if value is None:
+            return "none"
+        return f'"{value}"' if name == "name" else value
+
+    parts = "; ".join(
+        f"{d.field}: file {shown(d.field, d.file)}, {label} {shown(d.field, d.kept)}"
+        for d in differences
+    )
+    return f"customer details differ from {source} ({parts}); {outcome}"
 
 
 def _differences(row: BulkRow, bill: Bill) -> list[str]:

@@ -280,6 +280,16 @@ async def test_an_existing_customer_gets_the_bill_and_keeps_its_details(
     report = await import_bulk_file(path, moment, workspace)
     assert statuses(report) == [(2, "created")]
     assert report.customers_created == 0
+    (result,) = report.results
+    assert result.note == (
+        'customer details differ from Moment\'s copy (name: file "New Name", Moment '
+        '"Already Here"; email: file new@example.com, Moment here@example.com); the bill '
+        "was added to the existing customer, which was not changed"
+    )
+    assert [(d.field, d.file, d.kept) for d in result.customer_differences] == [
+        ("name", "New Name", "Already Here"),
+        ("email", "new@example.com", "here@example.com"),
+    ]
     bill = await moment.get_bill(f"{ref}-20240630")
     assert (bill.customer_id, bill.amount_due) == (existing.id, 4200)
     assert (await moment.get_customer(ref)).name == "Already Here"
@@ -287,6 +297,133 @@ async def test_an_existing_customer_gets_the_bill_and_keeps_its_details(
     entry = await catalogued(workspace, "customer", ref)
     assert entry is not None
     assert (entry.obj.name, entry.source) == ("Already Here", "imported")
+
+
+async def test_two_rows_with_one_id_number_and_other_details_keep_the_first_and_say_so(
+    moment: MomentClient, workspace: Workspace, tmp_path: Path
+) -> None:
+    rng = random.Random()
+    who, other = random_sa_id(rng), random_sa_id(rng)
+    ref, other_ref = derived_reference(who), derived_reference(other)
+    path = write_csv(
+        tmp_path / "za_acme_moment_all-customers_2026-12-01.csv",
+        f"Thandi,Nkosi,{who},082 123 4567,thandi@example.co.za,2027-01-15,240.00,,",
+        f"Bongani,Cele,{other},,,2027-01-15,10.00,,",
+        f"Same,Person,{who},,other@example.com,2027-01-15,50.00,,P-3",
+        f"Bad,Row,{who},,,2027-02-30,1.00,,",  # not a real due date
+        f"thandi , NKOSI,{who},+27821234567,THANDI@example.co.za,2027-02-15,30.00,,",
+        f"Thandi,Nkosi,{who},0831112222,,2027-03-15,20.00,,",
+    )
+    report = await import_bulk_file(path, moment, workspace, concurrency=1)
+
+    assert statuses(report) == [
+        (2, "created"),
+        (3, "created"),
+        (4, "created"),
+        (5, "error"),
+        (6, "created"),
+        (7, "created"),
+    ]
+    assert report.customers_created == 2
+    notes = {result.line_number: result.note for result in report.results}
+    assert notes == {
+        2: None,
+        3: None,
+        4: (
+            'customer details differ from Moment\'s copy (name: file "Same Person", Moment '
+            '"Thandi Nkosi"; email: file other@example.com, Moment thandi@example.co.za); '
+            "the bill was added to the customer created from line 2, which was not changed"
+        ),
+        5: None,
+        6: None,  # case and spacing are not differences; empty cells are "not given"
+        7: (
+            "customer details differ from Moment's copy (phone: file +27831112222, Moment "
+            "+27821234567); the bill was added to the customer created from line 2, which "
+            "was not changed"
+        ),
+    }
+    assert all(who not in (note or "") for note in notes.values())
+
+    # Nothing lost: every good row's bill exists, on the one customer, which has
+    # line 2's details and was never PATCHed.
+    assert not [r for r in moment.request_log if r.method == "PATCH"]
+    (thandi,) = await listed(moment, "customer", ref)
+    assert (thandi.name, thandi.email, thandi.phone) == (
+        "Thandi Nkosi",
+        "thandi@example.co.za",
+        "+27821234567",
+    )
+    bills = await listed(moment, "bill", ref)
+    assert sorted((b.external_reference, b.amount_due, b.customer_id) for b in bills) == [
+        (f"{ref}-20270115", 24000, thandi.id),
+        (f"{ref}-20270115-2", 5000, thandi.id),
+        (f"{ref}-20270215", 3000, thandi.id),
+        (f"{ref}-20270315", 2000, thandi.id),
+    ]
+    assert (await moment.get_bill(f"{ref}-20270115-2")).metadata == {"Branch": "P-3"}
+    assert len(await listed(moment, "bill", other_ref)) == 1
+    entry = await catalogued(workspace, "customer", ref)
+    assert entry is not None
+    assert (entry.obj.name, entry.obj.email) == ("Thandi Nkosi", "thandi@example.co.za")
+
+    # Again: nothing created, and the same rows still say their details differ.
+    again = await import_bulk_file(path, moment, workspace)
+    assert again.summary() == "6 rows: 0 imported, 5 already imported, 1 with errors"
+    assert [r.line_number for r in again.results if r.note] == [4, 7]
+    line4 = next(r for r in again.results if r.line_number == 4)
+    assert line4.note is not None
+    assert line4.note.endswith("; the bill belongs to the existing customer, which was not changed")
+    assert [d.field for d in line4.customer_differences] == ["name", "email"]
+    assert len(await listed(moment, "bill", ref)) == 4
+    assert len(await listed(moment, "customer", ref)) == 1
+
+
+async def test_a_daily_file_that_changes_a_customer_is_noted_not_applied(
+    moment: MomentClient, workspace: Workspace, tmp_path: Path
+) -> None:
+    who = random_sa_id(random.Random())
+    ref = derived_reference(who)
+    write_csv(
+        tmp_path / "za_acme_moment_all-customers_2024-06-01.csv",
+        f"Ayanda,Mthembu,{who},,ayanda@example.com,2024-06-30,100.00,,",
+    )
+    first = await import_bulk_file(
+        tmp_path / "za_acme_moment_all-customers_2024-06-01.csv", moment, workspace
+    )
+    assert statuses(first) == [(2, "created")]
+    daily = write_csv(
+        tmp_path / "za_acme_dailyfile_2024-06-02.csv",
+        f"Ayanda,Mthembu-Dlamini,{who},0821112222,ayanda.d@example.com,2024-07-31,120.00,,",
+        f"Ayanda,Mthembu,{who},,,2024-07-31,not money,,",
+    )
+    report = await import_bulk_file(daily, moment, workspace)
+
+    assert statuses(report) == [(2, "created"), (3, "error")]
+    (changed, bad) = report.results
+    assert changed.note == (
+        'customer details differ from Moment\'s copy (name: file "Ayanda Mthembu-Dlamini", '
+        'Moment "Ayanda Mthembu"; email: file ayanda.d@example.com, Moment ayanda@example.com; '
+        "phone: file +27821112222, Moment none); the bill was added to the existing "
+        "customer, which was not changed"
+    )
+    assert [(d.field, d.kept) for d in changed.customer_differences] == [
+        ("name", "Ayanda Mthembu"),
+        ("email", "ayanda@example.com"),
+        ("phone", None),
+    ]
+    assert (bad.note, bad.customer_differences) == (None, [])
+    customer = await moment.get_customer(ref)
+    assert (customer.name, customer.email, customer.phone) == (
+        "Ayanda Mthembu",
+        "ayanda@example.com",
+        None,
+    )
+    bills = await listed(moment, "bill", ref)
+    assert sorted((b.external_reference, b.amount_due) for b in bills) == [
+        (f"{ref}-20240630", 10000),
+        (f"{ref}-20240731", 12000),
+    ]
+    assert {b.customer_id for b in bills} == {customer.id}
 
 
 # --- re-runs: nothing is ever created twice ------------------------------------------------------
@@ -416,7 +553,9 @@ async def test_a_bill_already_in_moment_with_other_values_is_reported_not_change
     assert result.status == "already_imported"
     assert result.note == (
         "already in Moment with different values (not changed): "
-        "amount due R 50.00 in Moment, R 75.00 in the file"
+        "amount due R 50.00 in Moment, R 75.00 in the file; "
+        'customer details differ from Moment\'s copy (name: file "Differs Person", Moment '
+        '"Differs"); the bill belongs to the existing customer, which was not changed'
     )
     assert (await moment.get_bill(f"{ref}-20240630")).amount_due == 5000
     entry = await catalogued(workspace, "bill", f"{ref}-20240630")

@@ -74,6 +74,56 @@ def test_dry_run_sends_nothing_and_a_broken_file_exits_2(tmp_path: Path) -> None
     assert "required column is missing" in err
 
 
+def test_conflicting_customer_details_are_noted_in_text_and_json(tmp_path: Path) -> None:
+    """Two rows with one SA ID number and other details: both bills imported on the
+    first row's customer, the second row's note says what was not applied, and the
+    ID number is shown nowhere."""
+    sa_id = "8001015009087"
+    path = tmp_path / "za_acme_moment_all-customers_2026-12-01.csv"
+    path.write_text(
+        "first_name,last_name,passport_number,sa_identification_number,mobile_phone_number,"
+        "email,due_date,amount_due,ref\n"
+        f"Thandi,Nkosi,,{sa_id},,thandi@example.co.za,2027-01-15,240.00,P-1\n"
+        f"Same,Person,,{sa_id},,other@example.com,2027-01-15,50.00,P-3\n"
+        f"Bad,Row,,{sa_id},,,2027-01-15,,P-4\n",
+        encoding="utf-8",
+    )
+    note = (
+        'customer details differ from Moment\'s copy (name: file "Same Person", Moment '
+        '"Thandi Nkosi"; email: file other@example.com, Moment thandi@example.co.za); the bill '
+        "was added to the customer created from line 2, which was not changed"
+    )
+    code, out, err = run("import", str(path))
+    assert code == 1  # line 4 has no amount
+    assert out.splitlines() == [
+        "line 4, amount_due: required",
+        f"line 3: {note}",
+        "3 rows: 2 imported, 0 already imported, 1 with errors",
+    ]
+    assert sa_id not in out + err
+
+    code, out, err = run("import", str(path), "--json")
+    assert code == 1
+    report = json.loads(out)
+    rows = {row["line"]: row for row in report["results"]}
+    assert [rows[line]["status"] for line in (2, 3, 4)] == [
+        "already_imported",
+        "already_imported",
+        "error",
+    ]
+    assert rows[2]["note"] is None
+    assert rows[2]["customer_differences"] == []
+    assert rows[3]["note"] == note.replace(
+        "the bill was added to the customer created from line 2",
+        "the bill belongs to the existing customer",
+    )
+    assert rows[3]["customer_differences"] == [
+        {"field": "name", "file": "Same Person", "kept": "Thandi Nkosi"},
+        {"field": "email", "file": "other@example.com", "kept": "thandi@example.co.za"},
+    ]
+    assert sa_id not in out + err
+
+
 @pytest.mark.parametrize(
     ("argv", "message"),
     [

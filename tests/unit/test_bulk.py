@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from moment_tui.api.models import CustomerCreate
+from moment_tui.api.models import Customer, CustomerCreate
 from moment_tui.money import MoneyError
 from moment_tui.store.bulk import (
     BulkFile,
@@ -27,7 +27,14 @@ from moment_tui.store.bulk import (
     parse_bulk_bytes,
     parse_file_name,
 )
-from moment_tui.store.bulk_import import ImportReport, RowResult, idempotency_key, import_bulk
+from moment_tui.store.bulk_import import (
+    CustomerDifference,
+    ImportReport,
+    RowResult,
+    customer_differences,
+    idempotency_key,
+    import_bulk,
+)
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "bulk"
 TODAY = dt.date(2024, 1, 15)
@@ -731,6 +738,81 @@ async def test_a_dry_run_needs_no_client_and_reports_every_row() -> None:
     assert report.summary() == "9 rows: 6 valid, 3 with errors (dry run: nothing sent)"
     with pytest.raises(ValueError, match="client"):
         await import_bulk(bulk, None, None)
+
+
+def test_customer_differences_ignore_case_spacing_and_empty_cells() -> None:
+    kept = Customer(
+        id="bcus_1",
+        external_reference=THANDI_REF,
+        name="Thandi Nkosi",
+        email="thandi@example.co.za",
+        phone="+27821234567",
+    )
+
+    def row(**details: str) -> CustomerCreate:
+        return CustomerCreate(external_reference=THANDI_REF, **details)
+
+    assert customer_differences(row(name="Thandi Nkosi"), kept) == []
+    assert customer_differences(row(name="thandi  NKOSI", email="Thandi@Example.co.za"), kept) == []
+    assert customer_differences(row(), kept) == []  # nothing given, nothing differs
+    assert customer_differences(
+        row(name="Same Person", email="other@example.com", phone="+27831112222"), kept
+    ) == [
+        CustomerDifference("name", "Same Person", "Thandi Nkosi"),
+        CustomerDifference("email", "other@example.com", "thandi@example.co.za"),
+        CustomerDifference("phone", "+27831112222", "+27821234567"),
+    ]
+    bare = Customer(id="bcus_2", external_reference="R-1")
+    assert customer_differences(row(name="A B", phone="+27831112222"), bare) == [
+        CustomerDifference("name", "A B", None),
+        CustomerDifference("phone", "+27831112222", None),
+    ]
+
+
+async def test_a_dry_run_notes_rows_whose_customer_details_differ_within_the_file() -> None:
+    bulk = parse_bulk(
+        "\n".join(
+            [
+                HEADER,
+                f"Thandi,Nkosi,{THANDI_ID},,thandi@example.co.za,2027-01-15,240.00",
+                f"Same,Person,{THANDI_ID},,other@example.com,2027-01-15,50.00",
+                f"Same,Person,{THANDI_ID},,other@example.com,2027-01-15,-1.00",
+                f"Lerato,Khumalo,{LERATO_ID},,,2027-01-15,10.00",
+                f"THANDI,nkosi,{THANDI_ID},,,2027-02-15,30.00",
+            ]
+        ),
+        file_name="za_acme_moment_all-customers_2026-12-01.csv",
+    )
+    report = await import_bulk(bulk, None, None, dry_run=True)
+    assert [(r.line_number, r.status) for r in report.results] == [
+        (2, "valid"),
+        (3, "valid"),
+        (4, "error"),
+        (5, "valid"),
+        (6, "valid"),
+    ]
+    notes = {r.line_number: r.note for r in report.results if r.note}
+    assert notes == {
+        3: (
+            "customer details differ from line 2's for the same customer (name: file "
+            '"Same Person", line 2 "Thandi Nkosi"; email: file other@example.com, line 2 '
+            "thandi@example.co.za); an import adds the bill to that customer and does not "
+            "change its details"
+        )
+    }
+    assert THANDI_ID not in notes[3]
+    assert report.results[1].customer_differences == [
+        CustomerDifference("name", "Same Person", "Thandi Nkosi"),
+        CustomerDifference("email", "other@example.com", "thandi@example.co.za"),
+    ]
+    assert report.summary() == "5 rows: 4 valid, 1 with errors (dry run: nothing sent)"
+
+
+def test_row_notes_are_joined() -> None:
+    result = RowResult(2, "already_imported")
+    result.add_note("first")
+    result.add_note("second")
+    assert result.note == "first; second"
 
 
 async def test_a_file_error_imports_nothing() -> None:
