@@ -8,8 +8,13 @@ padded base64, labelled ``v1``.
 the reference library produces. The library works on ``str`` bodies and a
 :class:`~datetime.datetime`; where it cannot (a body that is not UTF-8, a timestamp
 ``datetime`` cannot represent) the same HMAC is computed here over the raw bytes, so
-signing never fails for those. :func:`mac` is that byte-exact computation; the
-verifier uses it directly because it must sign the header values exactly as received.
+signing never fails for those. :func:`mac` is that byte-exact computation.
+
+The verifier checks signatures with the library too (:func:`library_input`,
+:func:`library_mac`), but only where the library signs exactly the bytes received: a
+UTF-8 body and a timestamp header in canonical decimal form (``0123`` would be signed
+as ``123``). Anywhere else it falls back to :func:`mac` over the header text and raw
+body as received.
 
 Secrets are decoded by :func:`decode_secret` only (one rule for signing and verifying);
 the library is handed the decoded key bytes.
@@ -85,13 +90,39 @@ def sign(secret: str, msg_id: str, timestamp: int, body: bytes) -> str:
     secret, and ``UnicodeEncodeError`` only for an id that has no UTF-8 form.
     """
     key = decode_secret(secret)
-    try:
-        text = body.decode("utf-8")
-        when = datetime.fromtimestamp(timestamp, UTC)
-    except (UnicodeDecodeError, OverflowError, ValueError, OSError):
+    prepared = library_input(str(timestamp), body)
+    if prepared is None:
         return format_signature(mac(key, msg_id, str(timestamp), body))
-    signature: str = Webhook(key).sign(msg_id, when, text)
+    signature: str = Webhook(key).sign(msg_id, *prepared)
     return signature
+
+
+def library_input(timestamp: str, body: bytes) -> tuple[datetime, str] | None:
+    """The timestamp and body as :meth:`Webhook.sign` takes them, or None.
+
+    None unless the library would sign exactly ``timestamp`` (the header text) and
+    ``body`` (the raw bytes): it signs ``str(floor(when.timestamp()))`` and
+    ``data.encode()``, so ``timestamp`` must be the canonical decimal form of a time
+    ``datetime`` can represent, and ``body`` valid UTF-8. Never raises.
+    """
+    try:
+        seconds = int(timestamp)
+    except ValueError:
+        return None
+    if str(seconds) != timestamp:  # "0123", "+5", " 5", "1_0", non-ASCII digits
+        return None
+    try:
+        when = datetime.fromtimestamp(seconds, UTC)
+        text = body.decode("utf-8")
+    except (UnicodeDecodeError, OverflowError, ValueError, OSError):
+        return None
+    return when, text
+
+
+def library_mac(webhook: Webhook, msg_id: str, when: datetime, text: str) -> bytes:
+    """The 32 MAC bytes of ``webhook.sign(msg_id, when, text)`` (its ``v1,`` decoded)."""
+    signature: str = webhook.sign(msg_id, when, text)
+    return base64.b64decode(signature.removeprefix(f"{SIGNATURE_VERSION},"))
 
 
 def signature_header(secrets: Sequence[str], msg_id: str, timestamp: int, body: bytes) -> str:

@@ -122,6 +122,107 @@ def test_timestamp_beyond_datetime_is_still_signed(ts: int) -> None:
     assert sign(B_SECRET, B_ID, ts, B_BODY) == reference_sign(B_SECRET, B_ID, ts, B_BODY)
 
 
+# --- what the library can sign byte-exactly -------------------------------------------
+
+DATETIME_MAX_TS = 253_402_300_799  # 9999-12-31T23:59:59Z
+
+
+@pytest.mark.parametrize(
+    ("timestamp", "body", "expected"),
+    [
+        ("1750236300", B_BODY, (datetime(2025, 6, 18, 8, 45, tzinfo=UTC), B_BODY.decode())),
+        ("0", b"", (datetime(1970, 1, 1, tzinfo=UTC), "")),
+        (str(DATETIME_MAX_TS), b"{}", (datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC), "{}")),
+        (
+            "1750236300",
+            b'{"a":"caf\xc3\xa9"}',
+            (datetime(2025, 6, 18, 8, 45, tzinfo=UTC), '{"a":"café"}'),
+        ),
+    ],
+    ids=["example-b", "zero", "datetime-max", "utf-8-body"],
+)
+def test_library_input_when_the_library_signs_exactly_these_bytes(
+    timestamp: str, body: bytes, expected: tuple[datetime, str]
+) -> None:
+    assert signing.library_input(timestamp, body) == expected
+
+
+@pytest.mark.parametrize(
+    ("timestamp", "body"),
+    [
+        ("0123", B_BODY),  # the library would sign "123"
+        ("00", B_BODY),
+        ("+5", B_BODY),
+        (" 5", B_BODY),
+        ("1_0", B_BODY),
+        ("\u0661\u0662\u0663", B_BODY),  # Arabic-Indic digits: int() reads them as 123
+        ("", B_BODY),
+        ("17502363OO", B_BODY),
+        (str(DATETIME_MAX_TS + 1), B_BODY),  # beyond datetime
+        ("1" * 5000, B_BODY),  # beyond int()'s digit limit
+        ("1750236300", b'{"name":"caf\xe9"}'),  # Latin-1, not UTF-8
+        ("1750236300", b"\xed\xa0\x80"),  # an encoded surrogate is not UTF-8
+    ],
+    ids=[
+        "leading-zero",
+        "00",
+        "plus",
+        "space",
+        "underscore",
+        "arabic-indic",
+        "empty",
+        "letters",
+        "past-datetime",
+        "5000-digits",
+        "latin-1-body",
+        "surrogate-body",
+    ],
+)
+def test_library_input_is_none_when_the_library_would_sign_other_bytes(
+    timestamp: str, body: bytes
+) -> None:
+    assert signing.library_input(timestamp, body) is None
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    key=st.binary(min_size=1, max_size=64),
+    msg_id=st.text(alphabet=st.characters(codec="utf-8"), max_size=40),
+    ts=st.integers(min_value=0, max_value=DATETIME_MAX_TS),
+    body=st.text(alphabet=st.characters(codec="utf-8"), max_size=300).map(str.encode),
+)
+def test_library_mac_equals_the_byte_exact_mac(
+    key: bytes, msg_id: str, ts: int, body: bytes
+) -> None:
+    prepared = signing.library_input(str(ts), body)
+    assert prepared is not None
+    assert signing.library_mac(Webhook(key), msg_id, *prepared) == signing.mac(
+        key, msg_id, str(ts), body
+    )
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    msg_id=st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789_", min_size=1, max_size=40),
+    skew=st.integers(min_value=-200, max_value=200),
+    body=st.text(alphabet=st.characters(codec="utf-8"), max_size=300).map(str.encode),
+)
+def test_both_verifier_paths_are_accepted_by_the_library(
+    msg_id: str, skew: int, body: bytes
+) -> None:
+    """The package path (library_mac) and the fallback (mac) give the signature the
+    package's own Webhook.verify accepts, wherever it can run."""
+    ts = str(int(time.time()) + skew)
+    prepared = signing.library_input(ts, body)
+    assert prepared is not None
+    by_package = signing.library_mac(Webhook(B_KEY), msg_id, *prepared)
+    by_fallback = signing.mac(B_KEY, msg_id, ts, body)
+    for raw in (by_package, by_fallback):
+        sent = {"webhook-id": msg_id, "webhook-timestamp": ts}
+        sent["webhook-signature"] = signing.format_signature(raw)
+        Webhook(B_SECRET).verify(body, sent, json_parse=False)  # raises if refused
+
+
 # --- secrets ------------------------------------------------------------------------
 
 
