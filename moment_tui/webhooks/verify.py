@@ -14,8 +14,8 @@ Checks run in this order, and the first failure is the verdict (reference §15.3
 7. the timestamp is within tolerance either way (``TIMESTAMP_TOO_OLD``/``_NEW``, 401);
    the signature is still checked, and the hints say whether it was right (only the
    time is off) or, if not, what is wrong with it, as for step 8;
-8. some received ``v1`` equals the HMAC under some configured secret, compared in
-   constant time (``NO_MATCHING_SIGNATURE``, 401);
+8. some received ``v1`` equals the signature under some configured secret, compared
+   in constant time (``NO_MATCHING_SIGNATURE``, 401);
 9. the body is UTF-8 JSON (``BODY_NOT_JSON``, 400) shaped as an event ``{id, type,
    data}``, and an ``obligation.amount_applied`` has a valid ``data``
    (``NOT_AN_EVENT``, 400).
@@ -24,10 +24,16 @@ Checks run in this order, and the first failure is the verdict (reference §15.3
 Moment events. A rejection after step 8 keeps ``matched_secret``: the signature was
 good, the body was not.
 
-The signed content is built from the header texts exactly as received and the raw
-body bytes (:func:`moment_tui.webhooks.signing.mac`), which is why we do not call
-``standardwebhooks.Webhook.verify`` (it crashes on a malformed entry, has a fixed
-tolerance and wants a ``str`` body).
+The expected signature is computed by the ``standardwebhooks`` package: one
+``Webhook`` per configured secret, built once from the decoded key, whose
+``Webhook.sign`` gives the ``v1`` signature. That is done only where the package signs
+exactly what was received, the header texts and the raw body bytes: a UTF-8 body and a
+canonical timestamp text (:func:`moment_tui.webhooks.signing.library_input`). Otherwise
+(a body that is not UTF-8, a timestamp like ``0123``) the same HMAC is computed over the
+bytes as received (:func:`moment_tui.webhooks.signing.mac`). Everything around it is
+ours: parsing, the tolerance, which secret matched, verdicts and diagnosis; we do not
+call ``Webhook.verify`` (it raises on a malformed entry, has a fixed 5-minute tolerance,
+cannot say which secret matched, and reads ``0123`` as ``123``).
 """
 
 from __future__ import annotations
@@ -39,6 +45,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import Final
+
+from standardwebhooks import Webhook
 
 from moment_tui.api.models import AmountAppliedData, EventEnvelope
 from moment_tui.config import DEFAULT_MAX_BODY, DEFAULT_TOLERANCE
@@ -54,7 +62,14 @@ from moment_tui.webhooks.headers import (
     parse_signature_header,
     timestamp_problem,
 )
-from moment_tui.webhooks.signing import HEADER_ID, HEADER_SIGNATURE, HEADER_TIMESTAMP, mac
+from moment_tui.webhooks.signing import (
+    HEADER_ID,
+    HEADER_SIGNATURE,
+    HEADER_TIMESTAMP,
+    library_input,
+    library_mac,
+    mac,
+)
 
 __all__ = [
     "Diagnosis",
@@ -130,6 +145,8 @@ class Verifier:
             Key(s.reveal() if isinstance(s, Secret) else s)
             for s in ([secrets] if isinstance(secrets, str) else secrets)
         )
+        # One package signer per secret, from the already decoded key (no re-decoding).
+        self._webhooks = tuple(Webhook(key.raw) for key in self._keys)
         self.tolerance_seconds = tolerance_seconds
         self.max_body_bytes = max_body_bytes
         self._clock = clock
@@ -241,8 +258,12 @@ class Verifier:
         self, msg_id: str, ts_text: str, body: bytes, received: Sequence[tuple[str, bytes]]
     ) -> int | None:
         """Index of the first secret whose signature is among ``received``, else None."""
-        for index, key in enumerate(self._keys):
-            expected = mac(key.raw, msg_id, ts_text, body)
+        prepared = library_input(ts_text, body)  # once per delivery, not per secret
+        for index, (key, webhook) in enumerate(zip(self._keys, self._webhooks, strict=True)):
+            if prepared is None:  # the package would not sign these exact bytes
+                expected = mac(key.raw, msg_id, ts_text, body)
+            else:
+                expected = library_mac(webhook, msg_id, *prepared)
             # Every entry is compared (no early exit inside one secret's comparisons).
             hits = [hmac.compare_digest(expected, raw) for _, raw in received]
             if any(hits):

@@ -8,7 +8,9 @@ import hmac
 import json
 import time
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from typing import Any
+from unittest import mock
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -17,6 +19,7 @@ from standardwebhooks import Webhook
 from standardwebhooks.webhooks import WebhookVerificationError
 
 from moment_tui.secrets import Secret, SecretFormatError
+from moment_tui.webhooks import signing, verify
 from moment_tui.webhooks.signing import (
     new_webhook_secret,
     sign,
@@ -48,7 +51,8 @@ from .test_signing import (
 
 B_LABEL = "whsec_…SE="
 B_WRONG_KEY_SIG = "v1,aoH3oFYV+6K3EWqZ3FYMiZChoRwmaJSd53ob//NqlJE="  # whole secret text as key
-ROT_SECRET = "whsec_" + base64.b64encode(b"rotated-key-for-moment-tui-tests").decode()
+ROT_KEY = b"rotated-key-for-moment-tui-tests"
+ROT_SECRET = "whsec_" + base64.b64encode(ROT_KEY).decode()
 ROT_LABEL = "whsec_…HM="
 NEGATIVE_CONTROLS = [
     "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OA=",
@@ -414,6 +418,116 @@ def test_non_utf8_body_signed_over_bytes_passes_the_signature() -> None:
     body = b'{"name":"caf\xe9"}'
     result = verifier().check_signature(delivered(body), body)
     assert (result.ok, result.matched_secret) == (True, 0)
+
+
+# --- the standardwebhooks package does the cryptographic check ------------------------
+
+
+class SpyWebhook(Webhook):
+    """Records every package signer built and every signature it computes."""
+
+    built: list[bytes]
+    signed: list[tuple[bytes, str, datetime, str]]
+
+    def __init__(self, whsecret: str | bytes) -> None:
+        super().__init__(whsecret)
+        SpyWebhook.built.append(self._whsecret)
+
+    def sign(self, msg_id: str, timestamp: datetime, data: str) -> str:
+        SpyWebhook.signed.append((self._whsecret, msg_id, timestamp, data))
+        result: str = super().sign(msg_id, timestamp, data)
+        return result
+
+
+@pytest.fixture
+def spy(monkeypatch: pytest.MonkeyPatch) -> type[SpyWebhook]:
+    SpyWebhook.built, SpyWebhook.signed = [], []
+    monkeypatch.setattr(verify, "Webhook", SpyWebhook)
+    return SpyWebhook
+
+
+@pytest.fixture
+def mac_calls(monkeypatch: pytest.MonkeyPatch) -> list[tuple[bytes, str, str, bytes]]:
+    calls: list[tuple[bytes, str, str, bytes]] = []
+
+    def recording_mac(key: bytes, msg_id: str, timestamp: str, body: bytes) -> bytes:
+        calls.append((key, msg_id, timestamp, body))
+        return signing.mac(key, msg_id, timestamp, body)
+
+    monkeypatch.setattr(verify, "mac", recording_mac)
+    return calls
+
+
+B_WHEN = datetime(2025, 6, 18, 8, 45, tzinfo=UTC)
+
+
+def test_worked_example_b_is_checked_by_the_package(
+    spy: type[SpyWebhook], mac_calls: list[tuple[bytes, str, str, bytes]]
+) -> None:
+    v = verifier(ROT_SECRET, B_SECRET)
+    assert spy.built == [ROT_KEY, B_KEY]  # one signer per secret, from the decoded key
+    for _ in range(3):
+        result = v.verify(headers(), B_BODY)
+        assert (result.ok, result.matched_secret_label) == (True, B_LABEL)
+    assert spy.built == [ROT_KEY, B_KEY]  # built once, not per delivery
+    assert (
+        spy.signed
+        == [
+            (ROT_KEY, B_ID, B_WHEN, B_BODY.decode()),
+            (B_KEY, B_ID, B_WHEN, B_BODY.decode()),
+        ]
+        * 3
+    )
+    assert mac_calls == []
+
+
+def test_a_failing_signature_is_also_checked_by_the_package(
+    spy: type[SpyWebhook], mac_calls: list[tuple[bytes, str, str, bytes]]
+) -> None:
+    result = verifier().check_signature(headers(sig=B_TAMPERED_SIG), B_BODY)
+    assert result.reason is Reason.NO_MATCHING_SIGNATURE
+    assert spy.signed == [(B_KEY, B_ID, B_WHEN, B_BODY.decode())]
+    # (the diagnosis recomputes its expected signatures and hints over the raw bytes)
+    assert all(call[2] == str(B_TS) for call in mac_calls)
+
+
+def test_a_non_utf8_body_falls_back_to_the_raw_bytes(
+    spy: type[SpyWebhook], mac_calls: list[tuple[bytes, str, str, bytes]]
+) -> None:
+    body = b'{"name":"caf\xe9"}'
+    result = verifier().check_signature(delivered(body), body)
+    assert (result.ok, result.matched_secret) == (True, 0)
+    assert spy.signed == []
+    assert mac_calls == [(B_KEY, B_ID, str(B_TS), body)]
+
+
+def test_a_non_canonical_timestamp_is_signed_exactly_as_received(
+    spy: type[SpyWebhook], mac_calls: list[tuple[bytes, str, str, bytes]]
+) -> None:
+    # "0" + the timestamp: the package would sign (and verify) it as the plain number;
+    # the signed content is the header text as received.
+    padded = "0" + str(B_TS)
+    result = verifier().check_signature(
+        headers(ts=padded, sig=raw_sig(B_KEY, B_BODY, ts=padded)), B_BODY
+    )
+    assert (result.ok, result.timestamp) == (True, B_TS)
+    assert spy.signed == []
+    assert mac_calls == [(B_KEY, B_ID, padded, B_BODY)]
+    # Example B's own signature (over "1750236300") does not hold for header "01750236300".
+    assert verifier().check_signature(headers(ts=padded), B_BODY).reason is (
+        Reason.NO_MATCHING_SIGNATURE
+    )
+
+
+def test_the_package_reads_a_padded_timestamp_as_the_number() -> None:
+    # Why the fallback exists: Webhook.verify accepts a signature over "N" for "0N".
+    now = str(int(time.time()))
+    sent = {"webhook-id": B_ID, "webhook-timestamp": "0" + now, "webhook-signature": ""}
+    sent["webhook-signature"] = raw_sig(B_KEY, B_BODY, ts=now)
+    Webhook(B_SECRET).verify(B_BODY, sent, json_parse=False)
+    assert Verifier([B_SECRET]).check_signature(sent, B_BODY).reason is (
+        Reason.NO_MATCHING_SIGNATURE
+    )
 
 
 # --- hints --------------------------------------------------------------------------
@@ -945,17 +1059,31 @@ _SECRETS = [new_webhook_secret() for _ in range(3)]
     signers=st.lists(st.sampled_from(range(3)), min_size=1, max_size=3),
     trusted=st.lists(st.sampled_from(range(3)), min_size=1, max_size=2, unique=True),
     tamper=st.booleans(),
+    fallback=st.booleans(),
 )
 @settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
 def test_signatures_are_judged_as_the_standardwebhooks_package_judges_them(
-    body: bytes, msg_id: str, skew: int, signers: list[int], trusted: list[int], tamper: bool
+    body: bytes,
+    msg_id: str,
+    skew: int,
+    signers: list[int],
+    trusted: list[int],
+    tamper: bool,
+    fallback: bool,
 ) -> None:
-    """Our verifier is our own (it explains its verdicts); on every well-formed delivery
-    within both tolerances it must agree with the reference library's Webhook.verify."""
+    """Our verifier explains its verdicts; on every well-formed delivery within both
+    tolerances it must agree with the reference library's Webhook.verify, whether the
+    signature is computed by the package (these bodies and timestamps allow it) or,
+    forced, by the byte-exact fallback."""
     timestamp = int(time.time()) + skew
     headers = signed_headers([_SECRETS[i] for i in signers], msg_id, body, timestamp=timestamp)
     sent = body + b"!" if tamper else body
-    ours = Verifier([_SECRETS[i] for i in trusted]).check_signature(headers, sent).ok
+    check = Verifier([_SECRETS[i] for i in trusted]).check_signature
+    if fallback:
+        with mock.patch.object(verify, "library_input", return_value=None):
+            ours = check(headers, sent).ok
+    else:
+        ours = check(headers, sent).ok
     theirs = any(_package_accepts(_SECRETS[i], headers, sent) for i in trusted)
     assert ours == theirs
     assert ours == (not tamper and bool(set(signers) & set(trusted)))
