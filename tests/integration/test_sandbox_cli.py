@@ -36,24 +36,33 @@ def _env(tmp_path: Path) -> dict[str, str]:
     return env
 
 
-async def test_sandbox_command_announces_its_address_and_serves(tmp_path: Path) -> None:
-    process = await asyncio.create_subprocess_exec(
+async def _sandbox_process(tmp_path: Path, *args: str) -> asyncio.subprocess.Process:
+    """``moment-tui sandbox ARGS…`` with stdout and stderr piped."""
+    return await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
         "moment_tui",
         "sandbox",
-        "--port",
-        "0",
-        "--seed",
+        *args,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
         env=_env(tmp_path),
     )
+
+
+async def _address_line(process: asyncio.subprocess.Process) -> re.Match[str]:
+    assert process.stdout is not None
+    first = (await asyncio.wait_for(process.stdout.readline(), timeout=20)).decode()
+    match = ADDRESS.match(first.rstrip("\n"))
+    assert match is not None, first
+    return match
+
+
+async def test_sandbox_command_announces_its_address_and_serves(tmp_path: Path) -> None:
+    process = await _sandbox_process(tmp_path, "--port", "0", "--seed")
     try:
         assert process.stdout is not None
-        first = (await asyncio.wait_for(process.stdout.readline(), timeout=20)).decode()
-        match = ADDRESS.match(first.rstrip("\n"))
-        assert match is not None, first
+        match = await _address_line(process)
         url, port = match.group(1), int(match.group(2))
         assert port > 0
         rest = []
@@ -93,22 +102,10 @@ async def test_pending_webhooks_in_memory_are_warned_about_on_stderr(
     argv = [str(tmp_path / "s.db") if arg == "FILE" else arg for arg in extra]
     if "--webhook-url" in argv:
         argv += ["--webhook-secret", new_webhook_secret()]
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "moment_tui",
-        "sandbox",
-        "--port",
-        "0",
-        *argv,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-        env=_env(tmp_path),
-    )
+    process = await _sandbox_process(tmp_path, "--port", "0", *argv)
     try:
         assert process.stdout is not None
-        first = (await asyncio.wait_for(process.stdout.readline(), timeout=20)).decode()
-        assert ADDRESS.match(first.rstrip("\n")) is not None, first
+        await _address_line(process)
         # The line after the address is written after the warning would have been.
         await asyncio.wait_for(process.stdout.readline(), timeout=5)
     finally:
@@ -120,17 +117,7 @@ async def test_pending_webhooks_in_memory_are_warned_about_on_stderr(
 
 
 async def test_webhook_url_without_secret_is_a_usage_error(tmp_path: Path) -> None:
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "moment_tui",
-        "sandbox",
-        "--webhook-url",
-        "http://127.0.0.1:9/x",
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-        env=_env(tmp_path),
-    )
+    process = await _sandbox_process(tmp_path, "--webhook-url", "http://127.0.0.1:9/x")
     out, err = await asyncio.wait_for(process.communicate(), timeout=30)
     assert process.returncode == 2
     assert out == b""
@@ -142,18 +129,8 @@ async def test_webhook_url_without_secret_is_a_usage_error(tmp_path: Path) -> No
 
 
 async def test_bad_webhook_secret_is_a_usage_error(tmp_path: Path) -> None:
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "moment_tui",
-        "sandbox",
-        "--webhook-url",
-        "http://127.0.0.1:9/x",
-        "--webhook-secret",
-        "not-a-secret",
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-        env=_env(tmp_path),
+    process = await _sandbox_process(
+        tmp_path, "--webhook-url", "http://127.0.0.1:9/x", "--webhook-secret", "not-a-secret"
     )
     out, err = await asyncio.wait_for(process.communicate(), timeout=30)
     assert process.returncode == 2
@@ -174,17 +151,7 @@ async def test_taken_port_is_reported(tmp_path: Path) -> None:
             thread.start()
         thread.stop()  # safe after a failed start, and twice
         thread.stop()
-        process = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "moment_tui",
-            "sandbox",
-            "--port",
-            str(port),
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-            env=_env(tmp_path),
-        )
+        process = await _sandbox_process(tmp_path, "--port", str(port))
         out, err = await asyncio.wait_for(process.communicate(), timeout=30)
     assert process.returncode == 1
     assert out == b""
