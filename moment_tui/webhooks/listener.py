@@ -8,6 +8,11 @@ verdict's 4xx with a JSON reason otherwise. If the delivery cannot be stored the
 answer is 503 with ``Retry-After``, so the sender tries again; nothing is ever
 acknowledged that is not on disk. After answering, ``on_delivery`` is called with
 the stored :class:`~moment_tui.store.eventlog.Delivery`.
+
+Header lines may be up to :data:`MAX_HEADER_BYTES` long, so an oversized
+``webhook-signature`` gets a verdict like any other; a request aiohttp cannot parse at
+all (beyond that limit, or not HTTP) is answered by aiohttp's plain-text 400, never
+reaches the event log, and is logged as one warning line without a traceback.
 """
 
 from __future__ import annotations
@@ -20,6 +25,8 @@ from dataclasses import asdict, dataclass, replace
 from typing import Any, Final
 
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
+from aiohttp.web_protocol import RequestPayloadError
 
 from moment_tui.config import DEFAULT_LISTEN_PATH
 from moment_tui.store.catalogue import now_iso
@@ -31,6 +38,32 @@ log = logging.getLogger(__name__)
 
 STORED_BODY_LIMIT: Final = 64 * 1024  # of an over-size body, this much is kept
 _READ_CHUNK: Final = 64 * 1024
+MAX_HEADER_BYTES: Final = 64 * 1024  # one header line (name and value), or the request line
+
+
+class _OneLineRequestErrors(logging.Filter):
+    """aiohttp logs a request it cannot parse (a header over the limit, not HTTP, a
+    broken chunk) at ERROR with a traceback; that is the sender's mistake, not ours,
+    so it becomes one WARNING line. Any other error keeps its traceback."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        if isinstance(exc, HttpProcessingError | RequestPayloadError):
+            record.msg = f"{record.getMessage()}: {type(exc).__name__}: {_one_line(exc)}"
+            record.args = None
+            record.exc_info = None
+            record.exc_text = None
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
+        return True
+
+
+_http_log = logging.getLogger(f"{__name__}.http")
+_http_log.addFilter(_OneLineRequestErrors())
+
+
+def _one_line(exc: BaseException) -> str:
+    text = getattr(exc, "message", None) or str(exc) or type(exc).__name__
+    return " ".join(str(text).split())[:200]
 
 
 @dataclass(frozen=True)
@@ -123,7 +156,14 @@ class Listener:
 
     async def start(self) -> str:
         self._loop = asyncio.get_running_loop()
-        self._runner = web.AppRunner(self.build_app(), access_log=None, handle_signals=False)
+        self._runner = web.AppRunner(
+            self.build_app(),
+            access_log=None,
+            handle_signals=False,
+            logger=_http_log,
+            max_line_size=MAX_HEADER_BYTES,
+            max_field_size=MAX_HEADER_BYTES,
+        )
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.config.host, self.config.port, backlog=1024)
         await site.start()

@@ -1,0 +1,183 @@
+"""Requests that are broken as HTTP, not as webhooks, over raw sockets to a real listener.
+
+Each one must get a verdict with a reason (never a 500, never aiohttp's own plain-text
+answer) and be kept in the event log — a header too long for aiohttp's defaults —
+and none of it may log a traceback. Only a request aiohttp cannot
+parse at all (a header line over :data:`MAX_HEADER_BYTES`) is answered by aiohttp; it
+is logged as one warning line.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import sqlite3
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
+from contextlib import AsyncExitStack, asynccontextmanager, suppress
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+
+from moment_tui.webhooks.listener import MAX_HEADER_BYTES
+
+from .pipeline_helpers import (
+    B_BODY,
+    B_ID,
+    B_TS,
+    Pipeline,
+    b_headers,
+    open_pipeline,
+)
+
+Start = Callable[..., Awaitable[Pipeline]]
+LISTENER_LOGGERS = ("moment_tui", "aiohttp")
+
+
+@pytest.fixture(autouse=True)
+def logs(caplog: pytest.LogCaptureFixture) -> Iterator[pytest.LogCaptureFixture]:
+    """Everything logged at INFO and up; afterwards: no ERROR, and no traceback at all."""
+    caplog.set_level(logging.INFO)
+    yield caplog
+    records = [
+        *caplog.get_records("setup"),
+        *caplog.get_records("call"),
+        *caplog.get_records("teardown"),
+    ]
+    bad = [
+        logging.Formatter().format(record)
+        for record in records
+        if record.name.startswith(LISTENER_LOGGERS)
+        and (record.levelno >= logging.ERROR or record.exc_info)
+    ]
+    assert not bad, "logged an error or a traceback:\n" + "\n".join(bad)
+
+
+@pytest.fixture
+async def start(tmp_path: Path) -> AsyncIterator[Start]:
+    """``await start(**open_pipeline options)`` on the clock of example B."""
+    async with AsyncExitStack() as stack:
+
+        async def go(**options: Any) -> Pipeline:
+            options.setdefault("clock", lambda: float(B_TS))
+            return await stack.enter_async_context(
+                open_pipeline(tmp_path / "workspace.sqlite3", **options)
+            )
+
+        yield go
+
+
+# --- a bare HTTP/1.1 client ----------------------------------------------------------------
+
+
+@dataclass
+class Answer:
+    status: int
+    headers: dict[str, str]
+    body: bytes
+
+    def json(self) -> Any:
+        assert self.headers["content-type"].startswith("application/json"), self
+        return json.loads(self.body)
+
+
+def head(url: str, headers: Mapping[str, str], length: int | None) -> bytes:
+    """A POST's request line and headers, sent as given; chunked when ``length`` is None."""
+    parts = urlsplit(url)
+    lines = [f"POST {parts.path} HTTP/1.1", f"Host: {parts.netloc}", "Connection: close"]
+    lines.append("Transfer-Encoding: chunked" if length is None else f"Content-Length: {length}")
+    lines += [f"{name}: {value}" for name, value in headers.items()]
+    return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+
+
+@asynccontextmanager
+async def connect(url: str) -> AsyncIterator[tuple[asyncio.StreamReader, asyncio.StreamWriter]]:
+    parts = urlsplit(url)
+    reader, writer = await asyncio.open_connection(parts.hostname, parts.port)
+    try:
+        yield reader, writer
+    finally:
+        writer.close()
+        with suppress(ConnectionError):
+            await writer.wait_closed()
+
+
+async def read_answer(reader: asyncio.StreamReader) -> Answer:
+    """The answer, read to the end (every request here says ``Connection: close``)."""
+    raw = await asyncio.wait_for(reader.read(), 10)
+    head_bytes, _, body = raw.partition(b"\r\n\r\n")
+    status_line, *lines = head_bytes.decode("latin-1").split("\r\n")
+    headers = {}
+    for line in lines:
+        name, _, value = line.partition(":")
+        headers[name.strip().lower()] = value.strip()
+    return Answer(int(status_line.split()[1]), headers, body)
+
+
+async def post(url: str, headers: Mapping[str, str], body: bytes) -> Answer:
+    async with connect(url) as (reader, writer):
+        writer.write(head(url, headers, len(body)) + body)
+        await writer.drain()
+        return await read_answer(reader)
+
+
+def stored(pipe: Pipeline) -> list[sqlite3.Row]:
+    return pipe.rows("SELECT * FROM deliveries ORDER BY seq")
+
+
+# --- long headers: our verdict up to MAX_HEADER_BYTES, aiohttp's 400 beyond ------------------
+
+
+@pytest.mark.parametrize(
+    ("signature", "status", "reason"),
+    [
+        ("v1," + "A" * 14_000, 401, "no_matching_signature"),  # base64, but no HMAC
+        ("v1," + "*" * 14_000, 400, "malformed_signature"),
+        ("v1," + "A" * (MAX_HEADER_BYTES - 100), 401, "no_matching_signature"),
+    ],
+    ids=["14 KB of base64", "14 KB of junk", "just under the limit"],
+)
+async def test_a_long_signature_header_gets_our_verdict_and_is_kept(
+    start: Start, signature: str, status: int, reason: str
+) -> None:
+    pipe = await start()
+    answer = await post(pipe.url, b_headers(sig=signature), B_BODY)
+    assert answer.status == status
+    assert (answer.json()["verdict"], answer.json()["reason"]) == ("rejected", reason)
+    [row] = stored(pipe)
+    assert (row["verdict"], row["reason"], row["webhook_id"]) == ("rejected", reason, B_ID)
+    kept = {k.lower(): v for k, v in json.loads(row["headers"]).items()}
+    assert kept["webhook-signature"] == signature
+
+
+async def test_a_long_header_from_a_proxy_does_not_stop_a_good_delivery(start: Start) -> None:
+    pipe = await start()
+    forwarded = ", ".join(f"10.0.{i // 256}.{i % 256}" for i in range(2_000))  # ~24 KB
+    answer = await post(pipe.url, b_headers() | {"X-Forwarded-For": forwarded}, B_BODY)
+    assert (answer.status, answer.json()["verdict"]) == (200, "verified")
+    [row] = stored(pipe)
+    assert json.loads(row["headers"])["X-Forwarded-For"] == forwarded
+
+
+async def test_a_header_over_the_limit_is_aiohttps_400_in_one_log_line(
+    start: Start, logs: pytest.LogCaptureFixture
+) -> None:
+    pipe = await start()
+    answer = await post(pipe.url, b_headers(sig="v1," + "A" * MAX_HEADER_BYTES), B_BODY)
+    assert answer.status == 400
+    assert answer.headers["content-type"].startswith("text/plain")
+    assert answer.body.startswith(b"Got more than 65536 bytes when reading")
+    assert stored(pipe) == []  # nothing reached the listener's handler
+    assert pipe.listener.received == 0
+    [warning] = [r for r in logs.records if r.name == "moment_tui.webhooks.listener.http"]
+    assert warning.levelno == logging.WARNING
+    assert warning.exc_info is None
+    assert warning.getMessage().startswith(
+        "Error handling request from 127.0.0.1: LineTooLong: Got more than 65536 bytes"
+    )
+    # The listener carries on.
+    after = await post(pipe.url, b_headers(), B_BODY)
+    assert (after.status, after.json()["verdict"]) == (200, "verified")
