@@ -9,6 +9,9 @@ answer is 503 with ``Retry-After``, so the sender tries again; nothing is ever
 acknowledged that is not on disk. After answering, ``on_delivery`` is called with
 the stored :class:`~moment_tui.store.eventlog.Delivery`.
 
+One verdict is the listener's own, about the HTTP request rather than the webhook
+(:class:`Refusal`): a body that could not be read to its end (``body_unreadable``,
+400: the sender hung up or broke its chunked encoding; what arrived is kept).
 Header lines may be up to :data:`MAX_HEADER_BYTES` long, so an oversized
 ``webhook-signature`` gets a verdict like any other; a request aiohttp cannot parse at
 all (beyond that limit, or not HTTP) is answered by aiohttp's plain-text 400, never
@@ -22,6 +25,7 @@ import json
 import logging
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
+from enum import StrEnum
 from typing import Any, Final
 
 from aiohttp import web
@@ -39,6 +43,15 @@ log = logging.getLogger(__name__)
 STORED_BODY_LIMIT: Final = 64 * 1024  # of an over-size body, this much is kept
 _READ_CHUNK: Final = 64 * 1024
 MAX_HEADER_BYTES: Final = 64 * 1024  # one header line (name and value), or the request line
+
+
+class Refusal(StrEnum):
+    """The listener's own reasons: the HTTP request, not the webhook, is at fault."""
+
+    BODY_UNREADABLE = "body_unreadable"
+
+
+REFUSAL_STATUS: Final = {Refusal.BODY_UNREADABLE: 400}
 
 
 class _OneLineRequestErrors(logging.Filter):
@@ -118,6 +131,27 @@ def incoming_from(
     )
 
 
+def refused(incoming: Incoming, reason: Refusal, message: str) -> Incoming:
+    """``incoming`` rejected for ``reason``: what the body said is not trusted, but
+    which secret its signature matched (if any) is kept, as for ``body_not_json``."""
+    return replace(
+        incoming,
+        body=incoming.body[:STORED_BODY_LIMIT],
+        verified=False,
+        reason=reason.value,
+        message=message,
+        status=REFUSAL_STATUS[reason],
+        event_id=None,
+        event_type=None,
+        amount=None,
+        currency=None,
+        customer_id=None,
+        account_id=None,
+        bill_id=None,
+        diagnosis=None,
+    )
+
+
 def _header(headers: dict[str, str], name: str) -> str | None:
     """A raw header's text for the event log. Bytes that were not UTF-8 arrive as
     surrogate escapes, which SQLite cannot store: they are kept as ``\\udcff`` text,
@@ -126,6 +160,18 @@ def _header(headers: dict[str, str], name: str) -> str | None:
         if key.lower() == name:
             return value[:255].encode("utf-8", "backslashreplace").decode("utf-8")
     return None
+
+
+@dataclass(frozen=True)
+class _Body:
+    """What :meth:`Listener._read` got: ``data`` (at most the limit + a chunk); the
+    body's ``size``, ``exact`` when read to its end or declared by Content-Length; and
+    ``broken``, why it could not be read to its end (None when it could)."""
+
+    data: bytes
+    size: int
+    exact: bool
+    broken: str | None = None
 
 
 class Listener:
@@ -182,20 +228,7 @@ class Listener:
         headers: dict[str, str] = {}
         for name, value in request.headers.items():
             headers.setdefault(name, value)  # a repeated header: the first one counts
-        body, size, exact = await self._read(request)
-        verification = self.verifier.verify(headers, body)
-        if verification.reason is Reason.BODY_TOO_LARGE:
-            # The verifier saw only the head we read; say how big the body really is.
-            limit = self.verifier.max_body_bytes
-            verification = replace(
-                verification,
-                message=f"the body is {size} bytes; the limit is {limit} bytes"
-                if exact
-                else f"the body is larger than the limit of {limit} bytes",
-            )
-        incoming = incoming_from(
-            verification, headers, body, size, remote=request.remote, received_at=received_at
-        )
+        incoming = self._judge(request, headers, await self._read(request), received_at)
         try:
             delivery = await self.workspace.record(incoming, self._loop)
         except Exception:
@@ -213,24 +246,60 @@ class Listener:
             answer.update(reason=delivery.reason, message=delivery.message)
         return _json(200 if delivery.verdict != "rejected" else delivery.status, answer)
 
-    async def _read(self, request: web.Request) -> tuple[bytes, int, bool]:
-        """The body, or its first ``max + 1`` (or more) bytes when it is too large; its
-        size; and whether that size is exact (read to the end, or Content-Length)."""
+    def _judge(
+        self, request: web.Request, headers: dict[str, str], read: _Body, received_at: str
+    ) -> Incoming:
+        """The verifier's verdict, unless the body could not be read to its end."""
+        verification = self.verifier.verify(headers, read.data)
+        if read.broken is None and verification.reason is Reason.BODY_TOO_LARGE:
+            # The verifier saw only the head we read; say how big the body really is.
+            limit = self.verifier.max_body_bytes
+            verification = replace(
+                verification,
+                message=f"the body is {read.size} bytes; the limit is {limit} bytes"
+                if read.exact
+                else f"the body is larger than the limit of {limit} bytes",
+            )
+        incoming = incoming_from(
+            verification,
+            headers,
+            read.data,
+            read.size,
+            remote=request.remote,
+            received_at=received_at,
+        )
+        if read.broken is not None:
+            log.info("delivery from %s kept as body_unreadable: %s", request.remote, read.broken)
+            return refused(incoming, Refusal.BODY_UNREADABLE, read.broken)
+        return incoming
+
+    async def _read(self, request: web.Request) -> _Body:
+        """The body, or its first ``max + 1`` (or more) bytes when it is too large; or,
+        when it cannot be read to its end, what did arrive and why not."""
         limit = self.verifier.max_body_bytes
         chunks: list[bytes] = []
         size = 0
         ended = False
+        broken: str | None = None
         while size <= limit:
-            chunk = await request.content.read(_READ_CHUNK)
+            try:
+                chunk = await request.content.read(_READ_CHUNK)
+            except (ConnectionError, RequestPayloadError, HttpProcessingError) as exc:
+                # ConnectionResetError: the sender hung up (aiohttp's C parser also
+                # leaves a broken chunk to end this way); the pure-Python parser
+                # raises TransferEncodingError and the like for a broken chunk.
+                broken = _broken_message(exc, size, request.content_length)
+                break
             if not chunk:
                 ended = True
                 break
             chunks.append(chunk)
             size += len(chunk)
+        data = b"".join(chunks)
         declared = request.content_length
-        if declared is not None and declared >= size:
-            return b"".join(chunks), declared, True
-        return b"".join(chunks), size, ended
+        if broken is None and declared is not None and declared >= size:
+            return _Body(data, declared, exact=True)
+        return _Body(data, size, exact=ended, broken=broken)
 
     async def _wrong_method(self, request: web.Request) -> web.Response:
         return _json(
@@ -241,3 +310,10 @@ class Listener:
 
     async def _wrong_path(self, request: web.Request) -> web.Response:
         return _json(404, {"error": f"webhooks are received at {self.config.path}"})
+
+
+def _broken_message(exc: BaseException, size: int, declared: int | None) -> str:
+    if isinstance(exc, ConnectionError):
+        of = f" of {declared}" if declared is not None else ""
+        return f"the sender closed the connection after {size}{of} bytes of the body"
+    return f"the body could not be read past its first {size} bytes: {_one_line(exc)}"

@@ -1,8 +1,9 @@
 """Requests that are broken as HTTP, not as webhooks, over raw sockets to a real listener.
 
 Each one must get a verdict with a reason (never a 500, never aiohttp's own plain-text
-answer) and be kept in the event log — a header too long for aiohttp's defaults —
-and none of it may log a traceback. Only a request aiohttp cannot
+answer) and be kept in the event log — a header too long for aiohttp's defaults, a
+sender that hangs up or breaks its chunked encoding mid-body — and none of it may log
+a traceback. Only a request aiohttp cannot
 parse at all (a header line over :data:`MAX_HEADER_BYTES`) is answered by aiohttp; it
 is logged as one warning line.
 """
@@ -12,7 +13,9 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import socket
 import sqlite3
+import struct
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
 from contextlib import AsyncExitStack, asynccontextmanager, suppress
 from dataclasses import dataclass
@@ -21,8 +24,9 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
+from aiohttp import http_parser, web_protocol
 
-from moment_tui.webhooks.listener import MAX_HEADER_BYTES
+from moment_tui.webhooks.listener import MAX_HEADER_BYTES, Listener
 
 from .pipeline_helpers import (
     B_BODY,
@@ -30,6 +34,7 @@ from .pipeline_helpers import (
     B_TS,
     Pipeline,
     b_headers,
+    eventually,
     open_pipeline,
 )
 
@@ -93,6 +98,10 @@ def head(url: str, headers: Mapping[str, str], length: int | None) -> bytes:
     return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
 
 
+def chunk(data: bytes) -> bytes:
+    return f"{len(data):x}\r\n".encode() + data + b"\r\n"
+
+
 @asynccontextmanager
 async def connect(url: str) -> AsyncIterator[tuple[asyncio.StreamReader, asyncio.StreamWriter]]:
     parts = urlsplit(url)
@@ -126,6 +135,21 @@ async def post(url: str, headers: Mapping[str, str], body: bytes) -> Answer:
 
 def stored(pipe: Pipeline) -> list[sqlite3.Row]:
     return pipe.rows("SELECT * FROM deliveries ORDER BY seq")
+
+
+def reading_started(pipe: Pipeline, monkeypatch: pytest.MonkeyPatch) -> asyncio.Event:
+    """Set once the listener's handler starts reading a body: every byte sent before
+    then has been parsed, so what is sent next arrives mid-body."""
+    started = asyncio.Event()
+    listener: Listener = pipe.listener
+    original = listener._read
+
+    async def read(request: Any) -> Any:
+        started.set()
+        return await original(request)
+
+    monkeypatch.setattr(listener, "_read", read)
+    return started
 
 
 # --- long headers: our verdict up to MAX_HEADER_BYTES, aiohttp's 400 beyond ------------------
@@ -181,3 +205,141 @@ async def test_a_header_over_the_limit_is_aiohttps_400_in_one_log_line(
     # The listener carries on.
     after = await post(pipe.url, b_headers(), B_BODY)
     assert (after.status, after.json()["verdict"]) == (200, "verified")
+
+
+# --- bodies that end early: kept as body_unreadable ----------------------------------------------
+
+
+def abort(writer: asyncio.StreamWriter) -> None:
+    """Close with a TCP RST rather than a FIN."""
+    sock = writer.get_extra_info("socket")
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    writer.transport.abort()
+
+
+HANG_UPS = [
+    # (case, chunked, how the sender goes, message)
+    (
+        "hang up mid-body",
+        False,
+        "close",
+        "the sender closed the connection after 100 of 393 bytes of the body",
+    ),
+    (
+        "reset mid-body",
+        False,
+        "reset",
+        "the sender closed the connection after 100 of 393 bytes of the body",
+    ),
+    (
+        "half-close mid-body",
+        False,
+        "write_eof",
+        "the sender closed the connection after 100 of 393 bytes of the body",
+    ),
+    (
+        "hang up mid-chunked-body",
+        True,
+        "close",
+        "the sender closed the connection after 100 bytes of the body",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("chunked", "how", "message"),
+    [case[1:] for case in HANG_UPS],
+    ids=[case[0] for case in HANG_UPS],
+)
+async def test_a_sender_that_hangs_up_mid_body_is_kept_as_body_unreadable(
+    start: Start, logs: pytest.LogCaptureFixture, chunked: bool, how: str, message: str
+) -> None:
+    pipe = await start()
+    sent = B_BODY[:100]
+    async with connect(pipe.url) as (_, writer):
+        length = None if chunked else len(B_BODY)
+        writer.write(head(pipe.url, b_headers(), length) + (chunk(sent) if chunked else sent))
+        await writer.drain()
+        if how == "reset":
+            abort(writer)
+        elif how == "write_eof":
+            writer.write_eof()
+    await eventually(lambda: pipe.announced)
+    [row] = stored(pipe)
+    assert (row["verdict"], row["reason"], row["status"], row["message"]) == (
+        "rejected",
+        "body_unreadable",
+        400,
+        message,
+    )
+    assert row["webhook_id"] == B_ID
+    assert bytes(row["body"]) == sent  # what did arrive is kept
+    assert row["body_size"] == len(sent)
+    assert pipe.listener.received == 1
+    [line] = [r for r in logs.records if r.name == "moment_tui.webhooks.listener"]
+    assert (line.levelno, line.exc_info) == (logging.INFO, None)
+    assert line.getMessage() == f"delivery from 127.0.0.1 kept as body_unreadable: {message}"
+
+
+BROKEN_CHUNK = b"zz\r\n"  # not a chunk size
+
+
+async def test_a_broken_chunk_mid_body_is_kept_once_the_sender_goes(
+    start: Start, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """aiohttp's C parser drops a broken chunk's payload without failing it, so the
+    handler cannot answer: the delivery is kept as body_unreadable when the sender
+    hangs up (as a sender waiting for its answer does when it times out)."""
+    if web_protocol.HttpRequestParser is http_parser.HttpRequestParserPy:
+        pytest.skip("aiohttp's C parser is not in use (AIOHTTP_NO_EXTENSIONS?)")
+    pipe = await start()
+    started = reading_started(pipe, monkeypatch)
+    async with connect(pipe.url) as (reader, writer):
+        writer.write(head(pipe.url, b_headers(), None) + chunk(B_BODY[:100]))
+        await asyncio.wait_for(started.wait(), 10)
+        writer.write(BROKEN_CHUNK)
+        with pytest.raises(TimeoutError):  # no answer: aiohttp never wakes the handler
+            await asyncio.wait_for(reader.read(1), 0.3)
+    await eventually(lambda: pipe.announced)
+    [row] = stored(pipe)
+    assert (row["reason"], row["status"], row["message"]) == (
+        "body_unreadable",
+        400,
+        "the sender closed the connection after 100 bytes of the body",
+    )
+    assert bytes(row["body"]) == B_BODY[:100]
+
+
+async def test_a_broken_chunk_mid_body_with_the_python_parser_is_answered_400(
+    start: Start, monkeypatch: pytest.MonkeyPatch, logs: pytest.LogCaptureFixture
+) -> None:
+    """aiohttp's pure-Python parser (AIOHTTP_NO_EXTENSIONS=1, or no wheel for the
+    platform) fails the body instead, so the sender gets its answer."""
+    monkeypatch.setattr(web_protocol, "HttpRequestParser", http_parser.HttpRequestParserPy)
+    pipe = await start()
+    started = reading_started(pipe, monkeypatch)
+    async with connect(pipe.url) as (reader, writer):
+        writer.write(head(pipe.url, b_headers(), None) + chunk(B_BODY[:100]))
+        await asyncio.wait_for(started.wait(), 10)
+        writer.write(BROKEN_CHUNK)
+        answer = await read_answer(reader)
+    assert answer.status == 400
+    assert answer.json() == {
+        "verdict": "rejected",
+        "webhook_id": B_ID,
+        "reason": "body_unreadable",
+        "message": "the body could not be read past its first 100 bytes: zz",
+    }
+    [row] = stored(pipe)
+    assert (row["reason"], row["status"], bytes(row["body"])) == (
+        "body_unreadable",
+        400,
+        B_BODY[:100],
+    )
+    # aiohttp then meets the broken body again while draining it: one line, no traceback.
+    await eventually(
+        lambda: [r for r in logs.records if r.name == "moment_tui.webhooks.listener.http"]
+    )
+    [drain] = [r for r in logs.records if r.name == "moment_tui.webhooks.listener.http"]
+    assert (drain.levelno, drain.exc_info) == (logging.WARNING, None)
+    assert "RequestPayloadError" in drain.getMessage()
