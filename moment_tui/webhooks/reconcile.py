@@ -10,6 +10,15 @@ For each verified event, in arrival order:
    An unknown account or customer may have open bills the catalogue does know, which
    the server settled first: their server copies are fetched and stored with it, and
    the application records what they changed.
+
+   Only an answer about the object itself is final: a 404 (or a reference that can
+   never name one) records the event as ``unknown_target``, as does having no API
+   client at all. When the API cannot be asked — a timeout, a refused connection, a
+   5xx, a 429, a refused key — the event is left *unapplied*, with no record, and the
+   reason is logged and kept in :attr:`Reconciler.pending`; the idle retry and the
+   next start's :meth:`Reconciler.catch_up` apply it later, once. After such a
+   failure the API is not asked again for the rest of the batch, nor for
+   ``API_PAUSE`` seconds.
 2. **Apply** at once, in one transaction with the record of what changed: a bill's
    ``amount_paid``/``amount_remaining``/``status``; for an account (or customer) the
    unpaid bills the catalogue knows, oldest due date first, then the balance
@@ -29,11 +38,13 @@ import contextlib
 import functools
 import logging
 import sqlite3
+import time
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from typing import Any, Final
 
 from moment_tui.api.client import MomentClient
-from moment_tui.api.errors import MomentError
+from moment_tui.api.errors import InvalidReference, MomentError, NotFound, RateLimited
 from moment_tui.api.models import Account, Bill, BillingObject, BillStatus, Customer, ObjectKind
 from moment_tui.billing import OpenBill, allocate, settle
 from moment_tui.store import applications, catalogue, eventlog
@@ -50,6 +61,19 @@ BATCH: Final = 16  # events per writer job: small, so deliveries never wait long
 CATCH_UP_PAGE: Final = 1000
 MAX_REFRESHED_BILLS: Final = 100  # of an unknown holder's known open bills, re-fetched
 RETRY_SECONDS: Final = 30.0  # when idle this long, retry events a failure left unapplied
+API_PAUSE: Final = 5.0  # after the API failed, seconds before unknown targets are asked for
+NO_API: Final = "not in the catalogue, and there is no API to fetch it from"
+
+Target = tuple[str, str]
+
+
+@dataclass
+class _Lookups:
+    """What step 1 learned about the targets the catalogue did not know."""
+
+    fetched: dict[Target, BillingObject] = field(default_factory=dict)
+    answered: dict[Target, str] = field(default_factory=dict)  # 404: why it is unknown
+    failed: dict[Target, str] = field(default_factory=dict)  # could not ask: why
 
 
 class Reconciler:
@@ -62,11 +86,16 @@ class Reconciler:
         *,
         on_application: Callable[[Application], object] | None = None,
         drift_grace: float = DRIFT_GRACE,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.workspace = workspace
         self.client = client
         self.on_application = on_application
         self.drift_grace = drift_grace
+        self._clock = clock
+        self._pause_until = 0.0  # the API failed: not asked again before this
+        self._pause_reason = ""
+        self._pending: dict[str, str] = {}  # webhook-id → why it is not applied yet
         self._queue: asyncio.Queue[Delivery] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
         self._confirmer = (
@@ -102,14 +131,25 @@ class Reconciler:
         All of them, page by page: a crash in the middle of a burst can leave thousands.
         """
         total, after = 0, 0
+        seen: set[str] = set()
         while True:
             pending = await self.workspace.read(functools.partial(_unapplied, after=after))
             for delivery in pending:
                 self.submit(delivery)
+                seen.add(delivery.webhook_id or "")
             total += len(pending)
             if len(pending) < CATCH_UP_PAGE:
-                return total
+                break
             after = pending[-1].seq
+        # Applied meanwhile by another process sharing the workspace (the console).
+        for webhook_id in [w for w in self._pending if w not in seen]:
+            del self._pending[webhook_id]
+        return total
+
+    @property
+    def pending(self) -> Mapping[str, str]:
+        """Events this reconciler tried and had to leave unapplied: webhook-id → why."""
+        return self._pending
 
     async def idle(self) -> None:
         """Wait until everything submitted so far is applied and checked."""
@@ -140,13 +180,16 @@ class Reconciler:
     async def process(self, deliveries: list[Delivery]) -> list[Application]:
         """Apply a batch; returns the new applications. Their confirmation runs in the
         background, so applying the next batch never waits on the API."""
-        fetched = await self._fetch_unknown(deliveries)
+        lookups = await self._fetch_unknown(deliveries)
+        left: list[Delivery] = []  # could not be applied now (target unknown, API silent)
         # atomic: _apply_each keeps its own savepoint and never raises.
         applied = await self.workspace.writer.submit(
-            lambda conn: self._apply_each(conn, deliveries, fetched), atomic=True
+            lambda conn: self._apply_each(conn, deliveries, lookups, left), atomic=True
         )
+        self._left_unapplied(left, lookups)
         results: list[Application] = []
         for app, fresh in applied:
+            self._pending.pop(app.webhook_id, None)
             if fresh:
                 self._announce(app)
                 results.append(app)
@@ -158,51 +201,107 @@ class Reconciler:
         if self.on_application is not None:
             self.on_application(app)
 
-    async def _fetch_unknown(
-        self, deliveries: list[Delivery]
-    ) -> dict[tuple[str, str], BillingObject]:
-        """Step 1: fetch targets the catalogue has never seen (when an API is at hand)."""
+    async def _fetch_unknown(self, deliveries: list[Delivery]) -> _Lookups:
+        """Step 1: fetch targets the catalogue has never seen (when an API is at hand).
+
+        A 404 is an answer (``answered``); any other failure (``failed``) means the API
+        could not be asked, and then it is not asked again for the rest of the batch
+        or for ``API_PAUSE`` seconds: a failing API costs one request per retry, not
+        one per event (each of which may wait out the client's timeouts and retries).
+        """
+        lookups = _Lookups()
         if self.client is None:
-            return {}
+            return lookups
         targets = {(t, d.currency) for d in deliveries if (t := d.target()) is not None}
         missing = await self.workspace.read(
             lambda conn: [t for t in targets if catalogue.get(conn, t[0][0], t[0][1]) is None]
         )
-        fetched: dict[tuple[str, str], BillingObject] = {}
-        for (kind, ref), currency in missing:
-            with contextlib.suppress(MomentError):
+        failed = False
+        for (kind, ref), currency in sorted(missing, key=lambda t: (t[0], t[1] or "")):
+            if failed or self._clock() < self._pause_until:
+                lookups.failed[(kind, ref)] = self._pause_reason
+                continue
+            try:
                 obj = await self.client.get(kind, ref)
-                # By id, and by the reference the event named it with (if not its id).
-                fetched[(obj.KIND, obj.id)] = fetched[(kind, ref)] = obj
+                found: dict[Target, BillingObject] = {}
                 if kind != "bill" and currency:
-                    await self._fetch_open_bills(kind, obj.id, currency, fetched)
-        return fetched
+                    await self._fetch_open_bills(kind, obj.id, currency, found)
+            except (NotFound, InvalidReference) as exc:
+                lookups.answered[(kind, ref)] = _unknown_note(kind, exc)
+            except MomentError as exc:
+                lookups.failed[(kind, ref)] = self._pause(exc)
+                failed = True
+            else:
+                # By id, and by the reference the event named it with (if not its id).
+                lookups.fetched.update(found)
+                lookups.fetched[(obj.KIND, obj.id)] = lookups.fetched[(kind, ref)] = obj
+        return lookups
+
+    def _pause(self, exc: MomentError) -> str:
+        """The API could not be asked: stop asking for a while; the reason to show."""
+        pause = API_PAUSE
+        if isinstance(exc, RateLimited) and exc.retry_after:
+            pause = max(pause, min(exc.retry_after, RETRY_SECONDS))
+        self._pause_until = self._clock() + pause
+        # str() of a client error never holds the key (moment_tui.api.errors).
+        self._pause_reason = f"not in the catalogue, and the API could not be asked: {exc}"
+        return self._pause_reason
 
     async def _fetch_open_bills(
         self,
         kind: ObjectKind,
         holder_id: str,
         currency: str,
-        fetched: dict[tuple[str, str], BillingObject],
+        fetched: dict[Target, BillingObject],
     ) -> None:
         """An unknown account or customer may still have bills the catalogue knows: the
-        server settled those first, so their server copies are fetched too."""
+        server settled those first, so their server copies are fetched too. A bill the
+        API no longer has is left as it is; any other failure is raised, and the
+        holder's event waits for the API (applying it without those copies would leave
+        them stale for good)."""
         assert self.client is not None
         known = await self.workspace.read(
             lambda conn: catalogue.open_bills(conn, kind, holder_id, currency)
         )
         for bill, _ in known[:MAX_REFRESHED_BILLS]:
-            with contextlib.suppress(MomentError):
+            with contextlib.suppress(NotFound):
                 fetched[("bill", bill.id)] = await self.client.get("bill", bill.id)
+
+    def _left_unapplied(self, left: list[Delivery], lookups: _Lookups) -> None:
+        """Keep (and log, once per event) why these events are not applied yet."""
+        fresh: dict[tuple[Target, str], list[Delivery]] = {}
+        for delivery in left:
+            assert delivery.webhook_id is not None
+            target = delivery.target()
+            assert target is not None
+            reason = lookups.failed.get(target, "not in the catalogue yet")
+            if delivery.webhook_id not in self._pending:
+                fresh.setdefault((target, reason), []).append(delivery)
+            self._pending[delivery.webhook_id] = reason
+        for ((kind, ref), reason), items in fresh.items():
+            shown = ", ".join(f"#{d.seq} ({d.webhook_id})" for d in items[:3])
+            more = f" and {len(items) - 3} more" if len(items) > 3 else ""
+            log.warning(
+                "%s %s: %s; event %s%s left unapplied (tried again after %.0f s without"
+                " deliveries, and at the next start)",
+                kind,
+                ref,
+                reason,
+                shown,
+                more,
+                RETRY_SECONDS,
+            )
 
     def _apply_each(
         self,
         conn: sqlite3.Connection,
         deliveries: list[Delivery],
-        fetched: Mapping[tuple[str, str], BillingObject],
+        lookups: _Lookups,
+        left: list[Delivery],
     ) -> list[tuple[Application, bool]]:
         """Step 2 for a batch, on the writer thread: (application, whether it is new)
-        for each delivery, in order.
+        for each delivery, in order; those that cannot be applied yet (their target is
+        unknown and the API could not be asked) are put in ``left``, unrecorded.
 
         The batch runs in one savepoint. The application's unique ``webhook_id`` is
         the guard: an event applied before fails to insert; so does one that cannot
@@ -228,9 +327,13 @@ class Reconciler:
             conn.execute("SAVEPOINT batch")
             applied: dict[str, Application] = {}
             failure: tuple[Delivery, Exception] | None = None
+            left.clear()
             for delivery in todo:
                 try:
-                    app = self._plan(conn, delivery, fetched, now, bills)
+                    app = self._plan(conn, delivery, lookups, now, bills)
+                    if app is None:  # changed nothing: no need to roll anything back
+                        left.append(delivery)
+                        continue
                     applications.insert(conn, app)
                 except Exception as exc:
                     failure = (delivery, exc)
@@ -281,12 +384,14 @@ class Reconciler:
         self,
         conn: sqlite3.Connection,
         d: Delivery,
-        fetched: Mapping[tuple[str, str], BillingObject],
+        lookups: _Lookups,
         now: str,
         bills: dict[str, catalogue.Entry[Any]],
-    ) -> Application:
-        """What one event does; ``bills``: the batch's bills read ahead, each taken (and
-        so read afresh the next time) once an event has used it."""
+    ) -> Application | None:
+        """What one event does — None when it cannot be applied yet; ``bills``: the
+        batch's bills read ahead, each taken (and so read afresh the next time) once an
+        event has used it."""
+        fetched = lookups.fetched
         target = d.target()
         base: dict[str, Any] = {
             "delivery_seq": d.seq,
@@ -319,7 +424,9 @@ class Reconciler:
                 **base, outcome="fetched", state="confirmed", note=fresh, changes=changes
             )
         if entry is None:
-            unknown = "not in the catalogue" + (" and could not be fetched" if self.client else "")
+            unknown = lookups.answered.get(target, NO_API if self.client is None else None)
+            if unknown is None:  # the API could not be asked: later
+                return None
             return Application(**base, outcome="unknown_target", state="unconfirmed", note=unknown)
         if isinstance(entry.obj, Bill):
             changes, note = _apply_bill(conn, entry.obj, d.amount, d.currency, now)
@@ -347,7 +454,7 @@ class Reconciler:
         self,
         conn: sqlite3.Connection,
         holder: BillingObject,
-        fetched: Mapping[tuple[str, str], BillingObject],
+        fetched: Mapping[Target, BillingObject],
     ) -> tuple[Change, ...]:
         """Store the server's copies of a fetched holder's bills; what they changed."""
         changes: list[Change] = []
@@ -365,6 +472,12 @@ class Reconciler:
             ]
             catalogue.upsert(conn, server, "refetched", search=self.workspace.search_available)
         return tuple(changes)
+
+
+def _unknown_note(kind: str, exc: MomentError) -> str:
+    if isinstance(exc, NotFound):
+        return f"not in the catalogue, and the API answered 404: it has no such {kind}"
+    return f"not in the catalogue, and it cannot be fetched: {exc}"
 
 
 def _unapplied(conn: sqlite3.Connection, *, after: int) -> list[Delivery]:

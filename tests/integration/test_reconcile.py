@@ -715,7 +715,7 @@ async def test_an_event_for_an_object_nobody_knows(make_world: Make) -> None:
     assert (app.outcome, app.state, app.note) == (
         "unknown_target",
         "unconfirmed",
-        "not in the catalogue and could not be fetched",
+        "not in the catalogue, and the API answered 404: it has no such bill",
     )
     assert await world.read(lambda c: catalogue.get(c, "bill", "bill_doesNotExist")) is None
 

@@ -1,0 +1,510 @@
+"""An API that fails for a while must not cost an event its application.
+
+Against a real sandbox and a real listener; faults (timeouts, refused connections, 5xx,
+429) are injected by a transport in front of the sandbox, which otherwise passes every
+request through. Only a 404 is an answer about the object itself; anything else leaves
+the event unapplied — no application row — so that the idle retry or the next start's
+catch-up applies it, exactly once, when the API answers again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import json
+import logging
+import socket
+import sqlite3
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AsyncExitStack
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+import moment_tui.webhooks.reconcile as reconcile
+from moment_tui.api.client import MomentClient, RetryPolicy
+from moment_tui.api.models import AccountCreate, Bill, BillCreate, BillStatus, CustomerCreate
+from moment_tui.sandbox.server import Sandbox, SandboxConfig, SandboxThread
+from moment_tui.store import applications, catalogue, eventlog
+from moment_tui.store.applications import Application
+from moment_tui.store.catalogue import now_iso
+from moment_tui.store.eventlog import Delivery
+from moment_tui.store.workspace import Workspace
+from moment_tui.webhooks.listener import incoming_from
+from moment_tui.webhooks.outbound import amount_applied_event
+from moment_tui.webhooks.reconcile import Reconciler
+from moment_tui.webhooks.signing import new_message_id, new_webhook_secret, signed_headers
+from moment_tui.webhooks.trigger import fire
+from moment_tui.webhooks.verify import Verifier
+
+from .pipeline_helpers import (
+    ListenProcess,
+    Pipeline,
+    cli_env,
+    eventually,
+    open_pipeline,
+    run_cli,
+    wait_until,
+)
+
+API_KEY = "sk_test_retryPk4eC39HqLyjWD00"
+DONE = ("confirmed", "drift", "unconfirmed")
+
+Fault = Callable[[httpx.Request], httpx.Response]
+
+
+def timeout(request: httpx.Request) -> httpx.Response:
+    raise httpx.ReadTimeout("timed out", request=request)
+
+
+def refused(request: httpx.Request) -> httpx.Response:
+    raise httpx.ConnectError("[Errno 111] Connection refused", request=request)
+
+
+def unavailable(_request: httpx.Request) -> httpx.Response:
+    return httpx.Response(503, json={"title": "Service Unavailable", "status": 503})
+
+
+def rate_limited(_request: httpx.Request) -> httpx.Response:
+    body = {"title": "Too Many Requests", "status": 429}
+    return httpx.Response(429, headers={"Retry-After": "0"}, json=body)
+
+
+FAULTS: dict[str, tuple[Fault, str]] = {
+    # fault, and a piece of the error text the log and the reason must show
+    "timeout": (timeout, "no answer in time"),
+    "refused": (refused, "refused"),
+    "503": (unavailable, "503"),
+    "429": (rate_limited, "429"),
+}
+
+
+class Flaky(httpx.AsyncBaseTransport):
+    """Passes every request to the real sandbox, except GETs ``only`` picks while a
+    ``fault`` is set: those get the fault instead."""
+
+    def __init__(self) -> None:
+        self.inner = httpx.AsyncHTTPTransport()
+        self.fault: Fault | None = None
+        self.only: Callable[[str], bool] = lambda _path: True
+        self.gets: list[str] = []
+        self.faulted: list[str] = []
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        path = request.url.path
+        if request.method == "GET":
+            self.gets.append(path)
+            if self.fault is not None and self.only(path):
+                self.faulted.append(path)
+                return self.fault(request)
+        return await self.inner.handle_async_request(request)
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+
+@dataclass
+class World:
+    pipe: Pipeline
+    sandbox: Sandbox
+    client: MomentClient
+    flaky: Flaky
+    secret: str
+    clock: list[float] = field(default_factory=lambda: [0.0])
+
+    @property
+    def workspace(self) -> Workspace:
+        return self.pipe.workspace
+
+    @property
+    def reconciler(self) -> Reconciler:
+        assert self.pipe.reconciler is not None
+        return self.pipe.reconciler
+
+    async def read(self, fn: Callable[..., Any]) -> Any:
+        return await self.workspace.read(fn)
+
+    async def pay(self, **target: Any) -> dict[str, Any]:
+        response = await self.client.request("POST", "/sandbox/payments", json=target)
+        assert response.status == 201
+        body: dict[str, Any] = response.body
+        return body
+
+    async def bill(self, amount_due: int, *, account: str | None = None) -> Bill:
+        if account is None:
+            customer = await self.client.create_customer(
+                CustomerCreate(external_reference=ref("cust"), currency="ZAR")
+            )
+            account = (
+                await self.client.create_account(
+                    AccountCreate(
+                        external_reference=ref("acc"), customer=customer.id, currency="ZAR"
+                    )
+                )
+            ).id
+        return await self.client.create_bill(
+            BillCreate(
+                external_reference=ref("inv"),
+                currency="ZAR",
+                amount_due=amount_due,
+                account=account,
+                bill_date=dt.date(2025, 1, 1),
+            )
+        )
+
+    async def send(self, body: bytes) -> str:
+        [sent] = await fire(self.pipe.url, lambda: body, [self.secret])
+        assert sent.status == 200
+        return sent.webhook_id
+
+    async def application(self, webhook_id: str) -> Application | None:
+        app: Application | None = await self.read(lambda c: applications.get(c, webhook_id))
+        return app
+
+    async def settled(self, webhook_id: str) -> Application:
+        async def look() -> Application | None:
+            app = await self.application(webhook_id)
+            return app if app is not None and app.state in DONE else None
+
+        found: Application = await eventually(look)
+        return found
+
+    async def unapplied(self) -> list[str]:
+        pending: list[Delivery] = await self.read(eventlog.unapplied)
+        return [d.webhook_id or "" for d in pending]
+
+    async def quiet(self) -> None:
+        """Until what was submitted so far has been tried (call once it is under way)."""
+        await asyncio.wait_for(self.reconciler.idle(), 10)
+
+
+Make = Callable[..., Awaitable[World]]
+
+
+def ref(label: str) -> str:
+    return f"{label}-{uuid.uuid4().hex[:10]}"
+
+
+async def store_signed(workspace: Workspace, secret: str, body: bytes) -> Delivery:
+    """Record ``body`` as a verified delivery, as the listener would (no reconciler)."""
+    headers = signed_headers([secret], new_message_id(), body)
+    verification = Verifier([secret]).verify(headers, body)
+    assert verification.ok
+    incoming = incoming_from(
+        verification, headers, body, len(body), remote=None, received_at=now_iso()
+    )
+    return await workspace.record(incoming)
+
+
+@pytest.fixture
+async def make_world(tmp_path: Path) -> AsyncIterator[Make]:
+    """Listener + workspace + sandbox (no webhooks of its own) + reconciler, whose API
+    client goes through a :class:`Flaky` transport."""
+    async with AsyncExitStack() as stack:
+
+        async def make(*, attach: bool = True) -> World:
+            secret = new_webhook_secret()
+            path = tmp_path / f"ws-{uuid.uuid4().hex[:8]}.sqlite3"
+            pipe = await stack.enter_async_context(open_pipeline(path, (secret,)))
+            sandbox = Sandbox(SandboxConfig())
+            await sandbox.start()
+            stack.push_async_callback(sandbox.close)
+            flaky = Flaky()
+            client = MomentClient(
+                API_KEY,
+                base_url=sandbox.url,
+                transport=flaky,
+                retry=RetryPolicy(max_attempts=1),
+                timeout=10.0,
+            )
+            stack.push_async_callback(client.aclose)
+            world = World(pipe, sandbox, client, flaky, secret)
+            if attach:
+                await pipe.attach(Reconciler(pipe.workspace, client))
+            return world
+
+        yield make
+
+
+@pytest.fixture
+def quick_retry(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The idle retry after 0.2 s instead of 30, and no pause after a failure."""
+    monkeypatch.setattr(reconcile, "RETRY_SECONDS", 0.2)
+    monkeypatch.setattr(reconcile, "API_PAUSE", 0.0)
+
+
+# --- a transient failure leaves the event unapplied, then it is applied once ----------------
+
+
+@pytest.mark.parametrize("fault", list(FAULTS))
+async def test_a_transient_failure_leaves_the_event_for_a_later_retry(
+    make_world: Make, quick_retry: None, fault: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    world = await make_world()
+    b = await world.bill(6_000)  # the catalogue has never seen it
+    await world.pay(bill=b.id, amount=1_000)
+    inject, shown = FAULTS[fault]
+    world.flaky.fault = inject
+    with caplog.at_level(logging.WARNING, logger="moment_tui.webhooks.reconcile"):
+        webhook_id = await world.send(amount_applied_event(1_000, "ZAR", bill_id=b.id))
+        await eventually(lambda: world.flaky.faulted)
+        await world.quiet()
+    # Not recorded as unknown: no application at all, so a retry will pick it up.
+    assert await world.application(webhook_id) is None
+    assert await world.unapplied() == [webhook_id]
+    assert await world.read(lambda c: catalogue.get(c, "bill", b.id)) is None
+    reason = world.reconciler.pending[webhook_id]
+    assert shown in reason
+    [warning] = [r.getMessage() for r in caplog.records if webhook_id in r.getMessage()]
+    assert b.id in warning
+    assert shown in warning
+    assert API_KEY not in caplog.text
+
+    # The API answers again: the idle retry applies it from the server's copy.
+    world.flaky.fault = None
+    app = await world.settled(webhook_id)
+    assert (app.outcome, app.state, app.changes) == ("fetched", "confirmed", ())
+    entry = await world.read(lambda c: catalogue.get(c, "bill", b.id))
+    assert (entry.obj.amount_paid, entry.obj.amount_remaining) == (1_000, 5_000)
+    assert webhook_id not in world.reconciler.pending
+
+    # Exactly once: a second retry, or the event offered again, changes nothing.
+    assert await world.reconciler.catch_up() == 0
+    delivery = await world.read(lambda c: eventlog.find(c, webhook_id))
+    assert await world.reconciler.process([delivery]) == []
+    rows = world.pipe.rows("SELECT webhook_id FROM applications")
+    assert [r[0] for r in rows] == [webhook_id]
+    entry = await world.read(lambda c: catalogue.get(c, "bill", b.id))
+    assert (entry.obj.amount_paid, entry.obj.amount_remaining) == (1_000, 5_000)
+
+
+async def test_the_next_start_applies_what_a_failure_left(make_world: Make) -> None:
+    world = await make_world()
+    b = await world.bill(4_000)
+    await world.pay(bill=b.id, amount=4_000)
+    world.flaky.fault = unavailable
+    webhook_id = await world.send(amount_applied_event(4_000, "ZAR", bill_id=b.id))
+    await eventually(lambda: world.flaky.faulted)
+    await world.quiet()
+    assert await world.unapplied() == [webhook_id]
+    first = world.reconciler
+    assert list(first.pending) == [webhook_id]
+    await first.close()
+    world.pipe.reconciler = None
+
+    world.flaky.fault = None
+    fresh = Reconciler(world.workspace, world.client)
+    try:
+        assert await fresh.catch_up() == 1
+        fresh.start()
+        app = await world.settled(webhook_id)
+        await fresh.idle()
+    finally:
+        await fresh.close()
+    assert (app.outcome, app.state) == ("fetched", "confirmed")
+    entry = await world.read(lambda c: catalogue.get(c, "bill", b.id))
+    assert entry.obj.status is BillStatus.PAID
+    again = Reconciler(world.workspace, world.client)
+    assert await again.catch_up() == 0
+    # The first reconciler's note of it goes once it finds the event applied.
+    assert await first.catch_up() == 0
+    assert first.pending == {}
+
+
+async def test_a_404_is_an_answer_the_event_is_recorded_as_unknown(make_world: Make) -> None:
+    world = await make_world()
+    webhook_id = await world.send(amount_applied_event(100, "ZAR", bill_id="bill_neverWas"))
+    app = await world.settled(webhook_id)
+    assert (app.outcome, app.state, app.note) == (
+        "unknown_target",
+        "unconfirmed",
+        "not in the catalogue, and the API answered 404: it has no such bill",
+    )
+    assert world.flaky.gets == ["/billing/bills/bill_neverWas"]
+    assert webhook_id not in world.reconciler.pending
+
+
+# --- a failing API is asked once, not once per event ----------------------------------------
+
+
+async def test_one_failure_spares_the_api_the_rest_of_the_batch(
+    make_world: Make, quick_retry: None
+) -> None:
+    world = await make_world(attach=False)
+    reconciler = Reconciler(world.workspace, world.client)
+    bills = [await world.bill(1_000) for _ in range(2)]
+    stored = [
+        await store_signed(
+            world.workspace, world.secret, amount_applied_event(100, "ZAR", bill_id=b.id)
+        )
+        for b in bills
+    ]
+    world.flaky.fault = timeout
+    assert await reconciler.process(stored) == []
+    assert len(world.flaky.faulted) == 1  # not asked for the second bill: API_PAUSE is 0
+    assert set(reconciler.pending) == {d.webhook_id for d in stored}
+    world.flaky.fault = None
+    assert [a.outcome for a in await reconciler.process(stored)] == ["fetched"] * 2
+
+
+async def test_after_a_failure_the_api_is_left_alone_for_a_pause(make_world: Make) -> None:
+    world = await make_world(attach=False)
+    reconciler = Reconciler(world.workspace, world.client, clock=lambda: world.clock[0])
+    bills = [await world.bill(1_000) for _ in range(3)]
+    for b in bills:
+        await world.pay(bill=b.id, amount=100)
+    stored = [
+        await store_signed(
+            world.workspace, world.secret, amount_applied_event(100, "ZAR", bill_id=b.id)
+        )
+        for b in bills
+    ]
+    world.flaky.fault = unavailable
+    assert await reconciler.process(stored[:2]) == []
+    assert len(world.flaky.faulted) == 1  # the second bill was not asked for
+    world.flaky.fault = None
+    world.clock[0] += reconcile.API_PAUSE / 2
+    assert await reconciler.process(stored[2:]) == []  # still pausing: nothing asked
+    assert len(world.flaky.gets) == 1
+    assert set(reconciler.pending) == {d.webhook_id for d in stored}
+    assert "503" in reconciler.pending[stored[2].webhook_id or ""]
+    world.clock[0] += reconcile.API_PAUSE
+    applied = await reconciler.process(stored)
+    assert [a.outcome for a in applied] == ["fetched"] * 3
+    assert reconciler.pending == {}
+    assert await world.unapplied() == []
+
+
+async def test_an_unknown_account_whose_bills_cannot_be_refreshed_waits(
+    make_world: Make, quick_retry: None
+) -> None:
+    """Its known bills were settled by the server first; applying the account without
+    their fresh copies would leave them stale, so the whole event waits."""
+    world = await make_world()
+    customer = await world.client.create_customer(
+        CustomerCreate(external_reference=ref("cust"), currency="ZAR")
+    )
+    account = await world.client.create_account(
+        AccountCreate(external_reference=ref("acc"), customer=customer.id, currency="ZAR")
+    )
+    b = await world.bill(3_000, account=account.id)
+    await world.workspace.remember([b], "looked_up")  # the bill, not the account
+    await world.pay(account=account.id, amount=1_000)
+    world.flaky.fault = unavailable
+    world.flaky.only = lambda path: path.startswith("/billing/bills/")
+    webhook_id = await world.send(amount_applied_event(1_000, "ZAR", account_id=account.id))
+    await eventually(lambda: world.flaky.faulted)
+    await world.quiet()
+    assert await world.application(webhook_id) is None
+    assert await world.read(lambda c: catalogue.get(c, "account", account.id)) is None
+    ours = await world.read(lambda c: catalogue.get(c, "bill", b.id))
+    assert ours.obj.amount_paid == 0
+
+    world.flaky.fault = None
+    app = await world.settled(webhook_id)
+    assert (app.outcome, app.state) == ("fetched", "confirmed")
+    ours = await world.read(lambda c: catalogue.get(c, "bill", b.id))
+    assert (ours.obj.amount_paid, ours.obj.amount_remaining) == (1_000, 2_000)
+
+
+# --- the command line: `listen` while the API is down, then after it is back ---------------
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def rows(data_dir: Path, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    [path] = data_dir.rglob("workspaces/*.sqlite3")
+    conn = sqlite3.connect(path)
+    try:
+        return [tuple(row) for row in conn.execute(sql, params).fetchall()]
+    finally:
+        conn.close()
+
+
+def listen(env: dict[str, str], secret: str) -> ListenProcess:
+    process = ListenProcess(["--port", "0", "--json", "--secret", secret], env)
+    process.wait_started()
+    return process
+
+
+def test_listen_applies_an_event_the_down_api_left_at_its_next_start(tmp_path: Path) -> None:
+    """The audit's repro: ``listen`` with an API that refuses connections, a signed event
+    for a bill the catalogue does not know. It must not become "unknown" for good."""
+    port = free_port()
+    env = cli_env(tmp_path, MOMENT_API_KEY=API_KEY, MOMENT_API_URL=f"http://127.0.0.1:{port}")
+    data = Path(env["XDG_DATA_HOME"])
+    secret = new_webhook_secret()
+    reference = ref("inv")  # the event names the bill by its reference
+    body = amount_applied_event(1_500, "ZAR", bill_id=reference)
+    webhook_id = new_message_id()
+
+    first = listen(env, secret)
+    try:
+        answer = httpx.post(
+            first.url, content=body, headers=signed_headers([secret], webhook_id, body)
+        )
+        assert answer.status_code == 200
+        first.json_lines(webhook_id, 1)
+        warning = wait_until(lambda: [line for line in first.stderr if webhook_id in line])
+    finally:
+        assert first.terminate() == 0
+    assert reference in warning[0]
+    assert "could not be asked" in warning[0]
+    assert API_KEY not in first.output()
+    assert rows(data, "SELECT count(*) FROM applications") == [(0,)]
+    events = run_cli(["events", "--json"], env)
+    assert events.returncode == 0, events.stderr
+    [listed] = [json.loads(line) for line in events.stdout.splitlines()]
+    assert (listed["webhook_id"], listed["verdict"], listed["application"]) == (
+        webhook_id,
+        "verified",
+        None,
+    )
+
+    # The API is back (same address, so the same workspace): the bill was paid there.
+    sandbox = SandboxThread(SandboxConfig(port=port))
+    sandbox.start()
+    try:
+
+        async def pay() -> Bill:
+            async with MomentClient(API_KEY, base_url=sandbox.url) as client:
+                customer = await client.create_customer(
+                    CustomerCreate(external_reference=ref("cust"), currency="ZAR")
+                )
+                bill = await client.create_bill(
+                    BillCreate(
+                        external_reference=reference,
+                        currency="ZAR",
+                        amount_due=5_000,
+                        customer=customer.id,
+                    )
+                )
+                paid = await client.request(
+                    "POST", "/sandbox/payments", json={"bill": bill.id, "amount": 1_500}
+                )
+                assert paid.status == 201
+                return bill
+
+        bill = asyncio.run(pay())
+        for _ in range(2):  # the second start finds nothing left to apply
+            again = listen(env, secret)
+            try:
+                wait_until(lambda: rows(data, "SELECT state FROM applications") == [("confirmed",)])
+            finally:
+                assert again.terminate() == 0
+            assert webhook_id not in "\n".join(again.stderr)
+    finally:
+        sandbox.stop()
+    assert rows(data, "SELECT webhook_id, outcome, state FROM applications") == [
+        (webhook_id, "fetched", "confirmed")
+    ]
+    assert rows(data, "SELECT amount_paid FROM bills WHERE id = ?", (bill.id,)) == [(1_500,)]
