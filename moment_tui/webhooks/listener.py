@@ -9,9 +9,13 @@ answer is 503 with ``Retry-After``, so the sender tries again; nothing is ever
 acknowledged that is not on disk. After answering, ``on_delivery`` is called with
 the stored :class:`~moment_tui.store.eventlog.Delivery`.
 
-One verdict is the listener's own, about the HTTP request rather than the webhook
+Two verdicts are the listener's own, about the HTTP request rather than the webhook
 (:class:`Refusal`): a body that could not be read to its end (``body_unreadable``,
-400: the sender hung up or broke its chunked encoding; what arrived is kept).
+400: the sender hung up or broke its chunked encoding; what arrived is kept), and a
+body sent with a ``Content-Encoding`` (``unsupported_encoding``, 415). aiohttp is told
+not to decompress (``auto_decompress=False``), so the bytes judged are the bytes
+received: Standard Webhooks signs the body as sent and Moment sends plain JSON, so a
+compressed body was changed on the way (a proxy) or by a sender that is not Moment's.
 Header lines may be up to :data:`MAX_HEADER_BYTES` long, so an oversized
 ``webhook-signature`` gets a verdict like any other; a request aiohttp cannot parse at
 all (beyond that limit, or not HTTP) is answered by aiohttp's plain-text 400, never
@@ -43,15 +47,17 @@ log = logging.getLogger(__name__)
 STORED_BODY_LIMIT: Final = 64 * 1024  # of an over-size body, this much is kept
 _READ_CHUNK: Final = 64 * 1024
 MAX_HEADER_BYTES: Final = 64 * 1024  # one header line (name and value), or the request line
+_IDENTITY: Final = frozenset({"", "identity"})
 
 
 class Refusal(StrEnum):
     """The listener's own reasons: the HTTP request, not the webhook, is at fault."""
 
     BODY_UNREADABLE = "body_unreadable"
+    UNSUPPORTED_ENCODING = "unsupported_encoding"
 
 
-REFUSAL_STATUS: Final = {Refusal.BODY_UNREADABLE: 400}
+REFUSAL_STATUS: Final = {Refusal.BODY_UNREADABLE: 400, Refusal.UNSUPPORTED_ENCODING: 415}
 
 
 class _OneLineRequestErrors(logging.Filter):
@@ -152,6 +158,15 @@ def refused(incoming: Incoming, reason: Refusal, message: str) -> Incoming:
     )
 
 
+def content_coding(request: web.Request) -> str | None:
+    """The request's ``Content-Encoding`` when it is anything but identity."""
+    values = request.headers.getall("Content-Encoding", [])
+    codings = [c.strip().lower() for value in values for c in value.split(",")]
+    if all(c in _IDENTITY for c in codings):
+        return None
+    return ", ".join(v.strip() for v in values)[:100]
+
+
 def _header(headers: dict[str, str], name: str) -> str | None:
     """A raw header's text for the event log. Bytes that were not UTF-8 arrive as
     surrogate escapes, which SQLite cannot store: they are kept as ``\\udcff`` text,
@@ -207,6 +222,7 @@ class Listener:
             access_log=None,
             handle_signals=False,
             logger=_http_log,
+            auto_decompress=False,  # judge (and keep) the bytes as they were sent
             max_line_size=MAX_HEADER_BYTES,
             max_field_size=MAX_HEADER_BYTES,
         )
@@ -244,14 +260,22 @@ class Listener:
         answer: dict[str, Any] = {"verdict": delivery.verdict, "webhook_id": delivery.webhook_id}
         if delivery.verdict != "verified":
             answer.update(reason=delivery.reason, message=delivery.message)
-        return _json(200 if delivery.verdict != "rejected" else delivery.status, answer)
+        # RFC 9110 §15.5.16: a 415 for a content coding says which codings would do.
+        extra = (
+            {"Accept-Encoding": "identity"}
+            if delivery.reason == Refusal.UNSUPPORTED_ENCODING
+            else None
+        )
+        return _json(200 if delivery.verdict != "rejected" else delivery.status, answer, extra)
 
     def _judge(
         self, request: web.Request, headers: dict[str, str], read: _Body, received_at: str
     ) -> Incoming:
-        """The verifier's verdict, unless the body could not be read to its end."""
+        """The verifier's verdict, unless the request itself is at fault: a body that
+        could not be read, else one sent encoded (an over-size body is 413 either way)."""
         verification = self.verifier.verify(headers, read.data)
-        if read.broken is None and verification.reason is Reason.BODY_TOO_LARGE:
+        too_large = read.broken is None and verification.reason is Reason.BODY_TOO_LARGE
+        if too_large:
             # The verifier saw only the head we read; say how big the body really is.
             limit = self.verifier.max_body_bytes
             verification = replace(
@@ -271,6 +295,10 @@ class Listener:
         if read.broken is not None:
             log.info("delivery from %s kept as body_unreadable: %s", request.remote, read.broken)
             return refused(incoming, Refusal.BODY_UNREADABLE, read.broken)
+        coding = content_coding(request)
+        if coding is not None and not too_large:
+            message = _encoding_message(coding, verification)
+            return refused(incoming, Refusal.UNSUPPORTED_ENCODING, message)
         return incoming
 
     async def _read(self, request: web.Request) -> _Body:
@@ -317,3 +345,12 @@ def _broken_message(exc: BaseException, size: int, declared: int | None) -> str:
         of = f" of {declared}" if declared is not None else ""
         return f"the sender closed the connection after {size}{of} bytes of the body"
     return f"the body could not be read past its first {size} bytes: {_one_line(exc)}"
+
+
+def _encoding_message(coding: str, verification: Verification) -> str:
+    matched = verification.matched_secret is not None
+    return (
+        f"the body was sent with Content-Encoding: {coding}; webhooks are judged as sent, "
+        "not decoded, so send them uncompressed"
+        + (" (its signature does match the encoded bytes)" if matched else "")
+    )

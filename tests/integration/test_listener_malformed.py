@@ -1,9 +1,9 @@
 """Requests that are broken as HTTP, not as webhooks, over raw sockets to a real listener.
 
 Each one must get a verdict with a reason (never a 500, never aiohttp's own plain-text
-answer) and be kept in the event log — a header too long for aiohttp's defaults, a
-sender that hangs up or breaks its chunked encoding mid-body — and none of it may log
-a traceback. Only a request aiohttp cannot
+answer) and be kept in the event log — a body sent with a ``Content-Encoding``, a
+header too long for aiohttp's defaults, a sender that hangs up or breaks its chunked
+encoding mid-body — and none of it may log a traceback. Only a request aiohttp cannot
 parse at all (a header line over :data:`MAX_HEADER_BYTES`) is answered by aiohttp; it
 is logged as one warning line.
 """
@@ -11,11 +11,13 @@ is logged as one warning line.
 from __future__ import annotations
 
 import asyncio
+import gzip
 import json
 import logging
 import socket
 import sqlite3
 import struct
+import zlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
 from contextlib import AsyncExitStack, asynccontextmanager, suppress
 from dataclasses import dataclass
@@ -27,10 +29,13 @@ import pytest
 from aiohttp import http_parser, web_protocol
 
 from moment_tui.webhooks.listener import MAX_HEADER_BYTES, Listener
+from moment_tui.webhooks.signing import signed_headers
 
 from .pipeline_helpers import (
     B_BODY,
     B_ID,
+    B_LABEL,
+    B_SECRET,
     B_TS,
     Pipeline,
     b_headers,
@@ -150,6 +155,102 @@ def reading_started(pipe: Pipeline, monkeypatch: pytest.MonkeyPatch) -> asyncio.
 
     monkeypatch.setattr(listener, "_read", read)
     return started
+
+
+def signed(body: bytes) -> dict[str, str]:
+    return signed_headers([B_SECRET], B_ID, body, timestamp=B_TS)
+
+
+# --- Content-Encoding: judged on the bytes as sent, refused with 415 ---------------------------
+
+GZIPPED = gzip.compress(B_BODY)
+DEFLATED = zlib.compress(B_BODY)
+ENCODED = [
+    # (case, Content-Encoding, body sent, headers signed over, signature matches as sent)
+    ("gzip label on a plain body", "gzip", B_BODY, b_headers(), True),
+    ("deflate label on a plain body", "deflate", B_BODY, b_headers(), True),
+    ("br (aiohttp has no Brotli here)", "br", B_BODY, b_headers(), True),
+    ("zstd (nor zstandard)", "zstd", B_BODY, b_headers(), True),
+    ("gzipped after signing (a proxy)", "gzip", GZIPPED, b_headers(), False),
+    ("gzipped, signed as compressed", "gzip", GZIPPED, signed(GZIPPED), True),
+    ("deflated after signing", "deflate", DEFLATED, b_headers(), False),
+    ("a list of codings", "identity, GZIP", GZIPPED, b_headers(), False),
+]
+
+
+@pytest.mark.parametrize(
+    ("coding", "body", "headers", "matches"),
+    [case[1:] for case in ENCODED],
+    ids=[case[0] for case in ENCODED],
+)
+async def test_an_encoded_body_is_415_judged_as_sent_and_kept(
+    start: Start, coding: str, body: bytes, headers: dict[str, str], matches: bool
+) -> None:
+    pipe = await start()
+    answer = await post(pipe.url, headers | {"Content-Encoding": coding}, body)
+    assert answer.status == 415
+    assert answer.headers["accept-encoding"] == "identity"
+    message = (
+        f"the body was sent with Content-Encoding: {coding}; webhooks are judged as sent, "
+        "not decoded, so send them uncompressed"
+        + (" (its signature does match the encoded bytes)" if matches else "")
+    )
+    assert answer.json() == {
+        "verdict": "rejected",
+        "webhook_id": B_ID,
+        "reason": "unsupported_encoding",
+        "message": message,
+    }
+    [row] = stored(pipe)
+    assert (row["verdict"], row["reason"], row["status"], row["message"]) == (
+        "rejected",
+        "unsupported_encoding",
+        415,
+        message,
+    )
+    assert bytes(row["body"]) == body  # the bytes as received, not decoded
+    assert row["body_size"] == len(body)
+    assert row["matched_secret"] == (B_LABEL if matches else None)
+    assert (row["event_id"], row["amount"], row["diagnosis"]) == (None, None, None)
+    await eventually(lambda: pipe.announced)
+    assert pipe.announced[0].reason == "unsupported_encoding"
+
+
+async def test_repeated_content_encoding_headers_all_count(start: Start) -> None:
+    pipe = await start()
+    async with connect(pipe.url) as (reader, writer):
+        request = head(pipe.url, b_headers(), len(B_BODY)).replace(
+            b"\r\n\r\n", b"\r\nContent-Encoding: identity\r\nContent-Encoding: gzip\r\n\r\n", 1
+        )
+        writer.write(request + B_BODY)
+        answer = await read_answer(reader)
+    assert (answer.status, answer.json()["reason"]) == (415, "unsupported_encoding")
+    assert answer.json()["message"].startswith(
+        "the body was sent with Content-Encoding: identity, gzip;"
+    )
+
+
+@pytest.mark.parametrize("coding", ["identity", "IDENTITY", ""])
+async def test_identity_is_no_encoding(start: Start, coding: str) -> None:
+    pipe = await start()
+    answer = await post(pipe.url, b_headers() | {"Content-Encoding": coding}, B_BODY)
+    assert (answer.status, answer.json()) == (200, {"verdict": "verified", "webhook_id": B_ID})
+    [row] = stored(pipe)
+    assert row["verdict"] == "verified"
+
+
+async def test_an_oversize_encoded_body_is_413_first(start: Start) -> None:
+    pipe = await start(max_body_bytes=100)
+    answer = await post(pipe.url, b_headers() | {"Content-Encoding": "gzip"}, GZIPPED)
+    assert answer.status == 413
+    assert answer.json()["reason"] == "body_too_large"
+    assert "accept-encoding" not in answer.headers
+    [row] = stored(pipe)
+    assert (row["reason"], row["status"], row["body_size"]) == (
+        "body_too_large",
+        413,
+        len(GZIPPED),
+    )
 
 
 # --- long headers: our verdict up to MAX_HEADER_BYTES, aiohttp's 400 beyond ------------------
