@@ -90,6 +90,9 @@ class ListenerConfig:
     host: str = "127.0.0.1"
     port: int = 8765
     path: str = DEFAULT_LISTEN_PATH
+    # A body that has not fully arrived this long after its headers is judged on what
+    # did (body_unreadable), so a stalled sender cannot hold a request open forever.
+    body_timeout: float = 30.0
 
 
 def _json(status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> web.Response:
@@ -309,20 +312,25 @@ class Listener:
         size = 0
         ended = False
         broken: str | None = None
-        while size <= limit:
-            try:
-                chunk = await request.content.read(_READ_CHUNK)
-            except (ConnectionError, RequestPayloadError, HttpProcessingError) as exc:
-                # ConnectionResetError: the sender hung up (aiohttp's C parser also
-                # leaves a broken chunk to end this way); the pure-Python parser
-                # raises TransferEncodingError and the like for a broken chunk.
-                broken = _broken_message(exc, size, request.content_length)
-                break
-            if not chunk:
-                ended = True
-                break
-            chunks.append(chunk)
-            size += len(chunk)
+        timeout = self.config.body_timeout
+        try:
+            async with asyncio.timeout(timeout):  # one timer for the whole body
+                while size <= limit:
+                    try:
+                        chunk = await request.content.read(_READ_CHUNK)
+                    except (ConnectionError, RequestPayloadError, HttpProcessingError) as exc:
+                        # ConnectionResetError: the sender hung up (aiohttp's C parser
+                        # also leaves a broken chunk to end this way); the pure-Python
+                        # parser raises TransferEncodingError and the like for one.
+                        broken = _broken_message(exc, size, request.content_length)
+                        break
+                    if not chunk:
+                        ended = True
+                        break
+                    chunks.append(chunk)
+                    size += len(chunk)
+        except TimeoutError:
+            broken = f"the body did not arrive within {timeout:g} s ({size} bytes of it did)"
         data = b"".join(chunks)
         declared = request.content_length
         if broken is None and declared is not None and declared >= size:

@@ -154,6 +154,7 @@ async def open_pipeline(
     max_body_bytes: int | None = None,
     tolerance: int | None = None,
     workspace: Workspace | None = None,
+    body_timeout: float = 30.0,
 ) -> AsyncIterator[Pipeline]:
     """A started listener (and reconciler, when ``reconcile``) over a workspace file.
 
@@ -178,7 +179,9 @@ async def open_pipeline(
         if pipe.reconciler is not None:
             pipe.reconciler.submit(delivery)
 
-    listener = Listener(ListenerConfig(port=0), verifier, ws, on_delivery)
+    listener = Listener(
+        ListenerConfig(port=0, body_timeout=body_timeout), verifier, ws, on_delivery
+    )
     url = await listener.start()
     pipe = Pipeline(ws, listener, None, url)
     if reconcile:

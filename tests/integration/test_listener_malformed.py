@@ -411,6 +411,37 @@ async def test_a_broken_chunk_mid_body_is_kept_once_the_sender_goes(
     assert bytes(row["body"]) == B_BODY[:100]
 
 
+async def test_a_stalled_body_is_answered_400_after_the_body_timeout(
+    start: Start, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A sender that sends part of its body and then waits — or a broken chunk that
+    aiohttp's C parser swallows — is answered once the body timeout passes, and what
+    did arrive is kept."""
+    pipe = await start(body_timeout=0.3)
+    started = reading_started(pipe, monkeypatch)
+    async with connect(pipe.url) as (reader, writer):
+        writer.write(head(pipe.url, b_headers(), len(B_BODY)) + B_BODY[:100])
+        await asyncio.wait_for(started.wait(), 10)
+        # No hang-up: the answer is read by its length (aiohttp lingers, draining the
+        # rest of the body it will never get, before it closes the connection).
+        head_bytes = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 10)
+        status_line, *lines = head_bytes.decode("latin-1").strip().split("\r\n")
+        fields = {n.strip().lower(): v.strip() for n, _, v in (x.partition(":") for x in lines)}
+        body = await reader.readexactly(int(fields["content-length"]))
+        answer = Answer(int(status_line.split()[1]), fields, body)
+    message = "the body did not arrive within 0.3 s (100 bytes of it did)"
+    assert answer.status == 400
+    assert answer.json() == {
+        "verdict": "rejected",
+        "webhook_id": B_ID,
+        "reason": "body_unreadable",
+        "message": message,
+    }
+    [row] = stored(pipe)
+    assert (row["reason"], row["status"], row["message"]) == ("body_unreadable", 400, message)
+    assert bytes(row["body"]) == B_BODY[:100]
+
+
 async def test_a_broken_chunk_mid_body_with_the_python_parser_is_answered_400(
     start: Start, monkeypatch: pytest.MonkeyPatch, logs: pytest.LogCaptureFixture
 ) -> None:
