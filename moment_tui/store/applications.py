@@ -144,6 +144,18 @@ def for_delivery(conn: sqlite3.Connection, seq: int) -> Application | None:
     return None if row is None else _application(row)
 
 
+def unchecked(conn: sqlite3.Connection, limit: int = 1000, *, after: int = 0) -> list[Application]:
+    """Applications never checked with the API (state ``applied``: the process stopped
+    before their re-fetch succeeded or was given up on), oldest first; ``after`` pages
+    on by ``delivery_seq``."""
+    rows = conn.execute(
+        "SELECT * FROM applications WHERE state = 'applied' AND delivery_seq > ?"
+        " ORDER BY delivery_seq LIMIT ?",
+        (after, limit),
+    ).fetchall()
+    return [_application(row) for row in rows]
+
+
 def _application(row: sqlite3.Row) -> Application:
     allocation = json.loads(row["allocation"]) if row["allocation"] else {}
     return Application(

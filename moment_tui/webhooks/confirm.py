@@ -10,7 +10,16 @@ A difference may only mean that a later payment reached the server before its
 webhook reached us, so a first mismatch is looked at again after ``grace`` seconds
 (later events keep being applied meanwhile). A mismatch that persists is drift: the
 events waiting on that object are marked ``drift`` with both values, and the server's
-copy replaces ours. If the API cannot be asked, they are ``unconfirmed``.
+copy replaces ours.
+
+A re-fetch that fails — a timeout, a refused connection, a 5xx, a 429 — is tried
+again later, backing off (``RECHECK_DELAYS``: 1.5 s, 5 s, 15 s, then 60 s; at least
+as long as a 429's ``Retry-After``, up to 60 s); events applied meanwhile wait with
+it. Only when every attempt has failed are the events ``unconfirmed``, with the last
+error. A 404 is final at once: the object is gone from the API, so there is nothing
+to compare with or copy; the events are ``unconfirmed`` saying so, and the catalogue
+keeps its copy. Events still waiting when the process stops stay ``applied``; the
+next start checks them (:meth:`moment_tui.webhooks.reconcile.Reconciler.catch_up`).
 """
 
 from __future__ import annotations
@@ -21,12 +30,12 @@ import functools
 import logging
 import sqlite3
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Final
 
 from moment_tui.api.client import MomentClient
-from moment_tui.api.errors import MomentError
+from moment_tui.api.errors import InvalidReference, MomentError, NotFound, RateLimited
 from moment_tui.api.models import BillingObject, BillStatus, ObjectKind
 from moment_tui.store import applications, catalogue
 from moment_tui.store.applications import Application, Drift, State
@@ -37,6 +46,9 @@ log = logging.getLogger(__name__)
 
 CONCURRENCY: Final = 8  # fetches in flight at once
 DRIFT_GRACE: Final = 1.5  # seconds before a mismatch is called drift
+# After the n-th failed re-fetch of an object, wait RECHECK_DELAYS[n-1]; give up after
+# len(RECHECK_DELAYS) + 1 attempts (about 80 s in all).
+RECHECK_DELAYS: Final = (1.5, 5.0, 15.0, 60.0)
 MONEY_FIELDS: Final[dict[ObjectKind, tuple[str, ...]]] = {
     "bill": ("amount_paid", "amount_remaining", "status"),
     "account": ("balance",),
@@ -66,14 +78,22 @@ class Confirmer:
         announce: Callable[[Application], object],
         *,
         grace: float = DRIFT_GRACE,
+        retry_delays: tuple[float, ...] = RECHECK_DELAYS,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self.workspace = workspace
         self.client = client
         self.announce = announce
         self.grace = grace
+        self.retry_delays = retry_delays
+        self._clock = clock
+        self._sleep = sleep
         self._waiting: dict[Target, list[_Waiting]] = {}
+        self._queued: set[int] = set()  # delivery seqs of the events waiting
         self._due: dict[Target, float] = {}  # when each object should be fetched
         self._suspect: set[Target] = set()  # mismatched once already
+        self._failures: dict[Target, int] = {}  # re-fetches failed in a row
         self._running: set[Target] = set()
         self._wake = asyncio.Event()
         self._settled = asyncio.Event()
@@ -94,8 +114,9 @@ class Confirmer:
         targets: set[Target] = {("bill", bill_id) for bill_id, _ in app.allocation}
         if app.target_kind and app.target_id:
             targets.add((app.target_kind, app.target_id))
-        if not targets:
+        if not targets or app.delivery_seq in self._queued:
             return
+        self._queued.add(app.delivery_seq)
         waiting = _Waiting(app, set(targets))
         for target in targets:
             self._waiting.setdefault(target, []).append(waiting)
@@ -112,7 +133,7 @@ class Confirmer:
     async def _run(self) -> None:
         while True:
             self._wake.clear()
-            now = time.monotonic()
+            now = self._clock()
             due = [t for t, at in self._due.items() if at <= now and t not in self._running]
             for target in due[: CONCURRENCY - len(self._running)]:
                 self._running.add(target)
@@ -122,9 +143,16 @@ class Confirmer:
                 self._settled.set()
             # Sleep until the next re-check; a finished fetch or a new event wakes us.
             later = [at - now for t, at in self._due.items() if at > now]
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(max(min(later), 0.0) if later else None):
-                    await self._wake.wait()
+            nap = asyncio.create_task(self._nap(min(later))) if later else None
+            try:
+                await self._wake.wait()
+            finally:
+                if nap is not None:
+                    nap.cancel()
+
+    async def _nap(self, seconds: float) -> None:
+        await self._sleep(seconds)
+        self._wake.set()
 
     def _finished(self, target: Target, _task: asyncio.Task[None]) -> None:
         self._running.discard(target)
@@ -137,15 +165,37 @@ class Confirmer:
         kind, object_id = target
         try:
             server = await self.client.get(kind, object_id)
-        except MomentError as exc:
-            problem = f"could not re-fetch {kind} {object_id}: {exc}"
+        except (NotFound, InvalidReference) as exc:  # an answer: waiting will not change it
+            self._failures.pop(target, None)
+            gone = "the API answered 404 (it no longer has it)"
+            problem = f"could not re-fetch {kind} {object_id}: " + (
+                f"{gone}; the catalogue's copy is kept" if isinstance(exc, NotFound) else str(exc)
+            )
+            await self._record(self._settle(target, waiting, [], problem))
+            return
+        except MomentError as exc:  # the API could not be asked: later, unless given up
+            failures = self._failures.get(target, 0) + 1
+            if failures <= len(self.retry_delays):
+                self._failures[target] = failures
+                delay = self.retry_delays[failures - 1]
+                if isinstance(exc, RateLimited) and exc.retry_after:  # (within bounds)
+                    delay = max(delay, min(exc.retry_after, max(self.retry_delays)))
+                self._due[target] = self._clock() + delay
+                log.info(
+                    "re-fetching %s %s failed (%s); again in %.1f s", kind, object_id, exc, delay
+                )
+                return
+            self._failures.pop(target, None)
+            problem = f"could not re-fetch {kind} {object_id} ({failures} attempts): {exc}"
             await self._record(self._settle(target, waiting, [], problem))
             return
         except Exception:  # never let one check stop the loop
             log.exception("checking %s %s failed", kind, object_id)
             problem = f"could not check {kind} {object_id}"
+            self._failures.pop(target, None)
             await self._record(self._settle(target, waiting, [], problem))
             return
+        self._failures.pop(target, None)
         decide = target in self._suspect or self.grace <= 0
         search = self.workspace.search_available
 
@@ -160,7 +210,7 @@ class Confirmer:
         drift = await self.workspace.writer.submit(compare)
         if drift is None:
             self._suspect.add(target)
-            self._due[target] = time.monotonic() + self.grace
+            self._due[target] = self._clock() + self.grace
             return
         self._suspect.discard(target)
         await self._record(self._settle(target, waiting, drift, None))
@@ -182,6 +232,7 @@ class Confirmer:
             item.drift += drift
             item.problem = item.problem or problem
             if not item.targets:
+                self._queued.discard(item.app.delivery_seq)
                 state: State = (
                     "unconfirmed" if item.problem else "drift" if item.drift else "confirmed"
                 )

@@ -27,8 +27,10 @@ For each verified event, in arrival order:
 3. **Confirm** in the background (:mod:`moment_tui.webhooks.confirm`): re-fetch every
    object touched — once per object for a whole burst — and compare. Equal →
    ``confirmed``; a difference that persists past a short grace → ``drift`` with both
-   values, and the server's copy replaces ours. Without an API to ask, the
-   application is ``unconfirmed`` at once.
+   values, and the server's copy replaces ours. A re-fetch that fails is tried again,
+   backing off, before the application is called ``unconfirmed``; one a stop left
+   unchecked is checked by the next start's :meth:`Reconciler.catch_up`. Without an
+   API to ask, the application is ``unconfirmed`` at once.
 """
 
 from __future__ import annotations
@@ -126,10 +128,30 @@ class Reconciler:
             self._queue.put_nowait(delivery)
 
     async def catch_up(self) -> int:
-        """Queue verified events stored but never applied (the process stopped between).
+        """Queue verified events stored but never applied (the process stopped between,
+        or the API could not be asked); returns how many. Also hands the confirmer the
+        applications a stop left unchecked (state ``applied``).
 
         All of them, page by page: a crash in the middle of a burst can leave thousands.
         """
+        await self._recheck()
+        return await self._queue_unapplied()
+
+    async def _recheck(self) -> None:
+        if self._confirmer is None:
+            return
+        after = 0
+        while True:
+            page = await self.workspace.read(
+                functools.partial(applications.unchecked, limit=CATCH_UP_PAGE, after=after)
+            )
+            for app in page:
+                self._confirmer.add(app)  # (one already waiting is not added twice)
+            if len(page) < CATCH_UP_PAGE:
+                return
+            after = page[-1].delivery_seq
+
+    async def _queue_unapplied(self) -> int:
         total, after = 0, 0
         seen: set[str] = set()
         while True:
@@ -163,7 +185,7 @@ class Reconciler:
                 first = await asyncio.wait_for(self._queue.get(), RETRY_SECONDS)
             except TimeoutError:
                 # Quiet for a while: pick up anything a failure left unapplied.
-                await self.catch_up()
+                await self._queue_unapplied()
                 continue
             batch = [first]
             while len(batch) < BATCH and not self._queue.empty():

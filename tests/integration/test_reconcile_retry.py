@@ -411,6 +411,52 @@ async def test_an_unknown_account_whose_bills_cannot_be_refreshed_waits(
     assert (ours.obj.amount_paid, ours.obj.amount_remaining) == (1_000, 2_000)
 
 
+# --- the re-check after applying: a failure is tried again, not taken for an answer ---------
+
+
+async def test_a_re_fetch_that_fails_once_is_confirmed_on_the_next_try(make_world: Make) -> None:
+    world = await make_world()
+    b = await world.bill(8_000)
+    await world.workspace.remember([b], "listed")
+    await world.pay(bill=b.id, amount=3_000)
+    world.flaky.fault = unavailable
+    webhook_id = await world.send(amount_applied_event(3_000, "ZAR", bill_id=b.id))
+    await eventually(lambda: world.flaky.faulted)
+    world.flaky.fault = None
+    app = await world.settled(webhook_id)  # after the first backoff (1.5 s)
+    assert (app.outcome, app.state, app.drift) == ("applied", "confirmed", ())
+    assert world.flaky.gets == [f"/billing/bills/{b.id}"] * 2
+
+
+async def test_an_application_left_unchecked_by_a_stop_is_checked_at_the_next_start(
+    make_world: Make,
+) -> None:
+    world = await make_world()
+    b = await world.bill(8_000)
+    await world.workspace.remember([b], "listed")
+    await world.pay(bill=b.id, amount=2_000)
+    world.flaky.fault = unavailable
+    webhook_id = await world.send(amount_applied_event(2_000, "ZAR", bill_id=b.id))
+    await eventually(lambda: world.flaky.faulted)
+    await world.reconciler.close()  # stopped during the backoff
+    world.pipe.reconciler = None
+    app = await world.application(webhook_id)
+    assert app is not None
+    assert app.state == "applied"  # not checked: neither confirmed nor given up on
+
+    world.flaky.fault = None
+    fresh = Reconciler(world.workspace, world.client)
+    try:
+        assert await fresh.catch_up() == 0  # no event to apply, one to check
+        fresh.start()
+        await asyncio.wait_for(fresh.idle(), 10)
+    finally:
+        await fresh.close()
+    app = await world.application(webhook_id)
+    assert app is not None
+    assert (app.state, app.changes[0].after) == ("confirmed", 2_000)
+
+
 # --- the command line: `listen` while the API is down, then after it is back ---------------
 
 

@@ -3,19 +3,22 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
 from moment_tui.api.client import MomentClient, RetryPolicy
 from moment_tui.api.models import Bill, BillStatus
-from moment_tui.store import applications
+from moment_tui.store import applications, catalogue
 from moment_tui.store.applications import Application, Drift
 from moment_tui.store.catalogue import now_iso
 from moment_tui.store.eventlog import Incoming
 from moment_tui.store.workspace import Workspace
-from moment_tui.webhooks.confirm import Confirmer
+from moment_tui.webhooks.confirm import RECHECK_DELAYS, Confirmer
 
 BILL = Bill(
     id="bill_confirm0000000000001",
@@ -29,11 +32,9 @@ BILL = Bill(
 )
 
 
-def server(bill: dict[str, Any], gets: list[str], *, fail: bool = False) -> MomentClient:
+def server(bill: dict[str, Any], gets: list[str]) -> MomentClient:
     def answer(request: httpx.Request) -> httpx.Response:
         gets.append(request.url.path)
-        if fail:
-            return httpx.Response(503, json={"title": "Unavailable", "status": 503})
         return httpx.Response(200, json=bill)
 
     return MomentClient(
@@ -44,10 +45,10 @@ def server(bill: dict[str, Any], gets: list[str], *, fail: bool = False) -> Mome
     )
 
 
-async def applied_events(workspace: Workspace, count: int) -> list[Application]:
+async def applied_events(workspace: Workspace, count: int, first: int = 0) -> list[Application]:
     """``count`` stored deliveries with an "applied" application each, all on BILL."""
     apps = []
-    for index in range(count):
+    for index in range(first, first + count):
         delivery = await workspace.record(
             Incoming(
                 received_at=now_iso(),
@@ -80,13 +81,13 @@ async def applied_events(workspace: Workspace, count: int) -> list[Application]:
 
 
 async def settle(
-    tmp_path: Path, bill: dict[str, Any], *, fail: bool = False
+    tmp_path: Path, bill: dict[str, Any]
 ) -> tuple[list[Application], list[str], Workspace]:
     workspace = Workspace(tmp_path / "ws.sqlite3")
     await workspace.remember([BILL], "listed")
     gets: list[str] = []
     announced: list[Application] = []
-    client = server(bill, gets, fail=fail)
+    client = server(bill, gets)
     confirmer = Confirmer(workspace, client, announced.append, grace=0.05)
     for app in await applied_events(workspace, 50):
         confirmer.add(app)  # all queued before the confirmer runs: one burst
@@ -126,15 +127,215 @@ async def test_a_lasting_difference_is_drift_for_every_waiting_event(tmp_path: P
         workspace.close()
 
 
-async def test_an_unreachable_api_leaves_events_unconfirmed_with_the_reason(
-    tmp_path: Path,
+# --- a re-fetch that fails: tried again later, with backoff ------------------------------
+
+
+class FakeTime:
+    """A clock and a sleep the test moves by hand: backoffs of a minute take no time."""
+
+    def __init__(self) -> None:
+        self.now = 100.0
+        self._sleepers: list[tuple[float, asyncio.Future[None]]] = []
+
+    def clock(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._sleepers.append((self.now + seconds, future))
+        await future
+
+    def next_wake(self) -> float | None:
+        """How far ahead the confirmer is asleep until (None: not waiting on time)."""
+        waiting = [at for at, future in self._sleepers if not future.done()]
+        return min(waiting) - self.now if waiting else None
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+        for at, future in self._sleepers:
+            if at <= self.now and not future.done():
+                future.set_result(None)
+
+
+async def until(condition: Callable[[], object]) -> None:
+    """Poll (the writer works on its own thread); a deadline, never a fixed wait."""
+    async with asyncio.timeout(10):
+        while True:
+            if condition():
+                return
+            await asyncio.sleep(0.005)
+
+
+Answer = Callable[[httpx.Request], httpx.Response]
+
+
+def scripted(answers: list[Answer], gets: list[str]) -> MomentClient:
+    """Answers in turn; the last one for every later request."""
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        gets.append(request.url.path)
+        return answers[min(len(gets), len(answers)) - 1](request)
+
+    return MomentClient(
+        "sk_test_confirm12345678",
+        base_url="https://moment.test",
+        transport=httpx.MockTransport(answer),
+        retry=RetryPolicy(max_attempts=1),
+    )
+
+
+def ok(_request: httpx.Request) -> httpx.Response:
+    return httpx.Response(200, json=BILL.model_dump(mode="json"))
+
+
+def unavailable(_request: httpx.Request) -> httpx.Response:
+    return httpx.Response(503, json={"title": "Service Unavailable", "status": 503})
+
+
+def refused(request: httpx.Request) -> httpx.Response:
+    raise httpx.ConnectError("[Errno 111] Connection refused", request=request)
+
+
+def rate_limited(_request: httpx.Request) -> httpx.Response:
+    body = {"title": "Too Many Requests", "status": 429}
+    return httpx.Response(429, headers={"Retry-After": "7"}, json=body)
+
+
+def gone(_request: httpx.Request) -> httpx.Response:
+    return httpx.Response(404, json={"title": "Not Found", "status": 404})
+
+
+@dataclass
+class Run:
+    confirmer: Confirmer
+    workspace: Workspace
+    time: FakeTime
+    gets: list[str]
+    announced: list[Application]
+
+    async def stored_states(self) -> set[str]:
+        def states(conn: Any) -> set[str]:
+            return {row[0] for row in conn.execute("SELECT state FROM applications")}
+
+        found: set[str] = await self.workspace.read(states)
+        return found
+
+
+@pytest.fixture
+async def run_with(tmp_path: Path) -> AsyncIterator[Callable[[list[Answer]], Awaitable[Run]]]:
+    """``await run_with([answers…])``: 5 events on BILL handed to a started confirmer
+    whose clock and sleep are a :class:`FakeTime`."""
+    workspace = Workspace(tmp_path / "ws.sqlite3")
+    await workspace.remember([BILL], "listed")
+    started: list[tuple[Confirmer, MomentClient]] = []
+
+    async def start(answers: list[Answer]) -> Run:
+        fake, gets, announced = FakeTime(), [], []
+        client = scripted(answers, gets)
+        confirmer = Confirmer(
+            workspace, client, announced.append, grace=0.05, clock=fake.clock, sleep=fake.sleep
+        )
+        started.append((confirmer, client))
+        for app in await applied_events(workspace, 5):
+            confirmer.add(app)
+        confirmer.start()
+        return Run(confirmer, workspace, fake, gets, announced)
+
+    yield start
+    for confirmer, client in started:
+        await confirmer.close()
+        await client.aclose()
+    workspace.close()
+
+
+async def test_a_failed_re_fetch_is_tried_again_later(run_with: Any) -> None:
+    run: Run = await run_with([unavailable, refused, ok])
+    await until(lambda: run.time.next_wake() is not None)
+    assert len(run.gets) == 1
+    assert run.time.next_wake() == RECHECK_DELAYS[0]
+    assert run.announced == []  # not given up on
+    assert await run.stored_states() == {"applied"}
+    run.time.advance(RECHECK_DELAYS[0])
+    await until(lambda: len(run.gets) == 2 and run.time.next_wake() is not None)
+    assert run.time.next_wake() == RECHECK_DELAYS[1]  # backing off
+    assert run.announced == []
+    run.time.advance(RECHECK_DELAYS[1])
+    await asyncio.wait_for(run.confirmer.idle(), 10)
+    assert len(run.gets) == 3
+    assert [a.state for a in run.announced] == ["confirmed"] * 5
+    assert await run.stored_states() == {"confirmed"}
+
+
+async def test_after_every_attempt_fails_the_events_are_unconfirmed_with_the_last_error(
+    run_with: Any,
 ) -> None:
-    announced, gets, workspace = await settle(tmp_path, {}, fail=True)
-    try:
-        assert len(gets) == 1
-        assert {a.state for a in announced} == {"unconfirmed"}
-        assert announced[0].note is not None
-        assert "could not re-fetch bill" in announced[0].note
-        assert "503" in announced[0].note
-    finally:
-        workspace.close()
+    run: Run = await run_with([refused, unavailable])
+    waits = []
+    for attempt in range(1, len(RECHECK_DELAYS) + 1):
+        await until(lambda a=attempt: len(run.gets) == a and run.time.next_wake() is not None)
+        wait = run.time.next_wake()
+        assert wait is not None
+        waits.append(wait)
+        assert run.announced == []
+        run.time.advance(wait)
+    await asyncio.wait_for(run.confirmer.idle(), 10)
+    assert waits == list(RECHECK_DELAYS)
+    assert len(run.gets) == len(RECHECK_DELAYS) + 1
+    assert {a.state for a in run.announced} == {"unconfirmed"}
+    assert len(run.announced) == 5
+    note = run.announced[0].note
+    assert note is not None
+    assert f"could not re-fetch bill {BILL.id}" in note
+    assert f"{len(RECHECK_DELAYS) + 1} attempts" in note
+    assert "503" in note  # the last error, not the first
+    assert await run.stored_states() == {"unconfirmed"}
+
+
+async def test_a_429_waits_at_least_as_long_as_it_asks(run_with: Any) -> None:
+    run: Run = await run_with([rate_limited, ok])
+    await until(lambda: run.time.next_wake() is not None)
+    assert run.time.next_wake() == 7.0
+    run.time.advance(7.0)
+    await asyncio.wait_for(run.confirmer.idle(), 10)
+    assert [a.state for a in run.announced] == ["confirmed"] * 5
+
+
+async def test_an_event_applied_during_a_backoff_waits_with_the_others(run_with: Any) -> None:
+    run: Run = await run_with([unavailable, ok])
+    await until(lambda: run.time.next_wake() is not None)
+    [later] = await applied_events(run.workspace, 1, first=5)
+    run.confirmer.add(later)
+    for _ in range(20):
+        await asyncio.sleep(0)
+    assert len(run.gets) == 1  # not fetched again before the backoff is over
+    run.time.advance(RECHECK_DELAYS[0])
+    await asyncio.wait_for(run.confirmer.idle(), 10)
+    assert len(run.gets) == 2
+    assert [a.state for a in run.announced] == ["confirmed"] * 6
+
+
+async def test_a_404_on_re_fetch_is_final(run_with: Any) -> None:
+    """The object is gone from the API: nothing to compare with or to copy, and waiting
+    will not bring it back. Unconfirmed, saying so; the catalogue's copy is kept."""
+    run: Run = await run_with([gone])
+    await asyncio.wait_for(run.confirmer.idle(), 10)
+    assert len(run.gets) == 1
+    assert {a.state for a in run.announced} == {"unconfirmed"}
+    assert run.announced[0].note == (
+        f"could not re-fetch bill {BILL.id}: the API answered 404 (it no longer has it);"
+        " the catalogue's copy is kept"
+    )
+    entry = await run.workspace.read(lambda c: catalogue.get(c, "bill", BILL.id))
+    assert entry is not None
+
+
+async def test_a_confirmer_adds_an_event_once(run_with: Any) -> None:
+    """Handing in an application already waiting (a catch-up finding it unchecked while
+    it is) settles it once."""
+    run: Run = await run_with([unavailable, ok])
+    await until(lambda: run.time.next_wake() is not None)
+    again = await run.workspace.read(lambda c: applications.get(c, "msg_confirm_0"))
+    run.confirmer.add(again)
+    run.time.advance(RECHECK_DELAYS[0])
+    await asyncio.wait_for(run.confirmer.idle(), 10)
+    assert len(run.announced) == 5
