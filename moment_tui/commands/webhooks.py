@@ -239,7 +239,7 @@ def cmd_events(args: argparse.Namespace, io: Io) -> int:
         if args.json:
             io.out(json.dumps(report.as_json(delivery), separators=(",", ":"), ensure_ascii=False))
         else:
-            io.out(f"#{delivery.seq:<6} {report.line(delivery)}")
+            io.out(f"#{delivery.seq:<6} {report.line(delivery, from_log=True)}")
     if not rows and not args.json:
         path = workspace_path(settings.data_dir, settings.mode, settings.api_url)
         io.err(f"No deliveries yet in {path}")

@@ -12,13 +12,13 @@ For each verified event, in arrival order:
    the application records what they changed.
 
    Only an answer about the object itself is final: a 404 (or a reference that can
-   never name one) records the event as ``unknown_target``, as does having no API
-   client at all. When the API cannot be asked — a timeout, a refused connection, a
-   5xx, a 429, a refused key — the event is left *unapplied*, with no record, and the
-   reason is logged and kept in :attr:`Reconciler.pending`; the idle retry and the
-   next start's :meth:`Reconciler.catch_up` apply it later, once. After such a
-   failure the API is not asked again for the rest of the batch, nor for
-   ``API_PAUSE`` seconds.
+   never name one) records the event as ``unknown_target``. When the API cannot be
+   asked — a timeout, a refused connection, a 5xx, a 429, a refused key, or no API
+   client at all — the event is left *unapplied*, with no record, and the reason is
+   logged and kept in :attr:`Reconciler.pending`; the idle retry and the next start's
+   :meth:`Reconciler.catch_up` (this process's, or the console's sharing the
+   workspace) apply it later, once. After such a failure the API is not asked again
+   for the rest of the batch, nor for ``API_PAUSE`` seconds.
 2. **Apply** at once, in one transaction with the record of what changed: a bill's
    ``amount_paid``/``amount_remaining``/``status``; for an account (or customer) the
    unpaid bills the catalogue knows, oldest due date first, then the balance
@@ -296,7 +296,9 @@ class Reconciler:
             assert delivery.webhook_id is not None
             target = delivery.target()
             assert target is not None
-            reason = lookups.failed.get(target, "not in the catalogue yet")
+            reason = lookups.failed.get(target) or (
+                NO_API if self.client is None else "not in the catalogue yet"
+            )
             if delivery.webhook_id not in self._pending:
                 fresh.setdefault((target, reason), []).append(delivery)
             self._pending[delivery.webhook_id] = reason
@@ -446,8 +448,8 @@ class Reconciler:
                 **base, outcome="fetched", state="confirmed", note=fresh, changes=changes
             )
         if entry is None:
-            unknown = lookups.answered.get(target, NO_API if self.client is None else None)
-            if unknown is None:  # the API could not be asked: later
+            unknown = lookups.answered.get(target)
+            if unknown is None:  # the API could not be asked (or there is none): later
                 return None
             return Application(**base, outcome="unknown_target", state="unconfirmed", note=unknown)
         if isinstance(entry.obj, Bill):

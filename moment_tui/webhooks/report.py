@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from moment_tui.api.models import AMOUNT_APPLIED
 from moment_tui.money import MoneyError, format_minor
 from moment_tui.store.eventlog import Delivery
 
@@ -17,8 +18,12 @@ def amount_text(amount: int | None, currency: str | None) -> str:
         return f"{amount} {currency} (minor units)"
 
 
-def line(delivery: Delivery) -> str:
-    """``14:02:11  verified    obligation.amount_applied  bill bill_…  R 20.00``."""
+def line(delivery: Delivery, *, from_log: bool = False) -> str:
+    """``14:02:11  verified    obligation.amount_applied  bill bill_…  R 20.00``.
+
+    ``from_log``: the line is read back from the event log (``events``), where a
+    verified payment without an application is one still waiting to be applied (the
+    API could not be asked, or the object is not known yet), so it says so."""
     clock = delivery.received_at[11:19]
     target = delivery.target()
     parts = [
@@ -35,6 +40,8 @@ def line(delivery: Delivery) -> str:
         text += f"  ({delivery.message})"
     if delivery.application:
         text += f"  · {delivery.application}"
+    elif from_log and delivery.verdict == "verified" and delivery.event_type == AMOUNT_APPLIED:
+        text += "  · not applied yet"
     return text
 
 

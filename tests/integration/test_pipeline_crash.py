@@ -7,7 +7,8 @@ from pathlib import Path
 
 import httpx
 
-from moment_tui.store import eventlog
+from moment_tui.api.models import Bill, BillStatus
+from moment_tui.store import catalogue, eventlog
 from moment_tui.store.workspace import Workspace
 from moment_tui.webhooks.outbound import amount_applied_event
 from moment_tui.webhooks.signing import new_message_id, new_webhook_secret, signed_headers
@@ -20,6 +21,13 @@ def test_a_delivery_acknowledged_then_killed_is_kept(tmp_path: Path) -> None:
     env = cli_env(tmp_path)
     webhook_id = new_message_id()
     body = amount_applied_event(4_321, "ZAR", bill_id="bill_crash", customer_id="bcus_crash")
+    # The catalogue knows the bill: with no API key, an unknown one would wait, unapplied.
+    data = tmp_path / "data" / "moment-tui" / "workspaces" / "sandbox.sqlite3"
+    seed = Workspace(data)
+    try:
+        seed.remember_sync([CRASH_BILL], "looked_up")
+    finally:
+        seed.close()
 
     listener = ListenProcess(["--port", "0", "--json", "--secret", secret], env)
     try:
@@ -68,7 +76,6 @@ def test_a_delivery_acknowledged_then_killed_is_kept(tmp_path: Path) -> None:
     assert secret not in listener.output() + again.output() + events.stdout + events.stderr
 
     # Applied exactly once: before the kill, or by the restarted listener's catch-up.
-    data = tmp_path / "data" / "moment-tui" / "workspaces" / "sandbox.sqlite3"
     workspace = Workspace(data)
     try:
         books = workspace.query(eventlog.books)
@@ -78,3 +85,27 @@ def test_a_delivery_acknowledged_then_killed_is_kept(tmp_path: Path) -> None:
     assert (books.stored, books.verified, books.duplicate, books.applied) == (2, 1, 1, 1)
     assert found is not None
     assert (found.seq, found.verdict, found.application) == (1, "verified", "unconfirmed")
+    bill = workspace_bill(data)
+    assert (bill.amount_paid, bill.amount_remaining) == (4_321, 5_679)
+
+
+CRASH_BILL = Bill(
+    id="bill_crash",
+    external_reference="crash-1",
+    customer_id="bcus_crash",
+    status=BillStatus.UNPAID,
+    currency="ZAR",
+    amount_due=10_000,
+    amount_remaining=10_000,
+)
+
+
+def workspace_bill(path: Path) -> Bill:
+    workspace = Workspace(path)
+    try:
+        entry = workspace.query(lambda c: catalogue.get(c, "bill", "bill_crash"))
+    finally:
+        workspace.close()
+    assert entry is not None
+    bill: Bill = entry.obj
+    return bill

@@ -411,6 +411,48 @@ async def test_an_unknown_account_whose_bills_cannot_be_refreshed_waits(
     assert (ours.obj.amount_paid, ours.obj.amount_remaining) == (1_000, 2_000)
 
 
+# --- without an API -------------------------------------------------------------------------
+
+
+async def test_without_an_api_an_unknown_target_waits_for_the_catalogue(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Nothing to fetch it from: left unapplied (not "unknown" for good), so it is applied
+    once the catalogue learns the bill — by this process's retry, or the console's."""
+    async with open_pipeline(tmp_path / "no-api.sqlite3") as pipe:
+        secret = new_webhook_secret()
+        body = amount_applied_event(2_500, "ZAR", bill_id="bill_noApi1")
+        delivery = await store_signed(pipe.workspace, secret, body)
+        reconciler = Reconciler(pipe.workspace, None)
+        with caplog.at_level(logging.WARNING, logger="moment_tui.webhooks.reconcile"):
+            assert await reconciler.process([delivery]) == []
+            assert await reconciler.process([delivery]) == []  # retried: warned once
+        assert await pipe.workspace.read(eventlog.unapplied) == [delivery]
+        assert reconciler.pending == {
+            delivery.webhook_id: "not in the catalogue, and there is no API to fetch it from"
+        }
+        warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+        assert len(warnings) == 1
+        assert "bill_noApi1" in warnings[0]
+
+        bill = Bill(
+            id="bill_noApi1",
+            external_reference="no-api-1",
+            customer_id="bcus_noApi",
+            status=BillStatus.UNPAID,
+            currency="ZAR",
+            amount_due=10_000,
+            amount_remaining=10_000,
+        )
+        await pipe.workspace.remember([bill], "looked_up")
+        [app] = await reconciler.process([delivery])
+        assert (app.outcome, app.state) == ("applied", "unconfirmed")
+        assert reconciler.pending == {}
+        assert await reconciler.process([delivery]) == []
+        entry = await pipe.workspace.read(lambda c: catalogue.get(c, "bill", bill.id))
+        assert (entry.obj.amount_paid, entry.obj.amount_remaining) == (2_500, 7_500)
+
+
 # --- the re-check after applying: a failure is tried again, not taken for an answer ---------
 
 
@@ -515,6 +557,8 @@ def test_listen_applies_an_event_the_down_api_left_at_its_next_start(tmp_path: P
         "verified",
         None,
     )
+    text = run_cli(["events"], env)
+    assert text.stdout.rstrip().endswith("· not applied yet"), text.stdout
 
     # The API is back (same address, so the same workspace): the bill was paid there.
     sandbox = SandboxThread(SandboxConfig(port=port))
