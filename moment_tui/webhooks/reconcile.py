@@ -452,15 +452,6 @@ class Reconciler:
             if unknown is None:  # the API could not be asked (or there is none): later
                 return None
             return Application(**base, outcome="unknown_target", state="unconfirmed", note=unknown)
-        if isinstance(entry.obj, Bill) and _fetched_since(entry, d):
-            # Moment applies a payment before it sends the webhook, so a copy the API
-            # gave after this delivery arrived (a console listing, a re-fetch for an
-            # earlier event, while this one waited for its API) already includes it.
-            included = (
-                f"the catalogue's copy came from the API ({entry.source}, "
-                f"{entry.updated_at}) after this payment arrived: it already includes it"
-            )
-            return Application(**base, outcome="fetched", state="confirmed", note=included)
         if isinstance(entry.obj, Bill):
             changes, note = _apply_bill(conn, entry.obj, d.amount, d.currency, now)
             # Nothing changed (another currency, a voided bill): still checked with the API.
@@ -505,12 +496,6 @@ class Reconciler:
             ]
             catalogue.upsert(conn, server, "refetched", search=self.workspace.search_available)
         return tuple(changes)
-
-
-def _fetched_since(entry: catalogue.Entry[Any], delivery: Delivery) -> bool:
-    """Whether the catalogue's copy is the API's, taken after ``delivery`` arrived
-    (every source but our own application of a payment is a copy the API gave)."""
-    return entry.source != "applied" and entry.updated_at > delivery.received_at
 
 
 def _unknown_note(kind: str, exc: MomentError) -> str:

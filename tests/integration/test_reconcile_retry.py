@@ -444,47 +444,12 @@ async def test_without_an_api_an_unknown_target_waits_for_the_catalogue(
             amount_due=10_000,
             amount_remaining=10_000,
         )
-        # Learned before the payment arrived (say, imported earlier into a workspace the
-        # console shares): the copy does not include it, so it is applied, once.
-        await pipe.workspace.writer.submit(
-            lambda conn: catalogue.upsert(
-                conn, bill, "imported", search=False, now="2000-01-01T00:00:00.000Z"
-            )
-        )
+        await pipe.workspace.remember([bill], "looked_up")
         [app] = await reconciler.process([delivery])
         assert (app.outcome, app.state) == ("applied", "unconfirmed")
         assert reconciler.pending == {}
         assert await reconciler.process([delivery]) == []
         entry = await pipe.workspace.read(lambda c: catalogue.get(c, "bill", bill.id))
-        assert (entry.obj.amount_paid, entry.obj.amount_remaining) == (2_500, 7_500)
-
-
-async def test_a_copy_the_api_gave_after_the_payment_arrived_already_includes_it(
-    tmp_path: Path,
-) -> None:
-    """While an event waits (no API to ask), the console lists the bill from the API —
-    already paid there. Applying the event on top would count the payment twice."""
-    async with open_pipeline(tmp_path / "later-copy.sqlite3") as pipe:
-        body = amount_applied_event(2_500, "ZAR", bill_id="bill_later1")
-        delivery = await store_signed(pipe.workspace, new_webhook_secret(), body)
-        reconciler = Reconciler(pipe.workspace, None)
-        assert await reconciler.process([delivery]) == []  # waits for the catalogue
-        paid_there = Bill(
-            id="bill_later1",
-            external_reference="later-1",
-            customer_id="bcus_later",
-            status=BillStatus.UNPAID,
-            currency="ZAR",
-            amount_due=10_000,
-            amount_paid=2_500,
-            amount_remaining=7_500,
-        )
-        await pipe.workspace.remember([paid_there], "listed")
-        [app] = await reconciler.process([delivery])
-        assert (app.outcome, app.state, app.changes) == ("fetched", "confirmed", ())
-        assert app.note is not None
-        assert "already includes it" in app.note
-        entry = await pipe.workspace.read(lambda c: catalogue.get(c, "bill", "bill_later1"))
         assert (entry.obj.amount_paid, entry.obj.amount_remaining) == (2_500, 7_500)
 
 
