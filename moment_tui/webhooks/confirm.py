@@ -25,7 +25,6 @@ next start checks them (:meth:`moment_tui.webhooks.reconcile.Reconciler.catch_up
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import functools
 import logging
 import sqlite3
@@ -95,6 +94,7 @@ class Confirmer:
         self._suspect: set[Target] = set()  # mismatched once already
         self._failures: dict[Target, int] = {}  # re-fetches failed in a row
         self._running: set[Target] = set()
+        self._checks: set[asyncio.Task[None]] = set()  # in flight, cancelled by close()
         self._wake = asyncio.Event()
         self._settled = asyncio.Event()
         self._settled.set()
@@ -104,10 +104,13 @@ class Confirmer:
         self._task = asyncio.create_task(self._run(), name="confirmer")
 
     async def close(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        """Stop the loop and every check in flight (their events stay ``applied``,
+        checked again at the next start), so none outlives the client or workspace."""
+        tasks = [t for t in (self._task, *self._checks) if t is not None]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        self._checks.clear()
 
     def add(self, app: Application) -> None:
         """Check what ``app`` touched (the target and any bills it allocated to)."""
@@ -138,6 +141,8 @@ class Confirmer:
             for target in due[: CONCURRENCY - len(self._running)]:
                 self._running.add(target)
                 task = asyncio.create_task(self._check(target))
+                self._checks.add(task)
+                task.add_done_callback(self._checks.discard)
                 task.add_done_callback(functools.partial(self._finished, target))
             if not self._due and not self._running:
                 self._settled.set()

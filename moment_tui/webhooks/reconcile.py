@@ -180,12 +180,14 @@ class Reconciler:
             await self._confirmer.idle()
 
     async def _run(self) -> None:
+        retried = self._clock()
         while True:
             try:
                 first = await asyncio.wait_for(self._queue.get(), RETRY_SECONDS)
             except TimeoutError:
                 # Quiet for a while: pick up anything a failure left unapplied.
                 await self._queue_unapplied()
+                retried = self._clock()
                 continue
             batch = [first]
             while len(batch) < BATCH and not self._queue.empty():
@@ -194,6 +196,11 @@ class Reconciler:
                 await self.process(batch)
             except Exception:  # keep going; the events stay unapplied for catch_up
                 log.exception("applying %d events failed", len(batch))
+            if self._pending and self._clock() - retried >= RETRY_SECONDS:
+                # Under steady traffic the loop is never quiet: events left waiting
+                # are retried on this deadline too, which new deliveries do not move.
+                await self._queue_unapplied()
+                retried = self._clock()
             if self._queue.empty():
                 self._idle.set()
 

@@ -453,6 +453,32 @@ async def test_without_an_api_an_unknown_target_waits_for_the_catalogue(
         assert (entry.obj.amount_paid, entry.obj.amount_remaining) == (2_500, 7_500)
 
 
+async def test_under_steady_traffic_a_waiting_event_is_still_retried(
+    make_world: Make, quick_retry: None
+) -> None:
+    """The idle retry needs a quiet spell; deliveries every 50 ms never give one, so
+    the waiting event is retried on a deadline the traffic does not move."""
+    world = await make_world()
+    waiting = await world.bill(6_000)  # unknown to the catalogue
+    await world.pay(bill=waiting.id, amount=1_000)
+    world.flaky.fault = unavailable
+    first = await world.send(amount_applied_event(1_000, "ZAR", bill_id=waiting.id))
+    await eventually(lambda: world.flaky.faulted)
+    await eventually(lambda: first in world.reconciler.pending)
+    world.flaky.fault = None
+    busy = await world.bill(10**7)
+    await world.workspace.remember([busy], "listed")
+    sent = 0
+    while await world.application(first) is None:
+        assert sent < 100, "the waiting event was never retried under traffic"
+        await world.send(amount_applied_event(1, "ZAR", bill_id=busy.id))
+        sent += 1
+        await asyncio.sleep(0.05)  # the steady traffic itself, not a wait for a result
+    app = await world.settled(first)
+    assert (app.outcome, app.state) == ("fetched", "confirmed")
+    assert first not in world.reconciler.pending
+
+
 # --- the re-check after applying: a failure is tried again, not taken for an answer ---------
 
 

@@ -339,3 +339,37 @@ async def test_a_confirmer_adds_an_event_once(run_with: Any) -> None:
     run.time.advance(RECHECK_DELAYS[0])
     await asyncio.wait_for(run.confirmer.idle(), 10)
     assert len(run.announced) == 5
+
+
+async def test_close_stops_the_checks_in_flight(tmp_path: Path) -> None:
+    """A re-fetch still waiting for its answer when the confirmer closes is cancelled
+    with it: nothing outlives the client and the workspace it uses."""
+    asked = asyncio.Event()
+
+    async def never_answers(request: httpx.Request) -> httpx.Response:
+        asked.set()
+        await asyncio.Event().wait()
+        raise AssertionError("unreachable")
+
+    workspace = Workspace(tmp_path / "ws.sqlite3")
+    client = MomentClient(
+        "sk_test_confirm12345678",
+        base_url="https://moment.test",
+        transport=httpx.MockTransport(never_answers),
+        retry=RetryPolicy(max_attempts=1),
+    )
+    confirmer = Confirmer(workspace, client, lambda app: None)
+    try:
+        [app] = await applied_events(workspace, 1)
+        confirmer.add(app)
+        confirmer.start()
+        await asyncio.wait_for(asked.wait(), 10)
+        await confirmer.close()
+        alive = [t.get_name() for t in asyncio.all_tasks() if "Confirmer" in repr(t)]
+        assert alive == []
+        stored = await workspace.read(lambda c: applications.get(c, app.webhook_id))
+        assert stored is not None
+        assert stored.state == "applied"  # not settled: checked again at the next start
+    finally:
+        await client.aclose()
+        workspace.close()
