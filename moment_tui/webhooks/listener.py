@@ -45,6 +45,11 @@ from moment_tui.webhooks.verify import Reason, Verification, Verifier
 log = logging.getLogger(__name__)
 
 STORED_BODY_LIMIT: Final = 64 * 1024  # of an over-size body, this much is kept
+# Of the other headers (the webhook-* ones are kept whole: a verdict is about them),
+# each value is kept up to this many characters, and all of them up to the budget:
+# headers may be 64 KiB a line, and a rejected delivery must not cost megabytes.
+STORED_HEADER_VALUE: Final = 2048
+STORED_HEADERS_BUDGET: Final = 16 * 1024
 _READ_CHUNK: Final = 64 * 1024
 MAX_HEADER_BYTES: Final = 64 * 1024  # one header line (name and value), or the request line
 _IDENTITY: Final = frozenset({"", "identity"})
@@ -119,7 +124,7 @@ def incoming_from(
     return Incoming(
         received_at=received_at,
         remote=remote,
-        headers=headers,
+        headers=stored_headers(headers),
         body=body[:STORED_BODY_LIMIT] if not verification.ok else body,
         body_size=body_size,
         verified=verification.ok,
@@ -138,6 +143,24 @@ def incoming_from(
         secret_index=verification.matched_secret,
         diagnosis=asdict(verification.diagnosis) if verification.diagnosis else None,
     )
+
+
+def stored_headers(headers: dict[str, str]) -> dict[str, str]:
+    """The headers as the event log keeps them: ``webhook-*`` whole, the others cut to
+    :data:`STORED_HEADER_VALUE` characters each and :data:`STORED_HEADERS_BUDGET` in
+    all (a cut value says how much was left out)."""
+    kept: dict[str, str] = {}
+    budget = STORED_HEADERS_BUDGET
+    for name, value in headers.items():
+        if name.lower().startswith("webhook-"):
+            kept[name] = value
+            continue
+        room = max(0, min(STORED_HEADER_VALUE, budget - len(name)))
+        if len(value) > room:
+            value = f"{value[:room]}… ({len(value) - room} more characters not kept)"
+        kept[name] = value
+        budget = max(0, budget - len(name) - min(len(value), room))
+    return kept
 
 
 def refused(incoming: Incoming, reason: Refusal, message: str) -> Incoming:

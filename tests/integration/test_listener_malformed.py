@@ -28,7 +28,12 @@ from urllib.parse import urlsplit
 import pytest
 from aiohttp import http_parser, web_protocol
 
-from moment_tui.webhooks.listener import MAX_HEADER_BYTES, Listener
+from moment_tui.webhooks.listener import (
+    MAX_HEADER_BYTES,
+    STORED_HEADER_VALUE,
+    STORED_HEADERS_BUDGET,
+    Listener,
+)
 from moment_tui.webhooks.signing import signed_headers
 
 from .pipeline_helpers import (
@@ -284,7 +289,26 @@ async def test_a_long_header_from_a_proxy_does_not_stop_a_good_delivery(start: S
     answer = await post(pipe.url, b_headers() | {"X-Forwarded-For": forwarded}, B_BODY)
     assert (answer.status, answer.json()["verdict"]) == (200, "verified")
     [row] = stored(pipe)
-    assert json.loads(row["headers"])["X-Forwarded-For"] == forwarded
+    kept = json.loads(row["headers"])["X-Forwarded-For"]
+    cut = len(forwarded) - STORED_HEADER_VALUE
+    assert kept == f"{forwarded[:STORED_HEADER_VALUE]}… ({cut} more characters not kept)"
+
+
+async def test_many_long_headers_cost_the_event_log_a_bounded_row(start: Start) -> None:
+    """Fifty 10 KB headers (half a megabyte) on a delivery: rejected and kept, but the
+    log keeps the webhook-* headers whole and the rest within the headers budget."""
+    pipe = await start()
+    padding = {f"X-Pad-{i}": "p" * 10_000 for i in range(50)}
+    signature = "v1," + "A" * 20_000  # long, and kept whole: the verdict is about it
+    answer = await post(pipe.url, b_headers(sig=signature) | padding, B_BODY)
+    assert answer.status == 401
+    [row] = stored(pipe)
+    headers = json.loads(row["headers"])
+    assert headers["webhook-signature"] == signature
+    assert headers["webhook-id"] == B_ID
+    others = sum(len(k) + len(v) for k, v in headers.items() if not k.startswith("webhook-"))
+    assert others < STORED_HEADERS_BUDGET + 60 * 50  # the budget, plus the "not kept" notes
+    assert headers["X-Pad-49"] == "… (10000 more characters not kept)"
 
 
 async def test_a_header_over_the_limit_is_aiohttps_400_in_one_log_line(
