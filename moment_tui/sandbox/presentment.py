@@ -178,7 +178,21 @@ async def submit(request: web.Request) -> web.Response:
     payment_id, paid_now = done
     if paid_now:
         state.sender.wake()
+    else:
+        earlier = state.db.one("SELECT amount, currency FROM payments WHERE id = ?", (payment_id,))
+        if earlier is not None and _typed_amount(typed, bill["currency"]) != earlier["amount"]:
+            # Back, a new amount, Pay: this form has paid already. Say so, not "received".
+            paid = format_minor(earlier["amount"], earlier["currency"])
+            used = f"This form already paid {paid} ({payment_id}); nothing more was paid."
+            return _refused(state, bill, 409, used, typed)
     raise web.HTTPSeeOther(f"/pay/{bill['id']}?paid={payment_id}")
+
+
+def _typed_amount(typed: str, currency: str) -> int | None:
+    try:
+        return parse_minor(typed, currency, minimum=1, maximum=AMOUNT_MAX)
+    except MoneyError:
+        return None
 
 
 def _pay_once(

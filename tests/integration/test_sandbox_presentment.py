@@ -412,14 +412,24 @@ async def test_a_double_submit_pays_once(start_sandbox: StartSandbox) -> None:
         assert len(events) == 1
         assert json.loads(events[0]["payload"])["data"]["payment_id"] == match.group(2)
 
-        # Later, the same form again (the Back button, a resubmit), even with another
-        # amount typed: still that one payment, and the page shows it.
-        again = await http.post(path, data={**form, "amount": "7.00"})
+        # Later, the same form again (the Back button, a resubmit): still that one
+        # payment, and the page shows it.
+        again = await http.post(path, data=form)
         assert again.status_code == 303
         assert again.headers["location"] == first.headers["location"]
         landing = await http.get(again.headers["location"])
         assert '<p class="note" id="note">Payment received. Thank you.</p>' in landing.text
         assert 'id="remaining">R 15.00<' in landing.text
+        assert _payments_on(sandbox, bill["id"]) == [500]
+
+        # Back, another amount typed, Pay: nothing more is paid, and the page says so
+        # (not "Payment received"), with a fresh form to pay the new amount.
+        changed = await http.post(path, data={**form, "amount": "7.00"})
+        assert changed.status_code == 409
+        used = f"This form already paid R 5.00 ({match.group(2)}); nothing more was paid."
+        assert f'<p class="error" id="error">{used}</p>' in changed.text
+        assert 'value="7.00"' in changed.text  # what was typed is kept
+        assert token_of(changed.text) != form["token"]
         assert _payments_on(sandbox, bill["id"]) == [500]
 
         # A fresh page is a fresh token: paying the rest works.
