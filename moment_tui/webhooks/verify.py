@@ -41,6 +41,7 @@ from __future__ import annotations
 import hmac
 import math
 import time
+from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from enum import StrEnum
@@ -145,6 +146,12 @@ class Verifier:
             Key(s.reveal() if isinstance(s, Secret) else s)
             for s in ([secrets] if isinstance(secrets, str) else secrets)
         )
+        # Masked labels show three characters: two secrets may look alike. Then each
+        # says which it is (#2 = the second configured), so "matched" is never ambiguous.
+        looks = Counter(key.label for key in self._keys)
+        for number, key in enumerate(self._keys, 1):
+            if looks[key.label] > 1:
+                key.label = f"{key.label} (#{number})"
         # One package signer per secret, from the already decoded key (no re-decoding).
         self._webhooks = tuple(Webhook(key.raw) for key in self._keys)
         self.tolerance_seconds = tolerance_seconds

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from standardwebhooks import Webhook
 from standardwebhooks.webhooks import WebhookVerificationError
 
-from moment_tui.secrets import Secret, SecretFormatError
+from moment_tui.secrets import Secret, SecretFormatError, mask
 from moment_tui.webhooks import signing, verify
 from moment_tui.webhooks.signing import (
     new_webhook_secret,
@@ -1095,3 +1095,17 @@ def _package_accepts(secret: str, headers: dict[str, str], body: bytes) -> bool:
     except WebhookVerificationError:
         return False
     return True
+
+
+def test_secrets_that_mask_alike_get_labels_that_tell_them_apart() -> None:
+    # Two keys ending in the same two bytes: their masked forms would be identical.
+    first = "whsec_" + base64.b64encode(b"\x01" * 30 + b"\xab\xcd").decode()
+    second = "whsec_" + base64.b64encode(b"\x02" * 30 + b"\xab\xcd").decode()
+    assert mask(first) == mask(second)
+    both = verifier(first, second)
+    assert both.secret_labels == (f"{mask(first)} (#1)", f"{mask(second)} (#2)")
+    result = both.verify(delivered(B_BODY, second), B_BODY)
+    assert (result.ok, result.matched_secret) == (True, 1)
+    assert result.message == f"verified with secret {mask(second)} (#2)"
+    # Secrets that already look different keep their plain labels.
+    assert verifier(B_SECRET, ROT_SECRET).secret_labels == (B_LABEL, ROT_LABEL)
