@@ -96,6 +96,28 @@ async def post(client: MomentClient, path: str, body: Any, *, key: str | None = 
     return await client.request("POST", path, json=body, idempotency_key=key or new_key())
 
 
+async def bill_for_new_customer(
+    client: MomentClient,
+    amount_due: int = 2000,
+    name: str = "Lerato Molefe",
+    due_date: str = "2031-03-31",
+) -> dict[str, Any]:
+    """A ZAR bill with a new customer nested in it, created through the API; its JSON."""
+    response = await post(
+        client,
+        "/billing/bills",
+        {
+            "external_reference": ref("INV"),
+            "currency": "ZAR",
+            "amount_due": amount_due,
+            "due_date": due_date,
+            "customer": {"external_reference": ref("cus"), "name": name},
+        },
+    )
+    bill: dict[str, Any] = response.body
+    return bill
+
+
 async def failure(awaitable: Awaitable[Any], error: type[ApiError] = ApiError) -> ApiError:
     """Await a call that must fail; return its ApiError."""
     with pytest.raises(error) as caught:

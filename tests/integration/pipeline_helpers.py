@@ -37,10 +37,12 @@ from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from moment_tui.api.client import MomentClient
+from moment_tui.store.catalogue import now_iso
 from moment_tui.store.eventlog import Delivery
 from moment_tui.store.workspace import Workspace
-from moment_tui.webhooks.listener import Listener, ListenerConfig
+from moment_tui.webhooks.listener import Listener, ListenerConfig, incoming_from
 from moment_tui.webhooks.reconcile import Reconciler
+from moment_tui.webhooks.signing import new_message_id, signed_headers
 from moment_tui.webhooks.verify import Verifier
 
 T = TypeVar("T")
@@ -406,3 +408,14 @@ def listen_process(args: list[str], env: Mapping[str, str]) -> Iterator[ListenPr
             process.terminate()
         else:
             process._join()
+
+
+async def store_signed(workspace: Workspace, secret: str, body: bytes) -> Delivery:
+    """Record ``body`` as a verified delivery, as the listener would (no reconciler)."""
+    headers = signed_headers([secret], new_message_id(), body)
+    verification = Verifier([secret]).verify(headers, body)
+    assert verification.ok
+    incoming = incoming_from(
+        verification, headers, body, len(body), remote=None, received_at=now_iso()
+    )
+    return await workspace.record(incoming)

@@ -32,7 +32,6 @@ from moment_tui.store import applications, catalogue, eventlog
 from moment_tui.store.applications import Application, Change, Drift
 from moment_tui.store.catalogue import now_iso
 from moment_tui.store.eventlog import Delivery
-from moment_tui.store.workspace import Workspace
 from moment_tui.webhooks.listener import incoming_from
 from moment_tui.webhooks.outbound import amount_applied_event, send
 from moment_tui.webhooks.reconcile import Reconciler
@@ -40,7 +39,7 @@ from moment_tui.webhooks.signing import new_message_id, new_webhook_secret, sign
 from moment_tui.webhooks.trigger import fire
 from moment_tui.webhooks.verify import Verifier
 
-from .pipeline_helpers import Pipeline, eventually, open_pipeline
+from .pipeline_helpers import Pipeline, eventually, open_pipeline, store_signed
 
 API_KEY = "sk_test_reconcile4eC39HqLyjWD"
 DONE = ("confirmed", "drift", "unconfirmed")
@@ -129,17 +128,6 @@ class World:
 
 
 Make = Callable[..., Awaitable[World]]
-
-
-async def store_signed(workspace: Workspace, secret: str, body: bytes) -> Delivery:
-    """Record ``body`` as a verified delivery, as the listener would (no reconciler)."""
-    headers = signed_headers([secret], new_message_id(), body)
-    verification = Verifier([secret]).verify(headers, body)
-    assert verification.ok
-    incoming = incoming_from(
-        verification, headers, body, len(body), remote=None, received_at=now_iso()
-    )
-    return await workspace.record(incoming)
 
 
 @pytest.fixture

@@ -31,15 +31,12 @@ from moment_tui.api.models import AccountCreate, Bill, BillCreate, BillStatus, C
 from moment_tui.sandbox.server import Sandbox, SandboxConfig, SandboxThread
 from moment_tui.store import applications, catalogue, eventlog
 from moment_tui.store.applications import Application
-from moment_tui.store.catalogue import now_iso
 from moment_tui.store.eventlog import Delivery
 from moment_tui.store.workspace import Workspace
-from moment_tui.webhooks.listener import incoming_from
 from moment_tui.webhooks.outbound import amount_applied_event
 from moment_tui.webhooks.reconcile import Reconciler
 from moment_tui.webhooks.signing import new_message_id, new_webhook_secret, signed_headers
 from moment_tui.webhooks.trigger import fire
-from moment_tui.webhooks.verify import Verifier
 
 from .pipeline_helpers import (
     ListenProcess,
@@ -48,6 +45,7 @@ from .pipeline_helpers import (
     eventually,
     open_pipeline,
     run_cli,
+    store_signed,
     wait_until,
 )
 
@@ -187,17 +185,6 @@ Make = Callable[..., Awaitable[World]]
 
 def ref(label: str) -> str:
     return f"{label}-{uuid.uuid4().hex[:10]}"
-
-
-async def store_signed(workspace: Workspace, secret: str, body: bytes) -> Delivery:
-    """Record ``body`` as a verified delivery, as the listener would (no reconciler)."""
-    headers = signed_headers([secret], new_message_id(), body)
-    verification = Verifier([secret]).verify(headers, body)
-    assert verification.ok
-    incoming = incoming_from(
-        verification, headers, body, len(body), remote=None, received_at=now_iso()
-    )
-    return await workspace.record(incoming)
 
 
 @pytest.fixture

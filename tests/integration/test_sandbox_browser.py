@@ -28,11 +28,10 @@ from tests.integration.conftest import (
     FAST_SCHEDULE,
     Receiver,
     StartSandbox,
+    bill_for_new_customer,
     eventually,
     hold_first_answer,
     make_client,
-    post,
-    ref,
 )
 
 CHROMIUM = (
@@ -90,22 +89,6 @@ async def page() -> AsyncIterator[Page]:
         yield blank
 
 
-async def _bill(client: MomentClient, amount_due: int, due_date: str) -> dict[str, Any]:
-    response = await post(
-        client,
-        "/billing/bills",
-        {
-            "external_reference": ref("INV"),
-            "currency": "ZAR",
-            "amount_due": amount_due,
-            "due_date": due_date,
-            "customer": {"external_reference": ref("cus"), "name": "Lerato Molefe"},
-        },
-    )
-    bill: dict[str, Any] = response.body
-    return bill
-
-
 async def _click_pay(page: Page) -> dict[str, Any]:
     """Click Pay; wait for the browser to load the page the 303 leads to; read it."""
     mark = page.mark()
@@ -128,7 +111,7 @@ async def test_paying_in_the_browser(
         webhook_url=receiver.url, webhook_secrets=(secret,), retry_schedule=FAST_SCHEDULE
     )
     async with make_client(sandbox.url) as client:
-        bill = await _bill(client, 123_456, "2031-03-31")
+        bill = await bill_for_new_customer(client, 123_456)
         assert await _events(client) == []
 
         # The page as rendered: what is due and by when, the field prefilled.
@@ -244,7 +227,7 @@ async def test_back_and_pay_again_does_not_pay_twice(
 ) -> None:
     sandbox = await start_sandbox()
     async with make_client(sandbox.url) as client:
-        bill = await _bill(client, 10_000, "2031-03-31")
+        bill = await bill_for_new_customer(client, 10_000)
         token = await _form_page(page, sandbox.url, bill)
         await page.evaluate(type_amount("25.00"))
         paid = await _click_pay(page)
@@ -280,7 +263,7 @@ async def test_pay_clicked_twice_fast_pays_once(page: Page, start_sandbox: Start
     is still on its way: the browser posts the form twice; one payment is made."""
     sandbox = await start_sandbox()
     async with make_client(sandbox.url) as client:
-        bill = await _bill(client, 10_000, "2031-03-31")
+        bill = await bill_for_new_customer(client, 10_000)
         await _form_page(page, sandbox.url, bill)
         await page.evaluate(type_amount("25.00"))
         x, y = await page.evaluate(BUTTON_CENTRE)

@@ -23,6 +23,7 @@ from tests.integration.conftest import (
     FAST_SCHEDULE,
     Receiver,
     StartSandbox,
+    bill_for_new_customer,
     eventually,
     failure,
     make_client,
@@ -55,31 +56,10 @@ async def browser(sandbox_url: str) -> AsyncIterator[httpx.AsyncClient]:
         yield http
 
 
-async def _bill(
-    client: MomentClient,
-    amount_due: int = 2000,
-    name: str = "Lerato Molefe",
-    due_date: str = "2031-03-31",
-) -> dict[str, Any]:
-    response = await post(
-        client,
-        "/billing/bills",
-        {
-            "external_reference": ref("INV"),
-            "currency": "ZAR",
-            "amount_due": amount_due,
-            "due_date": due_date,
-            "customer": {"external_reference": ref("cus"), "name": name},
-        },
-    )
-    bill: dict[str, Any] = response.body
-    return bill
-
-
 async def test_bill_page_shows_amount_status_and_form(
     client: MomentClient, browser: httpx.AsyncClient
 ) -> None:
-    bill = await _bill(client, 123_456)
+    bill = await bill_for_new_customer(client, 123_456)
     page = await browser.get(f"/pay/{bill['id']}")
     assert page.status_code == 200
     assert page.headers["content-type"].startswith("text/html")
@@ -108,7 +88,7 @@ async def test_bill_page_shows_amount_status_and_form(
 async def test_form_post_pays_and_redirects(
     client: MomentClient, browser: httpx.AsyncClient
 ) -> None:
-    bill = await _bill(client, 2000)
+    bill = await bill_for_new_customer(client, 2000)
     answer = await press_pay(browser, f"/pay/{bill['id']}", "12.50")
     assert answer.status_code == 303
     match = PAID_LOCATION.match(answer.headers["location"])
@@ -156,7 +136,7 @@ async def test_form_post_pays_and_redirects(
 async def test_bad_amount_rerenders_with_error_and_typed_text(
     client: MomentClient, browser: httpx.AsyncClient, typed: str, message: str
 ) -> None:
-    bill = await _bill(client, 2000)
+    bill = await bill_for_new_customer(client, 2000)
     answer = await press_pay(browser, f"/pay/{bill['id']}", typed)
     assert answer.status_code == 422
     assert answer.headers["content-type"].startswith("text/html")
@@ -179,7 +159,7 @@ async def test_bad_amount_rerenders_with_error_and_typed_text(
 async def test_unreadable_form_is_a_400_problem(
     client: MomentClient, browser: httpx.AsyncClient, content: bytes, content_type: str
 ) -> None:
-    bill = await _bill(client, 2000)
+    bill = await bill_for_new_customer(client, 2000)
     answer = await browser.post(
         f"/pay/{bill['id']}", content=content, headers={"Content-Type": content_type}
     )
@@ -200,7 +180,7 @@ async def test_overdue_unpaid_bill_is_marked_overdue(start_sandbox: StartSandbox
         make_client(sandbox.url) as client,
         httpx.AsyncClient(base_url=sandbox.url, follow_redirects=False) as http,
     ):
-        late = await _bill(client, 2000, due_date="2031-03-31")
+        late = await bill_for_new_customer(client, 2000, due_date="2031-03-31")
         page = (await http.get(f"/pay/{late['id']}")).text
         assert f'<span class="status unpaid" id="status">unpaid</span> {overdue}' in page
         assert '<form method="post"' in page  # still payable
@@ -210,10 +190,10 @@ async def test_overdue_unpaid_bill_is_marked_overdue(start_sandbox: StartSandbox
         assert refused.status_code == 422
         assert overdue in refused.text
 
-        due_today = await _bill(client, 2000, due_date="2031-04-01")
+        due_today = await bill_for_new_customer(client, 2000, due_date="2031-04-01")
         assert 'id="overdue"' not in (await http.get(f"/pay/{due_today['id']}")).text
 
-        paid_late = await _bill(client, 2000, due_date="2031-01-31")
+        paid_late = await bill_for_new_customer(client, 2000, due_date="2031-01-31")
         assert overdue in (await http.get(f"/pay/{paid_late['id']}")).text
         paid = await press_pay(http, f"/pay/{paid_late['id']}", "20")
         assert paid.status_code == 303
@@ -221,13 +201,13 @@ async def test_overdue_unpaid_bill_is_marked_overdue(start_sandbox: StartSandbox
         assert '<span class="status paid" id="status">paid</span>' in paid_page
         assert 'id="overdue"' not in paid_page
 
-        voided_late = await _bill(client, 2000, due_date="2031-01-31")
+        voided_late = await bill_for_new_customer(client, 2000, due_date="2031-01-31")
         await client.void_bill(voided_late["id"])
         assert 'id="overdue"' not in (await http.get(f"/pay/{voided_late['id']}")).text
 
 
 async def test_page_escapes_what_it_shows(client: MomentClient, browser: httpx.AsyncClient) -> None:
-    bill = await _bill(client, 500, name="<script>alert('x')</script>")
+    bill = await bill_for_new_customer(client, 500, name="<script>alert('x')</script>")
     page = await browser.get(f"/pay/{bill['id']}")
     assert "<script>" not in page.text
     assert "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt;" in page.text
@@ -241,7 +221,7 @@ async def test_page_escapes_what_it_shows(client: MomentClient, browser: httpx.A
 async def test_voided_bill_page_has_no_form_and_refuses_payment(
     client: MomentClient, browser: httpx.AsyncClient
 ) -> None:
-    bill = await _bill(client, 900)
+    bill = await bill_for_new_customer(client, 900)
     token = token_of((await browser.get(f"/pay/{bill['id']}")).text)  # opened while unpaid
     await client.void_bill(bill["id"])
     page = await browser.get(f"/pay/{bill['id']}")
@@ -275,7 +255,7 @@ async def test_paying_on_the_page_sends_a_signed_webhook(
         make_client(sandbox.url) as client,
         httpx.AsyncClient(base_url=sandbox.url, follow_redirects=False) as http,
     ):
-        bill = await _bill(client, 1000)
+        bill = await bill_for_new_customer(client, 1000)
         answer = await press_pay(http, f"/pay/{bill['id']}", "4.00")
         assert answer.status_code == 303
         match = PAID_LOCATION.match(answer.headers["location"])
@@ -305,7 +285,8 @@ async def test_the_page_pays_exactly_as_the_payments_endpoint_does(
         make_client(sandbox.url) as client,
         httpx.AsyncClient(base_url=sandbox.url, follow_redirects=False) as page,
     ):
-        by_api, by_page = await _bill(client, 1000), await _bill(client, 1000)
+        by_api = await bill_for_new_customer(client, 1000)
+        by_page = await bill_for_new_customer(client, 1000)
 
         refused = await failure(
             post(client, "/sandbox/payments", {"bill": by_api["id"], "amount": 1001}),
@@ -398,7 +379,7 @@ async def test_a_double_submit_pays_once(start_sandbox: StartSandbox) -> None:
         make_client(sandbox.url) as client,
         httpx.AsyncClient(base_url=sandbox.url, follow_redirects=False) as http,
     ):
-        bill = await _bill(client, 2000)
+        bill = await bill_for_new_customer(client, 2000)
         path = f"/pay/{bill['id']}"
         form = {"amount": "5.00", "token": token_of((await http.get(path)).text)}
         first, second = await asyncio.gather(http.post(path, data=form), http.post(path, data=form))
@@ -451,7 +432,8 @@ async def test_a_post_without_a_token_this_page_issued_pays_nothing(
         make_client(sandbox.url) as client,
         httpx.AsyncClient(base_url=sandbox.url, follow_redirects=False) as http,
     ):
-        bill, other = await _bill(client, 2000), await _bill(client, 2000)
+        bill = await bill_for_new_customer(client, 2000)
+        other = await bill_for_new_customer(client, 2000)
         path = f"/pay/{bill['id']}"
         issued = token_of((await http.get(path)).text)
         form = {"amount": "3.25"}
@@ -492,7 +474,7 @@ async def test_a_refused_amount_keeps_the_forms_token(start_sandbox: StartSandbo
         make_client(sandbox.url) as client,
         httpx.AsyncClient(base_url=sandbox.url, follow_redirects=False) as http,
     ):
-        bill = await _bill(client, 2000)
+        bill = await bill_for_new_customer(client, 2000)
         path = f"/pay/{bill['id']}"
         token = token_of((await http.get(path)).text)
         refused = await http.post(path, data={"amount": "20.01", "token": token})
@@ -516,7 +498,8 @@ async def test_a_tokenless_post_for_a_settled_bill_says_so(start_sandbox: StartS
         make_client(sandbox.url) as client,
         httpx.AsyncClient(base_url=sandbox.url, follow_redirects=False) as http,
     ):
-        paid, voided = await _bill(client, 2000), await _bill(client, 2000)
+        paid = await bill_for_new_customer(client, 2000)
+        voided = await bill_for_new_customer(client, 2000)
         await post(client, "/sandbox/payments", {"bill": paid["id"]})
         await client.void_bill(voided["id"])
         for bill, status in ((paid, "paid"), (voided, "voided")):
