@@ -186,7 +186,9 @@ def refused(incoming: Incoming, reason: Refusal, message: str) -> Incoming:
 
 def content_coding(request: web.Request) -> str | None:
     """The request's ``Content-Encoding`` when it is anything but identity."""
-    values = request.headers.getall("Content-Encoding", [])
+    values = request.headers.getall("Content-Encoding", ())
+    if not values:  # nearly every delivery: no generator, no list
+        return None
     codings = [c.strip().lower() for value in values for c in value.split(",")]
     if all(c in _IDENTITY for c in codings):
         return None
