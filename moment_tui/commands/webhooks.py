@@ -200,7 +200,7 @@ def cmd_trigger(args: argparse.Namespace, io: Io) -> int:
         try:
             target = await resolve(kind, ref, workspace, client)
             build_body(target, amount, currency)  # check the currency before sending
-            io.err(f"{kind} {target.id}: ids from {target.source}")
+            io.err(f"{kind} {target.id}: ids {target.source}")
             return await fire(
                 args.to,
                 lambda: build_body(target, amount, currency),

@@ -48,7 +48,7 @@ async def resolve(
     if workspace is not None:
         entry = await workspace.read(lambda conn: catalogue.get(conn, kind, ref))
         if entry is not None:
-            obj, source = entry.obj, "the workspace catalogue"
+            obj, source = entry.obj, "from the workspace catalogue"
     if obj is None and client is not None:
         try:
             obj = await client.get(kind, ref)
@@ -56,7 +56,7 @@ async def resolve(
             raise TriggerError(f"{kind} {ref!r} does not exist at {client.base_url}") from None
         except MomentError as exc:
             raise TriggerError(f"could not look up {kind} {ref!r}: {exc}") from None
-        source = client.base_url
+        source = f"from {client.base_url}"
         if workspace is not None:
             await workspace.remember([obj], "looked_up")
     if obj is None:

@@ -180,7 +180,7 @@ def test_trigger_by_reference_and_without_a_catalogue_entry(listener: ListenProc
     assert (by_reference["bill_id"], by_reference["amount"]) == ("bill_cli2", 100)
     code, stdout, stderr = trigger(listener, "--amount", "0.05", "--account", "bacc_unknown")
     assert code == 0
-    assert stderr == "account bacc_unknown: ids from as given (no catalogue entry, no API key)\n"
+    assert stderr == "account bacc_unknown: ids as given (no catalogue entry, no API key)\n"
     [as_given] = listener.json_lines(sent_ids(stdout)[0], 1)
     assert (as_given["account_id"], as_given["customer_id"], as_given["bill_id"]) == (
         "bacc_unknown",
