@@ -76,6 +76,9 @@ class _Lookups:
     fetched: dict[Target, BillingObject] = field(default_factory=dict)
     answered: dict[Target, str] = field(default_factory=dict)  # 404: why it is unknown
     failed: dict[Target, str] = field(default_factory=dict)  # could not ask: why
+    # Targets of events that waited for the API: fetched even if the catalogue learned
+    # them meanwhile, since nothing says whether that copy includes the payment.
+    retried: set[Target] = field(default_factory=set)
 
 
 class Reconciler:
@@ -231,7 +234,8 @@ class Reconciler:
             self.on_application(app)
 
     async def _fetch_unknown(self, deliveries: list[Delivery]) -> _Lookups:
-        """Step 1: fetch targets the catalogue has never seen (when an API is at hand).
+        """Step 1: fetch targets the catalogue has never seen, and those of events that
+        waited for the API (when an API is at hand).
 
         A 404 is an answer (``answered``); any other failure (``failed``) means the API
         could not be asked, and then it is not asked again for the rest of the batch
@@ -242,8 +246,15 @@ class Reconciler:
         if self.client is None:
             return lookups
         targets = {(t, d.currency) for d in deliveries if (t := d.target()) is not None}
+        lookups.retried = {
+            t for d in deliveries if d.webhook_id in self._pending and (t := d.target())
+        }
         missing = await self.workspace.read(
-            lambda conn: [t for t in targets if catalogue.get(conn, t[0][0], t[0][1]) is None]
+            lambda conn: [
+                t
+                for t in targets
+                if t[0] in lookups.retried or catalogue.get(conn, t[0][0], t[0][1]) is None
+            ]
         )
         failed = False
         for (kind, ref), currency in sorted(missing, key=lambda t: (t[0], t[1] or "")):
@@ -443,7 +454,9 @@ class Reconciler:
         if kind != "bill":
             bills.clear()  # a holder's payment may change any of its bills
         if server_copy is not None:
-            if entry is None:  # (another event of this batch may have stored it already)
+            # Stored unless another event of this batch stored it already — or, for an
+            # event that waited, over a copy learned meanwhile: the server's wins.
+            if entry is None or target in lookups.retried:
                 catalogue.upsert(
                     conn, server_copy, "webhook", search=self.workspace.search_available
                 )
@@ -454,6 +467,8 @@ class Reconciler:
             return Application(
                 **base, outcome="fetched", state="confirmed", note=fresh, changes=changes
             )
+        if target in lookups.failed:  # it had to be asked, and could not be: later
+            return None
         if entry is None:
             unknown = lookups.answered.get(target)
             if unknown is None:  # the API could not be asked (or there is none): later

@@ -440,6 +440,31 @@ async def test_without_an_api_an_unknown_target_waits_for_the_catalogue(
         assert (entry.obj.amount_paid, entry.obj.amount_remaining) == (2_500, 7_500)
 
 
+@pytest.mark.parametrize("learned", ["after the payment", "before the payment"])
+async def test_a_waiting_event_takes_the_servers_copy_over_one_learned_meanwhile(
+    make_world: Make, monkeypatch: pytest.MonkeyPatch, learned: str
+) -> None:
+    """While an event waits for the API, the catalogue learns its bill elsewhere (the
+    console lists it). Whether that copy includes the payment cannot be told, so the
+    retry fetches the bill and keeps the server's copy: never counted twice, nor lost."""
+    monkeypatch.setattr(reconcile, "API_PAUSE", 0.0)
+    world = await make_world()
+    b = await world.bill(6_000)
+    before = await world.client.get_bill(b.id)
+    await world.pay(bill=b.id, amount=1_000)
+    world.flaky.fault = unavailable
+    webhook_id = await world.send(amount_applied_event(1_000, "ZAR", bill_id=b.id))
+    await eventually(lambda: webhook_id in world.reconciler.pending)
+    world.flaky.fault = None
+    copy = await world.client.get_bill(b.id) if learned == "after the payment" else before
+    await world.workspace.remember([copy], "listed")
+    assert await world.reconciler.catch_up() == 1
+    app = await world.settled(webhook_id)
+    assert (app.outcome, app.state, app.changes) == ("fetched", "confirmed", ())
+    entry = await world.read(lambda c: catalogue.get(c, "bill", b.id))
+    assert (entry.obj.amount_paid, entry.obj.amount_remaining) == (1_000, 5_000)
+
+
 async def test_under_steady_traffic_a_waiting_event_is_still_retried(
     make_world: Make, quick_retry: None
 ) -> None:
