@@ -102,6 +102,7 @@ class Reconciler:
         self._pause_reason = ""
         self._pending: dict[str, str] = {}  # webhook-id → why it is not applied yet
         self._queue: asyncio.Queue[Delivery] = asyncio.Queue()
+        self._queued: set[str] = set()  # webhook-ids in the queue, not yet taken
         self._task: asyncio.Task[None] | None = None
         self._confirmer = (
             Confirmer(workspace, client, self._announce, grace=drift_grace) if client else None
@@ -127,6 +128,9 @@ class Reconciler:
     def submit(self, delivery: Delivery) -> None:
         """Queue a stored delivery; anything but a verified amount_applied is ignored."""
         if delivery.verdict == "verified" and delivery.event_type == "obligation.amount_applied":
+            if delivery.webhook_id in self._queued:  # a retry found it still waiting here
+                return
+            self._queued.add(delivery.webhook_id or "")
             self._idle.clear()
             self._queue.put_nowait(delivery)
 
@@ -195,13 +199,15 @@ class Reconciler:
             batch = [first]
             while len(batch) < BATCH and not self._queue.empty():
                 batch.append(self._queue.get_nowait())
+            self._queued.difference_update(d.webhook_id or "" for d in batch)
             try:
                 await self.process(batch)
             except Exception:  # keep going; the events stay unapplied for catch_up
                 log.exception("applying %d events failed", len(batch))
-            if self._pending and self._clock() - retried >= RETRY_SECONDS:
-                # Under steady traffic the loop is never quiet: events left waiting
-                # are retried on this deadline too, which new deliveries do not move.
+            if self._clock() - retried >= RETRY_SECONDS:
+                # Under steady traffic the loop is never quiet: events left unapplied
+                # (the API could not be asked, a write failed) are retried on this
+                # deadline too, which new deliveries do not move.
                 await self._queue_unapplied()
                 retried = self._clock()
             if self._queue.empty():
@@ -245,17 +251,29 @@ class Reconciler:
         lookups = _Lookups()
         if self.client is None:
             return lookups
-        targets = {(t, d.currency) for d in deliveries if (t := d.target()) is not None}
-        lookups.retried = {
-            t for d in deliveries if d.webhook_id in self._pending and (t := d.target())
-        }
-        missing = await self.workspace.read(
-            lambda conn: [
-                t
-                for t in targets
-                if t[0] in lookups.retried or catalogue.get(conn, t[0][0], t[0][1]) is None
-            ]
-        )
+        waited = {d.webhook_id for d in deliveries if d.webhook_id in self._pending}
+
+        def plan(conn: sqlite3.Connection) -> list[tuple[tuple[ObjectKind, str], str | None]]:
+            missing: dict[tuple[tuple[ObjectKind, str], str | None], None] = {}
+            for d in deliveries:
+                target = d.target()
+                if target is None:
+                    continue
+                entry = catalogue.get(conn, *target)
+                # Fetched again, not applied to the catalogue's copy, when nothing says
+                # whether that copy includes the payment: the event waited for the API
+                # (in this process), or the copy came from the API after the event
+                # arrived (say, the console listed it while this process was stopped).
+                if entry is not None and (
+                    d.webhook_id in waited
+                    or (entry.source != "applied" and entry.updated_at > d.received_at)
+                ):
+                    lookups.retried.add(target)
+                if entry is None or target in lookups.retried:
+                    missing[(target, d.currency)] = None
+            return list(missing)
+
+        missing = await self.workspace.read(plan)
         failed = False
         for (kind, ref), currency in sorted(missing, key=lambda t: (t[0], t[1] or "")):
             if failed or self._clock() < self._pause_until:
@@ -284,7 +302,7 @@ class Reconciler:
             pause = max(pause, min(exc.retry_after, RETRY_SECONDS))
         self._pause_until = self._clock() + pause
         # str() of a client error never holds the key (moment_tui.api.errors).
-        self._pause_reason = f"not in the catalogue, and the API could not be asked: {exc}"
+        self._pause_reason = f"it had to be fetched, and the API could not be asked: {exc}"
         return self._pause_reason
 
     async def _fetch_open_bills(
@@ -454,12 +472,10 @@ class Reconciler:
         if kind != "bill":
             bills.clear()  # a holder's payment may change any of its bills
         if server_copy is not None:
-            # Stored unless another event of this batch stored it already — or, for an
-            # event that waited, over a copy learned meanwhile: the server's wins.
-            if entry is None or target in lookups.retried:
-                catalogue.upsert(
-                    conn, server_copy, "webhook", search=self.workspace.search_available
-                )
+            # Always stored (the server's copy wins; storing it again for a second
+            # event of the batch changes nothing): a bill fetched for its unknown
+            # holder must not depend on the holder's event to be stored.
+            catalogue.upsert(conn, server_copy, "webhook", search=self.workspace.search_available)
             changes = () if kind == "bill" else self._refresh_bills(conn, server_copy, fetched)
             fresh = "fetched from the API; its copy already includes this payment"
             if changes:

@@ -465,6 +465,84 @@ async def test_a_waiting_event_takes_the_servers_copy_over_one_learned_meanwhile
     assert (entry.obj.amount_paid, entry.obj.amount_remaining) == (1_000, 5_000)
 
 
+async def test_a_waiting_event_after_a_restart_still_takes_the_servers_copy(
+    make_world: Make, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The mark "this event waited" is not kept across a restart; the catalogue's copy
+    having come from the API after the event arrived is reason enough to fetch it."""
+    monkeypatch.setattr(reconcile, "API_PAUSE", 0.0)
+    world = await make_world()
+    b = await world.bill(6_000)
+    await world.pay(bill=b.id, amount=1_000)
+    world.flaky.fault = unavailable
+    webhook_id = await world.send(amount_applied_event(1_000, "ZAR", bill_id=b.id))
+    await eventually(lambda: webhook_id in world.reconciler.pending)
+    world.flaky.fault = None
+    await world.workspace.remember([await world.client.get_bill(b.id)], "listed")
+    await world.reconciler.close()  # stopped; another process (the console) starts
+    world.pipe.reconciler = None
+    await world.pipe.attach(Reconciler(world.workspace, world.client))
+    app = await world.settled(webhook_id)
+    assert (app.outcome, app.state) == ("fetched", "confirmed")
+    entry = await world.read(lambda c: catalogue.get(c, "bill", b.id))
+    assert entry.obj.amount_paid == 1_000  # not 2,000
+
+
+async def test_a_bill_fetched_for_its_unknown_account_is_stored_whatever_the_account_event(
+    make_world: Make,
+) -> None:
+    """One batch: an event on an unknown account (amount 0: skipped) and one on a known
+    bill of that account. The bill's copy was fetched for the account; it is stored by
+    the bill's own event, not left to the account's (which stores nothing)."""
+    world = await make_world(attach=False)
+    b = await world.bill(3_000)
+    await world.workspace.remember([b], "listed")  # the bill is known, its account not
+    await world.pay(bill=b.id, amount=1_000)
+    zero = await store_signed(
+        world.workspace, world.secret, amount_applied_event(0, "ZAR", account_id=b.account_id)
+    )
+    paid = await store_signed(
+        world.workspace, world.secret, amount_applied_event(1_000, "ZAR", bill_id=b.id)
+    )
+    reconciler = Reconciler(world.workspace, world.client)
+    apps = {a.webhook_id: a for a in await reconciler.process([zero, paid])}
+    assert apps[zero.webhook_id].outcome == "skipped"
+    assert (apps[paid.webhook_id].outcome, apps[paid.webhook_id].state) == ("fetched", "confirmed")
+    entry = await world.read(lambda c: catalogue.get(c, "bill", b.id))
+    assert (entry.obj.amount_paid, entry.obj.amount_remaining) == (1_000, 2_000)
+
+
+async def test_an_event_a_write_error_dropped_is_retried_under_steady_traffic(
+    make_world: Make, quick_retry: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Not only events that waited for the API: one whose batch failed to write (a
+    locked database, say) is picked up on the deadline too, traffic or not."""
+    world = await make_world()
+    busy = await world.bill(10**7)
+    target = await world.bill(5_000)
+    await world.workspace.remember([busy, target], "listed")
+    real_insert = applications.insert
+    armed = [True]
+
+    def insert(conn: sqlite3.Connection, app: Application) -> None:
+        if armed[0] and app.target_id == target.id:
+            armed[0] = False
+            raise sqlite3.OperationalError("database is locked")
+        real_insert(conn, app)
+
+    monkeypatch.setattr(applications, "insert", insert)
+    webhook_id = await world.send(amount_applied_event(100, "ZAR", bill_id=target.id))
+    sent = 0
+    while await world.application(webhook_id) is None:
+        assert sent < 100, "the dropped event was never retried under traffic"
+        await world.send(amount_applied_event(1, "ZAR", bill_id=busy.id))
+        sent += 1
+        await asyncio.sleep(0.05)  # the steady traffic itself, not a wait for a result
+    assert not armed[0]
+    entry = await world.read(lambda c: catalogue.get(c, "bill", target.id))
+    assert entry.obj.amount_paid == 100
+
+
 async def test_under_steady_traffic_a_waiting_event_is_still_retried(
     make_world: Make, quick_retry: None
 ) -> None:
