@@ -63,6 +63,8 @@ BATCH: Final = 16  # events per writer job: small, so deliveries never wait long
 CATCH_UP_PAGE: Final = 1000
 MAX_REFRESHED_BILLS: Final = 100  # of an unknown holder's known open bills, re-fetched
 RETRY_SECONDS: Final = 30.0  # when idle this long, retry events a failure left unapplied
+# Catalogue copies the API gave to someone other than this reconciler and its confirmer.
+LEARNED_ELSEWHERE: Final = frozenset({"created", "looked_up", "listed", "imported", "webhook"})
 API_PAUSE: Final = 5.0  # after the API failed, seconds before unknown targets are asked for
 NO_API: Final = "not in the catalogue, and there is no API to fetch it from"
 
@@ -264,9 +266,11 @@ class Reconciler:
                 # whether that copy includes the payment: the event waited for the API
                 # (in this process), or the copy came from the API after the event
                 # arrived (say, the console listed it while this process was stopped).
+                # Not for the confirmer's own re-fetches: under load they come every
+                # moment for a busy bill, and what they race with shows up as drift.
                 if entry is not None and (
                     d.webhook_id in waited
-                    or (entry.source != "applied" and entry.updated_at > d.received_at)
+                    or (entry.source in LEARNED_ELSEWHERE and entry.updated_at > d.received_at)
                 ):
                     lookups.retried.add(target)
                 if entry is None or target in lookups.retried:
