@@ -9,7 +9,9 @@ For each verified event, in arrival order:
    never leave the copy without the record (and the payment applied on top later).
    An unknown account or customer may have open bills the catalogue does know, which
    the server settled first: their server copies are fetched and stored with it, and
-   the application records what they changed.
+   the application records what they changed. A known target is fetched the same way
+   when its copy may or may not include the payment: the event waited for the API, or
+   the copy came from the API (a listing, a lookup) after the event arrived.
 
    Only an answer about the object itself is final: a 404 (or a reference that can
    never name one) records the event as ``unknown_target``. When the API cannot be
@@ -54,7 +56,7 @@ from moment_tui.store.applications import Application, Change, Outcome
 from moment_tui.store.catalogue import now_iso
 from moment_tui.store.eventlog import Delivery
 from moment_tui.store.workspace import Workspace
-from moment_tui.webhooks.confirm import DRIFT_GRACE, Confirmer, compare_money
+from moment_tui.webhooks.confirm import DRIFT_GRACE, Confirmer, Target, compare_money
 from moment_tui.webhooks.report import amount_text
 
 log = logging.getLogger(__name__)
@@ -63,23 +65,22 @@ BATCH: Final = 16  # events per writer job: small, so deliveries never wait long
 CATCH_UP_PAGE: Final = 1000
 MAX_REFRESHED_BILLS: Final = 100  # of an unknown holder's known open bills, re-fetched
 RETRY_SECONDS: Final = 30.0  # when idle this long, retry events a failure left unapplied
-# Catalogue copies the API gave to someone other than this reconciler and its confirmer.
+# Sources of catalogue copies the API gave other than the confirmer's re-fetches (a
+# "webhook" copy is an unknown target's fetch, maybe by another process's reconciler).
 LEARNED_ELSEWHERE: Final = frozenset({"created", "looked_up", "listed", "imported", "webhook"})
 API_PAUSE: Final = 5.0  # after the API failed, seconds before unknown targets are asked for
 NO_API: Final = "not in the catalogue, and there is no API to fetch it from"
 
-Target = tuple[str, str]
-
 
 @dataclass
 class _Lookups:
-    """What step 1 learned about the targets the catalogue did not know."""
+    """What step 1 learned about the targets it had to fetch."""
 
     fetched: dict[Target, BillingObject] = field(default_factory=dict)
     answered: dict[Target, str] = field(default_factory=dict)  # 404: why it is unknown
     failed: dict[Target, str] = field(default_factory=dict)  # could not ask: why
-    # Targets of events that waited for the API: fetched even if the catalogue learned
-    # them meanwhile, since nothing says whether that copy includes the payment.
+    # Targets the catalogue knows but whose copy may or may not include the payment
+    # (see _fetch_targets): fetched, and the server's copy is stored over it.
     retried: set[Target] = field(default_factory=set)
 
 
@@ -220,7 +221,7 @@ class Reconciler:
     async def process(self, deliveries: list[Delivery]) -> list[Application]:
         """Apply a batch; returns the new applications. Their confirmation runs in the
         background, so applying the next batch never waits on the API."""
-        lookups = await self._fetch_unknown(deliveries)
+        lookups = await self._fetch_targets(deliveries)
         left: list[Delivery] = []  # could not be applied now (target unknown, API silent)
         # atomic: _apply_each keeps its own savepoint and never raises.
         applied = await self.workspace.writer.submit(
@@ -241,7 +242,7 @@ class Reconciler:
         if self.on_application is not None:
             self.on_application(app)
 
-    async def _fetch_unknown(self, deliveries: list[Delivery]) -> _Lookups:
+    async def _fetch_targets(self, deliveries: list[Delivery]) -> _Lookups:
         """Step 1: fetch targets the catalogue has never seen, and those of events that
         waited for the API (when an API is at hand).
 
@@ -255,8 +256,8 @@ class Reconciler:
             return lookups
         waited = {d.webhook_id for d in deliveries if d.webhook_id in self._pending}
 
-        def plan(conn: sqlite3.Connection) -> list[tuple[tuple[ObjectKind, str], str | None]]:
-            missing: dict[tuple[tuple[ObjectKind, str], str | None], None] = {}
+        def plan(conn: sqlite3.Connection) -> list[tuple[Target, str | None]]:
+            missing: dict[tuple[Target, str | None], None] = {}
             for d in deliveries:
                 target = d.target()
                 if target is None:
