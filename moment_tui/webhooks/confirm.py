@@ -224,8 +224,8 @@ class Confirmer:
         self, target: Target, waiting: list[_Waiting], drift: list[Drift], problem: str | None
     ) -> list[Application]:
         """Mark ``target`` checked for ``waiting``; returns the events now fully settled."""
-        settled = {id(w) for w in waiting}  # by identity: a burst makes these lists long
-        remaining = [w for w in self._waiting.get(target, ()) if id(w) not in settled]
+        settled = set(waiting)  # by identity (eq=False): a burst makes these lists long
+        remaining = [w for w in self._waiting.get(target, ()) if w not in settled]
         if remaining:  # applied while we were fetching: fetch again
             self._waiting[target] = remaining
             self._due.setdefault(target, 0.0)
