@@ -24,8 +24,9 @@ import httpx
 
 from moment_tui.api.client import MomentClient, Probe, RetryPolicy
 from moment_tui.api.errors import ListingNotSupported, MomentError, Unprocessable
-from moment_tui.api.models import Bill, BillCreate, Customer, ObjectKind
+from moment_tui.api.models import Bill, Customer, ObjectKind
 from moment_tui.config import Settings
+from moment_tui.sandbox.demo import demo_bill
 from moment_tui.sandbox.server import SandboxConfig, SandboxThread
 from moment_tui.store.applications import Application
 from moment_tui.store.catalogue import now_iso
@@ -291,15 +292,8 @@ class Runtime:
         if not customers:
             return None
         customer = self._rng.choice(customers)
-        today = dt.date.today()
-        body = BillCreate(
-            external_reference=f"DEMO-{today:%Y%m%d}-{self._rng.randrange(16**8):08x}",
-            currency=customer.currency or "ZAR",
-            amount_due=self._rng.randint(1, 50) * 10_000,
-            customer=customer.id,
-            due_date=today + dt.timedelta(days=30),
-            metadata={"source": "moment-tui simulated payment"},
-        )
+        source = {"source": "moment-tui simulated payment"}
+        body = demo_bill(self._rng, customer.id, customer.currency, dt.date.today(), source)
         return await self.client.create_bill(body)
 
     async def close(self) -> None:

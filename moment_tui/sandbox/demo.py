@@ -29,6 +29,26 @@ log = logging.getLogger(__name__)
 SOURCE: Final = {"source": "sandbox-demo"}  # the metadata of every demo payment and bill
 
 
+def demo_bill(
+    rng: random.Random,
+    customer_id: str,
+    currency: str | None,
+    today: dt.date,
+    metadata: dict[str, str],
+) -> BillCreate:
+    """A new demo bill of R 100–R 5,000 (in the customer's currency, else ZAR), due in
+    30 days: what the demo traffic and the console's simulated payments raise when
+    nothing is left to pay."""
+    return BillCreate(
+        external_reference=f"DEMO-{today:%Y%m%d}-{rng.randrange(16**8):08x}",
+        currency=currency or "ZAR",
+        amount_due=rng.randint(1, 50) * 10_000,
+        customer=customer_id,
+        due_date=today + dt.timedelta(days=30),
+        metadata=metadata,
+    )
+
+
 class DemoTraffic:
     def __init__(
         self,
@@ -122,14 +142,7 @@ class DemoTraffic:
             return None
         objects = self.payments.objects
         today = objects.today()
-        body = BillCreate(
-            external_reference=f"DEMO-{today:%Y%m%d}-{self.rng.randrange(16**8):08x}",
-            currency=customer["currency"] or "ZAR",
-            amount_due=self.rng.randint(1, 50) * 10_000,
-            customer=customer["id"],
-            due_date=today + dt.timedelta(days=30),
-            metadata=dict(SOURCE),
-        )
+        body = demo_bill(self.rng, customer["id"], customer["currency"], today, dict(SOURCE))
         try:
             with self.db.transaction():
                 bill = objects.create_bill(body)
