@@ -58,6 +58,8 @@ from moment_tui.api.errors import (
     error_class,
 )
 from moment_tui.api.models import (
+    EXTERNAL_REFERENCE_MAX,
+    EXTERNAL_REFERENCE_PATTERN,
     Account,
     AccountCreate,
     AccountUpdate,
@@ -77,9 +79,9 @@ DEFAULT_TIMEOUT: Final = httpx.Timeout(10.0, connect=5.0)
 RETRY_STATUSES: Final = frozenset({429, 502, 503, 504})
 READ_METHODS: Final = frozenset({"GET", "HEAD", "OPTIONS"})
 # What a path segment may hold: a Moment id (``bcus_…``) or an external reference
-# (reference §3.2-3.3) — both are 1–255 letters, digits, ``_`` and ``-``. Nothing else
-# reaches a URL: not "." or "..", which httpx would resolve as dot segments.
-PATH_REFERENCE: Final = re.compile(r"[a-zA-Z0-9_-]{1,255}")
+# (reference §3.2-3.3) — both fit the reference's rule. Nothing else reaches a URL:
+# not "." or "..", which httpx would resolve as dot segments.
+PATH_REFERENCE: Final = re.compile(EXTERNAL_REFERENCE_PATTERN)
 
 T = TypeVar("T", bound=BaseModel)
 ItemT = TypeVar("ItemT")
@@ -501,7 +503,7 @@ def _object_path(kind: ObjectKind, ref: str) -> str:
     """``/billing/<kind>s/<ref>``; a ref that is neither id nor reference is refused."""
     if not ref:
         raise InvalidReference(f"a {kind} id or external reference is required")
-    if not PATH_REFERENCE.fullmatch(ref):
+    if len(ref) > EXTERNAL_REFERENCE_MAX or not PATH_REFERENCE.fullmatch(ref):
         shown = ref if len(ref) <= 40 else f"{ref[:40]}…"
         raise InvalidReference(
             f"{shown!r} is not a {kind} id or external reference: 1–255 letters, digits,"

@@ -24,7 +24,7 @@ import datetime as dt
 import json
 import re
 from enum import StrEnum
-from typing import Annotated, Any, ClassVar, Literal, Self
+from typing import Annotated, Any, ClassVar, Final, Literal, Self
 
 from pydantic import (
     AfterValidator,
@@ -62,9 +62,13 @@ ID_PATTERNS = {
     "bill": re.compile(r"^bill_[a-zA-Z0-9]+$"),
 }
 EXTERNAL_REFERENCE_PATTERN = r"^[a-zA-Z0-9_-]+$"
+EXTERNAL_REFERENCE_MAX: Final = 255
 
 ExternalReference = Annotated[
-    str, StringConstraints(min_length=1, max_length=255, pattern=EXTERNAL_REFERENCE_PATTERN)
+    str,
+    StringConstraints(
+        min_length=1, max_length=EXTERNAL_REFERENCE_MAX, pattern=EXTERNAL_REFERENCE_PATTERN
+    ),
 ]
 """Merchant's own reference: 1–255 of letters, digits, ``_`` and ``-``."""
 
