@@ -78,7 +78,11 @@ def serve(db: str, profile: str | None) -> None:
         assert task is not None
         asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, task.cancel)
         with contextlib.suppress(asyncio.CancelledError):
-            await serve_forever(config, lambda line: print(line, flush=True))
+            await serve_forever(
+                config,
+                lambda line: print(line, flush=True),
+                lambda line: print(line, file=sys.stderr, flush=True),
+            )
 
     if not profile:
         asyncio.run(main())

@@ -115,7 +115,7 @@ def cmd_sandbox(args: argparse.Namespace, io: Io) -> int:
         latency_ms=max(args.latency, 0),
     )
     try:
-        asyncio.run(serve_forever(config, io.out))
+        asyncio.run(serve_forever(config, io.out, io.err))
     except OPEN_ERRORS as exc:
         raise _start_failure(exc, args) from None
     return EXIT_OK

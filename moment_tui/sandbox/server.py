@@ -11,7 +11,6 @@ import asyncio
 import contextlib
 import datetime as dt
 import random
-import sys
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -188,14 +187,10 @@ MEMORY_WEBHOOKS_WARNING: Final = (
 )
 
 
-def _stderr(text: str) -> None:
-    print(text, file=sys.stderr, flush=True)
-
-
 async def serve_forever(
     config: SandboxConfig,
     announce: Callable[[str], None],
-    warn: Callable[[str], None] = _stderr,
+    warn: Callable[[str], None],
 ) -> None:
     """Run until cancelled (Ctrl-C), printing the address line first (``announce``,
     stdout); warnings go to ``warn`` (stderr)."""

@@ -180,7 +180,7 @@ def _config_for(monkeypatch: pytest.MonkeyPatch, *argv: str) -> tuple[int, Sandb
     """Run ``moment-tui sandbox ARGV`` up to the point it would serve; its config."""
     seen: list[SandboxConfig] = []
 
-    async def capture(config: SandboxConfig, announce: object) -> None:
+    async def capture(config: SandboxConfig, announce: object, warn: object) -> None:
         seen.append(config)
 
     monkeypatch.setattr(server, "serve_forever", capture)
