@@ -172,9 +172,10 @@ async def submit(request: web.Request) -> web.Response:
         # The token is still unused: the re-rendered form keeps it.
         return _refused(state, bill, 422, _reason(exc), typed, token)
     if done is None:
-        status = state.objects.resolve("bill", bill["id"])["status"]
+        fresh = state.objects.resolve("bill", bill["id"])
+        status = fresh["status"]
         stale = STALE_FORM if status == "unpaid" else f"Nothing was paid: this bill is {status}."
-        return _refused(state, bill, 400, stale, typed)
+        return _refused(state, fresh, 400, stale, typed, fresh=True)
     payment_id, paid_now = done
     if paid_now:
         state.sender.wake()
@@ -188,9 +189,14 @@ async def submit(request: web.Request) -> web.Response:
     raise web.HTTPSeeOther(f"/pay/{bill['id']}?paid={payment_id}")
 
 
+def _amount(typed: str, currency: str) -> int:
+    """The typed amount in minor units (major units typed, ``12.50``); MoneyError."""
+    return parse_minor(typed, currency, minimum=1, maximum=AMOUNT_MAX)
+
+
 def _typed_amount(typed: str, currency: str) -> int | None:
     try:
-        return parse_minor(typed, currency, minimum=1, maximum=AMOUNT_MAX)
+        return _amount(typed, currency)
     except MoneyError:
         return None
 
@@ -209,7 +215,7 @@ def _pay_once(
         return None
     if issued["payment_id"] is not None:
         return issued["payment_id"], False
-    amount = parse_minor(typed, bill["currency"], minimum=1, maximum=AMOUNT_MAX)
+    amount = _amount(typed, bill["currency"])
     body = SandboxPaymentCreate(bill=bill["id"], amount=amount)
     payment_id: str = state.payments.pay(body)["id"]
     state.db.conn.execute(
@@ -225,11 +231,15 @@ def _refused(
     reason: str,
     typed: str,
     token: str | None = None,
+    *,
+    fresh: bool = False,
 ) -> web.Response:
-    """The page again, as it is now, with the reason and the amount as typed."""
+    """The page again, as it is now, with the reason and the amount as typed
+    (``fresh``: ``bill`` was just read; else it is read again, as the post changed it)."""
     message = f'<p class="error" id="error">{html.escape(reason)}</p>'
-    fresh = state.objects.resolve("bill", bill["id"])
-    page = _page(state.db, fresh, state.objects.today(), message=message, typed=typed, token=token)
+    if not fresh:
+        bill = state.objects.resolve("bill", bill["id"])
+    page = _page(state.db, bill, state.objects.today(), message=message, typed=typed, token=token)
     return web.Response(status=status, text=page, content_type="text/html")
 
 
