@@ -251,7 +251,7 @@ def cmd_replay(args: argparse.Namespace, io: Io) -> int:
     retry would: the same body and ``webhook-id``, signed afresh with a new timestamp.
     A rejected one goes out exactly as it arrived, its own headers and body, so the
     handler meets the same fault; signing it here would vouch for a forgery."""
-    from moment_tui.webhooks.outbound import send_as_received
+    from moment_tui.webhooks.outbound import SEND_TIMEOUT, send_as_received
     from moment_tui.webhooks.trigger import fire
 
     settings = io.settings()
@@ -262,10 +262,10 @@ def cmd_replay(args: argparse.Namespace, io: Io) -> int:
 
     def find(conn: sqlite3.Connection) -> tuple[Delivery, dict[str, str], bytes, bool] | None:
         delivery = eventlog.find(conn, args.id)
-        stored = eventlog.raw(conn, delivery.seq) if delivery else None
+        stored = eventlog.raw_and_cut(conn, delivery.seq) if delivery else None
         if delivery is None or stored is None:
             return None
-        return delivery, stored[0], stored[1], eventlog.truncated(conn, delivery.seq)
+        return delivery, *stored
 
     found = read_workspace(settings, find)
     if found is None:
@@ -292,7 +292,7 @@ def cmd_replay(args: argparse.Namespace, io: Io) -> int:
     async def resend() -> list[SendResult]:
         if not as_received:
             return await fire(url, lambda: body, secrets, webhook_id=webhook_id, report=show)
-        async with httpx.AsyncClient(timeout=15.0) as http:
+        async with httpx.AsyncClient(timeout=SEND_TIMEOUT) as http:
             result = await send_as_received(http, url, body, headers)
         show(result)
         return [result]

@@ -251,18 +251,20 @@ def find(conn: sqlite3.Connection, ref: str) -> Delivery | None:
 
 def raw(conn: sqlite3.Connection, seq: int) -> tuple[dict[str, str], bytes] | None:
     """The stored headers and body of a delivery."""
-    row = conn.execute("SELECT headers, body FROM deliveries WHERE seq = ?", (seq,)).fetchone()
+    stored = raw_and_cut(conn, seq)
+    return None if stored is None else (stored[0], stored[1])
+
+
+def raw_and_cut(conn: sqlite3.Connection, seq: int) -> tuple[dict[str, str], bytes, bool] | None:
+    """:func:`raw`, and whether only the head of the body was kept (it was over the
+    limit), in one read."""
+    row = conn.execute(
+        "SELECT headers, body, body_size > length(body) AS cut FROM deliveries WHERE seq = ?",
+        (seq,),
+    ).fetchone()
     if row is None:
         return None
-    return json.loads(row["headers"]), bytes(row["body"])
-
-
-def truncated(conn: sqlite3.Connection, seq: int) -> bool:
-    """Whether only the head of a delivery's body was kept (it was over the limit)."""
-    row = conn.execute(
-        "SELECT body_size > length(body) FROM deliveries WHERE seq = ?", (seq,)
-    ).fetchone()
-    return bool(row and row[0])
+    return json.loads(row["headers"]), bytes(row["body"]), bool(row["cut"])
 
 
 def unapplied(conn: sqlite3.Connection, limit: int = 1000, *, after: int = 0) -> list[Delivery]:

@@ -27,6 +27,7 @@ from moment_tui.webhooks.signing import (
     signed_headers,
 )
 
+SEND_TIMEOUT: Final = 15.0  # seconds for a handler to answer one delivery
 STALE_SECONDS: Final = 600  # well past Moment's 3 and Standard Webhooks' 5 minutes
 EXCERPT: Final = 300
 

@@ -21,7 +21,7 @@ from moment_tui.api.errors import MomentError, NotFound
 from moment_tui.api.models import Account, Bill, BillingObject, Customer, ObjectKind
 from moment_tui.store import catalogue
 from moment_tui.store.workspace import Workspace
-from moment_tui.webhooks.outbound import SendResult, amount_applied_event, send
+from moment_tui.webhooks.outbound import SEND_TIMEOUT, SendResult, amount_applied_event, send
 from moment_tui.webhooks.signing import new_message_id
 
 
@@ -98,7 +98,7 @@ async def fire(
     """
     results: list[SendResult] = []
     webhook_id, body = webhook_id or new_message_id(), body_factory()
-    async with httpx.AsyncClient(timeout=15.0) as http:
+    async with httpx.AsyncClient(timeout=SEND_TIMEOUT) as http:
         for index in range(repeat):
             if index and not same_id:
                 webhook_id, body = new_message_id(), body_factory()
