@@ -52,7 +52,6 @@ class MomentApp(App[int]):
         self.home = HomeScreen(
             settings,
             "the sandbox" if runtime.is_sandbox else settings.api_url,
-            sandbox=runtime.is_sandbox,
         )
         self._counts_stale = False
 

@@ -15,11 +15,13 @@ Reports that arrive before the books are kept and counted when the books come.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Final
+from typing import Final, get_args
 
-from moment_tui.store.eventlog import BooksSnapshot
+from moment_tui.store.applications import State
+from moment_tui.store.eventlog import BooksSnapshot, Verdict
 
-FINAL_STATES: Final = ("confirmed", "drift", "unconfirmed")
+VERDICTS: Final = get_args(Verdict)
+FINAL_STATES: Final = tuple(state for state in get_args(State) if state != "applied")
 
 
 @dataclass
@@ -39,7 +41,7 @@ class Tally:
     def load(self, snapshot: BooksSnapshot) -> None:
         """Start from the books; then count what arrived before them (if it is new)."""
         books = snapshot.books
-        for name in ("verified", "duplicate", "rejected", *FINAL_STATES):
+        for name in (*VERDICTS, *FINAL_STATES):
             setattr(self, name, getattr(books, name))
         self._through = snapshot.through
         self._unsettled = set(snapshot.unsettled)
@@ -55,7 +57,7 @@ class Tally:
         """A delivery stored and answered."""
         if not self.loaded:
             self._early_deliveries.append((seq, verdict))
-        elif seq > self._through and verdict in ("verified", "duplicate", "rejected"):
+        elif seq > self._through and verdict in VERDICTS:
             setattr(self, verdict, getattr(self, verdict) + 1)
 
     def settle(self, seq: int, state: str) -> None:

@@ -33,11 +33,10 @@ class HomeScreen(Screen[None]):
         Binding("d", "focus_deliveries", "Deliveries", show=False),
     ]
 
-    def __init__(self, settings: Settings, api_label: str, *, sandbox: bool = False) -> None:
+    def __init__(self, settings: Settings, api_label: str) -> None:
         super().__init__()
         self.settings = settings
         self.api_label = api_label
-        self.sandbox = sandbox
         self._dirty = False
 
     def compose(self) -> ComposeResult:
@@ -55,7 +54,8 @@ class HomeScreen(Screen[None]):
 
     def show_started(self, started: Started, has_api: bool) -> None:
         self.query_one(WebhookPanel).show_address(started.listener_url or "— (not listening)")
-        hint = SANDBOX_HINT if self.sandbox and has_api else API_HINT
+        sandbox = self.settings.mode == "sandbox"
+        hint = SANDBOX_HINT if sandbox and has_api else API_HINT
         self.query_one(DeliveryList).set_hint(hint if started.listener_url else NO_LISTENER_HINT)
         if not has_api:
             self.query_one(ConnectionPanel).show_text(
