@@ -205,16 +205,18 @@ def get(conn: sqlite3.Connection, kind: ObjectKind, ref: str) -> Entry[Any] | No
 def get_many(
     conn: sqlite3.Connection, kind: ObjectKind, ids: Iterable[str]
 ) -> dict[str, Entry[Any]]:
-    """Those of ``ids`` the catalogue has, by id, in one query."""
-    wanted = list(dict.fromkeys(ids))[:500]  # well inside SQLite's bound on parameters
-    if not wanted:
-        return {}
-    marks = ", ".join("?" * len(wanted))
-    rows = conn.execute(
-        f"SELECT * FROM {TABLE[kind]} WHERE id IN ({marks})",  # noqa: S608
-        wanted,
-    ).fetchall()
-    return {row["id"]: _entry(kind, row) for row in rows}
+    """Those of ``ids`` the catalogue has, by id: one query per 500 ids (well inside
+    SQLite's bound on parameters)."""
+    wanted = list(dict.fromkeys(ids))
+    found: dict[str, Entry[Any]] = {}
+    for start in range(0, len(wanted), 500):
+        chunk = wanted[start : start + 500]
+        rows = conn.execute(
+            f"SELECT * FROM {TABLE[kind]} WHERE id IN ({', '.join('?' * len(chunk))})",  # noqa: S608
+            chunk,
+        ).fetchall()
+        found.update((row["id"], _entry(kind, row)) for row in rows)
+    return found
 
 
 @dataclass(frozen=True)
