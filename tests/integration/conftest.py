@@ -22,7 +22,6 @@ the test: bad input must be a 4xx problem, never an exception.
 from __future__ import annotations
 
 import asyncio
-import inspect
 import json
 import logging
 import time
@@ -30,7 +29,7 @@ import uuid
 import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, TypeVar, overload
+from typing import Any, TypeVar
 
 import httpx
 import pytest
@@ -40,6 +39,8 @@ from moment_tui.api.client import MomentClient, Response, RetryPolicy
 from moment_tui.api.errors import ApiError
 from moment_tui.sandbox.server import Sandbox, SandboxConfig, SandboxThread
 from moment_tui.webhooks.signing import new_webhook_secret
+
+from .pipeline_helpers import eventually as eventually  # one poller for every test
 
 API_KEY = "sk_test_integration4eC39HqLyjWD"
 OTHER_API_KEY = "sk_test_integrationOtherKey0002"
@@ -56,35 +57,6 @@ def ref(label: str = "ref") -> str:
 
 def new_key() -> str:
     return str(uuid.uuid4())
-
-
-@overload
-async def eventually(
-    predicate: Callable[[], Awaitable[T]], within: float = ..., interval: float = ...
-) -> T: ...
-@overload
-async def eventually(
-    predicate: Callable[[], T], within: float = ..., interval: float = ...
-) -> T: ...
-async def eventually(
-    predicate: Callable[[], Any], within: float = 5.0, interval: float = 0.02
-) -> Any:
-    """Poll ``predicate`` (sync or async) until it returns something truthy; return that.
-
-    Fails with the last value seen when ``within`` seconds pass first.
-    """
-    deadline = time.monotonic() + within
-    last: Any = None
-    while True:
-        value = predicate()
-        if inspect.isawaitable(value):
-            value = await value
-        last = value
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met within {within} s; last value: {last!r}")
-        await asyncio.sleep(interval)
 
 
 def make_client(url: str, api_key: str = API_KEY) -> MomentClient:

@@ -33,7 +33,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Itera
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, overload
 from urllib.parse import urlsplit
 
 from moment_tui.api.client import MomentClient
@@ -89,12 +89,22 @@ def b_headers(sig: str = B_SIG, *, msg_id: str = B_ID, ts: int | str = B_TS) -> 
 # --- polling ------------------------------------------------------------------------------
 
 
+@overload
 async def eventually(
-    predicate: Callable[[], T | Awaitable[T]], within: float = 10.0, interval: float = 0.02
-) -> T:
-    """Poll ``predicate`` (sync or async) until it returns something truthy; return that."""
-    timeout = within
-    deadline = time.monotonic() + timeout
+    predicate: Callable[[], Awaitable[T]], within: float = ..., interval: float = ...
+) -> T: ...
+@overload
+async def eventually(
+    predicate: Callable[[], T], within: float = ..., interval: float = ...
+) -> T: ...
+async def eventually(
+    predicate: Callable[[], Any], within: float = 10.0, interval: float = 0.02
+) -> Any:
+    """Poll ``predicate`` (sync or async) until it returns something truthy; return that.
+
+    Fails with the last value seen when ``within`` seconds pass first.
+    """
+    deadline = time.monotonic() + within
     while True:
         value = predicate()
         if inspect.isawaitable(value):
@@ -102,7 +112,7 @@ async def eventually(
         if value:
             return value
         if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met within {timeout} s; last value: {value!r}")
+            raise AssertionError(f"condition not met within {within} s; last value: {value!r}")
         await asyncio.sleep(interval)
 
 

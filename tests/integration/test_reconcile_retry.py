@@ -257,7 +257,8 @@ async def test_a_transient_failure_leaves_the_event_for_a_later_retry(
     assert (app.outcome, app.state, app.changes) == ("fetched", "confirmed", ())
     entry = await world.read(lambda c: catalogue.get(c, "bill", b.id))
     assert (entry.obj.amount_paid, entry.obj.amount_remaining) == (1_000, 5_000)
-    assert webhook_id not in world.reconciler.pending
+    # The note goes just after the commit the read above saw.
+    await eventually(lambda: webhook_id not in world.reconciler.pending)
 
     # Exactly once: a second retry, or the event offered again, changes nothing.
     assert await world.reconciler.catch_up() == 0
@@ -566,7 +567,7 @@ async def test_under_steady_traffic_a_waiting_event_is_still_retried(
         await asyncio.sleep(0.05)  # the steady traffic itself, not a wait for a result
     app = await world.settled(first)
     assert (app.outcome, app.state) == ("fetched", "confirmed")
-    assert first not in world.reconciler.pending
+    await eventually(lambda: first not in world.reconciler.pending)
 
 
 # --- the re-check after applying: a failure is tried again, not taken for an answer ---------
