@@ -109,7 +109,7 @@ class MomentApp(App[int]):
             try:
                 result = workspace.query(read)
             except Exception as exc:  # a broken workspace: say so, keep running
-                self.post_message(ReadFailed(what, str(exc) or type(exc).__name__))
+                self.post_message(ReadFailed(group, what, str(exc) or type(exc).__name__))
             else:
                 self.post_message(message(result))
 
@@ -143,6 +143,7 @@ class MomentApp(App[int]):
         self.home.show_books(message.snapshot)
 
     def on_read_failed(self, message: ReadFailed) -> None:
+        self.home.show_read_failure(message.group, message.reason)
         self.notify(f"Could not read {message.what}: {message.reason}", severity="error")
 
     # --- actions ----------------------------------------------------------------------

@@ -76,7 +76,8 @@ class BooksLoaded(Message):
 class ReadFailed(Message):
     """A read of the workspace failed (the console keeps running without it)."""
 
-    def __init__(self, what: str, reason: str) -> None:
+    def __init__(self, group: str, what: str, reason: str) -> None:
+        self.group = group  # which read: "history", "books", "counts"
         self.what = what
         self.reason = reason
         super().__init__()

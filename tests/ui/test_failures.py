@@ -5,9 +5,16 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
+import pytest
+from textual.widgets import Static
+
+import moment_tui.ui.app as app_module
 from moment_tui.api.errors import Problem, Unprocessable
+from moment_tui.store import eventlog
 from moment_tui.ui.app import MomentApp
 from moment_tui.ui.widgets.connection_panel import ConnectionPanel
+from moment_tui.ui.widgets.delivery_list import DeliveryList
+from moment_tui.ui.widgets.webhook_panel import READING, WebhookPanel
 from tests.ui.ui_helpers import connected, sandbox_app, text_of, wait_until
 
 
@@ -52,4 +59,30 @@ async def test_a_workspace_that_cannot_open_is_reported_and_the_app_stays_up(
         )
         assert "newer moment-tui" in text_of(app, ConnectionPanel)
         assert app.query_one(ConnectionPanel).content  # still drawn, not crashed
+        assert app.is_running
+
+
+async def test_an_event_log_that_cannot_be_read_says_so_where_its_figures_go(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(conn: sqlite3.Connection, **_: object) -> object:
+        raise sqlite3.DatabaseError("database disk image is malformed")
+
+    monkeypatch.setattr(app_module, "read_books", broken)
+    monkeypatch.setattr(eventlog, "latest", broken)
+    app = sandbox_app(tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_until(
+            pilot,
+            lambda: "malformed" in text_of(app, WebhookPanel),
+            "the panel to say the counts could not be read",
+        )
+        assert READING not in text_of(app, WebhookPanel)
+        deliveries = app.home.query_one(DeliveryList)
+        await wait_until(pilot, lambda: deliveries.has_class("-empty"), "the hint to show")
+        hint = str(app.home.query_one("#delivery-hint", Static).content)
+        assert hint == "Earlier deliveries could not be read: database disk image is malformed"
+        shown = messages(app)
+        assert any(m.startswith("Could not read the event log's counts: database") for m in shown)
+        assert any(m.startswith("Could not read the earlier deliveries: database") for m in shown)
         assert app.is_running

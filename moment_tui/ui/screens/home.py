@@ -74,6 +74,16 @@ class HomeScreen(Screen[None]):
         deliveries.show_empty()
         self.notify(reason, severity="error", timeout=30)
 
+    def show_read_failure(self, group: str, reason: str) -> None:
+        """A start-up read failed: say so where its figures would be, not "reading…"."""
+        if group == "books":
+            self.query_one(WebhookPanel).show_unavailable(f"could not read the counts: {reason}")
+        elif group == "history":
+            deliveries = self.query_one(DeliveryList)
+            deliveries.set_hint(f"Earlier deliveries could not be read: {reason}")
+            deliveries.history_known = True
+            deliveries.show_empty()
+
     def show_connected(self, connected: Connected) -> None:
         if connected.probe is not None:
             self.query_one(ConnectionPanel).show_probe(connected.probe)
