@@ -9,7 +9,8 @@ event in the same transaction:
   are settled oldest due date first, and what is left lowers the balance (which may
   go negative: a credit). The default amount is everything outstanding, refused
   (422) when that is more than the 99,999,999 an explicit ``amount`` may be. With no
-  balance tracked, paying more than the open bills is refused. The event names
+  balance tracked, paying more than the open bills is refused, and so is a payment
+  that would take a balance below -(2^53-1), JSON's safe integers. The event names
   ``account_id`` and ``customer_id`` (or only ``customer_id``), never a bill.
 
 The rules themselves live in :mod:`moment_tui.billing`, shared with the console.
@@ -20,7 +21,13 @@ from __future__ import annotations
 import sqlite3
 from typing import Any
 
-from moment_tui.api.models import AMOUNT_APPLIED, AMOUNT_MAX, BillStatus, SandboxPaymentCreate
+from moment_tui.api.models import (
+    AMOUNT_APPLIED,
+    AMOUNT_MAX,
+    BALANCE_LIMIT,
+    BillStatus,
+    SandboxPaymentCreate,
+)
 from moment_tui.billing import BillState, allocate, outstanding, pay_bill
 from moment_tui.sandbox.db import Database, dumps
 from moment_tui.sandbox.delivery import enqueue
@@ -145,6 +152,15 @@ class Payments:
             raise unprocessable(
                 f"{amount} is more than the {owed} owed and {kind} {holder['id']} tracks no "
                 "balance to hold a credit",
+                "amount",
+            )
+        if allocation.to_balance and balance - allocation.to_balance < -BALANCE_LIMIT:
+            # A credit past -(2^53-1) would leave JSON's safe integers (README, Unknown 8).
+            room = balance + BALANCE_LIMIT
+            raise unprocessable(
+                f"{amount} would take the balance of {kind} {holder['id']} to "
+                f"{balance - allocation.to_balance}, below the -{BALANCE_LIMIT} a balance can "
+                f"hold; at most {amount - allocation.to_balance + room} can be paid now",
                 "amount",
             )
         for bill_id, part in allocation.bills:

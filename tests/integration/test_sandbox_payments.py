@@ -347,3 +347,48 @@ async def test_payment_ids_have_moments_shape_on_every_target(client: MomentClie
         assert EVENT_ID.fullmatch(payment["event_id"]), payment["event_id"]
     assert len({p["id"] for p in payments}) == 3
     assert [p["amount"] for p in payments] == [1, 2, 3]
+
+
+async def test_an_overpayment_cannot_push_a_balance_past_the_safe_range(
+    client: MomentClient,
+) -> None:
+    """Balances stay within ±(2^53−1) (README, Unknown 8): a credit that would go below
+    −(2^53−1) is refused (422 on amount, nothing applied), on customers and accounts,
+    bills first or not; the most that still fits is accepted."""
+    limit = 2**53 - 1
+    customer = await make(
+        client,
+        "/billing/customers",
+        external_reference=ref("cus"),
+        currency="ZAR",
+        balance=-limit + 100,
+    )
+    refused = await failure(
+        post(client, PAYMENTS, {"customer": customer["id"], "amount": 101}), Unprocessable
+    )
+    assert list(fields(refused)) == ["amount"]
+    assert f"below the -{limit} a balance can hold" in (refused.detail or "")
+    assert "at most 100 can be paid now" in (refused.detail or "")
+    assert (await client.get_customer(customer["id"])).balance == -limit + 100
+    assert (await pay(client, customer=customer["id"], amount=100))["allocation"]["balance"] == 100
+    assert (await client.get_customer(customer["id"])).balance == -limit
+
+    # An account's unpaid bills take their part first; only the rest meets the limit.
+    holder = await make(client, "/billing/customers", external_reference=ref("cus"))
+    account = await make(
+        client,
+        "/billing/accounts",
+        customer=holder["id"],
+        external_reference=ref("acc"),
+        currency="ZAR",
+        balance=-limit,
+    )
+    bill = await bill_for(client, 500, account=account["id"])
+    over = await failure(
+        post(client, PAYMENTS, {"account": account["id"], "amount": 501}), Unprocessable
+    )
+    assert "at most 500 can be paid now" in (over.detail or "")
+    assert (await client.get_bill(bill["id"])).amount_paid == 0  # nothing applied
+    assert (await client.get_account(account["id"])).balance == -limit
+    paid = await pay(client, account=account["id"], amount=500)
+    assert paid["allocation"] == {"bills": [{"bill_id": bill["id"], "amount": 500}], "balance": 0}
