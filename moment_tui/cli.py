@@ -32,6 +32,7 @@ from moment_tui.commands.base import (
 )
 from moment_tui.config import ConfigError, Settings, parse_api_url, parse_listen
 from moment_tui.secrets import (
+    SecretFileError,
     SecretFormatError,
     SecretName,
     check_api_key,
@@ -118,7 +119,7 @@ def main(argv: Sequence[str] | None = None, io: Io | None = None) -> int:
     except (UsageError, ConfigError) as exc:
         io.err(f"{PROG}: {exc}")
         return EXIT_USAGE
-    except CommandFailed as exc:
+    except (CommandFailed, SecretFileError) as exc:
         io.err(f"{PROG}: {exc}")
         return EXIT_FAILED
     except KeyboardInterrupt:

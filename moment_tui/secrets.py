@@ -24,7 +24,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Final, Literal, Protocol
+from typing import Any, Final, Literal, Protocol, TypeGuard
 
 SERVICE: Final = "moment-tui"
 SecretName = Literal["api_key", "webhook_secret"]
@@ -127,6 +127,16 @@ class _KeyringUnavailable(Exception):
     pass
 
 
+class SecretFileError(Exception):
+    """``secrets.json`` exists but cannot be read or is not what this program wrote:
+    it is never overwritten (that would lose the other secret in it)."""
+
+
+# In the fallback file: names stored there while a keyring (not merely no keyring)
+# failed, so that copy is newer than whatever the keyring may still hold.
+_NEWER: Final = "newer_than_keyring"
+
+
 @dataclass(frozen=True)
 class Removal:
     """What :meth:`SecretStore.delete` did."""
@@ -158,27 +168,44 @@ class SecretStore:
     # public API
 
     def get(self, name: SecretName) -> Located:
+        unreadable: str | None = None
+        try:
+            data = self._read_file()
+        except SecretFileError as exc:
+            data, unreadable = {}, str(exc)
+        stored = data.get(name)
+        in_file = Located(Secret(stored), f"file {self.file}") if _text(stored) else None
+        if in_file is not None and name in data.get(_NEWER, ()):
+            return in_file  # stored there when the keyring failed: newer than its copy
         try:
             value = self._keyring(lambda kr: kr.get_password(SERVICE, name))
         except _KeyringUnavailable:
             value = None
-        if isinstance(value, str) and value:
+        if _text(value):
             return Located(Secret(value), f"keyring ({SERVICE})")
-        stored = self._read_file().get(name)
-        if isinstance(stored, str) and stored:
-            return Located(Secret(stored), f"file {self.file}")
+        if in_file is not None:
+            return in_file
+        if unreadable:
+            return Located(None, f"not found: {unreadable}")
+        if self._keyring_broken and not self._keyring_absent:
+            return Located(None, f"not found: {self._keyring_broken}, so it may be stored there")
         return Located(None, "not stored")
 
     def set(self, name: SecretName, value: str) -> str:
-        """Store ``value``; returns where it went."""
+        """Store ``value``; returns where it went. :class:`SecretFileError` if it has to
+        go to a fallback file that cannot be read."""
         try:
             self._keyring(lambda kr: kr.set_password(SERVICE, name, value))
         except _KeyringUnavailable:
             self._say_fallback()
             data = self._read_file()
             data[name] = value
+            where = f"file {self.file}"
+            if not self._keyring_absent:  # a keyring that failed may hold an older copy
+                data[_NEWER] = sorted({*data.get(_NEWER, ()), name})
+                where += " (it takes precedence over any older copy in the keyring)"
             self._write_file(data)
-            return f"file {self.file}"
+            return where
         self._remove_from_file(name)
         return f"keyring ({SERVICE})"
 
@@ -244,13 +271,20 @@ class SecretStore:
     # the fallback file
 
     def _read_file(self) -> dict[str, Any]:
+        """The fallback file's contents ({} if there is none); :class:`SecretFileError`
+        if it cannot be read or is not a JSON object."""
         try:
-            data = json.loads(self.file.read_text(encoding="utf-8"))
+            text = self.file.read_text(encoding="utf-8")
+            data = json.loads(text) if text.strip() else {}
         except FileNotFoundError:
             return {}
-        except (OSError, ValueError):
-            return {}
-        return data if isinstance(data, dict) else {}
+        except OSError as exc:
+            raise SecretFileError(f"{self.file} cannot be read ({exc.strerror})") from None
+        except ValueError:
+            data = None
+        if not isinstance(data, dict) or not isinstance(data.get(_NEWER, []), list):
+            raise SecretFileError(f"{self.file} is not a secrets file; fix or remove it") from None
+        return data
 
     def _write_file(self, data: dict[str, Any]) -> None:
         self.config_dir.mkdir(parents=True, exist_ok=True)
@@ -272,11 +306,18 @@ class SecretStore:
         if name not in data:
             return False
         del data[name]
+        newer = [n for n in data.pop(_NEWER, ()) if n != name]
+        if newer:
+            data[_NEWER] = newer
         if data:
             self._write_file(data)
         else:
             self.file.unlink(missing_ok=True)
         return True
+
+
+def _text(value: object) -> TypeGuard[str]:
+    return isinstance(value, str) and bool(value)
 
 
 def _default_backend() -> KeyringBackend:

@@ -86,3 +86,20 @@ async def test_an_event_log_that_cannot_be_read_says_so_where_its_figures_go(
         assert any(m.startswith("Could not read the event log's counts: database") for m in shown)
         assert any(m.startswith("Could not read the earlier deliveries: database") for m in shown)
         assert app.is_running
+
+
+async def test_a_key_the_keyring_could_not_be_asked_for_is_not_silently_absent(
+    tmp_path: Path,
+) -> None:
+    why = "no usable system keyring (KeyringLocked), so it may be stored there"
+    app = sandbox_app(tmp_path, sources={"api_key": f"not found: {why}"})
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_until(pilot, lambda: connected(app), "the sandbox to connect")
+        assert f"No API key was found ({why})." in messages(app)
+
+
+async def test_no_key_stored_is_no_warning(tmp_path: Path) -> None:
+    app = sandbox_app(tmp_path, sources={"api_key": "not stored"})
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_until(pilot, lambda: connected(app), "the sandbox to connect")
+        assert not any("No API key" in m for m in messages(app))

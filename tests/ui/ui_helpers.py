@@ -84,14 +84,20 @@ def part_payments() -> ScriptedRng:
     return ScriptedRng(0.9)
 
 
-def sandbox_app(tmp: Path, *, port: int = 0, rng: random.Random | None = None) -> MomentApp:
+def sandbox_app(
+    tmp: Path,
+    *,
+    port: int = 0,
+    rng: random.Random | None = None,
+    sources: dict[str, str] | None = None,
+) -> MomentApp:
     """No API key: the real embedded sandbox (seeded for SEED_TODAY), listener and reconciler.
 
     Everything lives under ``tmp``, so a second app on the same ``tmp`` sees the first
     one's sandbox and workspace. Simulated payments come from ``rng`` (default: seeded
     with PAYMENT_SEED, so they are the same on every run).
     """
-    settings = Settings(config_dir=tmp, data_dir=tmp)
+    settings = Settings(config_dir=tmp, data_dir=tmp, sources=sources or {})
     options = RuntimeOptions(
         listener_port=port,
         seed_today=SEED_TODAY,

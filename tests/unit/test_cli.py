@@ -396,6 +396,19 @@ def test_a_failed_login_keeps_the_previous_credentials(run: Run) -> None:
     assert run.store.get("webhook_secret").value == Secret(SECRET)
 
 
+def test_a_corrupt_secrets_file_is_reported_and_kept(run: Run, config_dir: Path) -> None:
+    config_dir.mkdir(parents=True, exist_ok=True)
+    path = config_dir / "secrets.json"
+    path.write_text('{"webhook_secret": "whsec_', encoding="utf-8")  # cut short
+    for argv, stdin in ((("login",), f"{KEY}\n"), (("logout",), "")):
+        assert run(*argv, stdin=stdin) == 1
+        assert one_line(run.err) == f"moment-tui: {path} is not a secrets file; fix or remove it"
+        assert path.read_text(encoding="utf-8") == '{"webhook_secret": "whsec_'
+    assert run("auth", "status") == 0
+    assert f"(not found: {path} is not a secrets file; fix or remove it)" in run.out
+    run.assert_secret_free()
+
+
 # --- logout ---------------------------------------------------------------------------
 
 

@@ -13,7 +13,9 @@ from typing import TYPE_CHECKING
 import pytest
 
 from moment_tui.secrets import (
+    Located,
     Secret,
+    SecretFileError,
     SecretFormatError,
     SecretStore,
     check_api_key,
@@ -28,6 +30,25 @@ if TYPE_CHECKING:
 TEST_KEY = "sk_test_4eC39HqLyjWDarjtT1zdp7dc"
 OTHER_KEY = "sk_test_otherOtherOther999"
 WEBHOOK_SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+LIVE_KEY = "sk_live4eC39HqLyjWDarjtT1zdp7dc"
+
+
+class KeyringLocked(Exception):  # the name keyring.errors gives a locked keyring's failure
+    pass
+
+
+class LockedKeyring:
+    """A keyring that is there but refuses every call (locked, or its daemon is gone)."""
+
+    def get_password(self, service: str, username: str) -> str | None:
+        raise KeyringLocked("locked")
+
+    def set_password(self, service: str, username: str, password: str) -> None:
+        raise KeyringLocked("locked")
+
+    def delete_password(self, service: str, username: str) -> None:
+        raise KeyringLocked("locked")
+
 
 # --- masking --------------------------------------------------------------------------
 
@@ -212,18 +233,73 @@ def test_rewriting_tightens_a_loose_file(config_dir: Path, no_keyring: NoKeyring
     }
 
 
-@pytest.mark.parametrize("content", ["{not json", "[1, 2]", "", "\x00\x01"])
-def test_a_corrupted_file_does_not_crash(
+@pytest.mark.parametrize(
+    "content", ["{not json", "[1, 2]", "\x00\x01", '{"newer_than_keyring": 3}', "\udcff"]
+)
+def test_a_corrupted_file_is_reported_and_never_overwritten(
     config_dir: Path, no_keyring: NoKeyring, content: str
 ) -> None:
+    """Overwriting it would lose whatever else it held (the other secret)."""
     config_dir.mkdir(parents=True)
-    (config_dir / "secrets.json").write_text(content, encoding="utf-8")
+    path = config_dir / "secrets.json"
+    path.write_text(content, encoding="utf-8", errors="surrogateescape")
+    before = path.read_bytes()
     store = SecretStore(config_dir, backend=no_keyring)
     located = store.get("api_key")
-    assert (located.value, located.source) == (None, "not stored")
-    assert store.delete("api_key").places == []
+    assert located.value is None
+    assert located.source == f"not found: {path} is not a secrets file; fix or remove it"
+    with pytest.raises(SecretFileError, match="is not a secrets file"):
+        store.set("api_key", TEST_KEY)
+    with pytest.raises(SecretFileError, match="is not a secrets file"):
+        store.delete("api_key")
+    assert path.read_bytes() == before
+
+
+def test_an_empty_file_holds_nothing(config_dir: Path, no_keyring: NoKeyring) -> None:
+    config_dir.mkdir(parents=True)
+    (config_dir / "secrets.json").write_text(" \n", encoding="utf-8")
+    store = SecretStore(config_dir, backend=no_keyring)
+    assert store.get("api_key") == Located(None, "not stored")
     store.set("api_key", TEST_KEY)
     assert store.get("api_key").value == Secret(TEST_KEY)
+
+
+def test_a_key_stored_while_the_keyring_failed_wins_over_its_older_copy(
+    config_dir: Path, memory_keyring: MemoryKeyring
+) -> None:
+    """Rotating the key while the keyring is locked must not leave the old key in use
+    once the keyring answers again."""
+    SecretStore(config_dir, backend=memory_keyring).set("api_key", TEST_KEY)
+    locked = LockedKeyring()
+    during = SecretStore(config_dir, backend=locked)
+    where = during.set("api_key", LIVE_KEY)
+    path = config_dir / "secrets.json"
+    assert where == f"file {path} (it takes precedence over any older copy in the keyring)"
+    assert during.get("api_key") == Located(Secret(LIVE_KEY), f"file {path}")
+    after = SecretStore(config_dir, backend=memory_keyring)  # the keyring answers again
+    assert after.get("api_key") == Located(Secret(LIVE_KEY), f"file {path}")
+    assert after.get("webhook_secret") == Located(None, "not stored")
+    # Stored in the keyring again: the file's copy and its mark go.
+    assert after.set("api_key", TEST_KEY) == "keyring (moment-tui)"
+    assert not path.exists()
+    assert after.get("api_key") == Located(Secret(TEST_KEY), "keyring (moment-tui)")
+
+
+def test_with_no_keyring_at_all_the_file_copy_is_not_marked(
+    config_dir: Path, no_keyring: NoKeyring
+) -> None:
+    store = SecretStore(config_dir, backend=no_keyring)
+    assert store.set("api_key", TEST_KEY) == f"file {config_dir / 'secrets.json'}"
+    assert json.loads((config_dir / "secrets.json").read_text()) == {"api_key": TEST_KEY}
+
+
+def test_a_keyring_that_fails_is_not_called_empty(config_dir: Path) -> None:
+    """ "Not stored" would be a guess: the locked keyring may hold the key."""
+    located = SecretStore(config_dir, backend=LockedKeyring()).get("api_key")
+    assert located.value is None
+    assert located.source == (
+        "not found: no usable system keyring (KeyringLocked), so it may be stored there"
+    )
 
 
 # --- storage: a working keyring -------------------------------------------------------
@@ -316,7 +392,10 @@ def test_a_hanging_keyring_times_out_and_falls_back(
     notices: list[str] = []
     store = SecretStore(config_dir, backend=hanging_keyring, timeout=0.2, notice=notices.append)
     # Bounded by the timeout (never waits for the backend): the call returns at all.
-    assert store.set("api_key", TEST_KEY) == f"file {config_dir / 'secrets.json'}"
+    assert store.set("api_key", TEST_KEY) == (
+        f"file {config_dir / 'secrets.json'} (it takes precedence over any older copy in"
+        " the keyring)"
+    )
     assert store.keyring_problem == "the system keyring did not answer within 0.2s"
     assert notices == [
         "the system keyring did not answer within 0.2s; secrets are stored in "

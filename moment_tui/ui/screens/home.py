@@ -49,6 +49,11 @@ class HomeScreen(Screen[None]):
 
     def on_mount(self) -> None:
         self.set_interval(FLUSH_SECONDS, self.flush)
+        source = self.settings.sources.get("api_key", "")
+        if self.settings.api_key is None and source.startswith("not found: "):
+            # The keyring (or the secrets file) could not be read: a key may exist.
+            why = source.removeprefix("not found: ")
+            self.notify(f"No API key was found ({why}).", severity="warning", timeout=20)
 
     # --- what the app tells the screen --------------------------------------------------
 
