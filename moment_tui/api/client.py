@@ -28,6 +28,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import email.utils
+import json as jsonlib
 import random
 import re
 import time
@@ -203,6 +204,9 @@ class MomentClient:
         read_only: bool = False,
     ) -> None:
         self._masked_key = mask(api_key)
+        # A server may echo the request back in an error (its Authorization header
+        # included): the key is masked out of any text an error carries.
+        self._scrub: Callable[[str], str] = lambda text: text.replace(api_key, self._masked_key)
         self.base_url = base_url.rstrip("/")
         self.read_only = read_only
         self.retry = retry or RetryPolicy()
@@ -391,7 +395,7 @@ class MomentClient:
                         headers=response.headers,
                         replayed=_replayed(response),
                     )
-                error = _api_error(method, path, response)
+                error = _api_error(method, path, response, self._scrub)
                 if not _retryable(method, response):
                     raise error
                 # Retry-After is a wait the server asked for (429, or a 409 "in flight").
@@ -547,10 +551,17 @@ def _transport_reason(exc: httpx.RequestError) -> str:
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
-def _api_error(method: str, path: str, response: httpx.Response) -> ApiError:
-    problem = Problem.from_body(
-        response.status_code, _json_or_none(response), response.reason_phrase or "Error"
-    )
+def _api_error(
+    method: str, path: str, response: httpx.Response, scrub: Callable[[str], str]
+) -> ApiError:
+    body: Any = None
+    if response.content:
+        text = scrub(response.text)
+        try:
+            body = jsonlib.loads(text)
+        except ValueError:
+            body = text
+    problem = Problem.from_body(response.status_code, body, response.reason_phrase or "Error")
     if response.status_code == 429:
         return RateLimited(method, path, problem, _retry_after(response))
     return error_class(response.status_code)(method, path, problem)

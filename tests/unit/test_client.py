@@ -1231,3 +1231,25 @@ async def test_context_manager_closes_the_client() -> None:
         await client.get_customer("UCR1")
     with pytest.raises(RuntimeError, match="client has been closed"):
         await client.get_customer("UCR1")
+
+
+@pytest.mark.parametrize("as_json", [True, False])
+async def test_a_server_that_echoes_the_key_back_never_puts_it_in_an_error(
+    make: Any, as_json: bool
+) -> None:
+    echoed = f"bad key Bearer {KEY}"
+
+    def echo(request: httpx.Request) -> httpx.Response:
+        assert request.headers["authorization"] == f"Bearer {KEY}"  # it was sent
+        if as_json:
+            body = {"title": "Unauthorized", "detail": echoed, "seen": {"key": KEY}}
+            return httpx.Response(401, json=body)
+        return httpx.Response(401, text=echoed)
+
+    client, _ = make(Server(echo))
+    with pytest.raises(Unauthorized) as caught:
+        await client.get_customer("bcus_x")
+    assert caught.value.detail == "bad key Bearer sk_test_…7dc"
+    if as_json:
+        assert caught.value.problem.extensions == {"seen": {"key": "sk_test_…7dc"}}
+    assert_no_key(caught.value)
