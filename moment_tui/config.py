@@ -137,14 +137,24 @@ def parse_listen(text: str, source: str) -> Listen:
 
 def parse_api_url(text: str, source: str) -> str:
     """An ``http(s)://HOST[:PORT][/PATH]`` URL without its trailing ``/``."""
-    parts = urlsplit(text.strip())
-    if parts.scheme not in ("http", "https") or not parts.netloc or not parts.hostname:
-        raise ConfigError(f"{source}: API URL must be http(s)://HOST[:PORT], got {text!r}")
+    stripped = text.strip()
+    shape = f"{source}: API URL must be http(s)://HOST[:PORT], got {text!r}"
+    if any(c.isspace() for c in stripped):
+        raise ConfigError(f"{source}: the API URL {text!r} contains a space")
+    try:
+        parts = urlsplit(stripped)
+        hostname = parts.hostname  # raises on a broken [IPv6] address
+    except ValueError:
+        raise ConfigError(shape) from None
+    if parts.scheme not in ("http", "https") or not parts.netloc or not hostname:
+        raise ConfigError(shape)
+    if "?" in stripped or "#" in stripped:
+        raise ConfigError(f"{source}: the API URL must not have a query or fragment, got {text!r}")
     try:
         _ = parts.port  # urlsplit checks the port only when it is asked for
     except ValueError:
         raise ConfigError(f"{source}: the port in {text!r} is not a number 0-65535") from None
-    return text.strip().rstrip("/")
+    return stripped.rstrip("/")
 
 
 def _parse_path(text: str, source: str) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import sqlite3
 import sys
@@ -44,7 +45,8 @@ class Io:
     stdout: TextIO = field(default_factory=lambda: sys.stdout)
     stderr: TextIO = field(default_factory=lambda: sys.stderr)
     stdin: TextIO = field(default_factory=lambda: sys.stdin)
-    env: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
+    # Not in repr: it holds MOMENT_API_KEY and MOMENT_WEBHOOK_SECRET in clear.
+    env: Mapping[str, str] = field(default_factory=lambda: dict(os.environ), repr=False)
     store: SecretStore | None = None
     # The top-level console flags (--api-url, --sandbox, --listen, --read-only), parsed
     # once by ``main()``; every command's settings honour them.
@@ -136,9 +138,14 @@ def port(text: str) -> int:
     return int(text)
 
 
+MAX_COUNT = 1_000_000  # --limit, --repeat: more is a typo, not a plan
+
+
 def positive_int(text: str) -> int:
-    if not ascii_digits(text) or int(text) < 1:
-        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, not {text!r}")
+    if not ascii_digits(text) or not 1 <= int(text) <= MAX_COUNT:
+        raise argparse.ArgumentTypeError(
+            f"expected a whole number from 1 to {MAX_COUNT:,}, not {text!r}"
+        )
     return int(text)
 
 
@@ -147,6 +154,6 @@ def positive_float(text: str) -> float:
         value = float(text)
     except ValueError:
         value = -1.0
-    if not value > 0:
+    if not 0 < value < math.inf:
         raise argparse.ArgumentTypeError(f"expected a positive number of seconds, not {text!r}")
     return value

@@ -271,8 +271,13 @@ def test_deliberately_bad_deliveries_are_rejected(
         ),
         (
             ["--secret", SECRET, "--amount", "20.00", "--bill", "bill_x", "--repeat", "0"],
-            "moment-tui trigger: argument --repeat: expected a whole number of at least 1, not '0' "
-            "(see moment-tui trigger --help)",
+            "moment-tui trigger: argument --repeat: expected a whole number from 1 to 1,000,000, "
+            "not '0' (see moment-tui trigger --help)",
+        ),
+        (
+            ["--secret", SECRET, "--amount", "1", "--bill", "bill_x", "--repeat", "1000001"],
+            "moment-tui trigger: argument --repeat: expected a whole number from 1 to 1,000,000, "
+            "not '1000001' (see moment-tui trigger --help)",
         ),
     ],
 )

@@ -3,6 +3,7 @@ and a workspace or sandbox database that cannot be opened is one line and exit 1
 
 from __future__ import annotations
 
+import argparse
 import socket
 import sqlite3
 from collections.abc import Iterator
@@ -279,8 +280,13 @@ def test_sandbox_on_a_taken_port_still_says_cannot_listen(taken_port: int) -> No
         ),
         (
             ["events", "--limit", "٣"],
-            "moment-tui events: argument --limit: expected a whole number of at least 1, "
+            "moment-tui events: argument --limit: expected a whole number from 1 to 1,000,000, "
             "not '٣' (see moment-tui events --help)",
+        ),
+        (
+            ["events", "--limit", "99999999999999999999"],
+            "moment-tui events: argument --limit: expected a whole number from 1 to 1,000,000, "
+            "not '99999999999999999999' (see moment-tui events --help)",
         ),
         (
             [
@@ -307,6 +313,19 @@ def test_bad_numbers_are_usage_not_tracebacks(argv: list[str], line: str, taken_
 
 
 # --- small pieces ----------------------------------------------------------------------------
+
+
+def test_the_streams_object_never_shows_the_environment() -> None:
+    io = base.Io(env={"MOMENT_API_KEY": KEY, "MOMENT_WEBHOOK_SECRET": SECRET})
+    assert KEY not in repr(io)
+    assert SECRET not in repr(io)
+
+
+@pytest.mark.parametrize("text", ["0", "-1", "nan", "inf", "1e999", "x"])
+def test_seconds_must_be_positive_and_finite(text: str) -> None:
+    with pytest.raises(argparse.ArgumentTypeError, match="positive number of seconds"):
+        base.positive_float(text)
+    assert base.positive_float("0.5") == 0.5
 
 
 def test_api_client_carries_read_only() -> None:

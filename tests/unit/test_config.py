@@ -302,7 +302,8 @@ def test_bad_listen_flag(load: Any) -> None:
 
 
 @pytest.mark.parametrize(
-    "url", ["ftp://x.example", "api.momentpay.net", "https://", "", "x", "http://:8080"]
+    "url",
+    ["ftp://x.example", "api.momentpay.net", "https://", "", "x", "http://:8080", "http://[::1"],
 )
 def test_bad_url_flag(load: Any, url: str) -> None:
     with pytest.raises(ConfigError) as caught:
@@ -323,6 +324,26 @@ def test_bad_url_from_env_and_file(load: Any, config_dir: Path) -> None:
     assert (
         str(from_file.value) == f"{path}: API URL must be http(s)://HOST[:PORT], got 'gopher://x'"
     )
+
+
+@pytest.mark.parametrize(
+    ("url", "why"),
+    [
+        ("http://host/v1?x=1", "must not have a query or fragment"),
+        ("http://host/v1#top", "must not have a query or fragment"),
+        ("http://host/?", "must not have a query or fragment"),
+        ("http://host/ path", "contains a space"),
+        ("http://ho\tst", "contains a space"),
+    ],
+)
+def test_a_url_that_would_build_broken_request_urls_is_refused(
+    load: Any, url: str, why: str
+) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load(api_url=url)
+    assert str(caught.value).startswith("--api-url: ")
+    assert why in str(caught.value)
+    assert repr(url) in str(caught.value)
 
 
 def test_good_urls() -> None:
