@@ -88,26 +88,43 @@ class Objects:
             raise unprocessable(f"{kind} {ref!r} doesn't exist", field)
         return row
 
-    def _reference_free(self, kind: ObjectKind, reference: str, field: str) -> None:
+    def _reference_free(
+        self, kind: ObjectKind, reference: str, field: str, *, by_id_only: bool = False
+    ) -> None:
+        """409 when ``reference`` is taken. For a nested new object (``account.customer``)
+        the detail says how to name the existing one instead: by that reference where
+        the field takes one, by its id where only an id is accepted (``by_id_only``: a
+        bill's top-level ``account`` and ``customer``, reference §12.1)."""
         taken = self.db.one(
             f"SELECT id FROM {TABLE[kind]} WHERE external_reference = ?",  # noqa: S608
             (reference,),
         )
         if taken is not None:
+            article = "an" if kind[0] in "aeiou" else "a"
             detail = (
-                f"a {kind} with external_reference {reference!r} already exists ({taken['id']})"
+                f"{article} {kind} with external_reference {reference!r} already exists "
+                f"({taken['id']})"
             )
-            # A nested new object (``account.customer``) could have named the existing one
-            # instead; a top-level create has nothing else to pass.
+            # A top-level create has nothing else to pass.
             parent = field.removesuffix(".external_reference")
             if parent != field:
-                detail += f"; to use it, pass {parent} as the string {reference!r}"
+                if by_id_only:
+                    detail += f"; to use it, pass {parent} as its id {taken['id']!r}"
+                else:
+                    detail += f"; to use it, pass {parent} as the string {reference!r}"
             raise conflict("duplicate-external-reference", detail, field)
 
     # --- create -------------------------------------------------------------------
 
-    def create_customer(self, body: CustomerCreate, field: str = "") -> sqlite3.Row:
-        self._reference_free("customer", body.external_reference, _at(field, "external_reference"))
+    def create_customer(
+        self, body: CustomerCreate, field: str = "", *, by_id_only: bool = False
+    ) -> sqlite3.Row:
+        self._reference_free(
+            "customer",
+            body.external_reference,
+            _at(field, "external_reference"),
+            by_id_only=by_id_only,
+        )
         new = new_id("customer", rng=self.rng)
         self.db.conn.execute(
             "INSERT INTO customers (id, external_reference, name, email, phone, currency,"
@@ -127,9 +144,19 @@ class Objects:
         return self.resolve("customer", new)
 
     def create_account(
-        self, body: AccountCreate | NestedAccountCreate, customer_id: str, field: str = ""
+        self,
+        body: AccountCreate | NestedAccountCreate,
+        customer_id: str,
+        field: str = "",
+        *,
+        by_id_only: bool = False,
     ) -> sqlite3.Row:
-        self._reference_free("account", body.external_reference, _at(field, "external_reference"))
+        self._reference_free(
+            "account",
+            body.external_reference,
+            _at(field, "external_reference"),
+            by_id_only=by_id_only,
+        )
         new = new_id("account", rng=self.rng)
         self.db.conn.execute(
             "INSERT INTO accounts (id, external_reference, customer_id, name, currency, balance,"
@@ -147,11 +174,14 @@ class Objects:
         )
         return self.resolve("account", new)
 
-    def customer_for(self, value: str | CustomerCreate, field: str) -> sqlite3.Row:
-        """An existing customer named by id/reference, or a new one created now."""
+    def customer_for(
+        self, value: str | CustomerCreate, field: str, *, by_id_only: bool = False
+    ) -> sqlite3.Row:
+        """An existing customer named by id/reference (``by_id_only``: where the field
+        takes an id alone), or a new one created now."""
         if isinstance(value, str):
             return self._existing("customer", value, field)
-        return self.create_customer(value, field)
+        return self.create_customer(value, field, by_id_only=by_id_only)
 
     def create_account_request(self, body: AccountCreate) -> sqlite3.Row:
         customer = self.customer_for(body.customer, "customer")
@@ -162,13 +192,16 @@ class Objects:
         if isinstance(body.account, NestedAccountCreate):
             owner = body.account.customer if body.account.customer is not None else body.customer
             assert owner is not None  # BillCreate's validator guarantees one
-            where = "account.customer" if body.account.customer is not None else "customer"
-            customer = self.customer_for(owner, where)
-            account = self.create_account(body.account, customer["id"], "account")
+            # Inside the new account, customer takes a reference too (as on
+            # POST /billing/accounts); the bill's own customer and account take ids only.
+            inside = body.account.customer is not None
+            where = "account.customer" if inside else "customer"
+            customer = self.customer_for(owner, where, by_id_only=not inside)
+            account = self.create_account(body.account, customer["id"], "account", by_id_only=True)
         elif isinstance(body.account, str):
             account = self._existing("account", body.account, "account")
             if body.customer is not None:
-                named = self.customer_for(body.customer, "customer")
+                named = self.customer_for(body.customer, "customer", by_id_only=True)
                 if named["id"] != account["customer_id"]:
                     raise unprocessable(
                         f"account {body.account!r} belongs to {account['customer_id']}, "
@@ -178,7 +211,7 @@ class Objects:
             customer = self.resolve("customer", account["customer_id"])
         else:
             assert body.customer is not None
-            customer = self.customer_for(body.customer, "customer")
+            customer = self.customer_for(body.customer, "customer", by_id_only=True)
         self._reference_free("bill", body.external_reference, "external_reference")
         # bill_date defaults to today (reference §12.1), even when the due date has
         # passed: an overdue bill is legitimate. Only a due_date before a bill_date the

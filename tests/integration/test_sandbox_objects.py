@@ -380,7 +380,9 @@ async def test_nested_account_with_existing_reference_rolls_back_the_new_custome
 ) -> None:
     owner = await client.create_customer(CustomerCreate(external_reference=ref("cus")))
     taken = ref("acc")
-    await client.create_account(AccountCreate(customer=owner.id, external_reference=taken))
+    existing = await client.create_account(
+        AccountCreate(customer=owner.id, external_reference=taken)
+    )
     customer_ref = ref("cus")
     error = await failure(
         client.create_bill(
@@ -397,8 +399,75 @@ async def test_nested_account_with_existing_reference_rolls_back_the_new_custome
         Conflict,
     )
     assert list(fields(error)) == ["account.external_reference"]
-    assert (error.detail or "").endswith(f"; to use it, pass account as the string {taken!r}")
+    # A bill's account takes an id only (§12.1), so the hint names the existing one's id.
+    assert error.detail == (
+        f"an account with external_reference {taken!r} already exists ({existing.id}); "
+        f"to use it, pass account as its id {existing.id!r}"
+    )
     await failure(client.get_customer(customer_ref), NotFound)
+
+
+async def test_duplicate_hint_names_what_each_field_accepts(client: MomentClient) -> None:
+    """The hint on a nested new object's taken reference is advice the endpoint takes:
+    a bill's own ``customer`` is an id only (a reference there is 400), while an
+    account's ``customer`` — top-level or inside a bill's new account — takes the
+    reference. Each hint, followed, creates the object."""
+    existing = await client.create_customer(CustomerCreate(external_reference=ref("cus")))
+    taken = existing.external_reference
+    on_bill = await failure(
+        post(
+            client,
+            "/billing/bills",
+            {
+                "external_reference": ref("bill"),
+                "currency": "ZAR",
+                "amount_due": 100,
+                "customer": {"external_reference": taken},
+            },
+        ),
+        Conflict,
+    )
+    assert list(fields(on_bill)) == ["customer.external_reference"]
+    assert on_bill.detail == (
+        f"a customer with external_reference {taken!r} already exists ({existing.id}); "
+        f"to use it, pass customer as its id {existing.id!r}"
+    )
+    bill = {"external_reference": ref("bill"), "currency": "ZAR", "amount_due": 100}
+    refused = await failure(post(client, "/billing/bills", {**bill, "customer": taken}))
+    assert refused.status == 400  # the advice to pass the reference would have led here
+    followed = await post(client, "/billing/bills", {**bill, "customer": existing.id})
+    assert (followed.status, followed.body["customer_id"]) == (201, existing.id)
+
+    on_account = await failure(
+        post(
+            client,
+            "/billing/accounts",
+            {"external_reference": ref("acc"), "customer": {"external_reference": taken}},
+        ),
+        Conflict,
+    )
+    assert list(fields(on_account)) == ["customer.external_reference"]
+    assert (on_account.detail or "").endswith(f"; to use it, pass customer as the string {taken!r}")
+    account = await post(
+        client, "/billing/accounts", {"external_reference": ref("acc"), "customer": taken}
+    )
+    assert (account.status, account.body["customer_id"]) == (201, existing.id)
+
+    # Beside a bill's new account (not inside it) the customer is the bill's: an id.
+    beside = await failure(
+        post(
+            client,
+            "/billing/bills",
+            {
+                **bill,
+                "external_reference": ref("bill"),
+                "account": {"external_reference": ref("acc")},
+                "customer": {"external_reference": taken},
+            },
+        ),
+        Conflict,
+    )
+    assert (beside.detail or "").endswith(f"; to use it, pass customer as its id {existing.id!r}")
 
 
 async def test_bill_date_defaults_to_today_even_when_the_due_date_has_passed(
