@@ -157,9 +157,16 @@ def parse_api_url(text: str, source: str) -> str:
     return stripped.rstrip("/")
 
 
-def _parse_path(text: str, source: str) -> str:
-    if not text.startswith("/") or " " in text:
-        raise ConfigError(f"{source}: a webhook path starts with / and has no spaces")
+# RFC 3986 path characters: no space, no ? or # (those would never match a request).
+_URL_PATH: Final = re.compile(r"/[A-Za-z0-9\-._~!$&'()*+,;=:@%/]*")
+
+
+def parse_path(text: str, source: str) -> str:
+    """The listener's path: ``/`` and URL path characters only."""
+    if not _URL_PATH.fullmatch(text):
+        raise ConfigError(
+            f"{source}: a webhook path starts with / and has no spaces, ? or #, got {text!r}"
+        )
     return text
 
 
@@ -280,7 +287,7 @@ def load_settings(
     listen = resolve(
         "listen", "MOMENT_LISTEN", _listen_setting, parse_listen(DEFAULT_LISTEN, "default")
     )
-    listen_path = resolve("listen_path", None, _text(_parse_path), DEFAULT_LISTEN_PATH)
+    listen_path = resolve("listen_path", None, _text(parse_path), DEFAULT_LISTEN_PATH)
     read_only = resolve("read_only", None, _parse_bool, False)
     tolerance = resolve("webhook_tolerance", None, _parse_tolerance, DEFAULT_TOLERANCE)
     max_body = resolve(

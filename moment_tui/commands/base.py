@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import math
 import os
 import sqlite3
@@ -52,8 +53,20 @@ class Io:
     # once by ``main()``; every command's settings honour them.
     flags: Mapping[str, Any] = field(default_factory=dict)
 
+    # Said once on stderr if stdout is closed (`… | head -1`); a command that goes on
+    # working after that (listen) says what becomes of its work.
+    closed_note: str = "output stops here"
+    stdout_closed: bool = field(default=False, init=False)
+
     def out(self, text: str = "") -> None:
-        print(text, file=self.stdout, flush=True)
+        if self.stdout_closed:
+            return
+        try:
+            print(text, file=self.stdout, flush=True)
+        except BrokenPipeError:
+            self.stdout_closed = True
+            _discard_stdout(self.stdout)
+            self.err(f"{PROG}: standard output was closed; {self.closed_note}")
 
     def err(self, text: str) -> None:
         print(text, file=self.stderr, flush=True)
@@ -73,6 +86,17 @@ class Io:
         if self.store is None:
             self.store = SecretStore(default_config_dir(), notice=self.err)
         return self.store
+
+
+def _discard_stdout(stream: TextIO) -> None:
+    """Point a closed process stdout at /dev/null, so the interpreter's flush at exit
+    does not fail again (the Python docs' advice for SIGPIPE)."""
+    if stream is not sys.stdout:
+        return
+    with contextlib.suppress(OSError, ValueError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, stream.fileno())
+        os.close(devnull)
 
 
 Handler = Callable[[argparse.Namespace, Io], int]

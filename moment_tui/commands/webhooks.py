@@ -26,7 +26,7 @@ from moment_tui.commands.base import (
     positive_int,
     read_workspace,
 )
-from moment_tui.config import Settings, parse_api_url
+from moment_tui.config import Settings, parse_api_url, parse_path
 from moment_tui.money import MoneyError, check_currency, parse_minor
 from moment_tui.secrets import SecretFormatError, check_webhook_secret
 from moment_tui.store import eventlog
@@ -129,9 +129,7 @@ def cmd_listen(args: argparse.Namespace, io: Io) -> int:
     secrets = _secrets(args, settings)
     if args.forward_to:
         parse_api_url(args.forward_to, "--forward-to")
-    path = args.path or settings.listen_path
-    if not path.startswith("/"):
-        raise UsageError("--path must start with /")
+    path = settings.listen_path if args.path is None else parse_path(args.path, "--path")
     options = ListenOptions(
         host=args.host or settings.listen.host,
         port=settings.listen.port if args.port is None else args.port,
@@ -149,6 +147,7 @@ def cmd_listen(args: argparse.Namespace, io: Io) -> int:
         )
     workspace = open_workspace(settings)
     client = api_client(settings)
+    io.closed_note = "still listening, deliveries are kept (see moment-tui events)"
 
     async def run() -> None:
         try:

@@ -7,8 +7,11 @@ import asyncio
 import io
 import json
 import os
+import signal
 import socket
 import sqlite3
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -24,7 +27,7 @@ from moment_tui.store.workspace import Workspace, workspace_path
 from moment_tui.webhooks.signing import new_webhook_secret
 
 from .conftest import API_KEY, make_client, ref
-from .pipeline_helpers import ListenProcess, cli_env, listen_process, raw_post
+from .pipeline_helpers import REPO, ListenProcess, cli_env, listen_process, raw_post, run_cli
 
 SECRET = new_webhook_secret()
 KEY_TEXT = SECRET.removeprefix("whsec_")
@@ -113,6 +116,46 @@ def test_listen_announces_its_address_first(listener: ListenProcess) -> None:
     assert listener.stderr == []
 
 
+def test_listen_goes_on_when_its_stdout_is_closed(tmp_path: Path) -> None:
+    """`moment-tui listen | head -1` (a script that wants only the address): the
+    listener keeps receiving and storing, says once that output stopped, never a
+    traceback, and stops cleanly."""
+    env = cli_env(tmp_path)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "moment_tui", "listen", "--port", "0", "--secret", SECRET],
+        env=env,
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        url = proc.stdout.readline().split()[-1]
+        proc.stdout.close()  # as `head -1` does once it has its line
+        for _ in range(3):
+            code, _, _ = cli("trigger", AMOUNT_APPLIED, "--to", url, "--secret", SECRET,
+                             "--amount", "1.00", "--currency", "ZAR", "--bill", "bill_x",
+                             env=env)  # fmt: skip
+            assert code == 0
+        assert proc.poll() is None  # still listening
+        events = run_cli(["events", "--json"], env)  # the listener's own workspace
+        assert events.returncode == 0
+        verdicts = [json.loads(line)["verdict"] for line in events.stdout.splitlines()]
+        assert verdicts == ["verified"] * 3
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        _, stderr = proc.communicate(timeout=30)
+    assert proc.returncode == 0
+    note = (
+        "moment-tui: standard output was closed; still listening, deliveries are kept"
+        " (see moment-tui events)"
+    )
+    assert stderr.splitlines().count(note) == 1
+    assert "Traceback" not in stderr
+    assert "Error" not in stderr  # no BrokenPipeError, not even at exit
+
+
 def test_listen_on_a_taken_port_fails_with_one_line() -> None:
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
@@ -132,7 +175,21 @@ def test_listen_on_a_taken_port_fails_with_one_line() -> None:
             "moment-tui listen: argument --port: a port is 0-65535, not '70000' "
             "(see moment-tui listen --help)",
         ),
-        (["--path", "webhooks"], "moment-tui: --path must start with /"),
+        (
+            ["--path", "webhooks"],
+            "moment-tui: --path: a webhook path starts with / and has no spaces, ? or #, "
+            "got 'webhooks'",
+        ),
+        (
+            ["--path", "/x?y=1"],
+            "moment-tui: --path: a webhook path starts with / and has no spaces, ? or #, "
+            "got '/x?y=1'",
+        ),
+        (
+            ["--path", "/a b"],
+            "moment-tui: --path: a webhook path starts with / and has no spaces, ? or #, "
+            "got '/a b'",
+        ),
         (["--secret", "whsec_?"], "moment-tui: --secret: the part after whsec_ must be base64"),
     ],
 )

@@ -354,8 +354,22 @@ def test_good_urls() -> None:
 @pytest.mark.parametrize(
     ("line", "message"),
     [
-        ('listen_path = "hooks"', "a webhook path starts with / and has no spaces"),
-        ('listen_path = "/my hooks"', "a webhook path starts with / and has no spaces"),
+        (
+            'listen_path = "hooks"',
+            "a webhook path starts with / and has no spaces, ? or #, got 'hooks'",
+        ),
+        (
+            'listen_path = "/my hooks"',
+            "a webhook path starts with / and has no spaces, ? or #, got '/my hooks'",
+        ),
+        (
+            'listen_path = "/x?y=1"',
+            "a webhook path starts with / and has no spaces, ? or #, got '/x?y=1'",
+        ),
+        (
+            'listen_path = "/x#top"',
+            "a webhook path starts with / and has no spaces, ? or #, got '/x#top'",
+        ),
         ("read_only = 3", "expected true or false, got 3"),
         ('read_only = "maybe"', "expected true or false, got 'maybe'"),
         ("webhook_tolerance = 0", "webhook_tolerance is whole seconds between 1 and 3600"),
