@@ -103,15 +103,24 @@ CREATE TABLE IF NOT EXISTS idempotency (
     PRIMARY KEY (scope, key)
 );
 CREATE INDEX IF NOT EXISTS idempotency_age ON idempotency(created_at);
--- One-time tokens of the /pay/{bill} form, minted when the page is rendered: the
--- payment a token made is kept, so a double submit pays once.
+-- The /pay/{bill} form's tokens are signed with this key (sandbox/tokens.py), made
+-- once per database, so rendering a page writes nothing.
+CREATE TABLE IF NOT EXISTS pay_key (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    key BLOB NOT NULL
+);
+-- Form tokens that have paid, with the payment each made, so a double submit pays
+-- once; created_at is the token's issue time, and a row goes when its token expires.
 CREATE TABLE IF NOT EXISTS pay_tokens (
     token TEXT PRIMARY KEY,
     bill_id TEXT NOT NULL,
-    payment_id TEXT,
+    payment_id TEXT NOT NULL,
     created_at REAL NOT NULL
 );
 CREATE INDEX IF NOT EXISTS pay_tokens_age ON pay_tokens(created_at);
+-- Earlier sandboxes stored every token a page rendering minted: the unused ones,
+-- unsigned, can never pay now.
+DELETE FROM pay_tokens WHERE payment_id IS NULL;
 -- The unused settings table of earlier sandboxes: dropped from their databases.
 DROP TABLE IF EXISTS settings;
 """

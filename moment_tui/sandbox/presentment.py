@@ -5,21 +5,21 @@ step 4 of the bill flow: the payer opens the link, sees what is due, and pays. T
 form posts back to the same address, which makes a payment exactly as
 ``POST /sandbox/payments`` does (so a signed webhook follows).
 
-Each rendered form carries a one-time ``token`` (minted with the page, kept 24 hours):
-it is the payment's idempotency key. A second post with the same token (a double
-click, a resubmitted form) makes no second payment and is redirected to the page
-of the payment it already made. A post with no token, or one this sandbox did not
-issue for this bill (expired, or from before a restart of an in-memory sandbox),
-pays nothing: 400, the page again with a fresh token and the typed amount kept.
+Each rendered form carries a one-time ``token`` (signed, good for 24 hours; see
+:mod:`moment_tui.sandbox.tokens`): rendering the page writes nothing, and the token
+becomes the payment's idempotency key when it pays. A second post with the same
+token (a double click, a resubmitted form) makes no second payment and is
+redirected to the page of the payment it already made. A post with no token, or
+one this sandbox did not issue for this bill (expired, or from before a restart of
+an in-memory sandbox), pays nothing: 400, the page again with a fresh token and the
+typed amount kept.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import html
-import secrets
 import sqlite3
-import time
 from typing import Final
 
 from aiohttp import web
@@ -28,11 +28,10 @@ from pydantic import ValidationError
 
 from moment_tui.api.models import AMOUNT_MAX, SandboxPaymentCreate, field_errors
 from moment_tui.money import MoneyError, format_minor, parse_minor
-from moment_tui.sandbox.db import Database
 from moment_tui.sandbox.problems import Problem, bad_request
 from moment_tui.sandbox.routes import STATE, SandboxState
+from moment_tui.sandbox.tokens import TOKEN_TTL_SECONDS
 
-TOKEN_TTL_SECONDS: Final = 24 * 60 * 60
 STALE_FORM: Final = (
     "Nothing was paid: this form's payment token is missing, expired or unknown "
     "(a page from before the sandbox restarted, say). Check the amount and press Pay again."
@@ -85,7 +84,7 @@ _OVERDUE = ' <span class="status overdue" id="overdue">overdue</span>'
 
 
 def _page(
-    db: Database,
+    state: SandboxState,
     bill: sqlite3.Row,
     today: dt.date,
     *,
@@ -94,7 +93,7 @@ def _page(
     token: str | None = None,
 ) -> str:
     """The page; a form (for an unpaid bill) carries ``token``, or a new one."""
-    customer = db.one(
+    customer = state.db.one(
         "SELECT name, external_reference FROM customers WHERE id = ?", (bill["customer_id"],)
     )
     assert customer is not None  # bills.customer_id is a foreign key
@@ -105,7 +104,7 @@ def _page(
         default = format_minor(remaining, currency, with_symbol=False).replace(",", "")
         form = _FORM.format(
             bill=html.escape(bill["id"]),
-            token=html.escape(token or _mint(db, bill["id"])),
+            token=html.escape(token or state.tokens.mint(bill["id"])),
             currency=html.escape(currency),
             amount=html.escape(default if typed is None else typed),
         )
@@ -123,19 +122,6 @@ def _page(
     )
 
 
-def _mint(db: Database, bill_id: str) -> str:
-    """A new one-time form token for ``bill_id``; tokens past their TTL go meanwhile."""
-    token = secrets.token_urlsafe(18)
-    now = time.time()
-    with db.transaction() as conn:
-        conn.execute("DELETE FROM pay_tokens WHERE created_at < ?", (now - TOKEN_TTL_SECONDS,))
-        conn.execute(
-            "INSERT INTO pay_tokens (token, bill_id, created_at) VALUES (?, ?, ?)",
-            (token, bill_id, now),
-        )
-    return token
-
-
 def _overdue(bill: sqlite3.Row, today: dt.date) -> bool:
     """Unpaid with its due date before today (the sandbox's today, as bills use)."""
     due = bill["due_date"]
@@ -150,7 +136,7 @@ async def show(request: web.Request) -> web.Response:
     message = ""
     if request.query.get("paid"):
         message = '<p class="note" id="note">Payment received. Thank you.</p>'
-    page = _page(state.db, bill, state.objects.today(), message=message)
+    page = _page(state, bill, state.objects.today(), message=message)
     return web.Response(text=page, content_type="text/html")
 
 
@@ -206,20 +192,25 @@ def _pay_once(
 ) -> tuple[str, bool] | None:
     """Inside the caller's transaction: pay with a form token issued for this bill, or
     find the payment it already made. ``(payment id, paid now)``; None for a token
-    that was never issued for this bill, or has expired."""
-    issued = state.db.one(
-        "SELECT payment_id FROM pay_tokens WHERE token = ? AND bill_id = ? AND created_at >= ?",
-        (token, bill["id"], time.time() - TOKEN_TTL_SECONDS),
-    )
+    that was never issued for this bill, or has expired. Only a token that pays is
+    recorded (with its issue time; records past the tokens' lifetime go meanwhile)."""
+    issued = state.tokens.issued_at(token, bill["id"])
     if issued is None:
         return None
-    if issued["payment_id"] is not None:
-        return issued["payment_id"], False
+    used = state.db.one("SELECT payment_id FROM pay_tokens WHERE token = ?", (token,))
+    if used is not None:
+        return used["payment_id"], False
     amount = _amount(typed, bill["currency"])
     body = SandboxPaymentCreate(bill=bill["id"], amount=amount)
     payment_id: str = state.payments.pay(body)["id"]
-    state.db.conn.execute(
-        "UPDATE pay_tokens SET payment_id = ? WHERE token = ?", (payment_id, token)
+    conn = state.db.conn
+    conn.execute(
+        "DELETE FROM pay_tokens WHERE created_at < ?",
+        (state.tokens.clock() - TOKEN_TTL_SECONDS,),
+    )
+    conn.execute(
+        "INSERT INTO pay_tokens (token, bill_id, payment_id, created_at) VALUES (?, ?, ?, ?)",
+        (token, bill["id"], payment_id, issued),
     )
     return payment_id, True
 
@@ -239,7 +230,7 @@ def _refused(
     message = f'<p class="error" id="error">{html.escape(reason)}</p>'
     if not fresh:
         bill = state.objects.resolve("bill", bill["id"])
-    page = _page(state.db, bill, state.objects.today(), message=message, typed=typed, token=token)
+    page = _page(state, bill, state.objects.today(), message=message, typed=typed, token=token)
     return web.Response(status=status, text=page, content_type="text/html")
 
 

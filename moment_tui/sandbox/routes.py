@@ -31,6 +31,7 @@ from moment_tui.sandbox.listing import list_objects, parse_limit
 from moment_tui.sandbox.objects import Objects, to_json
 from moment_tui.sandbox.payments import Payments
 from moment_tui.sandbox.problems import CONTENT_TYPE, Problem, bad_request, invalid, nulls_refused
+from moment_tui.sandbox.tokens import FormTokens
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +53,7 @@ class SandboxState:
     payments: Payments
     keys: Keys
     sender: Sender
+    tokens: FormTokens  # the bill page's form tokens
     latency: float = 0.0  # seconds every answer waits (--latency)
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep  # how it waits; tests inject
 

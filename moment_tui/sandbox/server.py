@@ -34,6 +34,7 @@ from moment_tui.sandbox.routes import (
     problems,
 )
 from moment_tui.sandbox.seed import seed_if_empty
+from moment_tui.sandbox.tokens import FormTokens
 from moment_tui.secrets import mask
 
 MAX_BODY: Final = 1024 * 1024
@@ -80,6 +81,7 @@ class Sandbox:
             payments=self.payments,
             keys=Keys(self.db),
             sender=self.sender,
+            tokens=FormTokens(self.db),
             latency=config.latency_ms / 1000,
         )
         self.demo: DemoTraffic | None = None

@@ -6,8 +6,10 @@ import asyncio
 import datetime as dt
 import json
 import re
+import time
 from collections.abc import AsyncIterator
 from html import escape
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -29,10 +31,11 @@ from tests.integration.conftest import (
     make_client,
     post,
     ref,
+    stop,
 )
 
 PAID_LOCATION = re.compile(r"^/pay/(bill_[A-Za-z0-9]{21})\?paid=(pay_[A-Za-z0-9]{21})$")
-TOKEN = re.compile(r'<input type="hidden" name="token" value="([A-Za-z0-9_-]{24})">')
+TOKEN = re.compile(r'<input type="hidden" name="token" value="([A-Za-z0-9_-]{48})">')
 
 
 def token_of(page: str) -> str:
@@ -420,13 +423,14 @@ async def test_a_double_submit_pays_once(start_sandbox: StartSandbox) -> None:
         assert _payments_on(sandbox, bill["id"]) == [500, 1500]
 
 
-@pytest.mark.parametrize("case", ["missing", "unknown", "another-bill", "expired"])
+@pytest.mark.parametrize("case", ["missing", "unknown", "another-bill", "expired", "altered"])
 async def test_a_post_without_a_token_this_page_issued_pays_nothing(
     start_sandbox: StartSandbox, case: str
 ) -> None:
     """No token, or one this sandbox never issued for this bill (or issued more than a
     day ago): 400 and nothing paid — it may be a stale page whose payment already went
-    through. The page comes back with the typed amount and a fresh token to pay with."""
+    through. The page comes back with the typed amount and a fresh token to pay with.
+    (A token is signed for its bill and issue time: altering one breaks it.)"""
     sandbox = await start_sandbox()
     async with (
         make_client(sandbox.url) as client,
@@ -441,11 +445,10 @@ async def test_a_post_without_a_token_this_page_issued_pays_nothing(
             form["token"] = "A" * 24
         elif case == "another-bill":
             form["token"] = token_of((await http.get(f"/pay/{other['id']}")).text)
-        elif case == "expired":
-            form["token"] = issued
-            sandbox.db.conn.execute(
-                "UPDATE pay_tokens SET created_at = created_at - 86401 WHERE token = ?", (issued,)
-            )
+        elif case == "expired":  # signed by this sandbox for this bill, a day and a second ago
+            form["token"] = sandbox.state.tokens.mint(bill["id"], issued=int(time.time()) - 86401)
+        elif case == "altered":
+            form["token"] = issued[:-1] + ("A" if issued[-1] != "A" else "B")
         answer = await http.post(path, data=form)
         assert answer.status_code == 400
         assert answer.headers["content-type"].startswith("text/html")
@@ -458,8 +461,6 @@ async def test_a_post_without_a_token_this_page_issued_pays_nothing(
         assert fresh not in (issued, form.get("token"))
         assert _payments_on(sandbox, bill["id"]) == []
         assert sandbox.db.all("SELECT 1 FROM events") == []
-        if case == "expired":  # minting a token clears the expired ones
-            assert sandbox.db.one("SELECT 1 FROM pay_tokens WHERE token = ?", (issued,)) is None
 
         paid = await http.post(path, data={"amount": "3.25", "token": fresh})
         assert paid.status_code == 303
@@ -512,3 +513,90 @@ async def test_a_tokenless_post_for_a_settled_bill_says_so(start_sandbox: StartS
             assert "<form" not in answer.text
         assert _payments_on(sandbox, paid["id"]) == [2000]
         assert _payments_on(sandbox, voided["id"]) == []
+
+
+async def test_viewing_the_page_writes_nothing(start_sandbox: StartSandbox) -> None:
+    """GET and HEAD are safe (RFC 9110 §9.2.1): rendering a form, token and all, changes
+    no row of the database; only a token that pays is recorded."""
+    sandbox = await start_sandbox()
+    async with (
+        make_client(sandbox.url) as client,
+        httpx.AsyncClient(base_url=sandbox.url, follow_redirects=False) as http,
+    ):
+        bill = await bill_for_new_customer(client, 2000)
+        path = f"/pay/{bill['id']}"
+        before = sandbox.db.conn.total_changes
+        pages = [await http.get(path) for _ in range(5)]
+        assert (await http.head(path)).status_code == 200
+        assert sandbox.db.conn.total_changes == before
+        assert sandbox.db.all("SELECT 1 FROM pay_tokens") == []
+        tokens = {token_of(page.text) for page in pages}
+        assert len(tokens) == 5  # still one token per rendering
+
+        first = pages[0]
+        paid = await http.post(path, data={"amount": "1.00", "token": token_of(first.text)})
+        assert paid.status_code == 303
+        used = sandbox.db.all("SELECT token, bill_id, payment_id FROM pay_tokens")
+        match = PAID_LOCATION.match(paid.headers["location"])
+        assert match is not None
+        assert [tuple(row) for row in used] == [(token_of(first.text), bill["id"], match.group(2))]
+
+
+async def test_used_token_records_go_when_the_tokens_expire(start_sandbox: StartSandbox) -> None:
+    """A paid token's record is kept as long as the token could be posted (24 h from its
+    issue), then deleted by a later payment: an expired token is refused anyway."""
+    sandbox = await start_sandbox()
+    async with (
+        make_client(sandbox.url) as client,
+        httpx.AsyncClient(base_url=sandbox.url, follow_redirects=False) as http,
+    ):
+        bill = await bill_for_new_customer(client, 2000)
+        path = f"/pay/{bill['id']}"
+        old = sandbox.state.tokens.mint(bill["id"], issued=int(time.time()) - 86000)
+        assert (await http.post(path, data={"amount": "1.00", "token": old})).status_code == 303
+        assert (await press_pay(http, path, "1.00")).status_code == 303
+        assert len(sandbox.db.all("SELECT 1 FROM pay_tokens")) == 2
+        sandbox.state.tokens.clock = lambda: time.time() + 401  # the old token's day is up
+        assert (await press_pay(http, path, "1.00")).status_code == 303
+        kept = sandbox.db.all("SELECT token FROM pay_tokens")
+        assert old not in {row["token"] for row in kept}
+        assert len(kept) == 2
+        # That token, posted again, is past its day: refused, nothing paid twice.
+        again = await http.post(path, data={"amount": "1.00", "token": old})
+        assert again.status_code == 400
+        assert _payments_on(sandbox, bill["id"]) == [100, 100, 100]
+
+
+async def test_a_page_rendered_before_a_restart_on_the_same_db_still_pays(
+    start_sandbox: StartSandbox, tmp_path: Path
+) -> None:
+    """The signing key lives in the database: a form from before a restart on the same
+    ``--db`` pays (once); an in-memory sandbox's new key refuses an older one's forms."""
+    db = str(tmp_path / "sandbox.db")
+    first = await start_sandbox(db_path=db)
+    async with make_client(first.url) as client:
+        bill = await bill_for_new_customer(client, 2000)
+    async with httpx.AsyncClient(base_url=first.url) as http:
+        path = f"/pay/{bill['id']}"
+        token = token_of((await http.get(path)).text)
+        paid_token = token_of((await http.get(path)).text)
+        assert (await http.post(path, data={"amount": "1.00", "token": paid_token})).is_redirect
+    await stop(first)
+
+    second = await start_sandbox(db_path=db)
+    async with httpx.AsyncClient(base_url=second.url, follow_redirects=False) as http:
+        paid = await http.post(path, data={"amount": "2.00", "token": token})
+        assert paid.status_code == 303
+        replayed = await http.post(path, data={"amount": "1.00", "token": paid_token})
+        assert replayed.status_code == 303  # still that first payment, not a second
+        assert _payments_on(second, bill["id"]) == [100, 200]
+
+    memory = await start_sandbox()
+    other = await start_sandbox()
+    async with make_client(memory.url) as client:
+        bill = await bill_for_new_customer(client, 2000)
+    async with httpx.AsyncClient(base_url=memory.url) as http:
+        token = token_of((await http.get(f"/pay/{bill['id']}")).text)
+    # Another sandbox (another key) would refuse it even for a bill of the same id.
+    assert other.state.tokens.issued_at(token, bill["id"]) is None
+    assert memory.state.tokens.issued_at(token, bill["id"]) is not None

@@ -151,6 +151,7 @@ TABLES = {
     "events",
     "deliveries",
     "idempotency",
+    "pay_key",
     "pay_tokens",
 }
 
