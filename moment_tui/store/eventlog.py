@@ -97,9 +97,21 @@ _COLUMNS: Final = (
 
 
 def insert(conn: sqlite3.Connection, incoming: Incoming) -> Delivery:
-    """Store one delivery; a second verified copy of a ``webhook-id`` becomes ``duplicate``."""
+    """Store one delivery; a second verified copy of a ``webhook-id`` becomes ``duplicate``,
+    and so does a verified event whose body ``id`` came before under another webhook-id
+    (Moment's docs: de-duplicate on ``webhook-id`` and/or the body ``id``)."""
     verdict: Verdict = "verified" if incoming.verified else "rejected"
     reason, message, duplicate_of = incoming.reason, incoming.message, None
+    same_event = _same_event(conn, incoming) if incoming.verified else None
+    if same_event is not None:
+        verdict, reason, duplicate_of = "duplicate", "duplicate", same_event["seq"]
+        message = (
+            f"the same event {incoming.event_id} already arrived at"
+            f" {same_event['received_at']} (#{same_event['seq']}) as {same_event['webhook_id']};"
+            " acknowledged, not applied again"
+        )
+        seq = _insert(conn, incoming, verdict, reason, message, duplicate_of)
+        return _stored(incoming, seq, verdict, reason, message, duplicate_of)
     try:
         seq = _insert(conn, incoming, verdict, reason, message, None)
     except sqlite3.IntegrityError:
@@ -113,6 +125,29 @@ def insert(conn: sqlite3.Connection, incoming: Incoming) -> Delivery:
             "acknowledged, not applied again"
         )
         seq = _insert(conn, incoming, verdict, reason, message, duplicate_of)
+    return _stored(incoming, seq, verdict, reason, message, duplicate_of)
+
+
+def _same_event(conn: sqlite3.Connection, incoming: Incoming) -> sqlite3.Row | None:
+    """The verified delivery of this event under another webhook-id, if any."""
+    if not incoming.event_id:
+        return None
+    row: sqlite3.Row | None = conn.execute(
+        "SELECT seq, received_at, webhook_id FROM deliveries"
+        " WHERE event_id = ? AND verdict = 'verified' AND webhook_id IS NOT ? LIMIT 1",
+        (incoming.event_id, incoming.webhook_id),
+    ).fetchone()
+    return row
+
+
+def _stored(
+    incoming: Incoming,
+    seq: int,
+    verdict: Verdict,
+    reason: str | None,
+    message: str,
+    duplicate_of: int | None,
+) -> Delivery:
     return Delivery(
         seq=seq,
         webhook_id=incoming.webhook_id,

@@ -118,6 +118,8 @@ CREATE UNIQUE INDEX IF NOT EXISTS deliveries_verified_once
     ON deliveries(webhook_id) WHERE verdict = 'verified';
 CREATE INDEX IF NOT EXISTS deliveries_by_verdict ON deliveries(verdict, seq);
 CREATE INDEX IF NOT EXISTS deliveries_by_webhook_id ON deliveries(webhook_id);
+CREATE INDEX IF NOT EXISTS deliveries_by_event
+    ON deliveries(event_id) WHERE verdict = 'verified';
 
 CREATE TABLE IF NOT EXISTS applications (
     delivery_seq INTEGER PRIMARY KEY REFERENCES deliveries(seq),

@@ -440,17 +440,21 @@ async def test_rotation_accepts_either_secret_and_records_which(
     start: Start, http: httpx.AsyncClient
 ) -> None:
     pipe = await start(secrets=(B_SECRET, ROT_SECRET))
+
+    def body(n: int) -> bytes:  # a distinct event each time (one event is applied once)
+        return B_BODY.replace(b'"id":"evt_', f'"id":"evt_{n}'.encode(), 1)
+
     by_new = await http.post(
-        pipe.url, content=B_BODY, headers=signed(B_BODY, msg_id="msg_new", secrets=(ROT_SECRET,))
+        pipe.url, content=body(1), headers=signed(body(1), msg_id="msg_new", secrets=(ROT_SECRET,))
     )
     by_both = await http.post(
         pipe.url,
-        content=B_BODY,
-        headers=signed(B_BODY, msg_id="msg_both", secrets=(ROT_SECRET, B_SECRET)),
+        content=body(2),
+        headers=signed(body(2), msg_id="msg_both", secrets=(ROT_SECRET, B_SECRET)),
     )
     other = "whsec_" + "b3RoZXItc2VjcmV0LW5vdC1jb25maWd1cmVkLWhlcmUh"
     by_other = await http.post(
-        pipe.url, content=B_BODY, headers=signed(B_BODY, msg_id="msg_other", secrets=(other,))
+        pipe.url, content=body(3), headers=signed(body(3), msg_id="msg_other", secrets=(other,))
     )
     assert [r.status_code for r in (by_new, by_both, by_other)] == [200, 200, 401]
     rows = stored(pipe)
@@ -530,6 +534,44 @@ async def test_a_duplicate_is_acknowledged_and_applied_once(
         2,
         1,
     )
+
+
+async def test_one_event_under_two_webhook_ids_is_applied_once(
+    start: Start, http: httpx.AsyncClient
+) -> None:
+    """Moment's docs: de-duplicate on webhook-id and/or the body id. A resend under a
+    new webhook-id (say, from a dashboard) is the same payment."""
+    pipe = await start(reconcile=True)
+    await pipe.workspace.remember([bill_for_b()], "listed")
+    first = await http.post(pipe.url, content=B_BODY, headers=b_headers())
+    again = await http.post(pipe.url, content=B_BODY, headers=signed(B_BODY, msg_id="msg_again"))
+    rows = stored(pipe)
+    assert (first.status_code, again.status_code) == (200, 200)
+    assert answer(again) == {
+        "verdict": "duplicate",
+        "webhook_id": "msg_again",
+        "reason": "duplicate",
+        "message": f"the same event evt_2341234567890abcdefgh already arrived at"
+        f" {rows[0]['received_at']} (#1) as {B_ID}; acknowledged, not applied again",
+    }
+    assert [(r["webhook_id"], r["verdict"], r["duplicate_of"]) for r in rows] == [
+        (B_ID, "verified", None),
+        ("msg_again", "duplicate", 1),
+    ]
+    # A retry of the second id is a duplicate too, of the same first delivery.
+    retry = await http.post(pipe.url, content=B_BODY, headers=signed(B_BODY, msg_id="msg_again"))
+    assert answer(retry)["verdict"] == "duplicate"
+    assert stored(pipe)[2]["duplicate_of"] == 1
+    assert pipe.reconciler is not None
+    await eventually(lambda: len(pipe.announced) == 3)
+    await asyncio.wait_for(pipe.reconciler.idle(), 10)
+    apps = pipe.rows("SELECT webhook_id FROM applications")
+    assert [a[0] for a in apps] == [B_ID]
+    entry = await pipe.workspace.read(
+        lambda c: catalogue.get(c, "bill", "bill_H4jp6KnU5cPw263v1jyz4")
+    )
+    assert entry is not None
+    assert entry.obj.amount_paid == 1500
 
 
 async def test_a_replay_through_trigger_keeps_its_id_and_is_a_duplicate(

@@ -43,8 +43,10 @@ def incoming(
     event_type: str | None = AMOUNT_APPLIED,
     amount: int | None = 1500,
     bill_id: str | None = "bill_1",
+    event_id: str | None = None,
     **extra: Any,
 ) -> Incoming:
+    """A delivery; its event id follows its webhook-id unless given (one event each)."""
     return Incoming(
         received_at=at,
         remote="127.0.0.1",
@@ -56,7 +58,7 @@ def incoming(
         message="verified with secret whsec_…SE=" if verified else f"rejected: {reason}",
         status=status,
         webhook_id=webhook_id,
-        event_id="evt_1" if verified else None,
+        event_id=(event_id or f"evt_{webhook_id}") if verified else None,
         event_type=event_type if verified else None,
         amount=amount if verified else None,
         currency="ZAR" if verified else None,
@@ -80,6 +82,7 @@ def test_a_verified_delivery_is_stored_with_everything(ws: Workspace) -> None:
         account_id="bacc_1",
         matched_secret="whsec_…SE=",
         headers={"webhook-id": "msg_2mK3Zq8Yb1Xc4Vd5We6Rf7Tg8Uh", "webhook-timestamp": "1"},
+        event_id="evt_1",
     )
     stored = record(ws, item)
     assert stored == Delivery(
