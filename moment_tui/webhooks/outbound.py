@@ -116,9 +116,12 @@ async def send(
     return await _post(http, url, tampered(body) if tamper else body, headers, webhook_id)
 
 
-# What a delivery sent as received carries over: the Standard Webhooks headers and
-# the content type. Transport headers (Host, Content-Length, …) are the new request's.
-_AS_RECEIVED: Final = frozenset({HEADER_ID, HEADER_TIMESTAMP, HEADER_SIGNATURE, "content-type"})
+# What a delivery sent as received carries over: the Standard Webhooks headers, the
+# content type and encoding (a gzip body is stored as it came, still compressed).
+# Transport headers (Host, Content-Length, …) are the new request's.
+_AS_RECEIVED: Final = frozenset(
+    {HEADER_ID, HEADER_TIMESTAMP, HEADER_SIGNATURE, "content-type", "content-encoding"}
+)
 
 
 async def send_as_received(

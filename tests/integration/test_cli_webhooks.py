@@ -4,6 +4,7 @@ by the other commands run in-process through :func:`moment_tui.cli.main`."""
 from __future__ import annotations
 
 import asyncio
+import gzip
 import io
 import json
 import os
@@ -24,10 +25,19 @@ from moment_tui.commands.base import Io
 from moment_tui.config import default_data_dir
 from moment_tui.secrets import mask
 from moment_tui.store.workspace import Workspace, workspace_path
-from moment_tui.webhooks.signing import new_webhook_secret
+from moment_tui.webhooks.outbound import amount_applied_event
+from moment_tui.webhooks.signing import new_message_id, new_webhook_secret
 
 from .conftest import API_KEY, make_client, ref
-from .pipeline_helpers import REPO, ListenProcess, cli_env, listen_process, raw_post, run_cli
+from .pipeline_helpers import (
+    REPO,
+    ListenProcess,
+    cli_env,
+    listen_process,
+    raw_post,
+    run_cli,
+    signed_headers,
+)
 
 SECRET = new_webhook_secret()
 KEY_TEXT = SECRET.removeprefix("whsec_")
@@ -539,6 +549,27 @@ def test_replaying_a_rejected_delivery_sends_it_as_received(
         f"replayed #{original['seq']} ({webhook_id}) as received "
         "(rejected: no_matching_signature) → 401 "
     )
+
+
+def test_replaying_a_gzip_delivery_meets_the_same_refusal(
+    listener: ListenProcess, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Stored still compressed, so it goes out with its Content-Encoding: the handler
+    meets 415 again, not a body that looks like junk."""
+    body = gzip.compress(amount_applied_event(100, "ZAR", bill_id="bill_gz"))
+    webhook_id = new_message_id()
+    headers = {**signed_headers([SECRET], webhook_id, body), "content-encoding": "gzip"}
+    status, _, _ = raw_post(listener.url, list(headers.items()), body)
+    assert status == 415
+    [original] = listener.json_lines(webhook_id, 1)
+    use_listener_data(listener, monkeypatch)
+    code, stdout, _ = cli("events", "replay", str(original["seq"]), "--to", listener.url, "--json")
+    assert code == 1
+    [result] = [json.loads(line) for line in stdout.splitlines()]
+    assert (result["status"], result["as_received"]) == (415, True)
+    assert json.loads(result["response"])["reason"] == "unsupported_encoding"
+    logged = listener.json_lines(webhook_id, 2)
+    assert [line["reason"] for line in logged] == ["unsupported_encoding"] * 2
 
 
 def test_an_over_size_delivery_cannot_be_replayed(
