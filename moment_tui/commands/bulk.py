@@ -19,6 +19,7 @@ from moment_tui.commands.base import (
     EXIT_FAILED,
     EXIT_OK,
     OPEN_ERRORS,
+    PROG,
     CommandFailed,
     Io,
     UsageError,
@@ -69,7 +70,8 @@ def _date(text: str) -> dt.date:
 
 def cmd_import(args: argparse.Namespace, io: Io) -> int:
     if not args.file.is_file():
-        raise UsageError(f"import: {args.file}: no such file")
+        why = "is a directory, not a file" if args.file.is_dir() else "no such file"
+        raise UsageError(f"import: {args.file}: {why}")
     try:
         currency = check_currency(args.currency)
     except MoneyError as exc:
@@ -84,10 +86,10 @@ def cmd_import(args: argparse.Namespace, io: Io) -> int:
     try:
         bulk = load_bulk(args.file, currency=currency, file_date=args.date)
     except OSError as exc:
-        raise UsageError(f"import: {args.file}: {exc.strerror}") from None
-    if bulk.file_errors:
+        raise CommandFailed(f"import: {args.file}: {exc.strerror}") from None
+    if bulk.file_errors:  # the file's contents, not the command line, are at fault
         problems = "; ".join(str(error) for error in bulk.file_errors)
-        raise UsageError(f"import: {args.file}: file not imported: {problems}")
+        raise CommandFailed(f"import: {args.file}: file not imported: {problems}")
     if settings.is_live and not args.dry_run and bulk.rows:
         _confirm_live(len(bulk.rows), settings, args, io)
     workspace = open_workspace(settings)
@@ -151,7 +153,11 @@ def _show(report: ImportReport, args: argparse.Namespace, io: Io) -> int:
             if result.note:
                 io.out(f"line {result.line_number}: {result.note}")
         io.out(report.summary())
-    return EXIT_FAILED if report.errors or report.stopped else EXIT_OK
+    if report.errors or report.stopped:
+        # The one line on stderr that every failing command gives (the rows are data).
+        io.err(f"{PROG}: import: {report.summary()}")
+        return EXIT_FAILED
+    return EXIT_OK
 
 
 def _as_json(report: ImportReport) -> dict[str, Any]:

@@ -61,17 +61,25 @@ def test_import_creates_good_rows_reports_bad_ones_and_exits_1(tmp_path: Path) -
     assert (code, again["created"], again["already_imported"]) == (1, 0, 6)
 
 
-def test_dry_run_sends_nothing_and_a_broken_file_exits_2(tmp_path: Path) -> None:
-    code, out, _ = run("import", str(GOOD_AND_BAD), "--dry-run")
+def test_dry_run_sends_nothing_and_a_broken_file_exits_1(tmp_path: Path) -> None:
+    code, out, err = run("import", str(GOOD_AND_BAD), "--dry-run")
     assert code == 1
-    assert out.strip().splitlines()[-1] == "9 rows: 6 valid, 3 with errors (dry run: nothing sent)"
+    summary = "9 rows: 6 valid, 3 with errors (dry run: nothing sent)"
+    assert out.strip().splitlines()[-1] == summary
+    # The rows are the data (stdout); the reason for exit 1 is one line on stderr.
+    assert err.splitlines() == [f"moment-tui: import: {summary}"]
     settings = load_settings(env={})
     assert not (settings.data_dir / "sandbox.sqlite3").exists()
 
+    # The file's contents are at fault, not the command line: 1, not 2.
     code, out, err = run("import", str(FIXTURES / "missing_columns.csv"))
-    assert (code, out) == (2, "")
+    assert (code, out) == (1, "")
     assert len(err.strip().splitlines()) == 1
     assert "required column is missing" in err
+
+    code, out, err = run("import", str(tmp_path))
+    assert (code, out) == (2, "")
+    assert err.splitlines() == [f"moment-tui: import: {tmp_path}: is a directory, not a file"]
 
 
 def test_conflicting_customer_details_are_noted_in_text_and_json(tmp_path: Path) -> None:
