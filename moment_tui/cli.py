@@ -36,7 +36,7 @@ from moment_tui.secrets import (
     SecretFormatError,
     SecretName,
     check_api_key,
-    check_webhook_secret,
+    check_webhook_secrets,
     is_live_key,
     mask,
 )
@@ -171,7 +171,10 @@ def cmd_login(args: argparse.Namespace, io: Io) -> int:
     if io.interactive():
         key = _prompt(io, "Moment API key (sk_test_… or sk_…): ", check_api_key)
         secret = _prompt(
-            io, "Webhook signing secret (whsec_…, Enter to skip): ", check_webhook_secret, True
+            io,
+            "Webhook signing secret(s) (whsec_…, space-separated; Enter to skip): ",
+            check_webhook_secrets,
+            True,
         )
     else:
         # No terminal: read the key and (optionally) the secret as lines, no prompt.
@@ -181,13 +184,15 @@ def cmd_login(args: argparse.Namespace, io: Io) -> int:
         key = _checked(check_api_key, lines[0], "API key")
         secret = ""
         if len(lines) > 1:
-            secret = _checked(check_webhook_secret, lines[1], "webhook secret")
+            secret = _checked(check_webhook_secrets, lines[1], "webhook secret")
     where = store.set("api_key", key)
     mode = "LIVE" if is_live_key(key) else "test"
     io.err(f"Stored API key {mask(key)} ({mode} mode) in {where}.")
     if secret:
         where = store.set("webhook_secret", secret)
-        io.err(f"Stored webhook secret {mask(secret)} in {where}.")
+        parts = secret.split()
+        label = "webhook secret" if len(parts) == 1 else f"{len(parts)} webhook secrets"
+        io.err(f"Stored {label} {' '.join(mask(p) for p in parts)} in {where}.")
     if mode == "LIVE":
         io.err(
             "This key moves real money: the console shows a LIVE banner; "

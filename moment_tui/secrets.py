@@ -101,6 +101,14 @@ def check_webhook_secret(value: str) -> str:
     return value
 
 
+def check_webhook_secrets(value: str) -> str:
+    """One secret, or several separated by spaces (during a rotation, old and new)."""
+    parts = value.split()
+    if not parts:
+        raise SecretFormatError("a webhook signing secret starts with whsec_")
+    return " ".join(check_webhook_secret(part) for part in parts)
+
+
 def is_live_key(api_key: str) -> bool:
     """Moment's rule: ``sk_test_`` is test; any other ``sk_`` key moves real money."""
     return api_key.startswith("sk_") and not api_key.startswith("sk_test_")

@@ -228,6 +228,22 @@ def test_an_unknown_command_is_one_line_and_exit_2(run: Run) -> None:
 # --- login ----------------------------------------------------------------------------
 
 
+def test_login_takes_a_rotation_pair_of_secrets(run: Run, config_dir: Path) -> None:
+    new = "whsec_bW9tZW50LXNhbmRib3gtd2ViaG9vay1rZXktMDAwMSE="
+    assert run("login", stdin=f"{KEY}\n{SECRET}  {new}\n") == 0
+    assert run.err.splitlines()[1] == (
+        f"Stored 2 webhook secrets whsec_…aSw whsec_…SE= in file {config_dir / 'secrets.json'}."
+    )
+    run.assert_secret_free()
+    assert run("auth", "status") == 0
+    assert "Webhook secret  whsec_…aSw whsec_…SE=  (file " in run.out
+    assert run("login", stdin=f"{KEY}\n{SECRET} whsec_!!!\n") == 2
+    assert (
+        one_line(run.err)
+        == "moment-tui: login: webhook secret: the part after whsec_ must be base64"
+    )
+
+
 def test_login_from_stdin_into_the_fallback_file(run: Run, config_dir: Path) -> None:
     assert run("login", stdin=f"{KEY}\n{SECRET}\n") == 0
     path = config_dir / "secrets.json"
@@ -293,7 +309,7 @@ def test_login_at_a_terminal_prompts_on_stderr(
     assert cli.main(["login"], io=io) == 0
     assert labels == [
         "Moment API key (sk_test_… or sk_…): ",
-        "Webhook signing secret (whsec_…, Enter to skip): ",
+        "Webhook signing secret(s) (whsec_…, space-separated; Enter to skip): ",
     ]
     assert stdout.getvalue() == ""
     assert file_store.get("api_key").value == Secret(KEY)
