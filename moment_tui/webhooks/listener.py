@@ -25,6 +25,7 @@ reaches the event log, and is logged as one warning line without a traceback.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 from collections.abc import Callable
@@ -232,6 +233,8 @@ class Listener:
         self.workspace = workspace
         self.on_delivery = on_delivery
         self._runner: web.AppRunner | None = None
+        self._reading: set[asyncio.Timeout] = set()  # the body timers of reads under way
+        self._stopping = False
         self._loop: asyncio.AbstractEventLoop | None = None
         self.url = ""
         self.received = 0
@@ -263,6 +266,12 @@ class Listener:
         return self.url
 
     async def close(self) -> None:
+        # A body still arriving is not waited for (up to body_timeout): its read ends
+        # now, and what did arrive is judged, kept and answered like any stalled body.
+        self._stopping = True
+        for reading in list(self._reading):
+            with contextlib.suppress(RuntimeError):  # (one that has just expired)
+                reading.reschedule(asyncio.get_running_loop().time())
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -338,8 +347,12 @@ class Listener:
         ended = False
         broken: str | None = None
         timeout = self.config.body_timeout
+        timer = asyncio.timeout(timeout)  # one timer for the whole body
+        self._reading.add(timer)
         try:
-            async with asyncio.timeout(timeout):  # one timer for the whole body
+            async with timer:
+                if self._stopping:
+                    timer.reschedule(asyncio.get_running_loop().time())
                 while size <= limit:
                     try:
                         chunk = await request.content.read(_READ_CHUNK)
@@ -355,7 +368,13 @@ class Listener:
                     chunks.append(chunk)
                     size += len(chunk)
         except TimeoutError:
-            broken = f"the body did not arrive within {timeout:g} s ({size} bytes of it did)"
+            broken = (
+                f"the listener was stopping before the body arrived ({size} bytes of it did)"
+                if self._stopping
+                else f"the body did not arrive within {timeout:g} s ({size} bytes of it did)"
+            )
+        finally:
+            self._reading.discard(timer)
         data = b"".join(chunks)
         declared = request.content_length
         if broken is None and declared is not None and declared >= size:

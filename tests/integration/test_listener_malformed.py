@@ -466,6 +466,24 @@ async def test_a_stalled_body_is_answered_400_after_the_body_timeout(
     assert bytes(row["body"]) == B_BODY[:100]
 
 
+async def test_stopping_cuts_a_stalled_body_short_and_keeps_what_arrived(
+    start: Start, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A stop (SIGTERM) does not wait out the body timeout for a sender that stalls."""
+    pipe = await start(body_timeout=60)
+    started = reading_started(pipe, monkeypatch)
+    async with connect(pipe.url) as (reader, writer):
+        writer.write(head(pipe.url, b_headers(), len(B_BODY)) + B_BODY[:100])
+        await asyncio.wait_for(started.wait(), 10)
+        await asyncio.wait_for(pipe.listener.close(), 10)  # not 60 s
+        answer = await asyncio.wait_for(reader.read(), 10)
+    assert answer.startswith(b"HTTP/1.1 400 ")
+    [row] = stored(pipe)
+    message = "the listener was stopping before the body arrived (100 bytes of it did)"
+    assert (row["reason"], row["status"], row["message"]) == ("body_unreadable", 400, message)
+    assert bytes(row["body"]) == B_BODY[:100]
+
+
 async def test_a_broken_chunk_mid_body_with_the_python_parser_is_answered_400(
     start: Start, monkeypatch: pytest.MonkeyPatch, logs: pytest.LogCaptureFixture
 ) -> None:
