@@ -29,7 +29,8 @@ from moment_tui.commands.base import (
 from moment_tui.config import Settings, parse_api_url, parse_path
 from moment_tui.money import MoneyError, check_currency, parse_minor
 from moment_tui.secrets import SecretFormatError, check_webhook_secret
-from moment_tui.store import eventlog
+from moment_tui.store import applications, eventlog
+from moment_tui.store.applications import Application
 from moment_tui.store.eventlog import Delivery
 from moment_tui.store.workspace import workspace_path
 from moment_tui.webhooks import report
@@ -233,10 +234,19 @@ def cmd_trigger(args: argparse.Namespace, io: Io) -> int:
 
 def cmd_events(args: argparse.Namespace, io: Io) -> int:
     settings = io.settings()
-    rows = read_workspace(settings, lambda conn: eventlog.latest(conn, limit=args.limit))
+
+    def read(conn: sqlite3.Connection) -> tuple[list[Delivery], dict[int, Application]]:
+        rows = eventlog.latest(conn, limit=args.limit)
+        apps = applications.for_deliveries(conn, [d.seq for d in rows]) if args.json else {}
+        return rows, apps
+
+    rows, apps = read_workspace(settings, read)
     for delivery in reversed(rows):
         if args.json:
-            io.out(json.dumps(report.as_json(delivery), separators=(",", ":"), ensure_ascii=False))
+            item = report.as_json(delivery)
+            app = apps.get(delivery.seq)
+            item["applied"] = None if app is None else applications.as_json(app)
+            io.out(json.dumps(item, separators=(",", ":"), ensure_ascii=False))
         else:
             io.out(f"#{delivery.seq:<6} {report.line(delivery, from_log=True)}")
     if not rows and not args.json:

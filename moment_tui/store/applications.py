@@ -144,6 +144,40 @@ def for_delivery(conn: sqlite3.Connection, seq: int) -> Application | None:
     return None if row is None else _application(row)
 
 
+def for_deliveries(conn: sqlite3.Connection, seqs: list[int]) -> dict[int, Application]:
+    """The applications of these deliveries (those that have one), by delivery seq."""
+    found: dict[int, Application] = {}
+    for start in range(0, len(seqs), 500):
+        chunk = seqs[start : start + 500]
+        rows = conn.execute(
+            "SELECT * FROM applications"  # noqa: S608 - placeholders only
+            f" WHERE delivery_seq IN ({', '.join('?' * len(chunk))})",
+            chunk,
+        ).fetchall()
+        found.update((row["delivery_seq"], _application(row)) for row in rows)
+    return found
+
+
+def as_json(app: Application) -> dict[str, Any]:
+    """What an event did, for ``events --json``: before/after values, the allocation
+    of an account payment, and what the re-fetch found."""
+    return {
+        "outcome": app.outcome,
+        "state": app.state,
+        "note": app.note,
+        "target": {"kind": app.target_kind, "id": app.target_id} if app.target_id else None,
+        "changes": [_change_json(c) for c in app.changes],
+        "allocation": {
+            "bills": [{"bill_id": b, "amount": a} for b, a in app.allocation],
+            "to_balance": app.to_balance,
+            "unallocated": app.unallocated,
+        },
+        "drift": [_drift_json(d) for d in app.drift],
+        "applied_at": app.applied_at,
+        "checked_at": app.checked_at,
+    }
+
+
 def unchecked(conn: sqlite3.Connection, limit: int = 1000, *, after: int = 0) -> list[Application]:
     """Applications never checked with the API (state ``applied``: the process stopped
     before their re-fetch succeeded or was given up on), oldest first; ``after`` pages

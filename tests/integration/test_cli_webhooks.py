@@ -15,6 +15,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -37,6 +38,7 @@ from .pipeline_helpers import (
     raw_post,
     run_cli,
     signed_headers,
+    wait_until,
 )
 
 SECRET = new_webhook_secret()
@@ -421,6 +423,37 @@ def test_events_lists_the_newest_deliveries(
     assert "verified" in line
     assert "obligation.amount_applied" in line
     assert "bill bill_cli5" in line
+
+
+def test_events_json_says_what_each_event_did(
+    listener: ListenProcess, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Before/after values of what an event changed, beside the delivery."""
+    known = bill("bill_cli9", "INV-CLI-9")
+    theirs = Workspace(workspace_path(listener.data_dir / "moment-tui", "sandbox", ""))
+    try:
+        theirs.remember_sync([known], "looked_up")  # the listener's own catalogue
+    finally:
+        theirs.close()
+    code, stdout, _ = trigger(listener, "--amount", "5.00", "--bill", "bill_cli9")
+    assert code == 0
+    [webhook_id] = sent_ids(stdout)
+    use_listener_data(listener, monkeypatch)
+
+    def applied() -> dict[str, Any] | None:
+        _, out, _ = cli("events", "--limit", "1", "--json")
+        [line] = [json.loads(x) for x in out.splitlines()]
+        assert line["webhook_id"] == webhook_id
+        result: dict[str, Any] | None = line["applied"]
+        return result
+
+    result = wait_until(applied)
+    assert (result["outcome"], result["state"]) == ("applied", "unconfirmed")
+    assert result["target"] == {"kind": "bill", "id": "bill_cli9"}
+    changes = {c["field"]: (c["before"], c["after"]) for c in result["changes"]}
+    assert changes["amount_paid"] == (known.amount_paid, known.amount_paid + 500)
+    assert changes["amount_remaining"] == (known.amount_remaining, known.amount_remaining - 500)
+    assert result["drift"] == []
 
 
 def test_events_replay_keeps_the_webhook_id(
