@@ -54,6 +54,13 @@ CREATE INDEX IF NOT EXISTS bills_by_account ON bills(account_id, seq);
 CREATE INDEX IF NOT EXISTS bills_by_status ON bills(status, seq);
 CREATE INDEX IF NOT EXISTS bills_by_customer_status ON bills(customer_id, status, seq);
 CREATE INDEX IF NOT EXISTS bills_by_account_status ON bills(account_id, status, seq);
+-- What an account or customer has unpaid, per currency, read from the index alone:
+-- every object's payment_rules need it (objects.largest_payments), a page at a time.
+CREATE INDEX IF NOT EXISTS bills_unpaid_on_account
+    ON bills(account_id, currency, amount_due, amount_paid, status) WHERE status = 'unpaid';
+CREATE INDEX IF NOT EXISTS bills_unpaid_on_customer
+    ON bills(customer_id, currency, amount_due, amount_paid, status, account_id)
+    WHERE status = 'unpaid' AND account_id IS NULL;
 CREATE TABLE IF NOT EXISTS payments (
     seq INTEGER PRIMARY KEY,
     id TEXT NOT NULL UNIQUE,

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from moment_tui.api.models import BillStatus, ObjectKind
-from moment_tui.sandbox.objects import TABLE, Objects, to_json
+from moment_tui.sandbox.objects import TABLE, Objects, to_json_many
 from moment_tui.sandbox.problems import bad_request
 
 DEFAULT_LIMIT: Final = 20
@@ -82,7 +82,7 @@ def list_objects(objects: Objects, kind: ObjectKind, query: Mapping[str, str]) -
 
     next_cursor = _encode("after", rows[-1]["seq"]) if rows and has_more_after else None
     prev_cursor = _encode("before", rows[0]["seq"]) if rows and has_more_before else None
-    return Listing([to_json(kind, row) for row in rows], next_cursor, prev_cursor)
+    return Listing(to_json_many(kind, rows, objects), next_cursor, prev_cursor)
 
 
 def _exists(objects: Objects, table: str, where: list[str], params: list[Any], below: int) -> bool:

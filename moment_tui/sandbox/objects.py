@@ -13,10 +13,12 @@ import json
 import random
 import sqlite3
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, Final
 
 from moment_tui.api.models import (
     AMOUNT_MAX,
+    BALANCE_LIMIT,
     ID_PATTERNS,
     METADATA_MAX_KEYS,
     AccountCreate,
@@ -29,7 +31,7 @@ from moment_tui.api.models import (
     NestedAccountCreate,
     ObjectKind,
 )
-from moment_tui.billing import OpenBill, settle
+from moment_tui.billing import OpenBill, outstanding, settle
 from moment_tui.sandbox.db import Database, dumps
 from moment_tui.sandbox.ids import new_id
 from moment_tui.sandbox.problems import conflict, not_found, unprocessable
@@ -39,6 +41,47 @@ TABLE: Final[dict[ObjectKind, str]] = {
     "account": "accounts",
     "bill": "bills",
 }
+
+
+@dataclass(frozen=True)
+class Payable:
+    """What a payment to an account or customer may be now: its currency (the
+    holder's, else that of all its unpaid bills), those bills, and the balance."""
+
+    currency: str
+    bills: list[OpenBill]
+    balance: int | None
+
+    @property
+    def owed(self) -> int:
+        """What paying "in full" means."""
+        return outstanding(self.bills, self.balance)
+
+    @property
+    def most(self) -> int:
+        """The largest payment accepted now (0: none is)."""
+        return largest_payment(sum(b.amount_remaining for b in self.bills), self.balance)
+
+
+def largest_payment(bills: int, balance: int | None) -> int:
+    """The most one payment may be, given the unpaid bills it would settle first: past
+    them it lowers the balance, which must stay at or above -(2^53-1); with no balance
+    tracked there is nothing past them to pay."""
+    if balance is None:
+        return min(bills, AMOUNT_MAX)
+    return max(min(bills + balance + BALANCE_LIMIT, AMOUNT_MAX), 0)
+
+
+def payment_currency(own: str | None, bill_currencies: set[str]) -> tuple[str | None, str]:
+    """The currency of a payment to a holder: its own, else that of all its unpaid
+    bills; ``(None, why not)`` when there is none."""
+    if own:
+        return own, ""
+    if len(bill_currencies) == 1:
+        return next(iter(bill_currencies)), ""
+    if bill_currencies:
+        return None, "has bills in several currencies; pay them one by one"
+    return None, "has no balance and no unpaid bills to pay"
 
 
 def moment_now() -> str:
@@ -306,6 +349,47 @@ class Objects:
 
     # --- what a payment competes for ----------------------------------------------
 
+    def payable(self, kind: ObjectKind, holder: sqlite3.Row) -> Payable | str:
+        """What a payment to this account or customer may be, or why none can be."""
+        open_bills = self.open_bills(kind, holder["id"])
+        bill_currencies = {b.currency for b in open_bills if b.currency is not None}
+        currency, why_not = payment_currency(holder["currency"], bill_currencies)
+        if currency is None:
+            return why_not
+        mine = [b for b in open_bills if b.currency == currency]
+        return Payable(currency, mine, holder["balance"])
+
+    def largest_payments(self, kind: ObjectKind, holders: list[sqlite3.Row]) -> dict[str, int]:
+        """``Payable.most`` of each account or customer, from one query per 500 of them
+        (a listing's page) rather than reading every unpaid bill of each."""
+        remaining: dict[str, dict[str, int]] = {}
+        column = "account_id" if kind == "account" else "customer_id"
+        direct = "" if kind == "account" else " AND account_id IS NULL"
+        # Named: for customers SQLite would rather walk bills_by_account_status's
+        # account_id IS NULL, every direct unpaid bill of every customer.
+        index = f"bills_unpaid_on_{kind}"
+        ids = [h["id"] for h in holders]
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            marks = ", ".join("?" * len(chunk))
+            rows = self.db.all(
+                f"SELECT {column} AS holder, currency, SUM(amount_due - amount_paid) AS owed"  # noqa: S608
+                f" FROM bills INDEXED BY {index}"
+                f" WHERE {column} IN ({marks}){direct} AND status = 'unpaid'"
+                " GROUP BY holder, currency",
+                tuple(chunk),
+            )
+            for row in rows:
+                remaining.setdefault(row["holder"], {})[row["currency"]] = row["owed"]
+        most: dict[str, int] = {}
+        for holder in holders:
+            owed = remaining.get(holder["id"], {})
+            currency, _ = payment_currency(holder["currency"], set(owed))
+            most[holder["id"]] = (
+                0 if currency is None else largest_payment(owed.get(currency, 0), holder["balance"])
+            )
+        return most
+
     def open_bills(self, kind: ObjectKind, holder_id: str) -> list[OpenBill]:
         """Unpaid bills of an account, or the bills directly on a customer."""
         where = "account_id = ?" if kind == "account" else "customer_id = ? AND account_id IS NULL"
@@ -329,8 +413,27 @@ class Objects:
 # --- JSON shapes ----------------------------------------------------------------------
 
 
-def to_json(kind: ObjectKind, row: sqlite3.Row) -> dict[str, Any]:
+def to_json(kind: ObjectKind, row: sqlite3.Row, objects: Objects) -> dict[str, Any]:
     """The API object: only fields that are set, as in Moment's examples."""
+    return to_json_many(kind, [row], objects)[0]
+
+
+def to_json_many(
+    kind: ObjectKind, rows: list[sqlite3.Row], objects: Objects
+) -> list[dict[str, Any]]:
+    """The API objects of ``rows``, all of one kind.
+
+    ``payment_rules`` say what a payment may be now (reference §3.7): a bill takes 1
+    up to what remains, an account or customer 1 up to ``largest_payment`` (more
+    than it owes only with a balance tracked). When no payment would be accepted (a
+    paid or voided bill; a holder with nothing to pay and no balance to credit) the
+    rules are left out, which the reference says means it cannot be paid against.
+    """
+    most = objects.largest_payments(kind, rows) if kind != "bill" else {}
+    return [_json(kind, row, most.get(row["id"], 0)) for row in rows]
+
+
+def _json(kind: ObjectKind, row: sqlite3.Row, most: int) -> dict[str, Any]:
     body: dict[str, Any] = {"id": row["id"], "external_reference": row["external_reference"]}
     if kind == "bill":
         remaining = row["amount_due"] - row["amount_paid"]
@@ -344,15 +447,17 @@ def to_json(kind: ObjectKind, row: sqlite3.Row) -> dict[str, Any]:
             amount_remaining=max(remaining, 0),
             bill_date=row["bill_date"],
             due_date=row["due_date"],
-            payment_rules=_rules(1, row["amount_due"], overpayment=False),
         )
+        if row["status"] == BillStatus.UNPAID and remaining > 0:
+            body["payment_rules"] = _rules(1, remaining, overpayment=False)
     else:
         if kind == "account":
             body["customer_id"] = row["customer_id"]
         names = ("name", "email", "phone") if kind == "customer" else ("name",)
         body.update({name: row[name] for name in names})
         body.update(currency=row["currency"], balance=row["balance"])
-        body["payment_rules"] = _rules(1, AMOUNT_MAX, overpayment=row["balance"] is not None)
+        if most >= 1:
+            body["payment_rules"] = _rules(1, most, overpayment=row["balance"] is not None)
     metadata = json.loads(row["metadata"])
     if metadata:
         body["metadata"] = metadata

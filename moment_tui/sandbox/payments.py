@@ -26,9 +26,10 @@ from moment_tui.api.models import (
     AMOUNT_MAX,
     BALANCE_LIMIT,
     BillStatus,
+    ObjectKind,
     SandboxPaymentCreate,
 )
-from moment_tui.billing import BillState, allocate, outstanding, pay_bill
+from moment_tui.billing import BillState, allocate, pay_bill
 from moment_tui.sandbox.db import Database, dumps
 from moment_tui.sandbox.delivery import enqueue
 from moment_tui.sandbox.ids import new_id
@@ -122,21 +123,17 @@ class Payments:
         return amount, bill["currency"], [(bill["id"], amount)], 0
 
     def _pay_holder(
-        self, kind: str, holder: sqlite3.Row, amount: int | None
+        self, kind: ObjectKind, holder: sqlite3.Row, amount: int | None
     ) -> tuple[int, str, list[tuple[str, int]], int]:
-        open_bills = self.objects.open_bills(kind, holder["id"])  # type: ignore[arg-type]
-        currencies = {b.currency for b in open_bills}
-        currency = holder["currency"] or (currencies.pop() if len(currencies) == 1 else None)
-        if currency is None:
-            detail = (
-                "has bills in several currencies; pay them one by one"
-                if currencies
-                else "has no balance and no unpaid bills to pay"
-            )
-            raise unprocessable(f"{kind} {holder['id']} {detail}", kind)
-        open_bills = [b for b in open_bills if b.currency == currency]
-        balance = holder["balance"]
-        owed = outstanding(open_bills, balance)
+        payable = self.objects.payable(kind, holder)
+        if isinstance(payable, str):
+            raise unprocessable(f"{kind} {holder['id']} {payable}", kind)
+        currency, open_bills, balance, owed = (
+            payable.currency,
+            payable.bills,
+            payable.balance,
+            payable.owed,
+        )
         if amount is None:
             if owed == 0:
                 raise unprocessable(f"{kind} {holder['id']} owes nothing; give an amount", "amount")
@@ -154,13 +151,16 @@ class Payments:
                 "balance to hold a credit",
                 "amount",
             )
-        if allocation.to_balance and balance - allocation.to_balance < -BALANCE_LIMIT:
+        if balance is not None and amount > payable.most:
             # A credit past -(2^53-1) would leave JSON's safe integers (README, Unknown 8).
-            room = balance + BALANCE_LIMIT
+            room = (
+                f"at most {payable.most} can be paid now"
+                if payable.most
+                else "nothing more can be paid until the balance goes up"
+            )
             raise unprocessable(
-                f"{amount} would take the balance of {kind} {holder['id']} to "
-                f"{balance - allocation.to_balance}, below the -{BALANCE_LIMIT} a balance can "
-                f"hold; at most {amount - allocation.to_balance + room} can be paid now",
+                f"{amount} would take the balance of {kind} {holder['id']} below the "
+                f"-{BALANCE_LIMIT} a balance can hold; {room}",
                 "amount",
             )
         for bill_id, part in allocation.bills:

@@ -214,17 +214,17 @@ async def _post(
 
 def _create_customer(state: SandboxState, payload: Any) -> dict[str, Any]:
     row = state.objects.create_customer(_model(CustomerCreate, payload))
-    return to_json("customer", row)
+    return to_json("customer", row, state.objects)
 
 
 def _create_account(state: SandboxState, payload: Any) -> dict[str, Any]:
     row = state.objects.create_account_request(_model(AccountCreate, payload))
-    return to_json("account", row)
+    return to_json("account", row, state.objects)
 
 
 def _create_bill(state: SandboxState, payload: Any) -> dict[str, Any]:
     row = state.objects.create_bill(_model(BillCreate, payload))
-    return to_json("bill", row)
+    return to_json("bill", row, state.objects)
 
 
 def _pay(state: SandboxState, payload: Any) -> dict[str, Any]:
@@ -257,7 +257,7 @@ def _handlers(kind: ObjectKind) -> tuple[Handler, Handler, Handler, Handler]:
     async def retrieve(request: web.Request) -> web.Response:
         state = _state(request)
         row = state.objects.resolve(kind, request.match_info["ref"])
-        return web.json_response(to_json(kind, row), dumps=dumps)
+        return web.json_response(to_json(kind, row, state.objects), dumps=dumps)
 
     async def update(request: web.Request) -> web.Response:
         state = _state(request)
@@ -275,7 +275,7 @@ def _handlers(kind: ObjectKind) -> tuple[Handler, Handler, Handler, Handler]:
                 row = state.objects.update_bill(ref, body)
             else:
                 row = state.objects.update_holder(kind, ref, body)
-        return web.json_response(to_json(kind, row), dumps=dumps)
+        return web.json_response(to_json(kind, row, state.objects), dumps=dumps)
 
     return create, listing, retrieve, update
 
@@ -285,7 +285,7 @@ async def void(request: web.Request) -> web.Response:
     ref = request.match_info["ref"]
 
     def operation(state: SandboxState, _payload: Any) -> dict[str, Any]:
-        return to_json("bill", state.objects.void_bill(ref))
+        return to_json("bill", state.objects.void_bill(ref), state.objects)
 
     return await _post(request, operation, 200, parse_body=False)
 

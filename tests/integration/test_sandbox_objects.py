@@ -127,9 +127,9 @@ async def test_minimal_customer_shows_only_fields_that_are_set(client: MomentCli
     reference = ref("cus")
     customer = await client.create_customer(CustomerCreate(external_reference=reference))
     raw = (await client.request("GET", f"/billing/customers/{customer.id}")).body
-    assert set(raw) == {"id", "external_reference", "payment_rules"}
-    # No balance tracked: the customer cannot hold a credit.
-    assert raw["payment_rules"]["overpayment_allowed"] is False
+    # No balance tracked and no bills: nothing can be paid to it, so no payment_rules
+    # (reference §3.7: without rules an entity cannot be paid against).
+    assert set(raw) == {"id", "external_reference"}
     assert customer.balance is None
     assert customer.currency is None
     assert customer.metadata == {}

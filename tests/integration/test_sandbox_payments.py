@@ -392,3 +392,94 @@ async def test_an_overpayment_cannot_push_a_balance_past_the_safe_range(
     assert (await client.get_account(account["id"])).balance == -limit
     paid = await pay(client, account=account["id"], amount=500)
     assert paid["allocation"] == {"bills": [{"bill_id": bill["id"], "amount": 500}], "balance": 0}
+
+
+# --- payment_rules say what a payment may be now ---------------------------------------------
+
+
+def rules(maximum: int, *, overpayment: bool) -> dict[str, Any]:
+    return {
+        "min_amount": 1,
+        "max_amount": maximum,
+        "underpayment_allowed": True,
+        "overpayment_allowed": overpayment,
+    }
+
+
+async def fetched(client: MomentClient, kind: str, object_id: str) -> dict[str, Any]:
+    body: dict[str, Any] = (await client.request("GET", f"/billing/{kind}s/{object_id}")).body
+    return body
+
+
+async def test_payment_rules_are_what_a_payment_may_be_now(client: MomentClient) -> None:
+    """Reference §3.7: an entity without payment_rules cannot be paid against. So an
+    object carries rules exactly when a payment to it would be accepted, and their
+    max_amount is the largest one that would be: a bill's remaining amount; an
+    account's or customer's unpaid bills with no balance tracked; with a balance, up
+    to 99,999,999 (or less, near the balance's lower limit)."""
+    customer = await make(client, "/billing/customers", external_reference=ref("cus"))
+    assert "payment_rules" not in customer  # no balance, no bills: every payment is 422
+    refused = await failure(
+        post(client, PAYMENTS, {"customer": customer["id"], "amount": 1}), Unprocessable
+    )
+    assert "no balance and no unpaid bills" in (refused.detail or "")
+
+    bill = await bill_for(client, 300, customer=customer["id"])
+    assert bill["payment_rules"] == rules(300, overpayment=False)
+    assert (await fetched(client, "customer", customer["id"]))["payment_rules"] == rules(
+        300, overpayment=False
+    )
+    await failure(post(client, PAYMENTS, {"customer": customer["id"], "amount": 301}))
+    await pay(client, customer=customer["id"], amount=120)
+    assert (await fetched(client, "bill", bill["id"]))["payment_rules"] == rules(
+        180, overpayment=False
+    )
+    assert (await fetched(client, "customer", customer["id"]))["payment_rules"] == rules(
+        180, overpayment=False
+    )
+    await pay(client, customer=customer["id"], amount=180)
+    assert "payment_rules" not in await fetched(client, "bill", bill["id"])  # paid
+    assert "payment_rules" not in await fetched(client, "customer", customer["id"])
+
+    voided = await bill_for(client, 300)
+    await client.void_bill(voided["id"])
+    assert "payment_rules" not in await fetched(client, "bill", voided["id"])
+
+    # Bills in two currencies and no currency of its own: no payment is accepted.
+    mixed = await make(client, "/billing/customers", external_reference=ref("cus"))
+    await bill_for(client, 100, customer=mixed["id"])
+    await bill_for(client, 100, customer=mixed["id"], currency="USD")
+    assert "payment_rules" not in await fetched(client, "customer", mixed["id"])
+    # Its own currency picks the bills a payment covers.
+    await client.request("PATCH", f"/billing/customers/{mixed['id']}", json={"currency": "USD"})
+    assert (await fetched(client, "customer", mixed["id"]))["payment_rules"] == rules(
+        100, overpayment=False
+    )
+
+    # An account with a balance takes up to one payment's cap, overpaying into credit;
+    # near -(2^53-1) only what still fits.
+    account = await make(
+        client,
+        "/billing/accounts",
+        customer=customer["id"],
+        external_reference=ref("acc"),
+        currency="ZAR",
+        balance=0,
+    )
+    assert account["payment_rules"] == rules(99_999_999, overpayment=True)
+    await client.request(
+        "PATCH",
+        f"/billing/accounts/{account['id']}",
+        json={"currency": "ZAR", "balance": -(2**53 - 1) + 70},
+    )
+    await bill_for(client, 30, account=account["id"])
+    listed = (
+        await client.request("GET", "/billing/accounts", params={"customer": customer["id"]})
+    ).body["data"]
+    assert [a["payment_rules"] for a in listed] == [rules(100, overpayment=True)]
+    await pay(client, account=account["id"], amount=100)
+    assert "payment_rules" not in await fetched(client, "account", account["id"])
+    at_limit = await failure(
+        post(client, PAYMENTS, {"account": account["id"], "amount": 1}), Unprocessable
+    )
+    assert "nothing more can be paid until the balance goes up" in (at_limit.detail or "")
