@@ -134,10 +134,22 @@ async def show(request: web.Request) -> web.Response:
     if bill is None:
         return web.Response(status=404, text="No such bill.", content_type="text/plain")
     message = ""
-    if request.query.get("paid"):
+    if _paid_here(state, bill, request.query.get("paid", "")):
         message = '<p class="note" id="note">Payment received. Thank you.</p>'
     page = _page(state, bill, state.objects.today(), message=message)
     return web.Response(text=page, content_type="text/html")
+
+
+def _paid_here(state: SandboxState, bill: sqlite3.Row, payment_id: str) -> bool:
+    """Whether ``?paid=`` names a payment made to this bill: the note thanks a payer
+    only for a payment that happened (any other value shows the page as it is)."""
+    if not payment_id:
+        return False
+    row = state.db.one(
+        "SELECT 1 FROM payments WHERE id = ? AND target_kind = 'bill' AND target_id = ?",
+        (payment_id, bill["id"]),
+    )
+    return row is not None
 
 
 async def submit(request: web.Request) -> web.Response:

@@ -600,3 +600,31 @@ async def test_a_page_rendered_before_a_restart_on_the_same_db_still_pays(
     # Another sandbox (another key) would refuse it even for a bill of the same id.
     assert other.state.tokens.issued_at(token, bill["id"]) is None
     assert memory.state.tokens.issued_at(token, bill["id"]) is not None
+
+
+async def test_the_thank_you_note_needs_a_payment_of_that_bill(
+    client: MomentClient, browser: httpx.AsyncClient
+) -> None:
+    """``?paid=`` shows "Payment received" only when it names a payment made to this
+    bill; anything else (made up, another bill's) shows the page as it is."""
+    bill = await bill_for_new_customer(client, 2000)
+    other = await bill_for_new_customer(client, 2000)
+    path = f"/pay/{bill['id']}"
+    theirs = (await post(client, "/sandbox/payments", {"bill": other["id"], "amount": 100})).body
+    note = '<p class="note" id="note">Payment received. Thank you.</p>'
+    plain = (await browser.get(path)).text
+    for paid in ("anything", "pay_" + "A" * 21, theirs["id"], "", " "):
+        page = await browser.get(path, params={"paid": paid})
+        assert page.status_code == 200
+        assert note not in page.text, paid
+        assert TOKEN.sub("", page.text) == TOKEN.sub("", plain)
+
+    answer = await press_pay(browser, path, "1.00")
+    match = PAID_LOCATION.match(answer.headers["location"])
+    assert match is not None
+    assert note in (await browser.get(answer.headers["location"])).text
+    # The same payment id on another bill's page thanks no one there.
+    assert note not in (await browser.get(f"/pay/{other['id']}?paid={match.group(2)}")).text
+    # A payment to the bill made through the API counts: the bill was paid.
+    mine = (await post(client, "/sandbox/payments", {"bill": bill["id"], "amount": 100})).body
+    assert note in (await browser.get(path, params={"paid": mine["id"]})).text
