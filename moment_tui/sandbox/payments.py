@@ -30,6 +30,7 @@ from moment_tui.api.models import (
     SandboxPaymentCreate,
 )
 from moment_tui.billing import BillState, allocate, pay_bill
+from moment_tui.money import format_minor
 from moment_tui.sandbox.db import Database, dumps
 from moment_tui.sandbox.delivery import enqueue
 from moment_tui.sandbox.ids import new_id
@@ -114,10 +115,15 @@ class Payments:
             raise unprocessable(f"bill {bill['id']} is already paid", "bill")
         amount = state.amount_remaining if amount is None else amount
         if amount > state.amount_remaining:
+            more = "is more than the {} remaining on the bill (bills take no overpayment)"
+            currency = bill["currency"]
             raise unprocessable(
-                f"{amount} is more than the {state.amount_remaining} remaining on the bill "
-                "(bills take no overpayment)",
+                f"{amount} {more.format(state.amount_remaining)}",
                 "amount",
+                for_payer=(
+                    f"{format_minor(amount, currency)} "
+                    f"{more.format(format_minor(state.amount_remaining, currency))}"
+                ),
             )
         self._settle_bill(bill["id"], state, amount)
         return amount, bill["currency"], [(bill["id"], amount)], 0

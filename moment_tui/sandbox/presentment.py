@@ -248,7 +248,7 @@ def _refused(
 
 def _reason(exc: MoneyError | Problem | ValidationError) -> str:
     if isinstance(exc, Problem):
-        return exc.detail
+        return exc.for_payer
     if isinstance(exc, ValidationError):
         return "; ".join(field_errors(exc).values())
     return str(exc)

@@ -26,6 +26,7 @@ class Problem(Exception):
         *,
         errors: list[dict[str, str]] | None = None,
         headers: dict[str, str] | None = None,
+        for_payer: str | None = None,
     ) -> None:
         super().__init__(detail)
         self.status = status
@@ -34,6 +35,9 @@ class Problem(Exception):
         self.detail = detail
         self.errors = errors
         self.headers = headers or {}
+        # The detail as the bill page shows it: amounts as money (R 20.01), where the
+        # API's detail keeps the minor units its fields are in (2001).
+        self.for_payer = for_payer or detail
 
     def body(self, instance: str) -> dict[str, Any]:
         body: dict[str, Any] = {
@@ -84,9 +88,18 @@ def not_found(kind: str, ref: str) -> Problem:
     )
 
 
-def unprocessable(detail: str, field: str | None = None) -> Problem:
+def unprocessable(
+    detail: str, field: str | None = None, *, for_payer: str | None = None
+) -> Problem:
     errors = [{"field": field, "message": detail}] if field else None
-    return Problem(422, "unprocessable", "Request could not be processed", detail, errors=errors)
+    return Problem(
+        422,
+        "unprocessable",
+        "Request could not be processed",
+        detail,
+        errors=errors,
+        for_payer=for_payer,
+    )
 
 
 def conflict(slug: str, detail: str, field: str | None = None) -> Problem:

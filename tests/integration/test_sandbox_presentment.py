@@ -129,7 +129,9 @@ async def test_form_post_pays_and_redirects(
         ("0", "the amount must be at least R 0.01"),
         ("-5", "the amount cannot be negative"),
         ("1.234", "too many decimals"),
-        ("20.01", "2001 is more than the 2000 remaining on the bill"),
+        # Amounts on the page are money, not the API's minor units (2001, 2000).
+        ("20.01", "R 20.01 is more than the R 20.00 remaining on the bill"),
+        ("999999.00", "R 999,999.00 is more than the R 20.00 remaining on the bill"),
         # Beyond the largest amount a bill can have: a message, not a 500.
         ("99999999999", "the amount must be at most R 999,999.99"),
         ("1000000", "the amount must be at most R 999,999.99"),
@@ -280,7 +282,8 @@ async def test_the_page_pays_exactly_as_the_payments_endpoint_does(
     start_sandbox: StartSandbox, receiver: Receiver, secret: str
 ) -> None:
     """The form post and ``POST /sandbox/payments`` share one code path: the same
-    refusals word for word, the same payment record, the same webhook."""
+    refusals (word for word, but for amounts: minor units in the API's detail, money
+    on the page), the same payment record, the same webhook."""
     sandbox = await start_sandbox(
         webhook_url=receiver.url, webhook_secrets=(secret,), retry_schedule=FAST_SCHEDULE
     )
@@ -302,7 +305,10 @@ async def test_the_page_pays_exactly_as_the_payments_endpoint_does(
             api_detail
             == "1001 is more than the 1000 remaining on the bill (bills take no overpayment)"
         )
-        assert f'<p class="error" id="error">{api_detail}</p>' in too_much.text
+        page_detail = (
+            "R 10.01 is more than the R 10.00 remaining on the bill (bills take no overpayment)"
+        )
+        assert f'<p class="error" id="error">{page_detail}</p>' in too_much.text
 
         api_payment = (
             await post(client, "/sandbox/payments", {"bill": by_api["id"], "amount": 400})
