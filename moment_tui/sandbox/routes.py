@@ -102,18 +102,28 @@ async def latency(request: web.Request, handler: Handler) -> web.StreamResponse:
         _WAITED.reset(token)
 
 
+# RFC 9110 §11.6.1: a 401 names the scheme to use; RFC 6750 §3.1: a token that was
+# sent and refused is error="invalid_token" (a request with none gets no error code).
+_CHALLENGE: Final = 'Bearer realm="moment-sandbox"'
+_INVALID_TOKEN: Final = _CHALLENGE + ', error="invalid_token"'
+
+
+def _unauthorized(detail: str, challenge: str) -> Problem:
+    return Problem(
+        401, "unauthorized", "Unauthorized", detail, headers={"WWW-Authenticate": challenge}
+    )
+
+
 @web.middleware
 async def authenticate(request: web.Request, handler: Handler) -> web.StreamResponse:
     """``Authorization: Bearer sk_test_…`` on the API; live keys are refused."""
     if request.path.startswith(("/billing", "/sandbox")):
         token = _bearer(request)
         if not token:
-            raise Problem(
-                401, "unauthorized", "Unauthorized", "send Authorization: Bearer sk_test_…"
-            )
+            raise _unauthorized("send Authorization: Bearer sk_test_…", _CHALLENGE)
         if token.startswith("sk_test_"):
             if len(token) == len("sk_test_"):
-                raise Problem(401, "unauthorized", "Unauthorized", "invalid API key")
+                raise _unauthorized("invalid API key", _INVALID_TOKEN)
         elif token.startswith("sk_"):
             raise Problem(
                 403,
@@ -122,7 +132,7 @@ async def authenticate(request: web.Request, handler: Handler) -> web.StreamResp
                 "this is a local sandbox and refuses live keys; use an sk_test_ key",
             )
         else:
-            raise Problem(401, "unauthorized", "Unauthorized", "invalid API key")
+            raise _unauthorized("invalid API key", _INVALID_TOKEN)
     return await handler(request)
 
 

@@ -333,6 +333,13 @@ async def test_auth_failures(sandbox_url: str, authorization: str | None, status
             if status == 403:
                 assert "sk_test_" in problem["detail"]
                 assert "live" in problem["detail"]
+                assert "www-authenticate" not in response.headers  # a 403 challenges no one
+            else:  # RFC 9110 §11.6.1: a 401 says which scheme to authenticate with
+                challenge = response.headers["www-authenticate"]
+                assert challenge.startswith('Bearer realm="moment-sandbox"')
+                # RFC 6750 §3.1: an error code only when a token was sent and refused.
+                sent = authorization is not None and authorization.lower().startswith("bearer ")
+                assert challenge.endswith(', error="invalid_token"') == sent
 
 
 async def test_any_test_key_is_accepted_and_bearer_is_case_insensitive(sandbox_url: str) -> None:
