@@ -11,6 +11,9 @@ from moment_tui.api.models import field_errors
 from moment_tui.sandbox.db import dumps
 
 PROBLEM_TYPE_BASE = "urn:moment-sandbox:problem:"
+# Exactly this on every problem, whichever way it is answered (raised, or stored and
+# replayed for an Idempotency-Key): RFC 9457 registers the type with no parameters,
+# and JSON is UTF-8 by definition (RFC 8259 §8.1), so no "; charset=utf-8".
 CONTENT_TYPE = "application/problem+json"
 
 
@@ -54,7 +57,7 @@ class Problem(Exception):
     def response(self, instance: str) -> web.Response:
         return web.Response(
             status=self.status,
-            text=dumps(self.body(instance)),
+            body=dumps(self.body(instance)).encode(),  # bytes: aiohttp adds no charset
             content_type=CONTENT_TYPE,
             headers=self.headers,
         )

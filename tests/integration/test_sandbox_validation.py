@@ -467,3 +467,43 @@ async def test_a_second_api_key_is_a_separate_client(sandbox_url: str) -> None:
         created = await post(other, CUSTOMERS, {"external_reference": ref("cus")})
         assert created.status == 201
         assert (await other.get_customer(created.body["id"])).id == created.body["id"]
+
+
+async def test_every_problem_has_one_content_type(
+    raw_http: httpx.AsyncClient, world: World
+) -> None:
+    """One media type, exactly, on every error: raised in a handler or a middleware,
+    answered by a POST (stored for its Idempotency-Key) or replayed, from aiohttp's
+    own 404/405/413, or from the bill page's form."""
+    key, taken = new_key(), {"external_reference": ref("dup")}
+    made = await raw_http.post(CUSTOMERS, json=taken, headers={"Idempotency-Key": new_key()})
+    assert made.status_code == 201
+    big = b'{"external_reference": "' + b"x" * (1024 * 1024 + 10) + b'"}'
+    answers = {
+        "401": await raw_http.get(CUSTOMERS, headers={"Authorization": ""}),
+        "403": await raw_http.get(CUSTOMERS, headers={"Authorization": "Bearer sk_live1"}),
+        "404 route": await raw_http.get("/billing/invoices"),
+        "404 object": await raw_http.get(f"{CUSTOMERS}/{ref('nobody')}"),
+        "405": await raw_http.delete(f"{CUSTOMERS}/{world.customer}"),
+        "400 listing": await raw_http.get(CUSTOMERS, params={"limit": "0"}),
+        "400 patch": await raw_http.patch(f"{CUSTOMERS}/{world.customer}", json={"x": 1}),
+        "400 no key": await raw_http.post(CUSTOMERS, json={"external_reference": ref("c")}),
+        "409 post": await raw_http.post(CUSTOMERS, json=taken, headers={"Idempotency-Key": key}),
+        "409 replayed": await raw_http.post(
+            CUSTOMERS, json=taken, headers={"Idempotency-Key": key}
+        ),
+        "413": await raw_http.post(CUSTOMERS, content=big, headers={"Idempotency-Key": new_key()}),
+        "422 patch": await raw_http.patch(
+            f"{BILLS}/{world.bill}", json={"currency": "ZAR", "amount_paid": 99_999_999}
+        ),
+        "400 bill page": await raw_http.post(
+            f"/pay/{world.bill}",
+            content=b"amount=\xff",
+            headers={"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"},
+        ),
+    }
+    assert answers["409 replayed"].headers["idempotent-replayed"] == "true"
+    for name, answer in answers.items():
+        assert answer.status_code == int(name[:3]), (name, answer.text)
+        assert answer.headers["content-type"] == "application/problem+json", name
+        assert answer.json()["status"] == answer.status_code, name
