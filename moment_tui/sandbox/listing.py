@@ -47,13 +47,17 @@ class Listing:
     prev_cursor: str | None
 
 
-def list_objects(objects: Objects, kind: ObjectKind, query: Mapping[str, str]) -> Listing:
-    unknown = sorted(set(query) - FILTERS[kind] - {"limit", "cursor"})
+def refuse_unknown(query: Mapping[str, str], allowed: frozenset[str]) -> None:
+    """400 naming the first query parameter not in ``allowed``: a misspelt filter
+    must not quietly list everything. Every sandbox listing checks this."""
+    unknown = sorted(set(query) - allowed)
     if unknown:
-        allowed = ", ".join(sorted(FILTERS[kind] | {"limit", "cursor"}))
-        raise bad_request(
-            f"unknown query parameter {unknown[0]!r} (allowed: {allowed})", unknown[0]
-        )
+        names = ", ".join(sorted(allowed))
+        raise bad_request(f"unknown query parameter {unknown[0]!r} (allowed: {names})", unknown[0])
+
+
+def list_objects(objects: Objects, kind: ObjectKind, query: Mapping[str, str]) -> Listing:
+    refuse_unknown(query, FILTERS[kind] | {"limit", "cursor"})
     limit = parse_limit(query.get("limit"), default=DEFAULT_LIMIT, maximum=MAX_LIMIT)
     where, params = _filters(objects, kind, query)
     direction, position = _cursor(query.get("cursor"))

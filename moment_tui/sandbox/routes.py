@@ -27,7 +27,7 @@ from moment_tui.api.models import (
 from moment_tui.sandbox.db import Database, dumps
 from moment_tui.sandbox.delivery import Sender, delivery_json, event_json
 from moment_tui.sandbox.idempotency import Keys, check_key, fingerprint, scope_for
-from moment_tui.sandbox.listing import list_objects, parse_limit
+from moment_tui.sandbox.listing import list_objects, parse_limit, refuse_unknown
 from moment_tui.sandbox.objects import Objects, to_json
 from moment_tui.sandbox.payments import Payments
 from moment_tui.sandbox.problems import CONTENT_TYPE, Problem, bad_request, invalid, nulls_refused
@@ -317,6 +317,7 @@ async def pay(request: web.Request) -> web.Response:
 
 async def deliveries(request: web.Request) -> web.Response:
     state = _state(request)
+    refuse_unknown(request.query, frozenset({"limit", "event"}))
     limit = parse_limit(request.query.get("limit"), default=LOG_LIMIT, maximum=LOG_MAX_LIMIT)
     event = request.query.get("event")
     if event:
@@ -330,6 +331,7 @@ async def deliveries(request: web.Request) -> web.Response:
 
 async def events(request: web.Request) -> web.Response:
     state = _state(request)
+    refuse_unknown(request.query, frozenset({"limit"}))
     limit = parse_limit(request.query.get("limit"), default=LOG_LIMIT, maximum=LOG_MAX_LIMIT)
     rows = state.db.all("SELECT * FROM events ORDER BY seq DESC LIMIT ?", (limit,))
     return web.json_response({"data": [event_json(r) for r in rows]}, dumps=dumps)

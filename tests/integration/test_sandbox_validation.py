@@ -433,6 +433,30 @@ async def test_bad_limit_on_the_sandbox_logs_is_400(
     ]
 
 
+@pytest.mark.parametrize(
+    ("path", "query", "allowed"),
+    [
+        ("/sandbox/events", {"evnt": "evt_x"}, "limit"),
+        ("/sandbox/events", {"event": "evt_x"}, "limit"),  # events take no event filter
+        ("/sandbox/deliveries", {"evnt": "evt_x"}, "event, limit"),
+        ("/sandbox/deliveries", {"limit": "5", "cursor": "x"}, "event, limit"),
+    ],
+)
+async def test_unknown_query_parameters_on_the_sandbox_logs_are_400(
+    raw_http: httpx.AsyncClient, path: str, query: dict[str, str], allowed: str
+) -> None:
+    """As on the /billing listings: a misspelt parameter is named, not silently
+    ignored (which would answer the unfiltered log as if it were the filtered one)."""
+    response = await raw_http.get(path, params=query)
+    assert response.status_code == 400
+    name = next(n for n in query if n not in allowed.split(", "))
+    detail = f"unknown query parameter {name!r} (allowed: {allowed})"
+    assert response.json()["detail"] == detail
+    assert response.json()["errors"] == [{"field": name, "message": detail}]
+    known = {k: v for k, v in query.items() if k in allowed.split(", ")}
+    assert (await raw_http.get(path, params=known)).status_code == 200
+
+
 @pytest.mark.parametrize("path", ["/sandbox/deliveries", "/sandbox/events"])
 async def test_sandbox_logs_take_limits_up_to_500(raw_http: httpx.AsyncClient, path: str) -> None:
     for limit in ("1", "500"):
