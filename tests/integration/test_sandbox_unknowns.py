@@ -193,6 +193,51 @@ async def test_null_on_create_means_absent(client: MomentClient) -> None:
     assert (payment.status, payment.body["amount"]) == (201, 2000)  # in full
 
 
+# --- 3.5 vs 13. currency with balance and amount_paid -----------------------------------------
+
+
+async def test_common_operations_examples_need_the_currency_the_reference_requires(
+    client: MomentClient, http: httpx.AsyncClient
+) -> None:
+    """The reference contradicts itself: its Common Operations page (§13) PATCHes
+    ``{"balance": 5000}``, ``{"balance": 10000}`` and ``{"amount_paid": 1500}`` with no
+    currency, while §3.5 and the bill update schema (§12.4) require ``currency`` with
+    each. The sandbox follows the endpoint schemas: each example as written is 400
+    naming ``currency``, changes nothing, and works once the currency is added, with
+    the effect §13 describes (balance replaced; 1500 of 2000 paid leaves 500, unpaid)."""
+    objects = await _objects(client)
+    bill = await _create(
+        client,
+        BILLS,
+        {
+            "external_reference": ref("bill"),
+            "currency": "ZAR",
+            "amount_due": 2000,
+            "customer": objects["customer"]["id"],
+        },
+    )
+    examples = [
+        (f"{CUSTOMERS}/{objects['customer']['id']}", {"balance": 5000}),
+        (f"{ACCOUNTS}/{objects['account']['id']}", {"balance": 10000}),
+        (f"{BILLS}/{bill['id']}", {"amount_paid": 1500}),
+    ]
+    for path, body in examples:
+        before = (await http.get(path)).json()
+        as_written = await http.patch(path, json=body)
+        assert as_written.status_code == 400, path
+        [error] = as_written.json()["errors"]
+        assert error["field"] == "currency"
+        assert error["message"] == f"currency is required when {next(iter(body))} is given"
+        assert (await http.get(path)).json() == before  # nothing applied
+        with_currency = await http.patch(path, json={**body, "currency": "ZAR"})
+        assert with_currency.status_code == 200, path
+    customer = (await http.get(examples[0][0])).json()
+    account = (await http.get(examples[1][0])).json()
+    paid = (await http.get(examples[2][0])).json()
+    assert (customer["balance"], account["balance"]) == (5000, 10000)
+    assert (paid["amount_paid"], paid["amount_remaining"], paid["status"]) == (1500, 500, "unpaid")
+
+
 # --- 10. email on customer update ------------------------------------------------------------
 
 
