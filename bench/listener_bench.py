@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import re
@@ -110,7 +111,8 @@ def serve_baseline(mode: str, port: int, secret: str, db: Path) -> None:
         print(f"Listening on http://127.0.0.1:{bound}{PATH}", flush=True)
         await asyncio.Event().wait()
 
-    asyncio.run(serve())
+    with contextlib.suppress(KeyboardInterrupt):  # the bench stops it with SIGINT
+        asyncio.run(serve())
 
 
 def _resolve(futures: list[asyncio.Future[None]]) -> None:
