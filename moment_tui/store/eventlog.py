@@ -276,11 +276,17 @@ def find(conn: sqlite3.Connection, ref: str) -> Delivery | None:
     """By ``seq`` (digits) or ``webhook-id`` (the verified copy first)."""
     if ref.isascii() and ref.isdigit():
         row = conn.execute(_SELECT + " WHERE d.seq = ?", (int(ref),)).fetchone()
-    else:
-        row = conn.execute(
-            _SELECT + " WHERE d.webhook_id = ? ORDER BY d.verdict != 'verified', d.seq LIMIT 1",
-            (ref,),
-        ).fetchone()
+    else:  # each query on its partial index
+        row = (
+            conn.execute(
+                _SELECT + " WHERE d.webhook_id = ? AND d.verdict = 'verified'", (ref,)
+            ).fetchone()
+            or conn.execute(
+                _SELECT
+                + " WHERE d.webhook_id = ? AND d.verdict != 'verified' ORDER BY d.seq LIMIT 1",
+                (ref,),
+            ).fetchone()
+        )
     return None if row is None else _delivery(row)
 
 

@@ -324,6 +324,39 @@ def test_find_latest_and_paging(ws: Workspace) -> None:
     assert ws.query(lambda c: eventlog.find(c, "msg_4")).verdict == "rejected"  # type: ignore[union-attr]
 
 
+def test_by_webhook_id_the_verified_copy_comes_first_then_the_oldest_other(
+    tmp_path: Path,
+) -> None:
+    """Each lookup on its partial index — also in a workspace made before they existed."""
+    path = tmp_path / "old.sqlite3"
+    Workspace(path).close()
+    old = sqlite3.connect(path)  # as an earlier version left it: one index for all copies
+    old.execute("DROP INDEX deliveries_others_by_webhook_id")
+    old.execute("CREATE INDEX deliveries_by_webhook_id ON deliveries(webhook_id)")
+    old.commit()
+    old.close()
+    ws = Workspace(path)
+    try:
+        first_try = record(ws, rejected("msg_x"))
+        record(ws, rejected("msg_x"))
+        assert ws.query(lambda c: eventlog.find(c, "msg_x")) == first_try
+        good = record(ws, incoming("msg_x"))
+        record(ws, incoming("msg_x"))  # a duplicate
+        assert ws.query(lambda c: eventlog.find(c, "msg_x")) == good
+        indexes = {
+            row[0]
+            for row in ws.query(
+                lambda c: c.execute(
+                    "SELECT name FROM sqlite_master WHERE type = 'index'"
+                ).fetchall()
+            )
+        }
+        assert "deliveries_by_webhook_id" not in indexes
+        assert {"deliveries_verified_once", "deliveries_others_by_webhook_id"} <= indexes
+    finally:
+        ws.close()
+
+
 def test_unapplied_lists_verified_amount_applied_events_without_an_application(
     ws: Workspace,
 ) -> None:
