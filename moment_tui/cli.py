@@ -39,6 +39,7 @@ from moment_tui.secrets import (
     check_webhook_secrets,
     is_live_key,
     mask,
+    secret_length_note,
 )
 
 __all__ = [
@@ -193,6 +194,8 @@ def cmd_login(args: argparse.Namespace, io: Io) -> int:
         parts = secret.split()
         label = "webhook secret" if len(parts) == 1 else f"{len(parts)} webhook secrets"
         io.err(f"Stored {label} {' '.join(mask(p) for p in parts)} in {where}.")
+        for note in filter(None, map(secret_length_note, parts)):
+            io.err(f"Note: {note}.")
     if mode == "LIVE":
         io.err(
             "This key moves real money: the console shows a LIVE banner; "

@@ -101,6 +101,22 @@ def check_webhook_secret(value: str) -> str:
     return value
 
 
+SHORTEST_SECRET: Final = 24  # bytes: Standard Webhooks secrets are 24 to 64 random bytes
+
+
+def secret_length_note(value: str) -> str | None:
+    """A warning for a (well-formed) secret shorter than Standard Webhooks' 24 bytes —
+    most likely one not copied whole. Not refused: it is the sender's secret to choose."""
+    body = value.removeprefix("whsec_")
+    size = len(base64.b64decode(body + "=" * (-len(body) % 4)))
+    if size >= SHORTEST_SECRET:
+        return None
+    return (
+        f"{mask(value)} decodes to {size} bytes, and Standard Webhooks secrets are "
+        f"{SHORTEST_SECRET} to 64: check that it was copied whole"
+    )
+
+
 def check_webhook_secrets(value: str) -> str:
     """One secret, or several separated by spaces (during a rotation, old and new)."""
     parts = value.split()

@@ -244,6 +244,18 @@ def test_login_takes_a_rotation_pair_of_secrets(run: Run, config_dir: Path) -> N
     )
 
 
+def test_login_notes_a_secret_too_short_to_be_whole(run: Run) -> None:
+    cut = SECRET[:26]  # 20 base64 characters: 15 bytes
+    assert run("login", stdin=f"{KEY}\n{cut}\n") == 0
+    assert run.err.splitlines()[-1] == (
+        "Note: whsec_…D8I decodes to 15 bytes, and Standard Webhooks secrets are 24 to 64:"
+        " check that it was copied whole."
+    )
+    assert run.store.get("webhook_secret").value == Secret(cut)  # stored all the same
+    assert run("login", stdin=f"{KEY}\n{SECRET}\n") == 0
+    assert "Note:" not in run.err
+
+
 def test_login_from_stdin_into_the_fallback_file(run: Run, config_dir: Path) -> None:
     assert run("login", stdin=f"{KEY}\n{SECRET}\n") == 0
     path = config_dir / "secrets.json"
