@@ -30,6 +30,13 @@ async def make(client: MomentClient, path: str, **body: Any) -> dict[str, Any]:
     return created
 
 
+async def account_of(client: MomentClient, customer_id: str, **extra: Any) -> dict[str, Any]:
+    """A new account of that customer, with a fresh reference."""
+    return await make(
+        client, "/billing/accounts", customer=customer_id, external_reference=ref("acc"), **extra
+    )
+
+
 async def bill_for(client: MomentClient, amount_due: int = 2000, **extra: Any) -> dict[str, Any]:
     if "account" not in extra and "customer" not in extra:
         extra["customer"] = {"external_reference": ref("cus")}
@@ -133,14 +140,7 @@ async def test_account_payment_allocates_oldest_due_first_then_balance(
     client: MomentClient,
 ) -> None:
     customer = await make(client, "/billing/customers", external_reference=ref("cus"))
-    account = await make(
-        client,
-        "/billing/accounts",
-        customer=customer["id"],
-        external_reference=ref("acc"),
-        currency="ZAR",
-        balance=1000,
-    )
+    account = await account_of(client, customer["id"], currency="ZAR", balance=1000)
     on = {"account": account["id"]}
     late = await bill_for(client, 500, bill_date="2030-01-01", due_date="2030-02-01", **on)
     mid = await bill_for(client, 300, bill_date="2030-01-01", due_date="2030-01-15", **on)
@@ -196,9 +196,7 @@ async def test_account_payment_allocates_oldest_due_first_then_balance(
 
 async def test_account_without_balance_refuses_a_remainder(client: MomentClient) -> None:
     customer = await make(client, "/billing/customers", external_reference=ref("cus"))
-    account = await make(
-        client, "/billing/accounts", customer=customer["id"], external_reference=ref("acc")
-    )
+    account = await account_of(client, customer["id"])
     bill = await bill_for(client, 300, account=account["id"])
     error = await failure(
         post(client, PAYMENTS, {"account": account["id"], "amount": 301}), Unprocessable
@@ -232,9 +230,7 @@ async def test_customer_payment_covers_direct_bills_only_then_balance(
         client, "/billing/customers", external_reference=ref("cus"), currency="ZAR", balance=500
     )
     direct = await bill_for(client, 300, customer=customer["id"], due_date="2031-01-01")
-    account = await make(
-        client, "/billing/accounts", customer=customer["id"], external_reference=ref("acc")
-    )
+    account = await account_of(client, customer["id"])
     on_account = await bill_for(client, 999, account=account["id"], due_date="2030-01-01")
 
     payment = await pay(client, customer=customer["external_reference"], amount=400)
@@ -302,9 +298,7 @@ async def test_pay_in_full_has_the_same_cap_as_an_explicit_amount(client: Moment
 
     # Bills that each fit can add up past the cap on an account (no balance tracked).
     holder = await make(client, "/billing/customers", external_reference=ref("cus"))
-    account = await make(
-        client, "/billing/accounts", customer=holder["id"], external_reference=ref("acc")
-    )
+    account = await account_of(client, holder["id"])
     first = await bill_for(client, 60_000_000, account=account["id"], due_date="2030-01-01")
     second = await bill_for(client, 60_000_000, account=account["id"], due_date="2030-02-01")
     refused = await failure(post(client, PAYMENTS, {"account": account["id"]}), Unprocessable)
@@ -328,14 +322,7 @@ async def test_payment_ids_have_moments_shape_on_every_target(client: MomentClie
     customer = await make(
         client, "/billing/customers", external_reference=ref("cus"), currency="ZAR", balance=900
     )
-    account = await make(
-        client,
-        "/billing/accounts",
-        customer=customer["id"],
-        external_reference=ref("acc"),
-        currency="ZAR",
-        balance=900,
-    )
+    account = await account_of(client, customer["id"], currency="ZAR", balance=900)
     bill = await bill_for(client, 900, customer=customer["id"])
     payments = [
         await pay(client, bill=bill["id"], amount=1),
@@ -375,14 +362,7 @@ async def test_an_overpayment_cannot_push_a_balance_past_the_safe_range(
 
     # An account's unpaid bills take their part first; only the rest meets the limit.
     holder = await make(client, "/billing/customers", external_reference=ref("cus"))
-    account = await make(
-        client,
-        "/billing/accounts",
-        customer=holder["id"],
-        external_reference=ref("acc"),
-        currency="ZAR",
-        balance=-limit,
-    )
+    account = await account_of(client, holder["id"], currency="ZAR", balance=-limit)
     bill = await bill_for(client, 500, account=account["id"])
     over = await failure(
         post(client, PAYMENTS, {"account": account["id"], "amount": 501}), Unprocessable
@@ -458,14 +438,7 @@ async def test_payment_rules_are_what_a_payment_may_be_now(client: MomentClient)
 
     # An account with a balance takes up to one payment's cap, overpaying into credit;
     # near -(2^53-1) only what still fits.
-    account = await make(
-        client,
-        "/billing/accounts",
-        customer=customer["id"],
-        external_reference=ref("acc"),
-        currency="ZAR",
-        balance=0,
-    )
+    account = await account_of(client, customer["id"], currency="ZAR", balance=0)
     assert account["payment_rules"] == rules(99_999_999, overpayment=True)
     await client.request(
         "PATCH",

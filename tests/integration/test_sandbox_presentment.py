@@ -8,6 +8,7 @@ import json
 import re
 import time
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from html import escape
 from pathlib import Path
 from typing import Any
@@ -36,6 +37,18 @@ from tests.integration.conftest import (
 
 PAID_LOCATION = re.compile(r"^/pay/(bill_[A-Za-z0-9]{21})\?paid=(pay_[A-Za-z0-9]{21})$")
 TOKEN = re.compile(r'<input type="hidden" name="token" value="([A-Za-z0-9_-]{48})">')
+
+
+@asynccontextmanager
+async def api_and_page(
+    sandbox: Sandbox,
+) -> AsyncIterator[tuple[MomentClient, httpx.AsyncClient]]:
+    """The API client, and a browser-like client that sees each redirect itself."""
+    async with (
+        make_client(sandbox.url) as client,
+        httpx.AsyncClient(base_url=sandbox.url, follow_redirects=False) as page,
+    ):
+        yield client, page
 
 
 def token_of(page: str) -> str:
@@ -181,10 +194,7 @@ async def test_overdue_unpaid_bill_is_marked_overdue(start_sandbox: StartSandbox
     sandbox = await start_sandbox()
     sandbox.objects.today = lambda: dt.date(2031, 4, 1)
     overdue = '<span class="status overdue" id="overdue">overdue</span>'
-    async with (
-        make_client(sandbox.url) as client,
-        httpx.AsyncClient(base_url=sandbox.url, follow_redirects=False) as http,
-    ):
+    async with api_and_page(sandbox) as (client, http):
         late = await bill_for_new_customer(client, 2000, due_date="2031-03-31")
         page = (await http.get(f"/pay/{late['id']}")).text
         assert f'<span class="status unpaid" id="status">unpaid</span> {overdue}' in page
@@ -256,10 +266,7 @@ async def test_paying_on_the_page_sends_a_signed_webhook(
     sandbox = await start_sandbox(
         webhook_url=receiver.url, webhook_secrets=(secret,), retry_schedule=FAST_SCHEDULE
     )
-    async with (
-        make_client(sandbox.url) as client,
-        httpx.AsyncClient(base_url=sandbox.url, follow_redirects=False) as http,
-    ):
+    async with api_and_page(sandbox) as (client, http):
         bill = await bill_for_new_customer(client, 1000)
         answer = await press_pay(http, f"/pay/{bill['id']}", "4.00")
         assert answer.status_code == 303
@@ -287,10 +294,7 @@ async def test_the_page_pays_exactly_as_the_payments_endpoint_does(
     sandbox = await start_sandbox(
         webhook_url=receiver.url, webhook_secrets=(secret,), retry_schedule=FAST_SCHEDULE
     )
-    async with (
-        make_client(sandbox.url) as client,
-        httpx.AsyncClient(base_url=sandbox.url, follow_redirects=False) as page,
-    ):
+    async with api_and_page(sandbox) as (client, page):
         by_api = await bill_for_new_customer(client, 1000)
         by_page = await bill_for_new_customer(client, 1000)
 
@@ -384,10 +388,7 @@ async def test_a_double_submit_pays_once(start_sandbox: StartSandbox) -> None:
     """Two posts of one rendered form (a double click) — even at the same moment —
     make one payment and one event; both are redirected to that payment's page."""
     sandbox = await start_sandbox()
-    async with (
-        make_client(sandbox.url) as client,
-        httpx.AsyncClient(base_url=sandbox.url, follow_redirects=False) as http,
-    ):
+    async with api_and_page(sandbox) as (client, http):
         bill = await bill_for_new_customer(client, 2000)
         path = f"/pay/{bill['id']}"
         form = {"amount": "5.00", "token": token_of((await http.get(path)).text)}
@@ -438,10 +439,7 @@ async def test_a_post_without_a_token_this_page_issued_pays_nothing(
     through. The page comes back with the typed amount and a fresh token to pay with.
     (A token is signed for its bill and issue time: altering one breaks it.)"""
     sandbox = await start_sandbox()
-    async with (
-        make_client(sandbox.url) as client,
-        httpx.AsyncClient(base_url=sandbox.url, follow_redirects=False) as http,
-    ):
+    async with api_and_page(sandbox) as (client, http):
         bill = await bill_for_new_customer(client, 2000)
         other = await bill_for_new_customer(client, 2000)
         path = f"/pay/{bill['id']}"
@@ -477,10 +475,7 @@ async def test_a_refused_amount_keeps_the_forms_token(start_sandbox: StartSandbo
     """A refused amount pays nothing, so the re-rendered form keeps its token: the
     corrected amount pays with it, once."""
     sandbox = await start_sandbox()
-    async with (
-        make_client(sandbox.url) as client,
-        httpx.AsyncClient(base_url=sandbox.url, follow_redirects=False) as http,
-    ):
+    async with api_and_page(sandbox) as (client, http):
         bill = await bill_for_new_customer(client, 2000)
         path = f"/pay/{bill['id']}"
         token = token_of((await http.get(path)).text)
@@ -501,10 +496,7 @@ async def test_a_tokenless_post_for_a_settled_bill_says_so(start_sandbox: StartS
     """A stale page's post for a bill paid or voided meanwhile: 400, nothing paid, and
     the page says what the bill is now rather than inviting another try."""
     sandbox = await start_sandbox()
-    async with (
-        make_client(sandbox.url) as client,
-        httpx.AsyncClient(base_url=sandbox.url, follow_redirects=False) as http,
-    ):
+    async with api_and_page(sandbox) as (client, http):
         paid = await bill_for_new_customer(client, 2000)
         voided = await bill_for_new_customer(client, 2000)
         await post(client, "/sandbox/payments", {"bill": paid["id"]})
@@ -525,10 +517,7 @@ async def test_viewing_the_page_writes_nothing(start_sandbox: StartSandbox) -> N
     """GET and HEAD are safe (RFC 9110 §9.2.1): rendering a form, token and all, changes
     no row of the database; only a token that pays is recorded."""
     sandbox = await start_sandbox()
-    async with (
-        make_client(sandbox.url) as client,
-        httpx.AsyncClient(base_url=sandbox.url, follow_redirects=False) as http,
-    ):
+    async with api_and_page(sandbox) as (client, http):
         bill = await bill_for_new_customer(client, 2000)
         path = f"/pay/{bill['id']}"
         before = sandbox.db.conn.total_changes
@@ -552,10 +541,7 @@ async def test_used_token_records_go_when_the_tokens_expire(start_sandbox: Start
     """A paid token's record is kept as long as the token could be posted (24 h from its
     issue), then deleted by a later payment: an expired token is refused anyway."""
     sandbox = await start_sandbox()
-    async with (
-        make_client(sandbox.url) as client,
-        httpx.AsyncClient(base_url=sandbox.url, follow_redirects=False) as http,
-    ):
+    async with api_and_page(sandbox) as (client, http):
         bill = await bill_for_new_customer(client, 2000)
         path = f"/pay/{bill['id']}"
         old = sandbox.state.tokens.mint(bill["id"], issued=int(time.time()) - 86000)
