@@ -68,8 +68,6 @@ RETRY_SECONDS: Final = 30.0  # when idle this long, retry events a failure left 
 # Sources of catalogue copies the API gave other than the confirmer's re-fetches (a
 # "webhook" copy is an unknown target's fetch, maybe by another process's reconciler).
 LEARNED_ELSEWHERE: Final = frozenset({"created", "looked_up", "listed", "imported", "webhook"})
-# Of those, the copies that came from the API itself (a bulk-upload file did not).
-FROM_THE_API: Final = LEARNED_ELSEWHERE - {"imported"}
 API_PAUSE: Final = 5.0  # after the API failed, seconds before unknown targets are asked for
 NO_API: Final = "not in the catalogue, and there is no API to fetch it from"
 
@@ -497,15 +495,6 @@ class Reconciler:
             if unknown is None:  # the API could not be asked (or there is none): later
                 return None
             return Application(**base, outcome="unknown_target", state="unconfirmed", note=unknown)
-        if self.client is None and _included(entry, d):
-            included = (
-                f"the catalogue's copy came from the API ({entry.source}, {entry.updated_at})"
-                " after this event arrived, so it already includes this payment: not applied"
-                " again (no API to confirm against)"
-            )
-            return Application(
-                **base, outcome="skipped", state="unconfirmed", checked_at=now, note=included
-            )
         if isinstance(entry.obj, Bill):
             changes, note = _apply_bill(conn, entry.obj, d.amount, d.currency, now)
             # Nothing changed (another currency, a voided bill): still checked with the API.
@@ -550,12 +539,6 @@ class Reconciler:
             ]
             catalogue.upsert(conn, server, "refetched", search=self.workspace.search_available)
         return tuple(changes)
-
-
-def _included(entry: catalogue.Entry[Any], d: Delivery) -> bool:
-    """Whether a catalogue copy already includes an event's payment: the API gave it
-    after the event arrived (Moment applies a payment before it sends the event)."""
-    return entry.source in FROM_THE_API and entry.updated_at > d.received_at
 
 
 def _unknown_note(kind: str, exc: MomentError) -> str:

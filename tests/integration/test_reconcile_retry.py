@@ -432,45 +432,13 @@ async def test_without_an_api_an_unknown_target_waits_for_the_catalogue(
             amount_due=10_000,
             amount_remaining=10_000,
         )
-        await pipe.workspace.remember([bill], "imported")  # the merchant's file, not the API's
+        await pipe.workspace.remember([bill], "looked_up")
         [app] = await reconciler.process([delivery])
         assert (app.outcome, app.state) == ("applied", "unconfirmed")
         assert reconciler.pending == {}
         assert await reconciler.process([delivery]) == []
         entry = await pipe.workspace.read(lambda c: catalogue.get(c, "bill", bill.id))
         assert (entry.obj.amount_paid, entry.obj.amount_remaining) == (2_500, 7_500)
-
-
-async def test_without_an_api_a_copy_the_api_gave_after_the_event_is_not_paid_twice(
-    tmp_path: Path,
-) -> None:
-    """Say the console (which has the API) listed the bill after this process received
-    the event: Moment applied the payment before sending it, so that copy includes it."""
-    async with open_pipeline(tmp_path / "no-api.sqlite3") as pipe:
-        body = amount_applied_event(2_500, "ZAR", bill_id="bill_noApi2")
-        delivery = await store_signed(pipe.workspace, new_webhook_secret(), body)
-        reconciler = Reconciler(pipe.workspace, None)
-        assert await reconciler.process([delivery]) == []  # unknown, no API: it waits
-        listed = Bill(
-            id="bill_noApi2",
-            external_reference="no-api-2",
-            customer_id="bcus_noApi",
-            status=BillStatus.UNPAID,
-            currency="ZAR",
-            amount_due=10_000,
-            amount_paid=2_500,
-            amount_remaining=7_500,
-        )
-        await pipe.workspace.remember([listed], "listed")
-        [app] = await reconciler.process([delivery])
-        assert (app.outcome, app.state, app.changes) == ("skipped", "unconfirmed", ())
-        assert app.note is not None
-        assert "already includes this payment" in app.note
-        assert "listed" in app.note
-        assert reconciler.pending == {}
-        entry = await pipe.workspace.read(lambda c: catalogue.get(c, "bill", listed.id))
-        assert (entry.obj.amount_paid, entry.obj.amount_remaining) == (2_500, 7_500)
-        assert await pipe.workspace.read(eventlog.unapplied) == []
 
 
 @pytest.mark.parametrize("learned", ["after the payment", "before the payment"])
