@@ -135,12 +135,15 @@ def parse_listen(text: str, source: str) -> Listen:
     return Listen(host, int(port_text))
 
 
-def parse_api_url(text: str, source: str) -> str:
-    """An ``http(s)://HOST[:PORT][/PATH]`` URL without its trailing ``/``."""
+def parse_api_url(text: str, source: str, *, query_allowed: bool = False) -> str:
+    """An ``http(s)://HOST[:PORT][/PATH]`` URL without its trailing ``/``. The API's base
+    URL has request paths appended, so it takes no query or fragment; a webhook
+    destination (``query_allowed``, see :func:`parse_destination_url`) may carry a
+    query (``?token=…`` is common) and is then returned as given."""
     stripped = text.strip()
     shape = f"{source}: API URL must be http(s)://HOST[:PORT], got {text!r}"
     if any(c.isspace() for c in stripped):
-        raise ConfigError(f"{source}: the API URL {text!r} contains a space")
+        raise ConfigError(f"{source}: the URL {text!r} contains a space")
     try:
         parts = urlsplit(stripped)
         hostname = parts.hostname  # raises on a broken [IPv6] address
@@ -148,24 +151,31 @@ def parse_api_url(text: str, source: str) -> str:
         raise ConfigError(shape) from None
     if parts.scheme not in ("http", "https") or not parts.netloc or not hostname:
         raise ConfigError(shape)
-    if "?" in stripped or "#" in stripped:
-        raise ConfigError(f"{source}: the API URL must not have a query or fragment, got {text!r}")
+    if "#" in stripped or ("?" in stripped and not query_allowed):
+        what = "a fragment" if query_allowed else "a query or fragment"
+        raise ConfigError(f"{source}: the URL must not have {what}, got {text!r}")
     try:
         _ = parts.port  # urlsplit checks the port only when it is asked for
     except ValueError:
         raise ConfigError(f"{source}: the port in {text!r} is not a number 0-65535") from None
-    return stripped.rstrip("/")
+    return stripped if "?" in stripped else stripped.rstrip("/")
 
 
-# RFC 3986 path characters: no space, no ? or # (those would never match a request).
-_URL_PATH: Final = re.compile(r"/[A-Za-z0-9\-._~!$&'()*+,;=:@%/]*")
+def parse_destination_url(text: str, source: str) -> str:
+    """Where webhooks are sent (``--to``, ``--forward-to``, ``--webhook-url``)."""
+    return parse_api_url(text, source, query_allowed=True)
+
+
+# RFC 3986 path characters, unencoded: no space, ? or #, and no %-escapes (routes match
+# the decoded path, so "/my%20hooks" would never match a request).
+_URL_PATH: Final = re.compile(r"/[A-Za-z0-9\-._~!$&'()*+,;=:@/]*")
 
 
 def parse_path(text: str, source: str) -> str:
     """The listener's path: ``/`` and URL path characters only."""
     if not _URL_PATH.fullmatch(text):
         raise ConfigError(
-            f"{source}: a webhook path starts with / and has no spaces, ? or #, got {text!r}"
+            f"{source}: a webhook path starts with / and has no spaces, ?, # or %, got {text!r}"
         )
     return text
 

@@ -230,7 +230,10 @@ class SecretStore:
                 where += " (it takes precedence over any older copy in the keyring)"
             self._write_file(data)
             return where
-        self._remove_from_file(name)
+        try:
+            self._remove_from_file(name)
+        except SecretFileError as exc:  # stored all the same; a copy may be left there
+            return f"keyring ({SERVICE}); {exc}, so any older copy in it was left"
         return f"keyring ({SERVICE})"
 
     def delete(self, name: SecretName) -> Removal:
@@ -306,8 +309,10 @@ class SecretStore:
             raise SecretFileError(f"{self.file} cannot be read ({exc.strerror})") from None
         except ValueError:
             data = None
-        if not isinstance(data, dict) or not isinstance(data.get(_NEWER, []), list):
+        newer = data.get(_NEWER, []) if isinstance(data, dict) else None
+        if not isinstance(newer, list) or not all(isinstance(n, str) for n in newer):
             raise SecretFileError(f"{self.file} is not a secrets file; fix or remove it") from None
+        assert isinstance(data, dict)
         return data
 
     def _write_file(self, data: dict[str, Any]) -> None:

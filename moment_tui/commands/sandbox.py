@@ -17,7 +17,7 @@ from moment_tui.commands.base import (
     port,
     positive_float,
 )
-from moment_tui.config import parse_api_url
+from moment_tui.config import parse_destination_url
 from moment_tui.secrets import SecretFormatError, check_webhook_secret
 
 
@@ -97,7 +97,7 @@ def cmd_sandbox(args: argparse.Namespace, io: Io) -> int:
     elif args.webhook_url:
         secrets = tuple(s.reveal() for s in io.settings().webhook_secrets)
     if args.webhook_url:
-        parse_api_url(args.webhook_url, "--webhook-url")
+        parse_destination_url(args.webhook_url, "--webhook-url")
         if not secrets:
             raise UsageError(
                 "--webhook-url needs a signing secret: pass --webhook-secret whsec_… "

@@ -26,7 +26,7 @@ from moment_tui.commands.base import (
     positive_int,
     read_workspace,
 )
-from moment_tui.config import Settings, parse_api_url, parse_path
+from moment_tui.config import Settings, parse_destination_url, parse_path
 from moment_tui.money import MoneyError, check_currency, parse_minor
 from moment_tui.secrets import SecretFormatError, check_webhook_secret
 from moment_tui.store import applications, eventlog
@@ -129,7 +129,7 @@ def cmd_listen(args: argparse.Namespace, io: Io) -> int:
     settings = io.settings()
     secrets = _secrets(args, settings)
     if args.forward_to:
-        parse_api_url(args.forward_to, "--forward-to")
+        parse_destination_url(args.forward_to, "--forward-to")
     path = settings.listen_path if args.path is None else parse_path(args.path, "--path")
     options = ListenOptions(
         host=args.host or settings.listen.host,
@@ -179,7 +179,7 @@ def cmd_trigger(args: argparse.Namespace, io: Io) -> int:
         raise UsageError(
             "trigger needs a signing secret: --secret whsec_… or MOMENT_WEBHOOK_SECRET"
         )
-    parse_api_url(args.to, "--to")
+    parse_destination_url(args.to, "--to")
     try:
         currency = check_currency(args.currency)
         amount = parse_minor(args.amount, currency, minimum=1, maximum=99_999_999)
@@ -267,7 +267,7 @@ def cmd_replay(args: argparse.Namespace, io: Io) -> int:
     _check_delivery_ref(args.id)
     secrets = tuple(s.reveal() for s in settings.webhook_secrets)
     url = args.to or f"http://{settings.listen}{settings.listen_path}"
-    parse_api_url(url, "--to")
+    parse_destination_url(url, "--to")
 
     def find(conn: sqlite3.Connection) -> tuple[Delivery, dict[str, str], bytes, bool] | None:
         delivery = eventlog.find(conn, args.id)

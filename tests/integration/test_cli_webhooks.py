@@ -189,17 +189,17 @@ def test_listen_on_a_taken_port_fails_with_one_line() -> None:
         ),
         (
             ["--path", "webhooks"],
-            "moment-tui: --path: a webhook path starts with / and has no spaces, ? or #, "
+            "moment-tui: --path: a webhook path starts with / and has no spaces, ?, # or %, "
             "got 'webhooks'",
         ),
         (
             ["--path", "/x?y=1"],
-            "moment-tui: --path: a webhook path starts with / and has no spaces, ? or #, "
+            "moment-tui: --path: a webhook path starts with / and has no spaces, ?, # or %, "
             "got '/x?y=1'",
         ),
         (
             ["--path", "/a b"],
-            "moment-tui: --path: a webhook path starts with / and has no spaces, ? or #, "
+            "moment-tui: --path: a webhook path starts with / and has no spaces, ?, # or %, "
             "got '/a b'",
         ),
         (["--secret", "whsec_?"], "moment-tui: --secret: the part after whsec_ must be base64"),
@@ -239,6 +239,16 @@ def test_trigger_sends_a_verified_event_the_listener_logs(listener: ListenProces
     }
     assert logged["matched_secret"] == mask(SECRET)
     assert logged["seq"] >= 1
+
+
+def test_trigger_to_a_handler_url_with_a_query(listener: ListenProcess) -> None:
+    code, stdout, stderr = cli(
+        "trigger", AMOUNT_APPLIED, "--to", f"{listener.url}?token=abc", "--secret", SECRET,
+        "--amount", "1.00", "--currency", "ZAR", "--bill", "bill_q", "--json",
+    )  # fmt: skip
+    assert code == 0, stderr
+    [result] = [json.loads(line) for line in stdout.splitlines()]
+    assert (result["status"], result["accepted"]) == (200, True)
 
 
 def test_trigger_by_reference_and_without_a_catalogue_entry(listener: ListenProcess) -> None:

@@ -16,7 +16,9 @@ from moment_tui.config import (
     config_file,
     load_settings,
     parse_api_url,
+    parse_destination_url,
     parse_listen,
+    parse_path,
 )
 from moment_tui.secrets import Secret, SecretStore
 
@@ -346,6 +348,28 @@ def test_a_url_that_would_build_broken_request_urls_is_refused(
     assert repr(url) in str(caught.value)
 
 
+def test_a_webhook_destination_may_carry_a_query_but_not_a_fragment() -> None:
+    """Handler URLs like ``…/hooks?token=…`` are common; the API's base URL, which has
+    request paths appended, is the one that must not have a query."""
+    url = "https://hooks.example/in?token=abc/"
+    assert parse_destination_url(url, "--to") == url  # as given: the query is theirs
+    assert parse_destination_url("http://127.0.0.1:3000/hooks/", "--to") == (
+        "http://127.0.0.1:3000/hooks"
+    )
+    with pytest.raises(ConfigError) as caught:
+        parse_destination_url("http://h/hooks#x", "--to")
+    assert str(caught.value) == "--to: the URL must not have a fragment, got 'http://h/hooks#x'"
+    with pytest.raises(ConfigError, match="query or fragment"):
+        parse_api_url(url, "--api-url")
+
+
+def test_a_percent_escaped_path_is_refused() -> None:
+    """Routes match the decoded path: '/my%20hooks' could never receive a delivery."""
+    with pytest.raises(ConfigError, match=r"no spaces, \?, # or %"):
+        parse_path("/my%20hooks", "--path")
+    assert parse_path("/webhooks/moment-v1:live@x", "--path") == "/webhooks/moment-v1:live@x"
+
+
 def test_good_urls() -> None:
     assert parse_api_url(" http://127.0.0.1:8080/ ", "x") == "http://127.0.0.1:8080"
     assert parse_api_url("https://api.momentpay.net", "x") == "https://api.momentpay.net"
@@ -356,19 +380,19 @@ def test_good_urls() -> None:
     [
         (
             'listen_path = "hooks"',
-            "a webhook path starts with / and has no spaces, ? or #, got 'hooks'",
+            "a webhook path starts with / and has no spaces, ?, # or %, got 'hooks'",
         ),
         (
             'listen_path = "/my hooks"',
-            "a webhook path starts with / and has no spaces, ? or #, got '/my hooks'",
+            "a webhook path starts with / and has no spaces, ?, # or %, got '/my hooks'",
         ),
         (
             'listen_path = "/x?y=1"',
-            "a webhook path starts with / and has no spaces, ? or #, got '/x?y=1'",
+            "a webhook path starts with / and has no spaces, ?, # or %, got '/x?y=1'",
         ),
         (
             'listen_path = "/x#top"',
-            "a webhook path starts with / and has no spaces, ? or #, got '/x#top'",
+            "a webhook path starts with / and has no spaces, ?, # or %, got '/x#top'",
         ),
         ("read_only = 3", "expected true or false, got 3"),
         ('read_only = "maybe"', "expected true or false, got 'maybe'"),

@@ -234,7 +234,15 @@ def test_rewriting_tightens_a_loose_file(config_dir: Path, no_keyring: NoKeyring
 
 
 @pytest.mark.parametrize(
-    "content", ["{not json", "[1, 2]", "\x00\x01", '{"newer_than_keyring": 3}', "\udcff"]
+    "content",
+    [
+        "{not json",
+        "[1, 2]",
+        "\x00\x01",
+        '{"newer_than_keyring": 3}',
+        '{"newer_than_keyring": [1]}',
+        "\udcff",
+    ],
 )
 def test_a_corrupted_file_is_reported_and_never_overwritten(
     config_dir: Path, no_keyring: NoKeyring, content: str
@@ -410,3 +418,30 @@ def test_a_hanging_keyring_times_out_and_falls_back(
     assert removal.problem == "the system keyring did not answer within 0.2s"
     assert hanging_keyring.calls == 1
     assert len(notices) == 1
+
+
+@pytest.mark.parametrize("keyring", ["locked", "none"])
+def test_a_hand_edited_mark_is_reported_not_a_crash(
+    config_dir: Path, no_keyring: NoKeyring, keyring: str
+) -> None:
+    config_dir.mkdir(parents=True)
+    (config_dir / "secrets.json").write_text('{"newer_than_keyring": [1]}', encoding="utf-8")
+    store = SecretStore(config_dir, backend=LockedKeyring() if keyring == "locked" else no_keyring)
+    with pytest.raises(SecretFileError, match="is not a secrets file"):
+        store.set("api_key", TEST_KEY)
+
+
+def test_a_key_stored_in_the_keyring_is_said_so_even_if_the_file_is_corrupt(
+    config_dir: Path, memory_keyring: MemoryKeyring
+) -> None:
+    config_dir.mkdir(parents=True)
+    path = config_dir / "secrets.json"
+    path.write_text("{cut short", encoding="utf-8")
+    store = SecretStore(config_dir, backend=memory_keyring)
+    where = store.set("api_key", TEST_KEY)
+    assert where == (
+        f"keyring (moment-tui); {path} is not a secrets file; fix or remove it, so any"
+        " older copy in it was left"
+    )
+    assert store.get("api_key") == Located(Secret(TEST_KEY), "keyring (moment-tui)")
+    assert path.read_text(encoding="utf-8") == "{cut short"
