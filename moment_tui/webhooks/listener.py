@@ -210,12 +210,14 @@ def _header(headers: dict[str, str], name: str) -> str | None:
 class _Body:
     """What :meth:`Listener._read` got: ``data`` (at most the limit + a chunk); the
     body's ``size``, ``exact`` when read to its end or declared by Content-Length; and
-    ``broken``, why it could not be read to its end (None when it could)."""
+    ``broken``, why it could not be read to its end (None when it could); ``stopped``
+    when that was because the listener was stopping."""
 
     data: bytes
     size: int
     exact: bool
     broken: str | None = None
+    stopped: bool = False
 
 
 class Listener:
@@ -303,6 +305,8 @@ class Listener:
             if delivery.reason == Refusal.UNSUPPORTED_ENCODING
             else None
         )
+        if delivery.status == 503:
+            extra = {"Retry-After": "5"}
         return _json(200 if delivery.verdict != "rejected" else delivery.status, answer, extra)
 
     def _judge(
@@ -331,7 +335,9 @@ class Listener:
         )
         if read.broken is not None:
             log.info("delivery from %s kept as body_unreadable: %s", request.remote, read.broken)
-            return refused(incoming, Refusal.BODY_UNREADABLE, read.broken)
+            cut = refused(incoming, Refusal.BODY_UNREADABLE, read.broken)
+            # Cut short by our own stop, not the sender's fault: 503, so it is sent again.
+            return replace(cut, status=503) if read.stopped else cut
         coding = content_coding(request)
         if coding is not None and not too_large:
             message = _encoding_message(coding, verification)
@@ -344,7 +350,7 @@ class Listener:
         limit = self.verifier.max_body_bytes
         chunks: list[bytes] = []
         size = 0
-        ended = False
+        ended = stopped = False
         broken: str | None = None
         timeout = self.config.body_timeout
         timer = asyncio.timeout(timeout)  # one timer for the whole body
@@ -368,9 +374,11 @@ class Listener:
                     chunks.append(chunk)
                     size += len(chunk)
         except TimeoutError:
+            stopped = self._stopping
             broken = (
-                f"the listener was stopping before the body arrived ({size} bytes of it did)"
-                if self._stopping
+                f"the listener was stopping before the body arrived ({size} bytes of it did);"
+                " answered 503 so that it is sent again"
+                if stopped
                 else f"the body did not arrive within {timeout:g} s ({size} bytes of it did)"
             )
         finally:
@@ -379,7 +387,7 @@ class Listener:
         declared = request.content_length
         if broken is None and declared is not None and declared >= size:
             return _Body(data, declared, exact=True)
-        return _Body(data, size, exact=ended, broken=broken)
+        return _Body(data, size, exact=ended, broken=broken, stopped=stopped)
 
     async def _wrong_method(self, request: web.Request) -> web.Response:
         return _json(
