@@ -139,9 +139,13 @@ def parse_api_url(text: str, source: str, *, query_allowed: bool = False) -> str
     """An ``http(s)://HOST[:PORT][/PATH]`` URL without its trailing ``/``. The API's base
     URL has request paths appended, so it takes no query or fragment; a webhook
     destination (``query_allowed``, see :func:`parse_destination_url`) may carry a
-    query (``?token=…`` is common) and is then returned as given."""
+    query (``?token=…`` is common) and is returned as given."""
     stripped = text.strip()
-    shape = f"{source}: API URL must be http(s)://HOST[:PORT], got {text!r}"
+    shape = (
+        f"{source}: a webhook destination must be an http(s)://HOST[:PORT]/PATH URL, got {text!r}"
+        if query_allowed
+        else f"{source}: API URL must be http(s)://HOST[:PORT], got {text!r}"
+    )
     if any(c.isspace() for c in stripped):
         raise ConfigError(f"{source}: the URL {text!r} contains a space")
     try:
@@ -158,24 +162,27 @@ def parse_api_url(text: str, source: str, *, query_allowed: bool = False) -> str
         _ = parts.port  # urlsplit checks the port only when it is asked for
     except ValueError:
         raise ConfigError(f"{source}: the port in {text!r} is not a number 0-65535") from None
-    return stripped if "?" in stripped else stripped.rstrip("/")
+    return stripped if query_allowed else stripped.rstrip("/")
 
 
 def parse_destination_url(text: str, source: str) -> str:
-    """Where webhooks are sent (``--to``, ``--forward-to``, ``--webhook-url``)."""
+    """Where webhooks are sent (``--to``, ``--forward-to``, ``--webhook-url``): checked
+    and returned as given (a handler's ``/hooks/`` is not its ``/hooks``)."""
     return parse_api_url(text, source, query_allowed=True)
 
 
-# RFC 3986 path characters, unencoded: no space, ? or #, and no %-escapes (routes match
-# the decoded path, so "/my%20hooks" would never match a request).
-_URL_PATH: Final = re.compile(r"/[A-Za-z0-9\-._~!$&'()*+,;=:@/]*")
+# RFC 3986 path characters: no space, ? or #, and of the %-escapes only %2F and %25
+# (routes match the decoded path, in which aiohttp keeps just those two encoded, so
+# "/my%20hooks" would never match a request).
+_URL_PATH: Final = re.compile(r"/(?:[A-Za-z0-9\-._~!$&'()*+,;=:@/]|%2[Ff5])*")
 
 
 def parse_path(text: str, source: str) -> str:
     """The listener's path: ``/`` and URL path characters only."""
     if not _URL_PATH.fullmatch(text):
         raise ConfigError(
-            f"{source}: a webhook path starts with / and has no spaces, ?, # or %, got {text!r}"
+            f"{source}: a webhook path starts with / and has no spaces, ? or #, and no"
+            f" %-escapes but %2F and %25, got {text!r}"
         )
     return text
 

@@ -216,8 +216,10 @@ class SecretStore:
         return Located(None, "not stored")
 
     def set(self, name: SecretName, value: str) -> str:
-        """Store ``value``; returns where it went. :class:`SecretFileError` if it has to
-        go to a fallback file that cannot be read."""
+        """Store ``value``; returns where it went. :class:`SecretFileError`, with nothing
+        stored anywhere, if the fallback file cannot be read (it may need to be written
+        or cleaned, and overwriting it would lose what else it holds)."""
+        self._read_file()  # before anything is changed
         try:
             self._keyring(lambda kr: kr.set_password(SERVICE, name, value))
         except _KeyringUnavailable:
@@ -230,15 +232,14 @@ class SecretStore:
                 where += " (it takes precedence over any older copy in the keyring)"
             self._write_file(data)
             return where
-        try:
-            self._remove_from_file(name)
-        except SecretFileError as exc:  # stored all the same; a copy may be left there
-            return f"keyring ({SERVICE}); {exc}, so any older copy in it was left"
+        self._remove_from_file(name)
         return f"keyring ({SERVICE})"
 
     def delete(self, name: SecretName) -> Removal:
         """Remove ``name`` everywhere: where it was removed from, and why the keyring
-        could not be checked or cleared if so (then it may still be stored there)."""
+        could not be checked or cleared if so (then it may still be stored there).
+        :class:`SecretFileError`, with nothing removed, if the file cannot be read."""
+        self._read_file()  # before anything is changed
         removed: list[str] = []
         problem: str | None = None
         try:

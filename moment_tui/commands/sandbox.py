@@ -97,7 +97,7 @@ def cmd_sandbox(args: argparse.Namespace, io: Io) -> int:
     elif args.webhook_url:
         secrets = tuple(s.reveal() for s in io.settings().webhook_secrets)
     if args.webhook_url:
-        parse_destination_url(args.webhook_url, "--webhook-url")
+        args.webhook_url = parse_destination_url(args.webhook_url, "--webhook-url")
         if not secrets:
             raise UsageError(
                 "--webhook-url needs a signing secret: pass --webhook-secret whsec_… "

@@ -129,7 +129,7 @@ def cmd_listen(args: argparse.Namespace, io: Io) -> int:
     settings = io.settings()
     secrets = _secrets(args, settings)
     if args.forward_to:
-        parse_destination_url(args.forward_to, "--forward-to")
+        args.forward_to = parse_destination_url(args.forward_to, "--forward-to")
     path = settings.listen_path if args.path is None else parse_path(args.path, "--path")
     options = ListenOptions(
         host=args.host or settings.listen.host,
@@ -179,7 +179,7 @@ def cmd_trigger(args: argparse.Namespace, io: Io) -> int:
         raise UsageError(
             "trigger needs a signing secret: --secret whsec_… or MOMENT_WEBHOOK_SECRET"
         )
-    parse_destination_url(args.to, "--to")
+    args.to = parse_destination_url(args.to, "--to")
     try:
         currency = check_currency(args.currency)
         amount = parse_minor(args.amount, currency, minimum=1, maximum=99_999_999)
@@ -267,7 +267,7 @@ def cmd_replay(args: argparse.Namespace, io: Io) -> int:
     _check_delivery_ref(args.id)
     secrets = tuple(s.reveal() for s in settings.webhook_secrets)
     url = args.to or f"http://{settings.listen}{settings.listen_path}"
-    parse_destination_url(url, "--to")
+    url = parse_destination_url(url, "--to")
 
     def find(conn: sqlite3.Connection) -> tuple[Delivery, dict[str, str], bytes, bool] | None:
         delivery = eventlog.find(conn, args.id)
@@ -285,6 +285,12 @@ def cmd_replay(args: argparse.Namespace, io: Io) -> int:
         raise CommandFailed(
             f"replay: #{delivery.seq} was over the size limit and only the head of its body "
             "was kept; it cannot be sent again"
+        )
+    if as_received and delivery.reason == "body_unreadable":
+        # Sent whole, the part that arrived would meet another fault (a bad signature).
+        raise CommandFailed(
+            f"replay: #{delivery.seq}'s body did not arrive whole (only what did is kept); "
+            "it cannot be sent again as it arrived"
         )
     if not as_received and not secrets:
         raise UsageError("replay signs afresh and needs MOMENT_WEBHOOK_SECRET (or login)")

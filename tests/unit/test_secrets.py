@@ -431,17 +431,21 @@ def test_a_hand_edited_mark_is_reported_not_a_crash(
         store.set("api_key", TEST_KEY)
 
 
-def test_a_key_stored_in_the_keyring_is_said_so_even_if_the_file_is_corrupt(
+def test_with_a_corrupt_file_nothing_changes_anywhere(
     config_dir: Path, memory_keyring: MemoryKeyring
 ) -> None:
-    config_dir.mkdir(parents=True)
-    path = config_dir / "secrets.json"
-    path.write_text("{cut short", encoding="utf-8")
+    """Even with a working keyring: a login or logout half done (one secret changed,
+    the file's copy left behind) would be worse than none."""
     store = SecretStore(config_dir, backend=memory_keyring)
-    where = store.set("api_key", TEST_KEY)
-    assert where == (
-        f"keyring (moment-tui); {path} is not a secrets file; fix or remove it, so any"
-        " older copy in it was left"
-    )
+    store.set("api_key", TEST_KEY)
+    store.set("webhook_secret", WEBHOOK_SECRET)
+    path = config_dir / "secrets.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("{cut short", encoding="utf-8")
+    with pytest.raises(SecretFileError, match="is not a secrets file"):
+        store.set("api_key", OTHER_KEY)
+    with pytest.raises(SecretFileError, match="is not a secrets file"):
+        store.delete("api_key")
     assert store.get("api_key") == Located(Secret(TEST_KEY), "keyring (moment-tui)")
+    assert store.get("webhook_secret") == Located(Secret(WEBHOOK_SECRET), "keyring (moment-tui)")
     assert path.read_text(encoding="utf-8") == "{cut short"
