@@ -144,7 +144,9 @@ class MomentApp(App[int]):
 
     def on_read_failed(self, message: ReadFailed) -> None:
         self.home.show_read_failure(message.group, message.reason)
-        self.notify(f"Could not read {message.what}: {message.reason}", severity="error")
+        self.notify(
+            f"Could not read {message.what}: {message.reason}", severity="error", timeout=30
+        )
 
     # --- actions ----------------------------------------------------------------------
 

@@ -71,20 +71,22 @@ async def test_an_event_log_that_cannot_be_read_says_so_where_its_figures_go(
     monkeypatch.setattr(app_module, "read_books", broken)
     monkeypatch.setattr(eventlog, "latest", broken)
     app = sandbox_app(tmp_path)
+    wanted = (
+        "Could not read the event log's counts: database disk image is malformed",
+        "Could not read the earlier deliveries: database disk image is malformed",
+    )
     async with app.run_test(size=(120, 40)) as pilot:
         await wait_until(
             pilot,
-            lambda: "malformed" in text_of(app, WebhookPanel),
-            "the panel to say the counts could not be read",
+            lambda: all(m in messages(app) for m in wanted),
+            "both failures to be notified",
         )
+        assert "malformed" in text_of(app, WebhookPanel)  # set by the same handler
         assert READING not in text_of(app, WebhookPanel)
         deliveries = app.home.query_one(DeliveryList)
         await wait_until(pilot, lambda: deliveries.has_class("-empty"), "the hint to show")
         hint = str(app.home.query_one("#delivery-hint", Static).content)
         assert hint == "Earlier deliveries could not be read: database disk image is malformed"
-        shown = messages(app)
-        assert any(m.startswith("Could not read the event log's counts: database") for m in shown)
-        assert any(m.startswith("Could not read the earlier deliveries: database") for m in shown)
         assert app.is_running
 
 
