@@ -135,17 +135,30 @@ def parse_listen(text: str, source: str) -> Listen:
     return Listen(host, int(port_text))
 
 
-def parse_api_url(text: str, source: str, *, query_allowed: bool = False) -> str:
-    """An ``http(s)://HOST[:PORT][/PATH]`` URL without its trailing ``/``. The API's base
-    URL has request paths appended, so it takes no query or fragment; a webhook
-    destination (``query_allowed``, see :func:`parse_destination_url`) may carry a
-    query (``?token=…`` is common) and is returned as given."""
-    stripped = text.strip()
+def parse_api_url(text: str, source: str) -> str:
+    """An ``http(s)://HOST[:PORT][/PATH]`` URL without its trailing ``/``. Request paths
+    are appended to it, so it takes no query or fragment."""
+    shape = f"{source}: API URL must be http(s)://HOST[:PORT], got {text!r}"
+    return _http_url(text, source, shape, refused="?#").rstrip("/")
+
+
+def parse_destination_url(text: str, source: str) -> str:
+    """Where webhooks are sent (``--to``, ``--forward-to``, ``--webhook-url``): checked
+    and returned as given, query included (``?token=…`` is common; a handler's
+    ``/hooks/`` is not its ``/hooks``)."""
     shape = (
         f"{source}: a webhook destination must be an http(s)://HOST[:PORT]/PATH URL, got {text!r}"
-        if query_allowed
-        else f"{source}: API URL must be http(s)://HOST[:PORT], got {text!r}"
     )
+    return _http_url(text, source, shape, refused="#")
+
+
+_URL_PARTS: Final = {"?": "query", "#": "fragment"}
+
+
+def _http_url(text: str, source: str, shape: str, *, refused: str) -> str:
+    """``text`` stripped, if it is an http(s) URL with a host, a valid port and none of
+    the ``refused`` characters; ConfigError (``shape`` for a URL of the wrong shape)."""
+    stripped = text.strip()
     if any(c.isspace() for c in stripped):
         raise ConfigError(f"{source}: the URL {text!r} contains a space")
     try:
@@ -155,20 +168,14 @@ def parse_api_url(text: str, source: str, *, query_allowed: bool = False) -> str
         raise ConfigError(shape) from None
     if parts.scheme not in ("http", "https") or not parts.netloc or not hostname:
         raise ConfigError(shape)
-    if "#" in stripped or ("?" in stripped and not query_allowed):
-        what = "a fragment" if query_allowed else "a query or fragment"
-        raise ConfigError(f"{source}: the URL must not have {what}, got {text!r}")
+    if any(c in stripped for c in refused):
+        what = " or ".join(_URL_PARTS[c] for c in refused)
+        raise ConfigError(f"{source}: the URL must not have a {what}, got {text!r}")
     try:
         _ = parts.port  # urlsplit checks the port only when it is asked for
     except ValueError:
         raise ConfigError(f"{source}: the port in {text!r} is not a number 0-65535") from None
-    return stripped if query_allowed else stripped.rstrip("/")
-
-
-def parse_destination_url(text: str, source: str) -> str:
-    """Where webhooks are sent (``--to``, ``--forward-to``, ``--webhook-url``): checked
-    and returned as given (a handler's ``/hooks/`` is not its ``/hooks``)."""
-    return parse_api_url(text, source, query_allowed=True)
+    return stripped
 
 
 # RFC 3986 path characters: no space, ? or #, and of the %-escapes only %2F and %25

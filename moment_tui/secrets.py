@@ -87,17 +87,35 @@ def check_api_key(value: str) -> str:
     return value
 
 
-def check_webhook_secret(value: str) -> str:
-    value = value.strip()
-    if not value.startswith("whsec_"):
-        raise SecretFormatError("a webhook signing secret starts with whsec_")
-    body = value.removeprefix("whsec_")
+SECRET_PREFIX: Final = "whsec_"  # noqa: S105 - a prefix, not a secret
+
+
+def decode_secret(secret: str) -> bytes:
+    """``whsec_<base64>`` (or bare ``<base64>``) → the raw HMAC key: the one rule for
+    checking, signing and verifying.
+
+    Surrounding whitespace is ignored and missing (or extra) ``=`` padding is
+    tolerated, as the reference library does. Raises :class:`SecretFormatError`
+    (whose message never echoes the secret) when nothing is left or the payload is
+    not base64.
+    """
+    payload = secret.strip().removeprefix(SECRET_PREFIX).rstrip("=")
+    if not payload:
+        raise SecretFormatError("the webhook signing secret is empty")
     try:
-        raw = base64.b64decode(body + "=" * (-len(body) % 4), validate=True)
+        key = base64.b64decode(payload + "=" * (-len(payload) % 4), validate=True)
     except (binascii.Error, ValueError):
         raise SecretFormatError("the part after whsec_ must be base64") from None
-    if not raw:
+    if not key:
         raise SecretFormatError("the webhook signing secret is empty")
+    return key
+
+
+def check_webhook_secret(value: str) -> str:
+    value = value.strip()
+    if not value.startswith(SECRET_PREFIX):
+        raise SecretFormatError("a webhook signing secret starts with whsec_")
+    decode_secret(value)
     return value
 
 
@@ -107,8 +125,7 @@ SHORTEST_SECRET: Final = 24  # bytes: Standard Webhooks secrets are 24 to 64 ran
 def secret_length_note(value: str) -> str | None:
     """A warning for a (well-formed) secret shorter than Standard Webhooks' 24 bytes —
     most likely one not copied whole. Not refused: it is the sender's secret to choose."""
-    body = value.removeprefix("whsec_")
-    size = len(base64.b64decode(body + "=" * (-len(body) % 4)))
+    size = len(decode_secret(value))
     if size >= SHORTEST_SECRET:
         return None
     return (
@@ -219,12 +236,11 @@ class SecretStore:
         """Store ``value``; returns where it went. :class:`SecretFileError`, with nothing
         stored anywhere, if the fallback file cannot be read (it may need to be written
         or cleaned, and overwriting it would lose what else it holds)."""
-        self._read_file()  # before anything is changed
+        data = self._read_file()  # before anything is changed
         try:
             self._keyring(lambda kr: kr.set_password(SERVICE, name, value))
         except _KeyringUnavailable:
             self._say_fallback()
-            data = self._read_file()
             data[name] = value
             where = f"file {self.file}"
             if not self._keyring_absent:  # a keyring that failed may hold an older copy
@@ -232,14 +248,14 @@ class SecretStore:
                 where += " (it takes precedence over any older copy in the keyring)"
             self._write_file(data)
             return where
-        self._remove_from_file(name)
+        self._remove_from_file(name, data)
         return f"keyring ({SERVICE})"
 
     def delete(self, name: SecretName) -> Removal:
         """Remove ``name`` everywhere: where it was removed from, and why the keyring
         could not be checked or cleared if so (then it may still be stored there).
         :class:`SecretFileError`, with nothing removed, if the file cannot be read."""
-        self._read_file()  # before anything is changed
+        data = self._read_file()  # before anything is changed
         removed: list[str] = []
         problem: str | None = None
         try:
@@ -251,7 +267,7 @@ class SecretStore:
             # (a locked keyring, one that hangs, a refused delete) leaves us unsure.
             if not self._keyring_absent:
                 problem = str(exc)
-        if self._remove_from_file(name):
+        if self._remove_from_file(name, data):
             removed.append(f"file {self.file}")
         return Removal(removed, problem)
 
@@ -310,11 +326,11 @@ class SecretStore:
             raise SecretFileError(f"{self.file} cannot be read ({exc.strerror})") from None
         except ValueError:
             data = None
-        newer = data.get(_NEWER, []) if isinstance(data, dict) else None
-        if not isinstance(newer, list) or not all(isinstance(n, str) for n in newer):
-            raise SecretFileError(f"{self.file} is not a secrets file; fix or remove it") from None
-        assert isinstance(data, dict)
-        return data
+        if isinstance(data, dict):
+            newer = data.get(_NEWER, [])
+            if isinstance(newer, list) and all(isinstance(n, str) for n in newer):
+                return data
+        raise SecretFileError(f"{self.file} is not a secrets file; fix or remove it")
 
     def _write_file(self, data: dict[str, Any]) -> None:
         self.config_dir.mkdir(parents=True, exist_ok=True)
@@ -331,8 +347,8 @@ class SecretStore:
                 os.unlink(tmp)
             raise
 
-    def _remove_from_file(self, name: SecretName) -> bool:
-        data = self._read_file()
+    def _remove_from_file(self, name: SecretName, data: dict[str, Any]) -> bool:
+        """Take ``name`` out of the file whose contents are ``data``."""
         if name not in data:
             return False
         del data[name]

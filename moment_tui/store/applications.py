@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from moment_tui.api.models import ObjectKind
+from moment_tui.store.schema import select_in
 
 State = Literal["applied", "confirmed", "drift", "unconfirmed"]
 Outcome = Literal["applied", "fetched", "unknown_target", "skipped"]
@@ -146,16 +147,8 @@ def for_delivery(conn: sqlite3.Connection, seq: int) -> Application | None:
 
 def for_deliveries(conn: sqlite3.Connection, seqs: list[int]) -> dict[int, Application]:
     """The applications of these deliveries (those that have one), by delivery seq."""
-    found: dict[int, Application] = {}
-    for start in range(0, len(seqs), 500):
-        chunk = seqs[start : start + 500]
-        rows = conn.execute(
-            "SELECT * FROM applications"  # noqa: S608 - placeholders only
-            f" WHERE delivery_seq IN ({', '.join('?' * len(chunk))})",
-            chunk,
-        ).fetchall()
-        found.update((row["delivery_seq"], _application(row)) for row in rows)
-    return found
+    rows = select_in(conn, "SELECT * FROM applications WHERE delivery_seq", seqs)
+    return {row["delivery_seq"]: _application(row) for row in rows}
 
 
 def as_json(app: Application) -> dict[str, Any]:

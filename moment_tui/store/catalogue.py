@@ -24,6 +24,7 @@ from moment_tui.api.models import (
     Customer,
     ObjectKind,
 )
+from moment_tui.store.schema import select_in
 
 Source = Literal["created", "looked_up", "listed", "imported", "webhook", "refetched", "applied"]
 TABLE: Final[dict[ObjectKind, str]] = {
@@ -205,18 +206,9 @@ def get(conn: sqlite3.Connection, kind: ObjectKind, ref: str) -> Entry[Any] | No
 def get_many(
     conn: sqlite3.Connection, kind: ObjectKind, ids: Iterable[str]
 ) -> dict[str, Entry[Any]]:
-    """Those of ``ids`` the catalogue has, by id: one query per 500 ids (well inside
-    SQLite's bound on parameters)."""
-    wanted = list(dict.fromkeys(ids))
-    found: dict[str, Entry[Any]] = {}
-    for start in range(0, len(wanted), 500):
-        chunk = wanted[start : start + 500]
-        rows = conn.execute(
-            f"SELECT * FROM {TABLE[kind]} WHERE id IN ({', '.join('?' * len(chunk))})",  # noqa: S608
-            chunk,
-        ).fetchall()
-        found.update((row["id"], _entry(kind, row)) for row in rows)
-    return found
+    """Those of ``ids`` the catalogue has, by id (one query per 500 ids)."""
+    rows = select_in(conn, f"SELECT * FROM {TABLE[kind]} WHERE id", list(dict.fromkeys(ids)))  # noqa: S608
+    return {row["id"]: _entry(kind, row) for row in rows}
 
 
 @dataclass(frozen=True)

@@ -101,31 +101,33 @@ def insert(conn: sqlite3.Connection, incoming: Incoming) -> Delivery:
     and so does a verified event whose body ``id`` came before under another webhook-id
     (Moment's docs: de-duplicate on ``webhook-id`` and/or the body ``id``)."""
     verdict: Verdict = "verified" if incoming.verified else "rejected"
-    reason, message, duplicate_of = incoming.reason, incoming.message, None
     same_event = _same_event(conn, incoming) if incoming.verified else None
     if same_event is not None:
-        verdict, reason, duplicate_of = "duplicate", "duplicate", same_event["seq"]
-        message = (
+        said = (
             f"the same event {incoming.event_id} already arrived at"
-            f" {same_event['received_at']} (#{same_event['seq']}) as {same_event['webhook_id']};"
-            " acknowledged, not applied again"
+            f" {same_event['received_at']} (#{same_event['seq']}) as {same_event['webhook_id']}"
         )
-        seq = _insert(conn, incoming, verdict, reason, message, duplicate_of)
-        return _stored(incoming, seq, verdict, reason, message, duplicate_of)
+        return _insert_duplicate(conn, incoming, same_event["seq"], said)
     try:
-        seq = _insert(conn, incoming, verdict, reason, message, None)
+        seq = _insert(conn, incoming, verdict, incoming.reason, incoming.message, None)
     except sqlite3.IntegrityError:
         original = conn.execute(
             "SELECT seq, received_at FROM deliveries WHERE webhook_id = ? AND verdict = 'verified'",
             (incoming.webhook_id,),
         ).fetchone()
-        verdict, reason, duplicate_of = "duplicate", "duplicate", original["seq"]
-        message = (
-            f"already received at {original['received_at']} (#{original['seq']}); "
-            "acknowledged, not applied again"
-        )
-        seq = _insert(conn, incoming, verdict, reason, message, duplicate_of)
-    return _stored(incoming, seq, verdict, reason, message, duplicate_of)
+        said = f"already received at {original['received_at']} (#{original['seq']})"
+        return _insert_duplicate(conn, incoming, original["seq"], said)
+    return _stored(incoming, seq, verdict, incoming.reason, incoming.message, None)
+
+
+def _insert_duplicate(
+    conn: sqlite3.Connection, incoming: Incoming, original: int, said: str
+) -> Delivery:
+    """Store ``incoming`` as a duplicate of delivery ``original``; ``said``: when and how
+    that one came."""
+    message = f"{said}; acknowledged, not applied again"
+    seq = _insert(conn, incoming, "duplicate", "duplicate", message, original)
+    return _stored(incoming, seq, "duplicate", "duplicate", message, original)
 
 
 def _same_event(conn: sqlite3.Connection, incoming: Incoming) -> sqlite3.Row | None:

@@ -15,6 +15,7 @@ Three parts:
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Sequence
 from typing import Final
 
 VERSION: Final = 1
@@ -168,3 +169,17 @@ def create(conn: sqlite3.Connection) -> bool:
         search = False
     conn.execute(f"PRAGMA user_version = {VERSION}")
     return search
+
+
+IN_CHUNK: Final = 500  # values per IN (…) list, well inside SQLite's bound on parameters
+
+
+def select_in(conn: sqlite3.Connection, select: str, values: Sequence[object]) -> list[sqlite3.Row]:
+    """The rows of ``select`` (ending in the column to match) ``IN`` any of ``values``:
+    one query per :data:`IN_CHUNK` of them."""
+    rows: list[sqlite3.Row] = []
+    for start in range(0, len(values), IN_CHUNK):
+        chunk = values[start : start + IN_CHUNK]
+        marks = ", ".join("?" * len(chunk))
+        rows += conn.execute(f"{select} IN ({marks})", chunk).fetchall()
+    return rows

@@ -11,7 +11,8 @@ the stored :class:`~moment_tui.store.eventlog.Delivery`.
 
 Two verdicts are the listener's own, about the HTTP request rather than the webhook
 (:class:`Refusal`): a body that could not be read to its end (``body_unreadable``,
-400: the sender hung up or broke its chunked encoding; what arrived is kept), and a
+400: the sender hung up, broke its chunked encoding or stalled; what arrived is kept;
+503 with ``Retry-After`` when the listener's own stop cut it short), and a
 body sent with a ``Content-Encoding`` (``unsupported_encoding``, 415). aiohttp is told
 not to decompress (``auto_decompress=False``), so the bytes judged are the bytes
 received: Standard Webhooks signs the body as sent and Moment sends plain JSON, so a

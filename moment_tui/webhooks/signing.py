@@ -23,7 +23,6 @@ the library is handed the decoded key bytes.
 from __future__ import annotations
 
 import base64
-import binascii
 import hashlib
 import hmac
 import string
@@ -35,9 +34,11 @@ from typing import Final
 
 from standardwebhooks import Webhook
 
+# Re-exported: the decoding rule lives with the secret's other checks.
+from moment_tui.secrets import SECRET_PREFIX as SECRET_PREFIX
 from moment_tui.secrets import SecretFormatError
+from moment_tui.secrets import decode_secret as decode_secret
 
-SECRET_PREFIX: Final = "whsec_"  # noqa: S105 - a prefix, not a secret
 SIGNATURE_VERSION: Final = "v1"
 CONTENT_TYPE: Final = "application/json"
 HEADER_ID: Final = "webhook-id"
@@ -47,26 +48,6 @@ HEADER_SIGNATURE: Final = "webhook-signature"
 _BASE62: Final = string.digits + string.ascii_letters
 _MESSAGE_ID_LENGTH: Final = 27
 _SECRET_BYTES: Final = 32
-
-
-def decode_secret(secret: str) -> bytes:
-    """``whsec_<base64>`` (or bare ``<base64>``) → the raw HMAC key.
-
-    Surrounding whitespace is ignored and missing (or extra) ``=`` padding is
-    tolerated, as the reference library does. Raises
-    :class:`~moment_tui.secrets.SecretFormatError` (whose message never echoes the
-    secret) when nothing is left or the payload is not base64.
-    """
-    payload = secret.strip().removeprefix(SECRET_PREFIX).rstrip("=")
-    if not payload:
-        raise SecretFormatError("the webhook signing secret is empty")
-    try:
-        key = base64.b64decode(payload + "=" * (-len(payload) % 4), validate=True)
-    except (binascii.Error, ValueError):
-        raise SecretFormatError("the part after whsec_ must be base64") from None
-    if not key:
-        raise SecretFormatError("the webhook signing secret is empty")
-    return key
 
 
 def mac(key: bytes, msg_id: str, timestamp: str, body: bytes) -> bytes:
