@@ -201,6 +201,11 @@ def field_errors(exc: ValidationError) -> dict[str, str]:
         message = error["msg"].removeprefix("Value error, ")
         if error["type"] == "string_pattern_mismatch":
             message = _PATTERN_HINTS.get(str(ctx.get("pattern")), message)
+        elif error["type"] == "model_type" and error["loc"][-1:] == (_NEW,) and loc:
+            # Neither a string nor an object: pydantic would name our class.
+            message = (
+                f"should name an existing {loc[-1]} (a string) or describe a new one (an object)"
+            )
         result.setdefault(".".join(loc), message)
     return result
 

@@ -243,6 +243,13 @@ class Objects:
             account = self.create_account(body.account, customer["id"], "account", by_id_only=True)
         elif isinstance(body.account, str):
             account = self._existing("account", body.account, "account")
+            if body.customer is not None and not isinstance(body.customer, str):
+                # Checked before anything is created: a new customer owns no account yet.
+                raise unprocessable(
+                    f"account {body.account!r} belongs to {account['customer_id']}; "
+                    "a new customer cannot own an existing account",
+                    "customer",
+                )
             if body.customer is not None:
                 named = self.customer_for(body.customer, "customer", by_id_only=True)
                 if named["id"] != account["customer_id"]:
@@ -355,6 +362,11 @@ class Objects:
         bill_currencies = {b.currency for b in open_bills if b.currency is not None}
         currency, why_not = payment_currency(holder["currency"], bill_currencies)
         if currency is None:
+            if kind == "customer" and not open_bills:
+                why_not = (
+                    "has no balance and no unpaid bills of its own to pay"
+                    " (bills on its accounts are paid through the account)"
+                )
             return why_not
         mine = [b for b in open_bills if b.currency == currency]
         return Payable(currency, mine, holder["balance"])

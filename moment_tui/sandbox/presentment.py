@@ -37,10 +37,10 @@ STALE_FORM: Final = (
     "(a page from before the sandbox restarted, say). Check the amount and press Pay again."
 )
 
-_PAGE = """<!doctype html>
+_SHELL = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Bill {reference} · Moment sandbox</title>
+<title>{title} · Moment sandbox</title>
 <style>
 body{{font-family:system-ui,sans-serif;background:#f4f5f7;margin:0;color:#1d2433}}
 main{{max-width:26rem;margin:3rem auto;background:#fff;border-radius:12px;padding:2rem;
@@ -58,7 +58,12 @@ background:#1f5eff;color:#fff;cursor:pointer}}
 .error{{color:#b00020;margin-bottom:1rem}} .note{{color:#1b7a3a;margin-bottom:1rem}}
 footer{{margin-top:1.5rem;font-size:.8rem;color:#8a90a0}}
 </style></head><body><main>
-<h1>Moment sandbox · bill {reference}</h1>
+{content}
+<footer>A local simulation of Moment's bill page. No real money moves.</footer>
+</main></body></html>
+"""
+
+_PAGE = """<h1>Moment sandbox · bill {reference}</h1>
 <div>Amount due</div><div class="due" id="remaining">{remaining}</div>
 <dl>
 <dt>Customer</dt><dd>{customer}</dd>
@@ -67,10 +72,11 @@ footer{{margin-top:1.5rem;font-size:.8rem;color:#8a90a0}}
 <dt>Due date</dt><dd>{due_date}</dd>
 <dt>Status</dt><dd><span class="status {status}" id="status">{status}</span>{overdue}</dd>
 </dl>
-{message}{form}
-<footer>A local simulation of Moment's bill page. No real money moves.</footer>
-</main></body></html>
-"""
+{message}{form}"""
+
+_MISSING = """<h1>Moment sandbox</h1>
+<p class="error" id="missing">No such bill: {ref}.</p>
+<p>Check the link; a bill page's address ends in the bill's id or external reference.</p>"""
 
 _FORM = """<form method="post" action="/pay/{bill}">
 <input type="hidden" name="token" value="{token}">
@@ -108,7 +114,7 @@ def _page(
             currency=html.escape(currency),
             amount=html.escape(default if typed is None else typed),
         )
-    return _PAGE.format(
+    content = _PAGE.format(
         reference=html.escape(bill["external_reference"]),
         remaining=html.escape(format_minor(remaining, currency)),
         customer=html.escape(customer["name"] or customer["external_reference"]),
@@ -120,6 +126,13 @@ def _page(
         message=message,
         form=form,
     )
+    return _SHELL.format(title=f"Bill {html.escape(bill['external_reference'])}", content=content)
+
+
+def _missing(ref: str) -> web.Response:
+    """An unknown bill: a page a payer can read (the link is wrong), not plain text."""
+    page = _SHELL.format(title="No such bill", content=_MISSING.format(ref=html.escape(ref)))
+    return web.Response(status=404, text=page, content_type="text/html")
 
 
 def _overdue(bill: sqlite3.Row, today: dt.date) -> bool:
@@ -132,7 +145,7 @@ async def show(request: web.Request) -> web.Response:
     state = request.app[STATE]
     bill = state.objects.find("bill", request.match_info["bill"])
     if bill is None:
-        return web.Response(status=404, text="No such bill.", content_type="text/plain")
+        return _missing(request.match_info["bill"])
     message = ""
     if _paid_here(state, bill, request.query.get("paid", "")):
         message = '<p class="note" id="note">Payment received. Thank you.</p>'
@@ -156,7 +169,7 @@ async def submit(request: web.Request) -> web.Response:
     state = request.app[STATE]
     bill = state.objects.find("bill", request.match_info["bill"])
     if bill is None:
-        return web.Response(status=404, text="No such bill.", content_type="text/plain")
+        return _missing(request.match_info["bill"])
     try:
         form = await request.post()
     except (ValueError, LookupError, HttpProcessingError) as exc:  # bad bytes, charset, parts

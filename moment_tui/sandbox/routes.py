@@ -5,12 +5,15 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import re
 from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any, Final, TypeVar
 
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
+from aiohttp.web_protocol import RequestPayloadError
 from pydantic import BaseModel, ValidationError
 
 from moment_tui.api.client import COLLECTION
@@ -67,7 +70,14 @@ async def problems(request: web.Request, handler: Handler) -> web.StreamResponse
     try:
         return await handler(request)
     except Problem as problem:
-        return problem.response(request.path)
+        return problem.response(_instance(request))
+    except (RequestPayloadError, HttpProcessingError) as exc:  # a body that can't be decoded
+        reason = getattr(exc, "message", "") or str(exc) or type(exc).__name__
+        response = bad_request(f"the request body could not be read: {reason}").response(
+            _instance(request)
+        )
+        response.force_close()  # the rest of this connection's stream is unreadable too
+        return response
     except web.HTTPException as exc:
         if exc.status < 400:
             raise
@@ -75,13 +85,13 @@ async def problems(request: web.Request, handler: Handler) -> web.StreamResponse
         # A 405 must say which methods the resource allows (RFC 9110 §15.5.6).
         kept = {name: exc.headers[name] for name in ("Allow",) if name in exc.headers}
         return Problem(exc.status, "http", exc.reason, detail or exc.reason, headers=kept).response(
-            request.path
+            _instance(request)
         )
     except Exception:
         log.exception("sandbox failed on %s %s", request.method, request.path)
         return Problem(
             500, "internal", "Internal error", "the sandbox failed; see its log"
-        ).response(request.path)
+        ).response(_instance(request))
 
 
 @web.middleware
@@ -106,6 +116,7 @@ async def latency(request: web.Request, handler: Handler) -> web.StreamResponse:
 # sent and refused is error="invalid_token" (a request with none gets no error code).
 _CHALLENGE: Final = 'Bearer realm="moment-sandbox"'
 _INVALID_TOKEN: Final = _CHALLENGE + ', error="invalid_token"'
+_KEY_CHARS: Final = re.compile(r"[!-~]+")  # printable ASCII, no spaces: one token
 
 
 def _unauthorized(detail: str, challenge: str) -> Problem:
@@ -122,7 +133,7 @@ async def authenticate(request: web.Request, handler: Handler) -> web.StreamResp
         if not token:
             raise _unauthorized("send Authorization: Bearer sk_test_…", _CHALLENGE)
         if token.startswith("sk_test_"):
-            if len(token) == len("sk_test_"):
+            if len(token) == len("sk_test_") or not _KEY_CHARS.fullmatch(token):
                 raise _unauthorized("invalid API key", _INVALID_TOKEN)
         elif token.startswith("sk_"):
             raise Problem(
@@ -134,6 +145,11 @@ async def authenticate(request: web.Request, handler: Handler) -> web.StreamResp
         else:
             raise _unauthorized("invalid API key", _INVALID_TOKEN)
     return await handler(request)
+
+
+def _instance(request: web.Request) -> str:
+    """A problem's ``instance``: the path as sent, still percent-encoded (a URI reference)."""
+    return request.rel_url.raw_path
 
 
 def _bearer(request: web.Request) -> str:
@@ -202,7 +218,9 @@ async def _post(
     raw = await request.read()
     key = check_key(request.headers.get("Idempotency-Key"))
     scope = scope_for(_bearer(request))  # authenticate() admitted this key
-    replay = state.keys.begin(scope, key, fingerprint(request.method, request.path, raw))
+    # A body the operation ignores (void's) is no part of what the key stands for.
+    signed = raw if parse_body else b""
+    replay = state.keys.begin(scope, key, fingerprint(request.method, request.path, signed))
     if replay is not None:
         return _respond(replay.status, replay.body, {"Idempotent-Replayed": "true"})
     try:
@@ -213,7 +231,7 @@ async def _post(
                     result = operation(state, _json(raw) if parse_body else None)
                 code, body = status, dumps(result).encode()
             except Problem as problem:
-                code, body = problem.status, dumps(problem.body(request.path)).encode()
+                code, body = problem.status, dumps(problem.body(_instance(request))).encode()
             state.keys.finish(scope, key, code, body)
     except BaseException:
         state.keys.abandon(scope, key)

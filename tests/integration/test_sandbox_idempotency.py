@@ -124,6 +124,28 @@ async def test_replay_does_not_redo_the_work(client: MomentClient) -> None:
     await failure(client.void_bill(bill_id), Unprocessable)  # a new key: really voided already
 
 
+async def test_a_void_replays_whatever_body_it_is_sent(http: httpx.AsyncClient) -> None:
+    """Void takes no body and ignores one; so the body is no part of the request its
+    key stands for: a retry that adds ``{}`` is the same void, not a reused key."""
+    created = await http.post(
+        "/billing/bills",
+        json={
+            "external_reference": ref("bill"),
+            "currency": "ZAR",
+            "amount_due": 100,
+            "customer": {"external_reference": ref("cus")},
+        },
+        headers={"Idempotency-Key": new_key()},
+    )
+    path, key = f"/billing/bills/{created.json()['id']}/void", new_key()
+    first = await http.post(path, headers={"Idempotency-Key": key})
+    again = await http.post(path, content=b"{}", headers={"Idempotency-Key": key})
+    assert (first.status_code, again.status_code) == (200, 200)
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert again.json() == first.json()
+    assert first.json()["status"] == "voided"
+
+
 async def test_missing_or_malformed_key_is_400(http: httpx.AsyncClient) -> None:
     body = {"external_reference": ref("idem")}
     missing = await http.post(CUSTOMERS, json=body)
@@ -312,6 +334,7 @@ def test_expired_keys_are_deleted_every_thousand_claims() -> None:
         ("Bearer garbage", 401),
         ("Bearer pk_test_4eC39HqLyjWDarjtT1zdp7dc", 401),
         ("Bearer sk_test_", 401),
+        ("Bearer sk_test_a b c", 401),  # one token: a key has no spaces
         ("Bearer sk_4eC39HqLyjWDarjtT1zdp7dc", 403),
         ("Bearer sk_live_4eC39HqLyjWDarjtT1zdp7dc", 403),
     ],
@@ -367,7 +390,7 @@ async def test_pay_pages_need_no_key(sandbox_url: str) -> None:
     async with httpx.AsyncClient(base_url=sandbox_url) as http:
         response = await http.get(f"/pay/{ref('nobill')}")
     assert response.status_code == 404  # not 401: the bill page is public
-    assert response.text == "No such bill."
+    assert "No such bill" in response.text
 
 
 def test_fields_helper_reads_errors() -> None:

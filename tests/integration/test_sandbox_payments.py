@@ -267,6 +267,22 @@ async def test_customer_without_balance_pays_its_bills_only(client: MomentClient
     assert (await client.get_customer(customer["id"])).balance is None
 
 
+async def test_a_customer_whose_bills_are_on_its_accounts_is_told_where_to_pay(
+    client: MomentClient,
+) -> None:
+    customer = await make(client, "/billing/customers", external_reference=ref("cus"))
+    account = await account_of(client, customer["id"])
+    bill = await bill_for(client, 700, account=account["id"])
+    refused = await failure(post(client, PAYMENTS, {"customer": customer["id"]}), Unprocessable)
+    assert refused.detail == (
+        f"customer {customer['id']} has no balance and no unpaid bills of its own to pay"
+        " (bills on its accounts are paid through the account)"
+    )
+    assert (await client.get_bill(bill["id"])).amount_paid == 0
+    paid = await pay(client, account=account["id"])
+    assert paid["allocation"] == {"bills": [{"bill_id": bill["id"], "amount": 700}], "balance": 0}
+
+
 # --- the largest payment -------------------------------------------------------------
 
 

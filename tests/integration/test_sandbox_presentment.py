@@ -256,8 +256,9 @@ async def test_unknown_bill_is_404(browser: httpx.AsyncClient) -> None:
         await browser.post(f"/pay/{missing}", data={"amount": "1"}),
     ):
         assert response.status_code == 404
-        assert response.headers["content-type"].startswith("text/plain")
-        assert response.text == "No such bill."
+        assert response.headers["content-type"].startswith("text/html")
+        assert f"No such bill: {missing}." in response.text
+        assert "<form" not in response.text
 
 
 async def test_paying_on_the_page_sends_a_signed_webhook(

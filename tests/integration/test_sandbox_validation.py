@@ -396,6 +396,32 @@ async def test_bodies_that_are_not_json_objects_are_400(
     assert (problem["status"], problem["instance"]) == (400, CUSTOMERS)
 
 
+@pytest.mark.parametrize("method", ["POST", "PATCH"])
+async def test_a_body_that_cannot_be_decoded_is_400_and_writes_nothing(
+    raw_http: httpx.AsyncClient, world: World, method: str
+) -> None:
+    """``Content-Encoding: gzip`` on bytes that are not gzip: aiohttp fails reading the
+    body, which must be the client's 400 problem, not the sandbox's 500."""
+    reference = ref("gz")
+    path = CUSTOMERS if method == "POST" else f"{CUSTOMERS}/{world.customer}"
+    response = await raw_http.request(
+        method,
+        path,
+        content=b'{"external_reference": "' + reference.encode() + b'"}',
+        headers={
+            "Idempotency-Key": new_key(),
+            "Content-Type": "application/json",
+            "Content-Encoding": "gzip",
+        },
+    )
+    assert response.status_code == 400
+    assert response.headers["content-type"].startswith("application/problem+json")
+    problem = response.json()
+    assert problem["detail"].startswith("the request body could not be read: ")
+    assert (problem["status"], problem["instance"]) == (400, path)
+    assert (await raw_http.get(f"{CUSTOMERS}/{reference}")).status_code == 404
+
+
 async def test_patch_with_a_bad_body_is_400(raw_http: httpx.AsyncClient, world: World) -> None:
     response = await raw_http.patch(f"{CUSTOMERS}/{world.customer}", content=b"[]")
     assert response.status_code == 400
@@ -471,6 +497,14 @@ async def test_oversized_body_is_413_problem(raw_http: httpx.AsyncClient) -> Non
     assert response.status_code == 413
     assert response.headers["content-type"].startswith("application/problem+json")
     assert response.json()["status"] == 413
+
+
+async def test_a_problems_instance_is_the_path_still_encoded(raw_http: httpx.AsyncClient) -> None:
+    """RFC 9457 §3.1.5: ``instance`` is a URI reference, so "a b" stays ``a%20b``."""
+    response = await raw_http.get(f"{CUSTOMERS}/a%20b%2Fc")
+    assert response.status_code == 404
+    assert response.json()["instance"] == f"{CUSTOMERS}/a%20b%2Fc"
+    assert response.json()["detail"] == "customer 'a b/c' doesn't exist"
 
 
 async def test_unknown_routes_and_methods_are_problems(raw_http: httpx.AsyncClient) -> None:

@@ -303,6 +303,9 @@ def test_account_create_requires_customer() -> None:
     }
 
 
+NOT_A_REF_OR_OBJECT = "should name an existing {} (a string) or describe a new one (an object)"
+
+
 @pytest.mark.parametrize(
     ("customer", "errors"),
     [
@@ -314,7 +317,11 @@ def test_account_create_requires_customer() -> None:
         ({"external_reference": "c", "bogus": 1}, {"customer.bogus": EXTRA}),
         ({"name": "no reference"}, {"customer.external_reference": "Field required"}),
         ("has space", {"customer": REF_HINT}),
-        (5, {"customer": "Input should be a valid dictionary or instance of CustomerCreate"}),
+        # Neither a string nor an object: what to send, not pydantic's class name.
+        *[
+            (value, {"customer": NOT_A_REF_OR_OBJECT.format("customer")})
+            for value in (5, None, [1], True)
+        ],
     ],
 )
 def test_account_create_nested_customer_errors(customer: Any, errors: dict[str, str]) -> None:
