@@ -178,10 +178,22 @@ def cmd_login(args: argparse.Namespace, io: Io) -> int:
             True,
         )
     else:
+        if io.stdin.isatty():
+            # A person typing, but no prompt allowed (stdout is a pipe or a file):
+            # reading lines here would echo the key on their screen.
+            raise UsageError(
+                "login: standard output is not a terminal; run login at a terminal, "
+                "or pipe the key (and secret) on stdin"
+            )
         # No terminal: read the key and (optionally) the secret as lines, no prompt.
         lines = [line.strip() for line in io.stdin.read().splitlines() if line.strip()]
         if not lines:
             raise UsageError("login: no terminal to prompt on; pipe the key (and secret) on stdin")
+        if len(lines) > 2:
+            raise UsageError(
+                f"login: {len(lines)} lines on stdin; expected the API key, then optionally "
+                "one line of webhook secrets separated by spaces"
+            )
         key = _checked(check_api_key, lines[0], "API key")
         secret = ""
         if len(lines) > 1:
@@ -275,6 +287,8 @@ def cmd_auth_status(args: argparse.Namespace, io: Io) -> int:
 
 
 def _mode_text(settings: Settings) -> str:
+    if settings.mode == "sandbox" and settings.api_key is not None:
+        return "sandbox (--sandbox: the console runs on the embedded sandbox; the key is unused)"
     return {
         "sandbox": "sandbox (no API key: the console runs on the embedded sandbox)",
         "test": "test (sk_test_ key: no real money moves)",

@@ -139,7 +139,24 @@ def parse_api_url(text: str, source: str) -> str:
     """An ``http(s)://HOST[:PORT][/PATH]`` URL without its trailing ``/``. Request paths
     are appended to it, so it takes no query or fragment."""
     shape = f"{source}: API URL must be http(s)://HOST[:PORT], got {text!r}"
-    return _http_url(text, source, shape, refused="?#").rstrip("/")
+    url = _http_url(text, source, shape, refused="?#").rstrip("/")
+    parts = urlsplit(url)
+    if parts.scheme == "http" and not _loopback(parts.hostname or ""):
+        # Every request carries the API key: over plain http anyone on the way reads it.
+        raise ConfigError(
+            f"{source}: {url} is plain http, which would send the API key unencrypted; "
+            "use https:// (http:// is for this machine only: localhost, 127.0.0.1, ::1)"
+        )
+    return url
+
+
+def _loopback(host: str) -> bool:
+    if host.lower().rstrip(".") == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def parse_destination_url(text: str, source: str) -> str:

@@ -372,12 +372,19 @@ def _other_currency(raw: str, sign: str, currency: str) -> MoneyError:
 
 
 _DIGIT_GROUPS = re.compile(r"[0-9]{1,3}(?:[,.][0-9]{3})+")
+_NUMERALS = re.compile(rf"[0-9.,{_GROUPING_SPACES}]+")
+# Groups set off by a space or an apostrophe, then perhaps a decimal part (no spaces).
+_SPACED_GROUPS = re.compile(rf"[0-9]{{1,3}}(?:[{_GROUPING_SPACES}][0-9]{{3}})+(?:[.,][0-9]*)?")
 
 
 def _split_digits(body: str, raw: str, places: int) -> tuple[str, str, bool]:
     """``"1,234.50"`` → ``("1234", "50", True)``: the whole and fractional digit strings,
     and whether the whole part was written in digit groups (``places``: the currency's
     decimals, which settle a lone ``,ddd``). ``"20."`` is ``("20", "", False)``."""
+    spaced = any(ch in _GROUPING_SPACES for ch in body) and _NUMERALS.fullmatch(body)
+    if spaced and not _SPACED_GROUPS.fullmatch(body):
+        # "1 234,50" and "1'234.50" group thousands; "5 5" or "1 2345" group nothing.
+        raise MoneyError(f"{raw!r} is not an amount: digit groups look wrong")
     compact = "".join(ch for ch in body if ch not in _GROUPING_SPACES)
     # [0-9], not \d: \d and str.isdigit() accept "٣" or "²", which int() reads or rejects.
     if not re.fullmatch(r"[0-9.,]+", compact) or not re.search(r"[0-9]", compact):

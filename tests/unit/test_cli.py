@@ -295,13 +295,36 @@ def test_login_with_stdout_piped_reads_lines_and_never_prompts(
 
     monkeypatch.setattr(cli.getpass, "getpass", no_prompt)
     stdout, stderr = StringIO(), TtyStringIO()
-    stdin = TtyStringIO(f"{KEY}\n{SECRET}\n")
+    stdin = StringIO(f"{KEY}\n{SECRET}\n")  # `printf … | moment-tui login > log`
     io = cli.Io(stdout=stdout, stderr=stderr, stdin=stdin, env={}, store=file_store)
     assert cli.main(["login"], io=io) == 0
     assert stdout.getvalue() == ""
     assert stderr.getvalue().splitlines()[0].startswith("Stored API key sk_test_…7dc (test mode)")
     assert "Moment API key (" not in stderr.getvalue()
     assert file_store.get("webhook_secret").value == Secret(SECRET)
+
+
+def test_login_typed_at_a_terminal_with_stdout_piped_is_refused(
+    file_store: SecretStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``moment-tui login > log`` at a terminal: no prompt is allowed, and reading the
+    typed lines would echo the key on screen; so it says how to do it instead."""
+
+    def no_prompt(*args: object, **kwargs: object) -> str:
+        raise AssertionError("login must not prompt when stdout is not a terminal")
+
+    monkeypatch.setattr(cli.getpass, "getpass", no_prompt)
+    stdout, stderr = StringIO(), TtyStringIO()
+    io = cli.Io(
+        stdout=stdout, stderr=stderr, stdin=TtyStringIO(f"{KEY}\n"), env={}, store=file_store
+    )
+    assert cli.main(["login"], io=io) == 2
+    assert stdout.getvalue() == ""
+    assert one_line(stderr.getvalue()) == (
+        "moment-tui: login: standard output is not a terminal; run login at a terminal, "
+        "or pipe the key (and secret) on stdin"
+    )
+    assert file_store.get("api_key").value is None
 
 
 def test_login_at_a_terminal_prompts_on_stderr(
@@ -403,6 +426,12 @@ def test_login_notes_that_the_environment_wins(run: Run) -> None:
         (
             "\n \n",
             "moment-tui: login: no terminal to prompt on; pipe the key (and secret) on stdin",
+        ),
+        pytest.param(
+            f"{KEY}\n{SECRET}\n{SECRET}\n",
+            "moment-tui: login: 3 lines on stdin; expected the API key, then optionally "
+            "one line of webhook secrets separated by spaces",
+            id="a-third-line-is-not-dropped-silently",
         ),
     ],
 )
@@ -772,11 +801,11 @@ def test_the_console_without_a_terminal_is_usage_and_starts_nothing(
 
 
 def test_top_level_flags_apply_to_auth_status(run: Run) -> None:
-    argv = ["--api-url", "http://x.test:8080/", "--read-only", "auth", "status"]
+    argv = ["--api-url", "https://x.test:8080/", "--read-only", "auth", "status"]
     assert run(*argv, env={"MOMENT_API_URL": "https://env.test"}) == 0
     assert run.out.splitlines() == [
         "Mode            sandbox (no API key: the console runs on the embedded sandbox)",
-        "API URL         http://x.test:8080  (--api-url)",
+        "API URL         https://x.test:8080  (--api-url)",
         "API key         (none)  (not stored)",
         "Webhook secret  (none)  (not stored)",
         "Read-only       yes: writes to the API are refused  (--read-only)",
@@ -787,7 +816,8 @@ def test_top_level_flags_apply_to_auth_status(run: Run) -> None:
 def test_top_level_sandbox_flag_applies_to_auth_status(run: Run) -> None:
     assert run("--sandbox", "auth", "status", env={"MOMENT_API_KEY": LIVE_KEY}) == 0
     assert run.out.splitlines()[0] == (
-        "Mode            sandbox (no API key: the console runs on the embedded sandbox)"
+        "Mode            sandbox (--sandbox: the console runs on the embedded sandbox; "
+        "the key is unused)"
     )
     run.assert_secret_free()
 

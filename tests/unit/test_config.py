@@ -381,6 +381,25 @@ def test_good_urls() -> None:
 
 
 @pytest.mark.parametrize(
+    "url", ["http://localhost:8080", "http://127.0.0.9", "http://[::1]:9", "http://LOCALHOST."]
+)
+def test_plain_http_is_for_this_machine(url: str) -> None:
+    assert parse_api_url(url, "x") == url
+
+
+@pytest.mark.parametrize(
+    "url", ["http://api.momentpay.net", "http://10.0.0.5:8080/v1", "http://[2001:db8::1]"]
+)
+def test_plain_http_elsewhere_is_refused_as_it_would_expose_the_key(url: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        parse_api_url(url, "MOMENT_API_URL")
+    assert str(caught.value) == (
+        f"MOMENT_API_URL: {url} is plain http, which would send the API key unencrypted; "
+        "use https:// (http:// is for this machine only: localhost, 127.0.0.1, ::1)"
+    )
+
+
+@pytest.mark.parametrize(
     ("line", "message"),
     [
         (

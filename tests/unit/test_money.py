@@ -463,11 +463,33 @@ def test_parse_minor_junk(text: str) -> None:
     assert str(caught.value) == f"{text!r} is not an amount"
 
 
-@pytest.mark.parametrize("text", ["1,23,4", "12,34,567.00", "1.2345.678", "1,2345,678", "1..2"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        *("1,23,4", "12,34,567.00", "1.2345.678", "1,2345,678", "1..2"),
+        # Spaces and apostrophes group thousands too, so they are held to the same rule.
+        *("5 5", "1.5 5", "1 2345", "1'0", "100 000 0", "1 234,5 6", "12\u00a034"),
+    ],
+)
 def test_parse_minor_bad_digit_groups(text: str) -> None:
     with pytest.raises(MoneyError) as caught:
         parse_minor(text, "ZAR")
     assert str(caught.value) == f"{text!r} is not an amount: digit groups look wrong"
+
+
+@pytest.mark.parametrize(
+    ("text", "minor"),
+    [
+        ("1 234,50", 123450),
+        ("R 1 234 567.89", 123456789),
+        ("1'234.50", 123450),
+        ("20 000", 2000000),
+        ("1\u00a0234,56", 123456),
+        ("12\u202f345.", 1234500),
+    ],
+)
+def test_parse_minor_space_and_apostrophe_groups(text: str, minor: int) -> None:
+    assert parse_minor(text, "ZAR") == minor
 
 
 def test_parse_minor_minimum_and_maximum() -> None:
