@@ -80,7 +80,7 @@ def insert(conn: sqlite3.Connection, app: Application) -> None:
             _allocation_json(app),
             app.note,
             app.state,
-            json.dumps([_drift_json(d) for d in app.drift]) if app.drift else None,
+            _drift_text(app.drift),
             app.checked_at,
         ),
     )
@@ -121,18 +121,66 @@ def _drift_json(drift: Drift) -> dict[str, Any]:
     }
 
 
-def update_check(conn: sqlite3.Connection, app: Application) -> None:
-    conn.execute(
+def update_check(conn: sqlite3.Connection, app: Application) -> bool:
+    """Store what the check found, if the application is still ``applied``; False when
+    it was settled already — by another process sharing the workspace, which found
+    drift on an object this event had changed (:func:`settle_as_drift`)."""
+    cursor = conn.execute(
         "UPDATE applications SET state = ?, drift = ?, checked_at = ?, note = ?"
-        " WHERE delivery_seq = ?",
+        " WHERE delivery_seq = ? AND state = 'applied'",
         (
             app.state,
-            json.dumps([_drift_json(d) for d in app.drift]) if app.drift else None,
+            _drift_text(app.drift),
             app.checked_at,
             app.note,
             app.delivery_seq,
         ),
     )
+    return cursor.rowcount == 1
+
+
+def settle_as_drift(
+    conn: sqlite3.Connection,
+    kind: ObjectKind,
+    object_id: str,
+    drift: tuple[Drift, ...],
+    at: str,
+    *,
+    besides: set[int],
+) -> list[int]:
+    """Mark ``drift`` every other application still ``applied`` that changed this
+    object: its change was part of the copy found to differ from the server's, which
+    has now replaced it, so no later check could see that change any more. (In one
+    process these are the events a check is settling anyway; ``besides`` names them.
+    Another process sharing the workspace applies events of its own.)"""
+    rows = conn.execute(
+        "SELECT delivery_seq, changes FROM applications WHERE target_id = ? AND state = 'applied'",
+        (object_id,),
+    ).fetchall()
+    if kind == "bill":  # also account and customer payments that paid part of this bill
+        rows += conn.execute(
+            "SELECT delivery_seq, changes FROM applications WHERE state = 'applied'"
+            " AND allocation IS NOT NULL AND instr(allocation, ?) > 0",
+            (json.dumps(object_id),),
+        ).fetchall()
+    seqs = sorted(
+        {
+            row["delivery_seq"]
+            for row in rows
+            if row["delivery_seq"] not in besides
+            and any(c["kind"] == kind and c["id"] == object_id for c in json.loads(row["changes"]))
+        }
+    )
+    conn.executemany(
+        "UPDATE applications SET state = 'drift', drift = ?, checked_at = ?"
+        " WHERE delivery_seq = ? AND state = 'applied'",
+        [(_drift_text(drift), at, seq) for seq in seqs],
+    )
+    return seqs
+
+
+def _drift_text(drift: tuple[Drift, ...]) -> str | None:
+    return json.dumps([_drift_json(d) for d in drift]) if drift else None
 
 
 def get(conn: sqlite3.Connection, webhook_id: str) -> Application | None:

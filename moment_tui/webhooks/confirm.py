@@ -10,7 +10,11 @@ A difference may only mean that a later payment reached the server before its
 webhook reached us, so a first mismatch is looked at again after ``grace`` seconds
 (later events keep being applied meanwhile). A mismatch that persists is drift: the
 events waiting on that object are marked ``drift`` with both values, and the server's
-copy replaces ours.
+copy replaces ours. A fetch answered after our copy changed (an event applied
+meanwhile, here or in another process sharing the workspace) may predate that change,
+so it is made again. Drift settles every event still unchecked that changed the
+object, whichever process applied it: the server's copy has replaced the change, so no
+later check could see it, let alone confirm it.
 
 A re-fetch that fails — a timeout, a refused connection, a 5xx, a 429 — is tried
 again later, backing off (``RECHECK_DELAYS``: 1.5 s, 5 s, 15 s, then 60 s; at least
@@ -55,6 +59,13 @@ MONEY_FIELDS: Final[dict[ObjectKind, tuple[str, ...]]] = {
 }
 
 Target = tuple[ObjectKind, str]
+
+
+class _Stale:
+    """A fetch overtaken by a change to our copy: fetch again."""
+
+
+_STALE: Final = _Stale()
 
 
 @dataclass(eq=False)  # compared by identity, never field by field
@@ -168,6 +179,7 @@ class Confirmer:
         del self._due[target]
         waiting = list(self._waiting.get(target, ()))
         kind, object_id = target
+        started = now_iso()  # a change to our copy from now on may be missing from theirs
         try:
             server = await self.client.get(kind, object_id)
         except (NotFound, InvalidReference) as exc:  # an answer: waiting will not change it
@@ -204,15 +216,28 @@ class Confirmer:
         decide = target in self._suspect or self.grace <= 0
         search = self.workspace.search_available
 
-        def compare(conn: sqlite3.Connection) -> list[Drift] | None:
+        ours_now = {w.app.delivery_seq for w in waiting}
+
+        def compare(conn: sqlite3.Connection) -> list[Drift] | _Stale | None:
             ours = catalogue.get(conn, kind, server.id)
+            if ours is not None and ours.updated_at >= started:
+                # Changed while we fetched (an event applied, here or by another
+                # process): the server's copy may predate that, so it proves nothing.
+                return _STALE
             drift = compare_money(kind, ours.obj, server) if ours is not None else []
             if drift and not decide:
                 return None  # look again shortly; change nothing yet
             catalogue.upsert(conn, server, "refetched", search=search)
+            if drift:  # the server's copy wins over every change still unchecked in ours
+                applications.settle_as_drift(
+                    conn, kind, server.id, tuple(drift), now_iso(), besides=ours_now
+                )
             return drift
 
         drift = await self.workspace.writer.submit(compare)
+        if isinstance(drift, _Stale):
+            self._due[target] = self._clock()
+            return
         if drift is None:
             self._suspect.add(target)
             self._due[target] = self._clock() + self.grace
@@ -249,12 +274,16 @@ class Confirmer:
         if not checked:
             return
 
-        def job(conn: sqlite3.Connection) -> None:
-            for app in checked:
-                applications.update_check(conn, app)
+        def job(conn: sqlite3.Connection) -> list[Application]:
+            # One settled meanwhile by another process says what it found instead.
+            return [
+                app
+                if applications.update_check(conn, app)
+                else (applications.for_delivery(conn, app.delivery_seq) or app)
+                for app in checked
+            ]
 
-        await self.workspace.writer.submit(job)
-        for app in checked:
+        for app in await self.workspace.writer.submit(job):
             self.announce(app)
 
 

@@ -733,3 +733,40 @@ async def test_a_non_positive_amount_is_not_applied_and_does_not_block_others(
     assert (normal_app.outcome, normal_app.state) == ("applied", "confirmed")
     assert (await world.ours("account", account_id)).obj.balance == 1_000
     assert money((await world.ours("bill", b.id)).obj) == (500, 2_500, BillStatus.UNPAID)
+
+
+# --- two processes sharing one workspace -----------------------------------------------------
+
+
+async def test_two_listeners_on_one_workspace_both_call_unpaid_events_drift(
+    make_world: Make,
+) -> None:
+    """The console and a headless ``listen`` may share a workspace. Events the server
+    never saw, half delivered to each: when one process finds drift and copies the
+    server's bill over ours, the other's events (whose changes that copy erased) must
+    not then look confirmed against it — every one of them is drift."""
+    world = await make_world(deliver=False)
+    _, account_id = await customer_with_account(world)
+    b = await new_bill(world, 90_000, account=account_id)
+    await world.sync()
+    async with open_pipeline(world.pipe.workspace.path, (world.secret,)) as other:
+        await other.attach(Reconciler(other.workspace, world.client))
+        body = lambda: amount_applied_event(1_000, "ZAR", bill_id=b.id)  # noqa: E731
+        sent = []
+        for _ in range(5):  # interleaved, as a burst split across two listeners is
+            for url in (world.pipe.url, other.url):
+                sent += await fire(url, body, [world.secret])
+        assert [s.status for s in sent] == [200] * 10
+
+        async def all_settled() -> list[Application] | None:
+            apps = [
+                await world.read(lambda c, s=s: applications.get(c, s.webhook_id)) for s in sent
+            ]
+            return apps if all(a is not None and a.state in DONE for a in apps) else None
+
+        apps = await eventually(all_settled, within=20)
+        await asyncio.wait_for(other.reconciler.idle(), 10)  # type: ignore[union-attr]
+    assert [a.state for a in apps] == ["drift"] * 10
+    assert all(a.drift for a in apps)
+    # The server's copy won: nothing was paid on it.
+    assert money((await world.ours("bill", b.id)).obj) == (0, 90_000, BillStatus.UNPAID)

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +15,7 @@ import pytest
 from moment_tui.api.client import MomentClient, RetryPolicy
 from moment_tui.api.models import Bill, BillStatus
 from moment_tui.store import applications, catalogue
-from moment_tui.store.applications import Application, Drift
+from moment_tui.store.applications import Application, Change, Drift
 from moment_tui.store.catalogue import now_iso
 from moment_tui.store.eventlog import Incoming
 from moment_tui.store.workspace import Workspace
@@ -372,4 +373,109 @@ async def test_close_stops_the_checks_in_flight(tmp_path: Path) -> None:
         assert stored.state == "applied"  # not settled: checked again at the next start
     finally:
         await client.aclose()
+        workspace.close()
+
+
+# --- a copy that changes while it is fetched, and other processes' events ----------------
+
+
+async def test_a_fetch_overtaken_by_a_change_to_our_copy_is_made_again(tmp_path: Path) -> None:
+    """An event applied while the re-fetch is in flight: the answer may predate the
+    payment, so it is no evidence either way; it is fetched again at once (not after
+    the drift grace, which here is a minute)."""
+    workspace = Workspace(tmp_path / "ws.sqlite3")
+    await workspace.remember([BILL], "listed")
+    paid = BILL.model_copy(update={"amount_paid": 3_000, "amount_remaining": 7_000})
+    answers = [BILL, paid]
+    gets: list[str] = []
+
+    async def answer(request: httpx.Request) -> httpx.Response:
+        gets.append(request.url.path)
+        if len(gets) == 1:  # the payment lands in our copy meanwhile
+            await workspace.remember([paid], "looked_up")
+        return httpx.Response(200, json=answers.pop(0).model_dump(mode="json"))
+
+    client = MomentClient(
+        "sk_test_confirm12345678",
+        base_url="https://moment.test",
+        transport=httpx.MockTransport(answer),
+        retry=RetryPolicy(max_attempts=1),
+    )
+    announced: list[Application] = []
+    confirmer = Confirmer(workspace, client, announced.append, grace=60)
+    try:
+        [app] = await applied_events(workspace, 1)
+        confirmer.add(app)
+        confirmer.start()
+        await asyncio.wait_for(confirmer.idle(), 10)
+        assert len(gets) == 2
+        assert [(a.state, a.drift) for a in announced] == [("confirmed", ())]
+    finally:
+        await confirmer.close()
+        await client.aclose()
+        workspace.close()
+
+
+async def test_drift_settles_every_unchecked_event_that_changed_the_object(
+    tmp_path: Path,
+) -> None:
+    """What another process sharing the workspace applied is part of the copy that
+    differed; once the server's copy replaces it, those events are drift too, and a
+    later check of theirs keeps what was found rather than calling them confirmed."""
+    workspace = Workspace(tmp_path / "ws.sqlite3")
+    try:
+        mine, theirs, elsewhere, via_account = await applied_events(workspace, 4)
+        touched = (Change("bill", BILL.id, "amount_paid", 0, 100),)
+        other_bill = (Change("bill", "bill_other", "amount_paid", 0, 100),)
+        split = (Change("bill", BILL.id, "amount_paid", 100, 200),)
+
+        def rewrite(conn: Any) -> None:
+            for app, changes, target, allocation in (
+                (mine, touched, BILL.id, None),
+                (theirs, touched, BILL.id, None),
+                (elsewhere, other_bill, "bill_other", None),
+                (via_account, split, "bacc_1", f'{{"bills": [["{BILL.id}", 100]]}}'),
+            ):
+                conn.execute(
+                    "UPDATE applications SET changes = ?, target_id = ?, allocation = ?"
+                    " WHERE delivery_seq = ?",
+                    (
+                        json.dumps([asdict(c) for c in changes]),
+                        target,
+                        allocation,
+                        app.delivery_seq,
+                    ),
+                )
+
+        await workspace.writer.submit(rewrite)
+        drift = (Drift("bill", BILL.id, "amount_paid", 200, 0),)
+        settled = await workspace.writer.submit(
+            lambda c: applications.settle_as_drift(
+                c, "bill", BILL.id, drift, now_iso(), besides={mine.delivery_seq}
+            )
+        )
+        assert settled == sorted([theirs.delivery_seq, via_account.delivery_seq])
+
+        def states(conn: Any) -> dict[str, str]:
+            return {
+                a.webhook_id: a.state
+                for a in applications.for_deliveries(
+                    conn, [x.delivery_seq for x in (mine, theirs, elsewhere, via_account)]
+                ).values()
+            }
+
+        assert await workspace.read(states) == {
+            mine.webhook_id: "applied",  # its own check settles it
+            theirs.webhook_id: "drift",
+            elsewhere.webhook_id: "applied",  # another bill
+            via_account.webhook_id: "drift",
+        }
+        # Their process's check comes later and finds nothing amiss any more: the
+        # stored drift stands.
+        late = theirs.checked("confirmed", (), now_iso(), None)
+        assert not await workspace.writer.submit(lambda c: applications.update_check(c, late))
+        stored = await workspace.read(lambda c: applications.get(c, theirs.webhook_id))
+        assert stored is not None
+        assert (stored.state, stored.drift) == ("drift", drift)
+    finally:
         workspace.close()
