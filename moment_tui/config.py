@@ -126,13 +126,21 @@ def parse_listen(text: str, source: str) -> Listen:
     valid_port = port_text.isascii() and port_text.isdigit() and int(port_text) <= 65535
     if not sep or not host or not valid_port:
         raise ConfigError(f"{source}: listen address must be HOST:PORT, got {text!r}")
-    if host != "localhost":
-        try:
-            ipaddress.ip_address(host)
-        except ValueError:
-            if not _HOST_NAME.fullmatch(host):
-                raise ConfigError(f"{source}: {host!r} is not a host name or address") from None
-    return Listen(host, int(port_text))
+    return Listen(parse_host(host, source), int(port_text))
+
+
+def parse_host(host: str, source: str) -> str:
+    """A host name or an IPv4/IPv6 address to bind to (``999.1.1.1`` is neither: a name
+    whose labels are all digits would be read as an address)."""
+    if host == "localhost":
+        return host
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        labels = host.rstrip(".").split(".")
+        if not _HOST_NAME.fullmatch(host) or all(label.isdigit() for label in labels):
+            raise ConfigError(f"{source}: {host!r} is not a host name or address") from None
+    return host
 
 
 def parse_api_url(text: str, source: str) -> str:

@@ -26,9 +26,9 @@ from moment_tui.commands.base import (
     positive_int,
     read_workspace,
 )
-from moment_tui.config import Settings, parse_destination_url, parse_path
+from moment_tui.config import Settings, parse_destination_url, parse_host, parse_path
 from moment_tui.money import MoneyError, check_currency, parse_minor
-from moment_tui.secrets import SecretFormatError, check_webhook_secret
+from moment_tui.secrets import SecretFormatError, check_webhook_secret, secret_length_note
 from moment_tui.store import applications, eventlog
 from moment_tui.store.applications import Application
 from moment_tui.store.eventlog import Delivery
@@ -131,8 +131,11 @@ def cmd_listen(args: argparse.Namespace, io: Io) -> int:
     if args.forward_to:
         args.forward_to = parse_destination_url(args.forward_to, "--forward-to")
     path = settings.listen_path if args.path is None else parse_path(args.path, "--path")
+    host = (
+        settings.listen.host if args.host is None else parse_host(args.host.strip("[]"), "--host")
+    )
     options = ListenOptions(
-        host=args.host or settings.listen.host,
+        host=host,
         port=settings.listen.port if args.port is None else args.port,
         path=path,
         secrets=secrets,
@@ -146,6 +149,8 @@ def cmd_listen(args: argparse.Namespace, io: Io) -> int:
             "No webhook secret configured: every delivery will be rejected "
             "(no_secret_configured). Pass --secret or set MOMENT_WEBHOOK_SECRET."
         )
+    for note in filter(None, map(secret_length_note, secrets)):
+        io.err(f"Note: {note}.")
     workspace = open_workspace(settings)
     client = api_client(settings)
     io.closed_note = "still listening, deliveries are kept (see moment-tui events)"

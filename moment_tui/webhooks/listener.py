@@ -29,6 +29,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import sqlite3
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
 from enum import StrEnum
@@ -287,8 +288,11 @@ class Listener:
         incoming = self._judge(request, headers, await self._read(request), received_at)
         try:
             delivery = await self.workspace.record(incoming, self._loop)
-        except Exception:
-            log.exception("could not store a delivery")
+        except Exception as exc:
+            if isinstance(exc, sqlite3.Error):  # the disk, a lock: one line says it all
+                log.error("could not store a delivery (answered 503): %s", _one_line(exc))
+            else:  # a bug: its traceback is what a report needs
+                log.exception("could not store a delivery")
             return _json(
                 503,
                 {"verdict": "error", "message": "the delivery could not be stored; retry"},

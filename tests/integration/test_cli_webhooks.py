@@ -205,12 +205,29 @@ def test_listen_on_a_taken_port_fails_with_one_line() -> None:
             f"moment-tui: --path: {PATH_RULE}, got '/a b'",
         ),
         (["--secret", "whsec_?"], "moment-tui: --secret: the part after whsec_ must be base64"),
+        # All-digit labels read as an address, and this one is none: bad usage, not a
+        # failure to bind (exit 1) after trying to resolve it as a name.
+        (["--host", "999.1.1.1"], "moment-tui: --host: '999.1.1.1' is not a host name or address"),
+        (["--host", "a b"], "moment-tui: --host: 'a b' is not a host name or address"),
     ],
 )
 def test_listen_bad_usage(args: list[str], message: str) -> None:
     code, stdout, stderr = cli("listen", *args)
     assert (code, stdout) == (2, "")
     assert stderr.splitlines() == [message]
+
+
+def test_listen_notes_a_secret_too_short_to_be_whole(tmp_path: Path) -> None:
+    """As login does: a 3-byte secret is most likely one not copied whole."""
+    short = "whsec_Zm9v"
+    listening = listen_process(["--port", "0", "--secret", short], cli_env(tmp_path))
+    process = next(listening)
+    with pytest.raises(StopIteration):
+        next(listening)
+    assert process.stderr == [
+        "Note: whsec_… decodes to 3 bytes, and Standard Webhooks secrets are 24 to 64: "
+        "check that it was copied whole."
+    ]
 
 
 def test_trigger_sends_a_verified_event_the_listener_logs(listener: ListenProcess) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import sqlite3
 import threading
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
@@ -670,6 +671,34 @@ async def test_a_store_failure_is_503_and_nothing_is_acknowledged(
         assert reopened.query(eventlog.books).stored == 0
     finally:
         reopened.close()
+
+
+async def test_a_locked_workspace_is_one_log_line_not_a_traceback(
+    tmp_path: Path,
+    http: httpx.AsyncClient,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """SQLite refusing the write (locked past its busy timeout, a full disk) is the
+    machine's state, not a bug: a 503 the sender retries and one line saying why."""
+    async with open_pipeline(tmp_path / "ws.sqlite3", clock=lambda: float(B_TS)) as pipe:
+
+        async def locked(*args: object) -> None:
+            raise sqlite3.OperationalError("database is locked")
+
+        monkeypatch.setattr(pipe.workspace, "record", locked)
+        with caplog.at_level(logging.INFO, logger="moment_tui.webhooks.listener"):
+            response = await http.post(pipe.url, content=B_BODY, headers=b_headers())
+        assert (response.status_code, response.headers["retry-after"]) == (503, "5")
+        [record] = [r for r in caplog.records if "could not store" in r.getMessage()]
+        assert record.getMessage() == (
+            "could not store a delivery (answered 503): database is locked"
+        )
+        assert record.exc_info is None
+        monkeypatch.undo()  # unlocked: the sender's retry is stored
+        again = await http.post(pipe.url, content=B_BODY, headers=b_headers())
+        assert again.status_code == 200
+        assert [row["verdict"] for row in stored(pipe)] == ["verified"]
 
 
 async def test_on_delivery_gets_the_stored_delivery_after_it_is_on_disk(
