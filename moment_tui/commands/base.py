@@ -128,9 +128,12 @@ def open_workspace(settings: Settings) -> Workspace:
         raise open_failure("workspace", path, exc) from None
 
 
-def read_workspace(settings: Settings, read: Callable[[sqlite3.Connection], T]) -> T:
-    """Open the workspace, run one read, close it; :class:`CommandFailed` on a database
-    that opens but cannot be read (say, tables from another program)."""
+def read_workspace(settings: Settings, read: Callable[[sqlite3.Connection], T], missing: T) -> T:
+    """Open the workspace, run one read, close it; ``missing`` when there is no
+    workspace yet (a read creates none); :class:`CommandFailed` on a database that opens
+    but cannot be read (say, tables from another program)."""
+    if not workspace_path(settings.data_dir, settings.mode, settings.api_url).exists():
+        return missing
     workspace = open_workspace(settings)
     try:
         return workspace.query(read)

@@ -245,7 +245,8 @@ def cmd_events(args: argparse.Namespace, io: Io) -> int:
         apps = applications.for_deliveries(conn, [d.seq for d in rows]) if args.json else {}
         return rows, apps
 
-    rows, apps = read_workspace(settings, read)
+    nothing: tuple[list[Delivery], dict[int, Application]] = ([], {})
+    rows, apps = read_workspace(settings, read, missing=nothing)
     for delivery in reversed(rows):
         if args.json:
             item = report.as_json(delivery)
@@ -281,7 +282,7 @@ def cmd_replay(args: argparse.Namespace, io: Io) -> int:
             return None
         return delivery, *stored
 
-    found = read_workspace(settings, find)
+    found = read_workspace(settings, find, missing=None)
     if found is None:
         raise UsageError(f"no delivery {args.id!r} in the event log (see moment-tui events)")
     delivery, headers, body, cut = found

@@ -527,6 +527,18 @@ def test_events_on_an_empty_log() -> None:
     assert stderr.startswith("No deliveries yet in ")
 
 
+def test_reading_the_log_of_a_fresh_machine_creates_nothing(tmp_path: Path) -> None:
+    env = cli_env(tmp_path, MOMENT_WEBHOOK_SECRET=SECRET)
+    code, stdout, stderr = cli("events", env=env)
+    assert (code, stdout) == (0, "")
+    path = tmp_path / "data" / "moment-tui" / "workspaces" / "sandbox.sqlite3"
+    assert stderr == f"No deliveries yet in {path}\n"
+    code, _, stderr = cli("events", "replay", "1", "--to", "http://127.0.0.1:9/x", env=env)
+    assert code == 2
+    assert stderr == "moment-tui: no delivery '1' in the event log (see moment-tui events)\n"
+    assert not (tmp_path / "data").exists()  # no workspace, no directories
+
+
 # --- top-level flags ---------------------------------------------------------------------------
 
 
