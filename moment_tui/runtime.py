@@ -248,6 +248,19 @@ class Runtime:
             return 0
         return total
 
+    def payment_refusal(self) -> str | None:
+        """Why a simulated payment would be wrong now; None when it can be made."""
+        if self.client is None:
+            return "The sandbox is not running."
+        if self.settings.read_only:
+            return "Read-only: the console makes no payments (see --read-only)."
+        if self.listener is None:
+            return (
+                "The webhook listener is not running, so a payment's webhook could not "
+                "reach this console; nothing was paid."
+            )
+        return None
+
     async def simulate_payment(self) -> dict[str, Any] | None:
         """Sandbox only: a varied payment (see :func:`plan_payment`). When every bill
         is paid, a new one is raised first for a random customer (as an agent would),
@@ -294,7 +307,10 @@ class Runtime:
         customer = self._rng.choice(customers)
         source = {"source": "moment-tui simulated payment"}
         body = demo_bill(self._rng, customer.id, customer.currency, dt.date.today(), source)
-        return await self.client.create_bill(body)
+        bill = await self.client.create_bill(body)
+        if self.workspace is not None:  # known before its payment's webhook arrives
+            await self.workspace.remember([bill], "created")
+        return bill
 
     async def close(self) -> None:
         if self.reconciler is not None:

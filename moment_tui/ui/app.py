@@ -161,8 +161,9 @@ class MomentApp(App[int]):
             self.run_worker(self._simulate(), group="payments", exit_on_error=False)
 
     async def _simulate(self) -> None:
-        if self.runtime.client is None:
-            self.notify("The sandbox is not running.", severity="warning")
+        refusal = self.runtime.payment_refusal()
+        if refusal is not None:
+            self.notify(refusal, severity="warning")
             return
         try:
             payment = await self.runtime.simulate_payment()

@@ -59,6 +59,7 @@ MONEY_FIELDS: Final[dict[ObjectKind, tuple[str, ...]]] = {
 }
 
 Target = tuple[ObjectKind, str]
+UNPLACED: Final = "not confirmed: the server may have paid bills the catalogue does not know"
 
 
 class _Stale:
@@ -263,6 +264,10 @@ class Confirmer:
             item.problem = item.problem or problem
             if not item.targets:
                 self._queued.discard(item.app.delivery_seq)
+                if not (item.problem or item.drift) and item.app.unallocated:
+                    # The holder agrees, but money we could place nowhere may have paid
+                    # bills the catalogue has never seen: nothing here confirms that.
+                    item.problem = f"{item.app.note}; {UNPLACED}"
                 state: State = (
                     "unconfirmed" if item.problem else "drift" if item.drift else "confirmed"
                 )

@@ -439,7 +439,11 @@ async def test_what_an_account_payment_cannot_place_is_noted_in_money(
         0,
         1_234,
     )
-    assert app.note == "R 12.34 could not be allocated (no open bills or balance left)"
+    assert app.note == (
+        "R 12.34 could not be allocated (no open bills or balance left); not confirmed: "
+        "the server may have paid bills the catalogue does not know"
+    )
+    assert app.state == "unconfirmed"  # the account itself agrees; its bills are unknown
 
 
 async def test_concurrent_copies_are_applied_once(make_world: Make) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import sqlite3
 from pathlib import Path
 
@@ -42,6 +43,44 @@ async def test_a_refused_simulated_payment_is_a_notification_not_a_crash(tmp_pat
         assert app.is_running
         refusal = next(m for m in messages(app) if "refused the payment" in m)
         assert "already paid" in refusal
+
+
+async def test_read_only_makes_no_payment_and_says_why(tmp_path: Path) -> None:
+    app = sandbox_app(tmp_path, read_only=True)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_until(pilot, lambda: connected(app), "the sandbox to connect")
+        await pilot.press("p")
+        wanted = "Read-only: the console makes no payments (see --read-only)."
+        await wait_until(pilot, lambda: wanted in messages(app), "the refusal")
+    payments = sqlite3.connect(tmp_path / "sandbox.sqlite3")
+    try:
+        assert payments.execute("SELECT count(*) FROM payments").fetchone()[0] == 0
+    finally:
+        payments.close()
+
+
+async def test_without_a_listener_no_payment_is_made_whose_webhook_would_be_lost(
+    tmp_path: Path,
+) -> None:
+    """A second console on a taken port: its sandbox has nowhere to deliver, so p
+    refuses (before, it paid, and the event waited for a listener that never came)."""
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        app = sandbox_app(tmp_path, port=taken.getsockname()[1])
+        async with app.run_test(size=(80, 24)) as pilot:
+            await wait_until(pilot, lambda: connected(app), "the sandbox to connect")
+            await pilot.press("p")
+            wanted = (
+                "The webhook listener is not running, so a payment's webhook could not "
+                "reach this console; nothing was paid."
+            )
+            await wait_until(pilot, lambda: wanted in messages(app), "the refusal")
+    payments = sqlite3.connect(tmp_path / "sandbox.sqlite3")
+    try:
+        assert payments.execute("SELECT count(*) FROM payments").fetchone()[0] == 0
+    finally:
+        payments.close()
 
 
 async def test_a_workspace_that_cannot_open_is_reported_and_the_app_stays_up(

@@ -90,6 +90,7 @@ def sandbox_app(
     port: int = 0,
     rng: random.Random | None = None,
     sources: dict[str, str] | None = None,
+    read_only: bool = False,
 ) -> MomentApp:
     """No API key: the real embedded sandbox (seeded for SEED_TODAY), listener and reconciler.
 
@@ -97,7 +98,7 @@ def sandbox_app(
     one's sandbox and workspace. Simulated payments come from ``rng`` (default: seeded
     with PAYMENT_SEED, so they are the same on every run).
     """
-    settings = Settings(config_dir=tmp, data_dir=tmp, sources=sources or {})
+    settings = Settings(config_dir=tmp, data_dir=tmp, sources=sources or {}, read_only=read_only)
     options = RuntimeOptions(
         listener_port=port,
         seed_today=SEED_TODAY,
