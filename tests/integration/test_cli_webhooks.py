@@ -527,8 +527,12 @@ def test_events_on_an_empty_log() -> None:
     assert stderr.startswith("No deliveries yet in ")
 
 
-def test_reading_the_log_of_a_fresh_machine_creates_nothing(tmp_path: Path) -> None:
+def test_reading_the_log_of_a_fresh_machine_creates_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     env = cli_env(tmp_path, MOMENT_WEBHOOK_SECRET=SECRET)
+    monkeypatch.setenv("XDG_DATA_HOME", env["XDG_DATA_HOME"])  # platformdirs reads these
+    monkeypatch.setenv("XDG_CONFIG_HOME", env["XDG_CONFIG_HOME"])
     code, stdout, stderr = cli("events", env=env)
     assert (code, stdout) == (0, "")
     path = tmp_path / "data" / "moment-tui" / "workspaces" / "sandbox.sqlite3"

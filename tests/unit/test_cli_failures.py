@@ -172,6 +172,9 @@ def test_a_workspace_without_permission_is_one_line_and_exit_1(
     def refuse(path: Path, **_options: Any) -> Any:
         raise PermissionError(13, "Permission denied", str(path))
 
+    if command == "events":  # a read opens only a workspace that exists
+        sandbox_workspace().parent.mkdir(parents=True)
+        sandbox_workspace().touch()
     monkeypatch.setattr(base, "Workspace", refuse)
     code, out, err = run(*COMMANDS[command])
     assert (code, out) == (1, "")
