@@ -7,6 +7,7 @@ real: the sandbox signs and sends each webhook to the listener.
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import httpx
@@ -337,6 +338,13 @@ async def test_80x24_shows_the_address_counts_and_a_whole_row(tmp_path: Path) ->
         # The widest result, a rejection's reason, is whole too (only "Paid to" may be cut).
         rejected = row_with("│ 2  ")
         assert "rejected  —           401 no_matching_signature" in rejected
+        # "Paid to" is cut to what is left, with "…", not run off the edge (where End
+        # scrolled the table sideways, hiding # and Time).
+        table = app.home.query_one(DeliveryTable)
+        assert table.virtual_size.width <= table.scrollable_content_region.width
+        paid_to = str(table.get_cell("1", "target"))
+        assert paid_to.endswith("…")
+        assert f" {paid_to} │" in row
         for key in ("↑↓ Move", "Enter Open", "p Simulate a payment", "q Quit"):
             assert key in rows[-1]
 
@@ -476,3 +484,46 @@ def test_the_detail_shows_amounts_as_money() -> None:
         line.endswith("balance ours R 550.00, server R 300.00 (server's copy kept)")
         for line in drift
     )
+
+
+async def test_after_a_resize_the_highlighted_row_is_still_in_view(tmp_path: Path) -> None:
+    """A presenter moves to a row at 120x40, the window shrinks to 80x24: the row
+    Enter would open is on screen, highlighted, not scrolled away."""
+    app = sandbox_app(tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_until(pilot, lambda: connected(app), "the catalogue counts")
+        delivery, _ = fixed_deliveries()[0]
+        many = [dataclasses.replace(delivery, seq=n, webhook_id=f"msg_{n}") for n in range(1, 41)]
+        app.home.add_deliveries(many)
+        app.home.flush()
+        table = app.home.query_one(DeliveryTable)
+        await wait_until(pilot, lambda: table.row_count == 40, "40 rows")
+        table.move_cursor(row=27)  # "28", near the bottom of the 120x40 view
+        await pilot.pause()
+        await pilot.resize_terminal(80, 24)
+        await wait_until(
+            pilot,
+            lambda: any(line.startswith("│ 28 ") for line in screen_text(app).splitlines()),
+            "row 28 on screen after the resize",
+        )
+        assert table.cursor_row == 27
+
+
+async def test_a_burst_held_back_by_the_redraw_limit_is_drawn_without_another_delivery(
+    tmp_path: Path,
+) -> None:
+    """Rows of a burst wait for the once-a-second redraw; the last burst must then be
+    drawn by itself, not sit unseen until some later delivery asks for a redraw."""
+    app = sandbox_app(tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_until(pilot, lambda: connected(app), "the catalogue counts")
+        delivery, _ = fixed_deliveries()[0]
+        rows = [dataclasses.replace(delivery, seq=n, webhook_id=f"msg_{n}") for n in range(1, 46)]
+        table = app.home.query_one(DeliveryTable)
+        app.home.add_deliveries(rows[:5])
+        app.home.flush()
+        assert table.row_count == 5
+        app.home.add_deliveries(rows[5:])  # 40 more at once, within the same second
+        app.home.flush()
+        assert table.row_count == 5  # held back
+        await wait_until(pilot, lambda: table.row_count == 45, "the held-back burst drawn")

@@ -127,8 +127,8 @@ class HomeScreen(Screen[None]):
     def flush(self) -> None:
         if not self._dirty:
             return
-        self._dirty = False
-        self.query_one(DeliveryTable).flush()
+        # A burst's rows wait for their second: dirty until they are drawn.
+        self._dirty = not self.query_one(DeliveryTable).flush()
         self.query_one(DeliveryList).show_empty()
         self.query_one(WebhookPanel).refresh_text()
 

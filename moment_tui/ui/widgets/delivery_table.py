@@ -30,6 +30,9 @@ _STATE_STYLE: Final = {"confirmed": "green", "drift": "bold magenta", "unconfirm
 _MOVE: Final = Binding.Group("Move", compact=True)  # the footer's "↑↓ Move"
 
 
+MIN_TARGET: Final = 8  # "Paid to" is never cut narrower than this
+
+
 def _short(text: str, width: int) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
@@ -46,6 +49,9 @@ class DeliveryTable(DataTable[str | Text]):
 
     def __init__(self) -> None:
         super().__init__(id="deliveries", cursor_type="row", zebra_stripes=True)
+        self._targets: dict[int, str] = {}  # each row's "Paid to", before fitting
+        self._widest: dict[str, int] = {}  # the widest text drawn in each other column
+        self._fitted = 0  # the width "Paid to" was last fitted to
         self._pending: list[Delivery] = []
         self._results: dict[int, Application] = {}
         self.deliveries: dict[int, Delivery] = {}
@@ -72,6 +78,30 @@ class DeliveryTable(DataTable[str | Text]):
         if new.width != old.width:
             self.notify_style_update()  # DataTable's way to clear its render caches
 
+    def on_resize(self) -> None:
+        self._fit_targets()
+        if self.row_count:  # the highlighted row stays in view (Enter opens it)
+            self.call_after_refresh(self.move_cursor, row=self.cursor_row)
+
+    def _target_width(self) -> int:
+        """What the other columns leave "Paid to": an id is cut to it, with "…", rather
+        than run off the edge (at 80 columns, beside a rejection's reason)."""
+        pad = 2 * self.cell_padding
+        others = sum(
+            max(len(str(column.label)), self._widest.get(str(key.value), 0)) + pad
+            for key, column in self.columns.items()
+            if key.value != "target"
+        )
+        return max(MIN_TARGET, self.scrollable_content_region.width - others - pad)
+
+    def _fit_targets(self) -> None:
+        width = self._target_width()
+        if width == self._fitted:
+            return
+        self._fitted = width
+        for seq, text in self._targets.items():
+            self.update_cell(str(seq), "target", _short(text, width), update_width=True)
+
     def queue(self, delivery: Delivery) -> None:
         self._pending.append(delivery)
 
@@ -84,12 +114,13 @@ class DeliveryTable(DataTable[str | Text]):
         self._results[application.delivery_seq] = application
         self.applications[application.delivery_seq] = application
 
-    def flush(self) -> None:
+    def flush(self) -> bool:
         """Draw what has arrived since the last flush (during a burst, once a second:
-        drawing rows costs far more than receiving them, and nobody reads faster)."""
+        drawing rows costs far more than receiving them, and nobody reads faster).
+        False when it waits for that second: the caller flushes again later."""
         now = time.monotonic()
         if len(self._pending) >= BURST and now - self._drawn_at < BURST_SECONDS:
-            return
+            return False
         self._drawn_at = now
         following = self.row_count == 0 or self.cursor_row >= self.row_count - 1
         batch = sorted(self._pending, key=lambda d: d.seq)
@@ -111,17 +142,22 @@ class DeliveryTable(DataTable[str | Text]):
         for seq, application in list(self._results.items()):
             if seq in self.deliveries:
                 # "drift (2 fields)" is wider than the "applying…" it replaces.
-                self.update_cell(str(seq), "result", self._result(application), update_width=True)
+                result = self._result(application)
+                self._measure({"result": result})
+                self.update_cell(str(seq), "result", result, update_width=True)
             if seq in self.deliveries or seq < oldest_shown:
                 del self._results[seq]
+        self._fit_targets()
         if batch and following:
             self.move_cursor(row=self.row_count - 1)
+        return True
 
     def _add(self, delivery: Delivery) -> None:
         self.deliveries[delivery.seq] = delivery
         self.add_row(*self._cells(delivery), key=str(delivery.seq))
 
     def _forget(self, seq: int) -> None:
+        self._targets.pop(seq, None)
         self.deliveries.pop(seq, None)
         self.applications.pop(seq, None)
 
@@ -140,6 +176,7 @@ class DeliveryTable(DataTable[str | Text]):
             kind, ref = target
             # An id with its kind's prefix (bcus_…, bacc_…, bill_…) says what it is by itself.
             paid_to = _short(ref if ID_PATTERNS[kind].match(ref) else f"{kind} {ref}", 32)
+        self._targets[d.seq] = paid_to
         if d.verdict == "rejected":
             result: str | Text = Text(f"{d.status} {d.reason}", style="red")
         elif d.verdict == "duplicate":
@@ -150,14 +187,19 @@ class DeliveryTable(DataTable[str | Text]):
             result = Text(d.application, style=_STATE_STYLE.get(d.application, ""))
         else:
             result = Text("applying…", style="dim")
-        return (
-            str(d.seq),
-            d.received_at[11:19],
-            Text(d.verdict, style=_VERDICT_STYLE.get(d.verdict, "")),
-            amount_text(d.amount, d.currency) or "—",
-            result,
-            paid_to,
-        )
+        cells: dict[str, str | Text] = {
+            "seq": str(d.seq),
+            "time": d.received_at[11:19],
+            "verdict": Text(d.verdict, style=_VERDICT_STYLE.get(d.verdict, "")),
+            "amount": amount_text(d.amount, d.currency) or "—",
+            "result": result,
+        }
+        self._measure(cells)
+        return (*cells.values(), _short(paid_to, self._fitted or len(paid_to)))
+
+    def _measure(self, cells: dict[str, str | Text]) -> None:
+        for key, text in cells.items():
+            self._widest[key] = max(self._widest.get(key, 0), len(str(text)))
 
     @staticmethod
     def _result(application: Application) -> Text:
