@@ -289,14 +289,17 @@ class MomentClient:
         """Is the API reachable and the key accepted? Moment has no health endpoint, so
         this asks for a customer that cannot exist: 404 means "reachable, key accepted"."""
         started = time.perf_counter()
+        path = _object_path("customer", PROBE_REFERENCE)
         try:
-            await self.request("GET", _object_path("customer", PROBE_REFERENCE))
+            await self.request("GET", path)
         except NotFound:
             return Probe(True, "connected", _ms(started))
         except (Unauthorized, Forbidden) as exc:
             return Probe(False, f"key refused: {exc.detail or exc.title}", _ms(started))
         except MomentError as exc:
-            return Probe(False, str(exc), _ms(started))
+            # Why, without the made-up request it was asked through.
+            why = str(exc).replace(f"GET {path}: ", "").replace(f" (GET {path})", "")
+            return Probe(False, why, _ms(started))
         return Probe(True, "connected", _ms(started))
 
     # --- listing (not part of Moment's API; offered by the sandbox) -----------------

@@ -92,6 +92,10 @@ class HomeScreen(Screen[None]):
     def show_connected(self, connected: Connected) -> None:
         if connected.probe is not None:
             self.query_one(ConnectionPanel).show_probe(connected.probe)
+            if not connected.probe.ok:  # whole here, where the panel may cut it
+                target = self.query_one(ConnectionPanel).target
+                reason = connected.probe.summary
+                self.notify(f"Cannot use {target}: {reason}", severity="error", timeout=30)
         if connected.problem:
             self.notify(connected.problem, severity="warning", timeout=10)
 
