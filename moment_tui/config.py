@@ -106,6 +106,17 @@ def default_data_dir() -> Path:
     return Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
 
 
+def screenshot_dir(settings: Settings) -> Path:
+    """Where the console saves a screenshot: the user's Downloads directory if there is
+    one, else ``screenshots`` in the data directory (made when needed)."""
+    downloads = Path(platformdirs.user_downloads_dir())
+    if downloads.is_dir():
+        return downloads
+    folder = settings.data_dir / "screenshots"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
 def config_file(env: Mapping[str, str], config_dir: Path | None = None) -> Path:
     """``MOMENT_CONFIG``, else ``config.toml`` in ``config_dir`` (default: the platform's)."""
     explicit = env.get("MOMENT_CONFIG")

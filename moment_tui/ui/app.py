@@ -12,7 +12,7 @@ from textual.message import Message
 
 from moment_tui.api.errors import MomentError
 from moment_tui.batching import TurnBatch
-from moment_tui.config import Settings
+from moment_tui.config import Settings, screenshot_dir
 from moment_tui.runtime import Runtime
 from moment_tui.store import catalogue, eventlog
 from moment_tui.store.applications import Application
@@ -155,6 +155,11 @@ class MomentApp(App[int]):
         if action == "simulate_payment":
             return self.runtime.is_sandbox
         return True
+
+    def action_screenshot(self, filename: str | None = None, path: str | None = None) -> None:
+        """The palette's Screenshot: Textual saves to ~/Downloads, which a server
+        reached over SSH rarely has; then it goes to the data directory instead."""
+        self.deliver_screenshot(filename, path or str(screenshot_dir(self.runtime.settings)))
 
     def action_simulate_payment(self) -> None:
         if self.runtime.is_sandbox:

@@ -144,3 +144,24 @@ async def test_no_key_stored_is_no_warning(tmp_path: Path) -> None:
     async with app.run_test(size=(120, 40)) as pilot:
         await wait_until(pilot, lambda: connected(app), "the sandbox to connect")
         assert not any("No API key" in m for m in messages(app))
+
+
+async def test_a_screenshot_without_a_downloads_directory_goes_to_the_data_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The palette's Screenshot on a server with no ~/Downloads (Textual's choice, so
+    it said only "Failed to save screenshot")."""
+    monkeypatch.setenv("XDG_DOWNLOAD_DIR", str(tmp_path / "no-such-downloads"))
+    app = sandbox_app(tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_until(pilot, lambda: connected(app), "the sandbox to connect")
+        app.action_screenshot("shot.svg")
+        saved = tmp_path / "screenshots" / "shot.svg"
+        await wait_until(pilot, lambda: saved.exists() and saved.stat().st_size > 0, "the file")
+        await wait_until(
+            pilot,
+            lambda: any("shot.svg" in m for m in messages(app)),
+            "a notification saying where it went",
+        )
+    assert "Connected" in saved.read_text()  # the screen, as SVG text
+    assert not (tmp_path / "no-such-downloads").exists()
