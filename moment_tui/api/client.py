@@ -59,6 +59,12 @@ from moment_tui.api.errors import (
     error_class,
 )
 from moment_tui.api.models import (
+    COLLECTION as COLLECTION,
+)
+from moment_tui.api.models import (
+    DEFAULT_BASE_URL as DEFAULT_BASE_URL,
+)
+from moment_tui.api.models import (
     EXTERNAL_REFERENCE_MAX,
     EXTERNAL_REFERENCE_PATTERN,
     Account,
@@ -73,9 +79,11 @@ from moment_tui.api.models import (
     CustomerUpdate,
     ObjectKind,
 )
+from moment_tui.api.models import (
+    MODEL_FOR as MODEL_FOR,
+)
 from moment_tui.secrets import mask
 
-DEFAULT_BASE_URL: Final = "https://api.momentpay.net"
 DEFAULT_TIMEOUT: Final = httpx.Timeout(10.0, connect=5.0)
 RETRY_STATUSES: Final = frozenset({429, 502, 503, 504})
 READ_METHODS: Final = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -87,17 +95,6 @@ PATH_REFERENCE: Final = re.compile(EXTERNAL_REFERENCE_PATTERN)
 T = TypeVar("T", bound=BaseModel)
 ItemT = TypeVar("ItemT")
 ObjectT = TypeVar("ObjectT", Customer, Account, Bill)
-
-MODEL_FOR: Final[dict[ObjectKind, type[BillingObject]]] = {
-    "customer": Customer,
-    "account": Account,
-    "bill": Bill,
-}
-COLLECTION: Final[dict[ObjectKind, str]] = {
-    "customer": "/billing/customers",
-    "account": "/billing/accounts",
-    "bill": "/billing/bills",
-}
 
 
 @dataclass(frozen=True)

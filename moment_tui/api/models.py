@@ -496,3 +496,18 @@ class SandboxPaymentCreate(_Request):
             if ref:
                 return kind, ref
         raise AssertionError("validated to name one target")
+
+
+# --- where the API keeps them -----------------------------------------------------------
+
+DEFAULT_BASE_URL: Final = "https://api.momentpay.net"
+MODEL_FOR: Final[dict[ObjectKind, type[BillingObject]]] = {
+    "customer": Customer,
+    "account": Account,
+    "bill": Bill,
+}
+COLLECTION: Final[dict[ObjectKind, str]] = {
+    "customer": "/billing/customers",
+    "account": "/billing/accounts",
+    "bill": "/billing/bills",
+}

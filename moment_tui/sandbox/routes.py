@@ -16,8 +16,8 @@ from aiohttp.http_exceptions import HttpProcessingError
 from aiohttp.web_protocol import RequestPayloadError
 from pydantic import BaseModel, ValidationError
 
-from moment_tui.api.client import COLLECTION
 from moment_tui.api.models import (
+    COLLECTION,
     AccountCreate,
     AccountUpdate,
     BillCreate,

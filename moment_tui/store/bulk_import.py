@@ -70,7 +70,7 @@ from typing import Any, Final, Literal
 
 from pydantic import ValidationError
 
-from moment_tui.api.client import COLLECTION, MomentClient
+from moment_tui.api.client import MomentClient
 from moment_tui.api.errors import (
     ApiError,
     Conflict,
@@ -82,7 +82,14 @@ from moment_tui.api.errors import (
     Unauthorized,
     UnexpectedResponse,
 )
-from moment_tui.api.models import Bill, BillingObject, Customer, CustomerCreate, field_errors
+from moment_tui.api.models import (
+    COLLECTION,
+    Bill,
+    BillingObject,
+    Customer,
+    CustomerCreate,
+    field_errors,
+)
 from moment_tui.money import format_minor
 from moment_tui.store.bulk import (
     AMOUNT,

@@ -14,9 +14,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Final, Generic, Literal, TypeVar
 
-from moment_tui.api.client import MODEL_FOR
 from moment_tui.api.models import (
     ID_PATTERNS,
+    MODEL_FOR,
     Account,
     Bill,
     BillingObject,

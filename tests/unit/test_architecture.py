@@ -154,3 +154,28 @@ def test_a_relative_import_above_the_top_is_refused(tmp_path: Path) -> None:
     package = _package(tmp_path, {"__init__.py": "", "money.py": "from ... import x\n"})
     with pytest.raises(ValueError, match=r"\.\.\. goes above the top of moment_tui"):
         _all_modules(package)
+
+
+# The workspace's storage (catalogue, event log) sits below the client and the
+# servers: it keeps what they learn, it does not talk to them. (bulk_import drives the
+# API client on purpose: importing a file is creating through the API.)
+STORAGE = [
+    "moment_tui.store.schema",
+    "moment_tui.store.writer",
+    "moment_tui.store.catalogue",
+    "moment_tui.store.applications",
+    "moment_tui.store.eventlog",
+    "moment_tui.store.workspace",
+]
+NOT_BELOW_STORAGE = ("httpx", "aiohttp", "moment_tui.api.client", "moment_tui.webhooks")
+
+
+@pytest.mark.parametrize("module", STORAGE)
+def test_storage_never_reaches_the_network_layers(module: str) -> None:
+    reached = _closure(module, _all_modules())
+    bad = sorted(
+        name
+        for name in reached
+        if any(name == top or name.startswith(f"{top}.") for top in NOT_BELOW_STORAGE)
+    )
+    assert bad == [], f"{module} reaches {bad}"
