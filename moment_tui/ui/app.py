@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import ClassVar, TypeVar
 
-from textual.app import App
+from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.message import Message
+from textual.screen import Screen
 
 from moment_tui.api.errors import MomentError
 from moment_tui.batching import TurnBatch
@@ -155,6 +156,16 @@ class MomentApp(App[int]):
         if action == "simulate_payment":
             return self.runtime.is_sandbox
         return True
+
+    def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
+        """The palette offers what the keys do, so typing "pay" finds it too."""
+        yield from super().get_system_commands(screen)
+        if self.runtime.is_sandbox:
+            yield SystemCommand(
+                "Simulate a payment",
+                "Pay an unpaid bill on the sandbox; its signed webhook arrives here (p)",
+                self.action_simulate_payment,
+            )
 
     def action_screenshot(self, filename: str | None = None, path: str | None = None) -> None:
         """The palette's Screenshot: Textual saves to ~/Downloads, which a server

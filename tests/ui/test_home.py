@@ -527,3 +527,21 @@ async def test_a_burst_held_back_by_the_redraw_limit_is_drawn_without_another_de
         app.home.flush()
         assert table.row_count == 5  # held back
         await wait_until(pilot, lambda: table.row_count == 45, "the held-back burst drawn")
+
+
+async def test_the_palette_offers_the_payment_on_the_sandbox_only(tmp_path: Path) -> None:
+    app = sandbox_app(tmp_path / "sandbox")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_until(pilot, lambda: connected(app), "the catalogue counts")
+        await pilot.press("ctrl+p")
+        await pilot.press(*"simulate")
+        await wait_until(pilot, lambda: on_screen(app, "Simulate a payment"), "the command")
+        await pilot.press("enter")
+        table = app.home.query_one(DeliveryTable)
+        await wait_until(pilot, lambda: table.row_count == 1, "the payment's delivery")
+    keyed = keyed_app(TEST_KEY, tmp_path)
+    async with keyed.run_test(size=(80, 24)) as pilot:
+        await wait_until(pilot, lambda: connected(keyed), "the connection")
+        titles = [c.title for c in keyed.get_system_commands(keyed.screen)]
+        assert "Simulate a payment" not in titles
+        assert len(titles) > 3  # Textual's own commands are all still there
