@@ -203,7 +203,7 @@ class MomentClient:
         self._masked_key = mask(api_key)
         # A server may echo the request back in an error (its Authorization header
         # included): the key is masked out of any text an error carries.
-        self._scrub: Callable[[str], str] = lambda text: text.replace(api_key, self._masked_key)
+        self._scrub = _scrubber(api_key, self._masked_key)
         self.base_url = base_url.rstrip("/")
         self.read_only = read_only
         self.retry = retry or RetryPolicy()
@@ -542,6 +542,41 @@ def _retryable(method: str, response: httpx.Response) -> bool:
     )
 
 
+KEY_FRAGMENT: Final = 12  # this much of the key, echoed in an error, is masked too
+
+
+def _scrubber(api_key: str, masked: str) -> Callable[[str], str]:
+    """Masks the key, and any run of :data:`KEY_FRAGMENT` or more of its characters (a
+    server that echoes it cut short), out of the text of an error."""
+    fragments = sorted(
+        {
+            api_key[start : start + size]
+            for size in range(KEY_FRAGMENT, len(api_key) + 1)
+            for start in range(len(api_key) - size + 1)
+        },
+        key=len,
+        reverse=True,
+    )
+
+    def scrub(text: str) -> str:
+        for fragment in fragments:  # longest first: the whole key is one mask, not many
+            if fragment in text:
+                text = text.replace(fragment, masked)
+        return text
+
+    return scrub
+
+
+def _scrub_json(value: Any, scrub: Callable[[str], str]) -> Any:
+    if isinstance(value, str):
+        return scrub(value)
+    if isinstance(value, list):
+        return [_scrub_json(item, scrub) for item in value]
+    if isinstance(value, dict):
+        return {scrub(str(k)): _scrub_json(v, scrub) for k, v in value.items()}
+    return value
+
+
 def _replayed(response: httpx.Response) -> bool:
     return str(response.headers.get("idempotent-replayed", "")).lower() == "true"
 
@@ -558,7 +593,8 @@ def _api_error(
     if response.content:
         text = scrub(response.text)
         try:
-            body = jsonlib.loads(text)
+            # Scrubbed again once decoded: "\u0073k_…" hid the key from the first pass.
+            body = _scrub_json(jsonlib.loads(text), scrub)
         except ValueError:
             body = text
     problem = Problem.from_body(response.status_code, body, response.reason_phrase or "Error")

@@ -1260,3 +1260,40 @@ async def test_a_server_that_echoes_the_key_back_never_puts_it_in_an_error(
     if as_json:
         assert caught.value.problem.extensions == {"seen": {"key": "sk_test_…7dc"}}
     assert_no_key(caught.value)
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        # JSON may spell the key in \u escapes: it is masked once decoded, too.
+        pytest.param(
+            b'{"title": "Unauthorized", "detail": "key '
+            + "".join(f"\\u{ord(c):04x}" for c in KEY).encode()
+            + b' refused"}',
+            id="escaped",
+        ),
+        # A server that echoes the key cut short still gives most of it away.
+        pytest.param(
+            json.dumps({"title": "Unauthorized", "detail": f"key {KEY[:-3]} refused"}).encode(),
+            id="cut-short",
+        ),
+        pytest.param(
+            json.dumps({"title": "Unauthorized", "detail": f"key …{KEY[10:]} refused"}).encode(),
+            id="its-tail",
+        ),
+    ],
+)
+async def test_an_echo_of_the_key_in_any_spelling_is_masked(make: Any, raw: bytes) -> None:
+    def echo(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(401, content=raw, headers={"content-type": "application/json"})
+
+    client, _ = make(Server(echo))
+    with pytest.raises(Unauthorized) as caught:
+        await client.get_customer("bcus_x")
+    assert caught.value.detail is not None
+    assert caught.value.detail.startswith("key ")
+    assert "sk_test_…7dc" in caught.value.detail
+    assert_no_key(caught.value)
+    for size in range(12, len(KEY) + 1):  # no run of 12 of the key's characters is left
+        for start in range(len(KEY) - size + 1):
+            assert KEY[start : start + size] not in str(caught.value)
