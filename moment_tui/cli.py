@@ -221,7 +221,10 @@ def _prompt(
     io: Io, label: str, check: Callable[[str], str], optional: bool = False, tries: int = 3
 ) -> str:
     for _ in range(tries):
-        value = getpass.getpass(label, stream=io.stderr).strip()
+        try:
+            value = getpass.getpass(label, stream=io.stderr).strip()
+        except EOFError:  # Ctrl-D at the prompt
+            raise UsageError("login: no value entered (end of input); nothing was stored") from None
         if not value and optional:
             return ""
         try:

@@ -169,8 +169,9 @@ class _KeyringUnavailable(Exception):
 
 
 class SecretFileError(Exception):
-    """``secrets.json`` exists but cannot be read or is not what this program wrote:
-    it is never overwritten (that would lose the other secret in it)."""
+    """``secrets.json`` exists but cannot be read or is not what this program wrote
+    (it is never overwritten: that would lose the other secret in it), or it cannot be
+    written where it belongs."""
 
 
 # In the fallback file: names stored there while a keyring (not merely no keyring)
@@ -333,8 +334,12 @@ class SecretStore:
         raise SecretFileError(f"{self.file} is not a secrets file; fix or remove it")
 
     def _write_file(self, data: dict[str, Any]) -> None:
-        self.config_dir.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".secrets-", dir=self.config_dir)
+        try:
+            self.config_dir.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(prefix=".secrets-", dir=self.config_dir)
+        except OSError as exc:  # a read-only or unwritable config directory
+            why = exc.strerror or type(exc).__name__
+            raise SecretFileError(f"cannot write {self.file}: {why}") from None
         try:
             os.fchmod(fd, 0o600)
             with os.fdopen(fd, "w", encoding="utf-8") as handle:

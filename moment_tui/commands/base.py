@@ -168,6 +168,13 @@ def port(text: str) -> int:
 MAX_COUNT = 1_000_000  # --limit, --repeat: more is a typo, not a plan
 
 
+def not_empty(text: str) -> str:
+    """A value that must say something: ``--bill ''`` is a mistake, not "no bill"."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("expected a value, not an empty string")
+    return text.strip()
+
+
 def positive_int(text: str) -> int:
     if not ascii_digits(text) or not 1 <= int(text) <= MAX_COUNT:
         raise argparse.ArgumentTypeError(

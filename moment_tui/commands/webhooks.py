@@ -21,6 +21,7 @@ from moment_tui.commands.base import (
     add_version,
     api_client,
     ascii_digits,
+    not_empty,
     open_workspace,
     port,
     positive_int,
@@ -51,7 +52,9 @@ def register(sub: Any) -> None:
     listen.add_argument("--port", type=port, help="port; 0 picks a free one (default 8765)")
     listen.add_argument("--path", help="webhook path (default /webhooks/moment)")
     _secret_option(listen)
-    listen.add_argument("--forward-to", metavar="URL", help="re-post verified events here")
+    listen.add_argument(
+        "--forward-to", type=not_empty, metavar="URL", help="re-post verified events here"
+    )
     listen.add_argument("--json", action="store_true", help="one JSON object per line")
     listen.set_defaults(handler=cmd_listen)
 
@@ -69,7 +72,9 @@ def register(sub: Any) -> None:
     trigger.add_argument("--currency", default="ZAR", help="ISO 4217 code (default ZAR)")
     target = trigger.add_mutually_exclusive_group(required=True)
     for kind in ("bill", "account", "customer"):
-        target.add_argument(f"--{kind}", metavar="ID", help=f"the {kind} (id or reference)")
+        target.add_argument(
+            f"--{kind}", type=not_empty, metavar="ID", help=f"the {kind} (id or reference)"
+        )
     trigger.add_argument("--repeat", type=positive_int, default=1, metavar="N")
     trigger.add_argument("--same-id", action="store_true", help="redeliver one webhook-id")
     trigger.add_argument("--tamper", action="store_true", help="alter the body after signing")
@@ -100,6 +105,7 @@ def _secret_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--secret",
         action="append",
+        type=not_empty,
         metavar="WHSEC",
         help="webhook signing secret (repeat for rotation; default MOMENT_WEBHOOK_SECRET)",
     )
@@ -190,8 +196,10 @@ def cmd_trigger(args: argparse.Namespace, io: Io) -> int:
         amount = parse_minor(args.amount, currency, minimum=1, maximum=99_999_999)
     except MoneyError as exc:
         raise UsageError(f"--amount/--currency: {exc}") from None
-    kind: ObjectKind = "bill" if args.bill else "account" if args.account else "customer"
-    ref = args.bill or args.account or args.customer
+    kind: ObjectKind = (
+        "bill" if args.bill is not None else "account" if args.account is not None else "customer"
+    )
+    ref = {"bill": args.bill, "account": args.account, "customer": args.customer}[kind]
     workspace = open_workspace(settings)
     client = api_client(settings)
 

@@ -274,9 +274,14 @@ def latest(
     return [_delivery(row) for row in rows]
 
 
+SQLITE_MAX_INT: Final = 2**63 - 1
+
+
 def find(conn: sqlite3.Connection, ref: str) -> Delivery | None:
     """By ``seq`` (digits) or ``webhook-id`` (the verified copy first)."""
     if ref.isascii() and ref.isdigit():
+        if int(ref) > SQLITE_MAX_INT:  # no such seq; SQLite could not even be asked
+            return None
         row = conn.execute(_SELECT + " WHERE d.seq = ?", (int(ref),)).fetchone()
     else:  # each query on its partial index
         row = (

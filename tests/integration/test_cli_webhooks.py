@@ -230,6 +230,20 @@ def test_listen_notes_a_secret_too_short_to_be_whole(tmp_path: Path) -> None:
     ]
 
 
+@pytest.mark.parametrize("target", ["--bill", "--account", "--customer"])
+def test_trigger_with_an_empty_id_is_bad_usage(target: str) -> None:
+    """``--bill ''`` read as no bill crashed; ``--customer ''`` sent an empty id."""
+    code, stdout, stderr = cli(
+        "trigger", AMOUNT_APPLIED, "--to", "http://127.0.0.1:9/x", "--secret", SECRET,
+        "--amount", "1", target, " ",
+    )  # fmt: skip
+    assert (code, stdout) == (2, "")
+    assert stderr.splitlines() == [
+        f"moment-tui trigger: argument {target}: expected a value, not an empty string "
+        "(see moment-tui trigger --help)"
+    ]
+
+
 def test_trigger_sends_a_verified_event_the_listener_logs(listener: ListenProcess) -> None:
     remember(bill("bill_cli1", "INV-CLI-1"))
     code, stdout, stderr = trigger(
@@ -512,6 +526,11 @@ def test_events_replay_of_something_unknown_is_usage(
     assert stderr == (
         "moment-tui: no delivery 'msg_never' in the event log (see moment-tui events)\n"
     )
+    # A seq far past SQLite's integers is simply no delivery (it overflowed before).
+    huge = "9" * 30
+    code, stdout, stderr = cli("events", "replay", huge, "--to", listener.url, env=env)
+    assert (code, stdout) == (2, "")
+    assert stderr == f"moment-tui: no delivery '{huge}' in the event log (see moment-tui events)\n"
     code, _, stderr = cli("events", "replay", "1", "--to", listener.url)
     assert code == 2
     assert stderr == (

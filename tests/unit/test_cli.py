@@ -847,3 +847,43 @@ def test_a_bad_top_level_flag_before_a_subcommand_is_usage(
     assert run(*argv) == 2
     assert run.out == ""
     assert one_line(run.err) == line
+
+
+def test_ctrl_d_at_the_login_prompt_stores_nothing(
+    file_store: SecretStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    answers = iter([KEY])
+
+    def prompt(label: str, stream: object = None) -> str:
+        for answer in answers:
+            return answer
+        raise EOFError  # what getpass raises on Ctrl-D
+
+    monkeypatch.setattr(cli.getpass, "getpass", prompt)
+    stderr = TtyStringIO()
+    io = cli.Io(stdout=TtyStringIO(), stderr=stderr, stdin=TtyStringIO(), env={}, store=file_store)
+    assert cli.main(["login"], io=io) == 2
+    assert one_line(stderr.getvalue()) == (
+        "moment-tui: login: no value entered (end of input); nothing was stored"
+    )
+    assert file_store.get("api_key").value is None
+
+
+def test_login_where_the_secrets_file_cannot_be_written_is_one_line_and_exit_1(
+    tmp_path: Path, no_keyring: NoKeyring, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = tmp_path / "config"
+    store = SecretStore(config, backend=no_keyring)
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise PermissionError(13, "Permission denied")  # root ignores a chmod; fake it
+
+    monkeypatch.setattr(Path, "mkdir", refuse)
+    run = Run(store)
+    assert run("login", stdin=f"{KEY}\n") == 1
+    assert run.err.splitlines()[-1] == (
+        f"moment-tui: cannot write {config / 'secrets.json'}: Permission denied"
+    )
+    assert "Traceback" not in run.err
+    run.assert_secret_free()
+    assert not config.exists()
