@@ -38,6 +38,7 @@ from moment_tui.secrets import (
     check_api_key,
     check_webhook_secret,
     is_live_key,
+    mask,
 )
 
 APP_NAME: Final = "moment-tui"
@@ -136,7 +137,7 @@ def parse_listen(text: str, source: str) -> Listen:
     # isascii(): "²".isdigit() is True, but int("²") raises.
     valid_port = port_text.isascii() and port_text.isdigit() and int(port_text) <= 65535
     if not sep or not host or not valid_port:
-        raise ConfigError(f"{source}: listen address must be HOST:PORT, got {text!r}")
+        raise ConfigError(f"{source}: listen address must be HOST:PORT, got {_shown(text)}")
     return Listen(parse_host(host, source), int(port_text))
 
 
@@ -157,7 +158,7 @@ def parse_host(host: str, source: str) -> str:
 def parse_api_url(text: str, source: str) -> str:
     """An ``http(s)://HOST[:PORT][/PATH]`` URL without its trailing ``/``. Request paths
     are appended to it, so it takes no query or fragment."""
-    shape = f"{source}: API URL must be http(s)://HOST[:PORT], got {text!r}"
+    shape = f"{source}: API URL must be http(s)://HOST[:PORT], got {_shown(text)}"
     url = _http_url(text, source, shape, refused="?#").rstrip("/")
     parts = urlsplit(url)
     if parts.scheme == "http" and not _loopback(parts.hostname or ""):
@@ -183,7 +184,8 @@ def parse_destination_url(text: str, source: str) -> str:
     and returned as given, query included (``?token=…`` is common; a handler's
     ``/hooks/`` is not its ``/hooks``)."""
     shape = (
-        f"{source}: a webhook destination must be an http(s)://HOST[:PORT]/PATH URL, got {text!r}"
+        f"{source}: a webhook destination must be an http(s)://HOST[:PORT]/PATH URL,"
+        f" got {_shown(text)}"
     )
     return _http_url(text, source, shape, refused="#")
 
@@ -191,12 +193,21 @@ def parse_destination_url(text: str, source: str) -> str:
 _URL_PARTS: Final = {"?": "query", "#": "fragment"}
 
 
+_SECRET_LIKE: Final = re.compile(r"(?:sk|pk|rk)_[A-Za-z0-9_]{6,}|whsec_")
+
+
+def _shown(text: str) -> str:
+    """A refused value, quoted for the message, unless it looks like a key or secret
+    given to the wrong setting (``MOMENT_API_URL=sk_…``): that is masked."""
+    return repr(mask(text.strip()) if _SECRET_LIKE.search(text) else text)
+
+
 def _http_url(text: str, source: str, shape: str, *, refused: str) -> str:
     """``text`` stripped, if it is an http(s) URL with a host, a valid port and none of
     the ``refused`` characters; ConfigError (``shape`` for a URL of the wrong shape)."""
     stripped = text.strip()
     if any(c.isspace() for c in stripped):
-        raise ConfigError(f"{source}: the URL {text!r} contains a space")
+        raise ConfigError(f"{source}: the URL {_shown(text)} contains a space")
     try:
         parts = urlsplit(stripped)
         hostname = parts.hostname  # raises on a broken [IPv6] address
@@ -204,13 +215,19 @@ def _http_url(text: str, source: str, shape: str, *, refused: str) -> str:
         raise ConfigError(shape) from None
     if parts.scheme not in ("http", "https") or not parts.netloc or not hostname:
         raise ConfigError(shape)
+    if parts.username is not None or parts.password is not None:
+        # It would be printed, logged and named in the workspace's file name.
+        raise ConfigError(
+            f"{source}: the URL must not carry a user name or password"
+            f" ({parts.scheme}://…@{hostname}…)"
+        )
     if any(c in stripped for c in refused):
         what = " or ".join(_URL_PARTS[c] for c in refused)
-        raise ConfigError(f"{source}: the URL must not have a {what}, got {text!r}")
+        raise ConfigError(f"{source}: the URL must not have a {what}, got {_shown(text)}")
     try:
         _ = parts.port  # urlsplit checks the port only when it is asked for
     except ValueError:
-        raise ConfigError(f"{source}: the port in {text!r} is not a number 0-65535") from None
+        raise ConfigError(f"{source}: the port in {_shown(text)} is not a number 0-65535") from None
     return stripped
 
 
@@ -225,7 +242,7 @@ def parse_path(text: str, source: str) -> str:
     if not _URL_PATH.fullmatch(text):
         raise ConfigError(
             f"{source}: a webhook path starts with / and has no spaces, ? or #, and no"
-            f" %-escapes but %2F and %25, got {text!r}"
+            f" %-escapes but %2F and %25, got {_shown(text)}"
         )
     return text
 
