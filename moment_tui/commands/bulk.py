@@ -11,6 +11,7 @@ import argparse
 import asyncio
 import datetime as dt
 import json
+import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -107,12 +108,34 @@ def cmd_import(args: argparse.Namespace, io: Io) -> int:
                     raise open_failure("sandbox database", db, exc) from None
                 client = MomentClient(SANDBOX_KEY, base_url=url)
                 io.err(f"No API key: importing into the sandbox ({db})")
-        report = asyncio.run(_run(bulk, client, workspace, dry_run=args.dry_run))
+        try:
+            report = asyncio.run(_run(bulk, client, workspace, dry_run=args.dry_run))
+        except (sqlite3.Error, BaseExceptionGroup) as exc:
+            failed = _database_error(exc)
+            if failed is None:
+                raise
+            # A workspace that opened but fails under the writes (damaged pages, a
+            # full disk): what was created is in Moment; a re-import skips it.
+            raise CommandFailed(
+                f"cannot write the workspace {workspace.path}: {failed}; "
+                "what was created so far is kept, and importing again skips it"
+            ) from None
     finally:
         if sandbox is not None:
             sandbox.stop()
         workspace.close()
     return _show(report, args, io)
+
+
+def _database_error(exc: BaseException) -> sqlite3.Error | None:
+    """The SQLite error in ``exc``, perhaps inside a task group's exception group."""
+    if isinstance(exc, sqlite3.Error):
+        return exc
+    if isinstance(exc, BaseExceptionGroup):
+        for inner in exc.exceptions:
+            if (found := _database_error(inner)) is not None:
+                return found
+    return None
 
 
 def _confirm_live(bills: int, settings: Settings, args: argparse.Namespace, io: Io) -> None:

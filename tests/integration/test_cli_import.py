@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import shutil
 import socket
+import sqlite3
 from io import StringIO
 from pathlib import Path
 
@@ -320,3 +321,24 @@ def test_sandbox_flag_with_a_live_key_never_asks(recorded: list[httpx.Request]) 
     assert json.loads(out)["created"] + json.loads(out)["already_imported"] == 6
     assert "LIVE" not in err
     assert "importing into the sandbox" in err
+
+
+def test_a_workspace_that_fails_under_the_writes_is_one_line_and_exit_1(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """It opened (the damage is in pages the open does not read), then a write failed
+    inside the import's task group: one line, not "unexpected error (ExceptionGroup)"."""
+
+    async def damaged(self: Workspace, *args: object, **kwargs: object) -> int:
+        raise sqlite3.DatabaseError("database disk image is malformed")
+
+    monkeypatch.setattr(Workspace, "remember", damaged)
+    code, out, err = run("import", str(GOOD_AND_BAD))
+    settings = load_settings(env={})
+    path = workspace_path(settings.data_dir, "sandbox", settings.api_url)
+    assert (code, out) == (1, "")
+    assert err.splitlines()[-1] == (
+        f"moment-tui: cannot write the workspace {path}: database disk image is malformed; "
+        "what was created so far is kept, and importing again skips it"
+    )
+    assert "unexpected error" not in err
