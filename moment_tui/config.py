@@ -161,7 +161,7 @@ def parse_api_url(text: str, source: str) -> str:
     shape = f"{source}: API URL must be http(s)://HOST[:PORT], got {_shown(text)}"
     url = _http_url(text, source, shape, refused="?#").rstrip("/")
     parts = urlsplit(url)
-    if parts.scheme == "http" and not _loopback(parts.hostname or ""):
+    if parts.scheme == "http" and not is_loopback(parts.hostname or ""):
         # Every request carries the API key: over plain http anyone on the way reads it.
         raise ConfigError(
             f"{source}: {url} is plain http, which would send the API key unencrypted; "
@@ -170,7 +170,7 @@ def parse_api_url(text: str, source: str) -> str:
     return url
 
 
-def _loopback(host: str) -> bool:
+def is_loopback(host: str) -> bool:
     if host.lower().rstrip(".") == "localhost":
         return True
     try:

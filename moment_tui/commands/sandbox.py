@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-from typing import Any
+from typing import Any, Final
 
 from moment_tui.commands.base import (
     EXIT_OK,
@@ -13,12 +13,16 @@ from moment_tui.commands.base import (
     Io,
     UsageError,
     add_version,
+    ascii_digits,
+    not_empty,
     open_failure,
     port,
     positive_float,
 )
-from moment_tui.config import parse_destination_url
+from moment_tui.config import is_loopback, parse_destination_url, parse_host
 from moment_tui.secrets import SecretFormatError, check_webhook_secret
+
+MAX_LATENCY_MS: Final = 60_000
 
 
 def register(sub: Any) -> None:
@@ -34,14 +38,18 @@ def register(sub: Any) -> None:
     sandbox.add_argument("--port", type=port, default=0, help="port; 0 picks a free one")
     sandbox.add_argument(
         "--db",
+        type=not_empty,
         default=":memory:",
         metavar="PATH",
         help="SQLite file, or :memory: (default; everything, pending webhooks included, "
         "is lost when the sandbox stops: pass a file to keep data and resume deliveries)",
     )
-    sandbox.add_argument("--webhook-url", metavar="URL", help="where to deliver webhooks")
+    sandbox.add_argument(
+        "--webhook-url", type=not_empty, metavar="URL", help="where to deliver webhooks"
+    )
     sandbox.add_argument(
         "--webhook-secret",
+        type=not_empty,
         metavar="WHSEC",
         help="signing secret(s), space-separated (default: MOMENT_WEBHOOK_SECRET)",
     )
@@ -61,9 +69,17 @@ def register(sub: Any) -> None:
         "(default 1,5,30,120,300,600)",
     )
     sandbox.add_argument(
-        "--latency", type=int, default=0, metavar="MS", help="delay every API answer by MS"
+        "--latency", type=_latency, default=0, metavar="MS", help="delay every API answer by MS"
     )
     sandbox.set_defaults(handler=cmd_sandbox)
+
+
+def _latency(text: str) -> int:
+    if not ascii_digits(text) or int(text) > MAX_LATENCY_MS:
+        raise argparse.ArgumentTypeError(
+            f"expected whole milliseconds from 0 to {MAX_LATENCY_MS:,}, not {text!r}"
+        )
+    return int(text)
 
 
 def _schedule(text: str) -> tuple[float, ...]:
@@ -103,8 +119,14 @@ def cmd_sandbox(args: argparse.Namespace, io: Io) -> int:
                 "--webhook-url needs a signing secret: pass --webhook-secret whsec_… "
                 "or set MOMENT_WEBHOOK_SECRET"
             )
+    host = parse_host(args.host.strip("[]"), "--host")
+    if not is_loopback(host):
+        io.err(
+            f"Note: --host {host} lets other machines reach this sandbox, which takes any "
+            "sk_test_ key and whose bill pages need none."
+        )
     config = SandboxConfig(
-        host=args.host,
+        host=host,
         port=args.port,
         db_path=args.db,
         webhook_url=args.webhook_url,
@@ -112,7 +134,7 @@ def cmd_sandbox(args: argparse.Namespace, io: Io) -> int:
         retry_schedule=DEFAULT_SCHEDULE if args.retry_schedule is None else args.retry_schedule,
         seed=args.seed,
         demo_payments=args.demo_payments,
-        latency_ms=max(args.latency, 0),
+        latency_ms=args.latency,
     )
     try:
         asyncio.run(serve_forever(config, io.out, io.err))

@@ -227,3 +227,36 @@ def test_bad_retry_schedule_is_a_usage_error(monkeypatch: pytest.MonkeyPatch, te
     with pytest.raises(SystemExit) as exited:
         _config_for(monkeypatch, "--retry-schedule", text)
     assert exited.value.code == 2
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["--db", ""],  # read as ":memory:" before: every event lost at the stop
+        ["--latency", "-5"],
+        ["--latency", "5ms"],
+        ["--latency", "600000"],
+        ["--webhook-secret", ""],
+        ["--webhook-url", " "],
+    ],
+)
+def test_empty_or_impossible_values_are_usage_errors(
+    monkeypatch: pytest.MonkeyPatch, argv: list[str]
+) -> None:
+    with pytest.raises(SystemExit) as exited:
+        _config_for(monkeypatch, *argv)
+    assert exited.value.code == 2
+
+
+def test_a_host_other_machines_can_reach_is_said_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    code, config, err = _config_for(monkeypatch, "--host", "0.0.0.0")
+    assert (code, config.host) == (0, "0.0.0.0")
+    assert err.splitlines() == [
+        "Note: --host 0.0.0.0 lets other machines reach this sandbox, which takes any "
+        "sk_test_ key and whose bill pages need none."
+    ]
+    for loopback in ("127.0.0.1", "::1", "[::1]", "localhost"):
+        code, config, err = _config_for(monkeypatch, "--host", loopback)
+        assert (code, err) == (0, "")
+    code, _, err = _config_for(monkeypatch, "--host", "999.1.1.1")
+    assert (code, err) == (2, "moment-tui: --host: '999.1.1.1' is not a host name or address\n")
