@@ -82,11 +82,18 @@ class Delivery(EventFacts):
     application: str | None = None  # the application's state, when read back
 
 
+# Names that say a header carries a credential (X-Webhook-Secret, X-Auth-Token …).
+CREDENTIAL_WORDS: Final = ("secret", "token", "password", "passwd", "api-key", "apikey", "auth")
+
+
 def redact(headers: dict[str, str]) -> dict[str, str]:
-    return {
-        name: "(redacted)" if name.lower() in REDACTED_HEADERS else value
-        for name, value in headers.items()
-    }
+    """The headers as stored: any that may carry a credential is ``(redacted)``."""
+    return {name: "(redacted)" if _credential(name) else value for name, value in headers.items()}
+
+
+def _credential(name: str) -> bool:
+    lower = name.lower()
+    return lower in REDACTED_HEADERS or any(word in lower for word in CREDENTIAL_WORDS)
 
 
 _COLUMNS: Final = (

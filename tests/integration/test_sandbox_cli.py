@@ -249,10 +249,10 @@ def test_empty_or_impossible_values_are_usage_errors(
 
 
 def test_a_host_other_machines_can_reach_is_said_once(monkeypatch: pytest.MonkeyPatch) -> None:
-    code, config, err = _config_for(monkeypatch, "--host", "0.0.0.0")
-    assert (code, config.host) == (0, "0.0.0.0")
+    code, config, err = _config_for(monkeypatch, "--host", "192.0.2.10")
+    assert (code, config.host) == (0, "192.0.2.10")
     assert err.splitlines() == [
-        "Note: --host 0.0.0.0 lets other machines reach this sandbox, which takes any "
+        "Note: --host 192.0.2.10 lets other machines reach this sandbox, which takes any "
         "sk_test_ key and whose bill pages need none."
     ]
     for loopback in ("127.0.0.1", "::1", "[::1]", "localhost"):

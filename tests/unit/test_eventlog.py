@@ -150,8 +150,11 @@ def test_credentials_in_headers_are_redacted(ws: Workspace) -> None:
         "proxy-authorization": "Basic Zm9vOmJhcg==",
         "Set-Cookie": "x=y",
         "X-API-Key": "key",
+        "X-Webhook-Secret": "whsec_leakedbyaproxy",  # by name: anything naming a credential
+        "X-Auth-Token": "t0k3n",
         "webhook-id": "msg_h",
         "webhook-signature": "v1,abc=",
+        "webhook-timestamp": "1700000000",
         "User-Agent": "Svix-Webhooks/1.0",
     }
     stored = record(ws, incoming("msg_h", headers=headers, body=b'{"exact": "bytes" }\n'))
@@ -163,8 +166,11 @@ def test_credentials_in_headers_are_redacted(ws: Workspace) -> None:
             "proxy-authorization": "(redacted)",
             "Set-Cookie": "(redacted)",
             "X-API-Key": "(redacted)",
+            "X-Webhook-Secret": "(redacted)",
+            "X-Auth-Token": "(redacted)",
             "webhook-id": "msg_h",
-            "webhook-signature": "v1,abc=",
+            "webhook-signature": "v1,abc=",  # what verification and replay need is kept
+            "webhook-timestamp": "1700000000",
             "User-Agent": "Svix-Webhooks/1.0",
         },
         b'{"exact": "bytes" }\n',
@@ -172,6 +178,7 @@ def test_credentials_in_headers_are_redacted(ws: Workspace) -> None:
     text = (Path(ws.path)).read_bytes() + Path(f"{ws.path}-wal").read_bytes()
     assert b"sk_test_secret" not in text
     assert b"session=abc" not in text
+    assert b"whsec_leakedbyaproxy" not in text
 
 
 def test_raw_keeps_non_utf8_bodies_byte_for_byte(ws: Workspace) -> None:
