@@ -307,6 +307,8 @@ def read_config_file(path: Path, *, required: bool = False) -> dict[str, Any]:
         data = tomllib.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise ConfigError(f"{path}: not valid TOML ({exc})") from None
+    except RecursionError:  # tomllib recurses into nested arrays and tables
+        raise ConfigError(f"{path}: not valid TOML (nested too deeply)") from None
     if {"api_key", "webhook_secret"} & set(data):
         raise ConfigError(
             f"{path}: secrets do not belong in the config file; use `moment-tui login`"

@@ -26,6 +26,7 @@ from moment_tui.commands.base import (
     UsageError,
     add_version,
     api_client,
+    not_empty,
     open_failure,
     open_workspace,
 )
@@ -47,7 +48,7 @@ def register(sub: Any) -> None:
         "remember them in the catalogue. Exit 1 if any row had errors.",
     )
     add_version(command)
-    command.add_argument("file", type=Path, metavar="FILE")
+    command.add_argument("file", type=_file_path, metavar="FILE")
     command.add_argument("--currency", default="ZAR", help="currency of the amounts (ZAR)")
     command.add_argument(
         "--date", type=_date, metavar="YYYY-MM-DD", help="the file's as-of date (default: name)"
@@ -125,6 +126,11 @@ def cmd_import(args: argparse.Namespace, io: Io) -> int:
             sandbox.stop()
         workspace.close()
     return _show(report, args, io)
+
+
+def _file_path(text: str) -> Path:
+    """A path that names something: Path("") would be ".", "a directory"."""
+    return Path(not_empty(text))
 
 
 def _database_error(exc: BaseException) -> sqlite3.Error | None:

@@ -137,6 +137,7 @@ def test_conflicting_customer_details_are_noted_in_text_and_json(tmp_path: Path)
     ("argv", "message"),
     [
         (["import", "nope.csv"], "no such file"),
+        (["import", ""], "argument FILE: expected a value, not an empty string"),  # not "."
         (["import", str(GOOD_AND_BAD), "--currency", "ZZZ"], "ISO 4217"),
         (["import", str(GOOD_AND_BAD), "--date", "2024-13-01"], "YYYY-MM-DD"),
     ],

@@ -215,6 +215,14 @@ def test_config_file_not_utf8(load: Any, config_dir: Path) -> None:
     assert str(caught.value).startswith(f"{path}: not valid TOML (")
 
 
+def test_config_file_nested_too_deeply_is_a_config_error(load: Any, config_dir: Path) -> None:
+    """tomllib recurses: 100,000 nested arrays were a RecursionError ("please report it")."""
+    path = write_config(config_dir, "a = " + "[" * 100_000 + "]" * 100_000 + "\n")
+    with pytest.raises(ConfigError) as caught:
+        load()
+    assert str(caught.value) == f"{path}: not valid TOML (nested too deeply)"
+
+
 def test_config_file_unreadable(load: Any, config_dir: Path) -> None:
     (config_dir / "config.toml").mkdir(parents=True)
     with pytest.raises(ConfigError) as caught:
