@@ -159,8 +159,9 @@ def settle_as_drift(
     ).fetchall()
     if kind == "bill":  # also account and customer payments that paid part of this bill
         rows += conn.execute(
-            "SELECT delivery_seq, changes FROM applications WHERE state = 'applied'"
-            " AND allocation IS NOT NULL AND instr(allocation, ?) > 0",
+            "SELECT delivery_seq, changes FROM applications"
+            " INDEXED BY applications_allocating_unchecked"
+            " WHERE allocation IS NOT NULL AND state = 'applied' AND instr(allocation, ?) > 0",
             (json.dumps(object_id),),
         ).fetchall()
     seqs = sorted(

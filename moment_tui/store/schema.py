@@ -142,6 +142,10 @@ CREATE TABLE IF NOT EXISTS applications (
 );
 CREATE INDEX IF NOT EXISTS applications_by_state ON applications(state);
 CREATE INDEX IF NOT EXISTS applications_by_target ON applications(target_id);
+-- Unchecked account and customer payments, which may have paid part of a bill: a
+-- drift decision on that bill reads these, not every unchecked application.
+CREATE INDEX IF NOT EXISTS applications_allocating_unchecked ON applications(delivery_seq)
+    WHERE allocation IS NOT NULL AND state = 'applied';
 """
 
 _SEARCH = """

@@ -12,9 +12,9 @@ webhook reached us, so a first mismatch is looked at again after ``grace`` secon
 events waiting on that object are marked ``drift`` with both values, and the server's
 copy replaces ours. A fetch answered after our copy changed (an event applied
 meanwhile, here or in another process sharing the workspace) may predate that change,
-so it is made again. Drift settles every event still unchecked that changed the
-object, whichever process applied it: the server's copy has replaced the change, so no
-later check could see it, let alone confirm it.
+so it is made again, ``stale_delay`` later. Drift settles every event still unchecked
+that changed the object, whichever process applied it: the server's copy has replaced
+the change, so no later check could see it, let alone confirm it.
 
 A re-fetch that fails — a timeout, a refused connection, a 5xx, a 429 — is tried
 again later, backing off (``RECHECK_DELAYS``: 1.5 s, 5 s, 15 s, then 60 s; at least
@@ -49,6 +49,9 @@ log = logging.getLogger(__name__)
 
 CONCURRENCY: Final = 8  # fetches in flight at once
 DRIFT_GRACE: Final = 1.5  # seconds before a mismatch is called drift
+# After a fetch our copy overtook: wait this long before fetching again (under a burst
+# the copy keeps changing, and fetching at once would only be overtaken again).
+STALE_DELAY: Final = 1.0
 # After the n-th failed re-fetch of an object, wait RECHECK_DELAYS[n-1]; give up after
 # len(RECHECK_DELAYS) + 1 attempts (about 80 s in all).
 RECHECK_DELAYS: Final = (1.5, 5.0, 15.0, 60.0)
@@ -89,6 +92,7 @@ class Confirmer:
         announce: Callable[[Application], object],
         *,
         grace: float = DRIFT_GRACE,
+        stale_delay: float = STALE_DELAY,
         retry_delays: tuple[float, ...] = RECHECK_DELAYS,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
@@ -97,6 +101,7 @@ class Confirmer:
         self.client = client
         self.announce = announce
         self.grace = grace
+        self.stale_delay = stale_delay
         self.retry_delays = retry_delays
         self._clock = clock
         self._sleep = sleep
@@ -237,7 +242,7 @@ class Confirmer:
 
         drift = await self.workspace.writer.submit(compare)
         if isinstance(drift, _Stale):
-            self._due[target] = self._clock()
+            self._due[target] = self._clock() + self.stale_delay
             return
         if drift is None:
             self._suspect.add(target)

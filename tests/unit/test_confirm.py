@@ -402,7 +402,7 @@ async def test_a_fetch_overtaken_by_a_change_to_our_copy_is_made_again(tmp_path:
         retry=RetryPolicy(max_attempts=1),
     )
     announced: list[Application] = []
-    confirmer = Confirmer(workspace, client, announced.append, grace=60)
+    confirmer = Confirmer(workspace, client, announced.append, grace=60, stale_delay=0)
     try:
         [app] = await applied_events(workspace, 1)
         confirmer.add(app)
