@@ -9,6 +9,7 @@ deliveries are kept for debugging up to a retention bound; verified ones are kep
 
 from __future__ import annotations
 
+import functools
 import json
 import sqlite3
 from dataclasses import dataclass, field
@@ -91,6 +92,7 @@ def redact(headers: dict[str, str]) -> dict[str, str]:
     return {name: "(redacted)" if _credential(name) else value for name, value in headers.items()}
 
 
+@functools.lru_cache(maxsize=512)  # a sender sends the same few names every time
 def _credential(name: str) -> bool:
     lower = name.lower()
     return lower in REDACTED_HEADERS or any(word in lower for word in CREDENTIAL_WORDS)
