@@ -519,6 +519,11 @@ def test_events_replay_keeps_the_webhook_id(
 def test_events_replay_of_something_unknown_is_usage(
     listener: ListenProcess, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # One delivery of its own, so "1" below exists whichever tests ran before.
+    code, stdout, _ = trigger(listener, "--amount", "1.00", "--bill", "bill_usage")
+    assert code == 0
+    [sent] = sent_ids(stdout)
+    [logged] = listener.json_lines(sent, 1)
     use_listener_data(listener, monkeypatch)
     env = dict(os.environ, MOMENT_WEBHOOK_SECRET=SECRET)
     code, stdout, stderr = cli("events", "replay", "msg_never", "--to", listener.url, env=env)
@@ -531,7 +536,7 @@ def test_events_replay_of_something_unknown_is_usage(
     code, stdout, stderr = cli("events", "replay", huge, "--to", listener.url, env=env)
     assert (code, stdout) == (2, "")
     assert stderr == f"moment-tui: no delivery '{huge}' in the event log (see moment-tui events)\n"
-    code, _, stderr = cli("events", "replay", "1", "--to", listener.url)
+    code, _, stderr = cli("events", "replay", str(logged["seq"]), "--to", listener.url)
     assert code == 2
     assert stderr == (
         "moment-tui: replay signs afresh and needs MOMENT_WEBHOOK_SECRET (or login)\n"
