@@ -193,13 +193,16 @@ def parse_destination_url(text: str, source: str) -> str:
 _URL_PARTS: Final = {"?": "query", "#": "fragment"}
 
 
-_SECRET_LIKE: Final = re.compile(r"(?:sk|pk|rk)_[A-Za-z0-9_]{6,}|whsec_")
+_SECRET_LIKE: Final = re.compile(r"(?<![A-Za-z0-9])(?:(?:sk|pk|rk)_[A-Za-z0-9_]{6,}|whsec_)")
+_USERINFO: Final = re.compile(r"//[^/?#]*@")
 
 
 def _shown(text: str) -> str:
-    """A refused value, quoted for the message, unless it looks like a key or secret
-    given to the wrong setting (``MOMENT_API_URL=sk_…``): that is masked."""
-    return repr(mask(text.strip()) if _SECRET_LIKE.search(text) else text)
+    """A refused value, quoted for the message: a key or secret given to the wrong
+    setting (``MOMENT_API_URL=sk_…``) is masked, and so is a URL's ``user:password@``."""
+    if _SECRET_LIKE.search(text):
+        return repr(mask(text.strip()))
+    return repr(_USERINFO.sub("//…@", text))
 
 
 def _http_url(text: str, source: str, shape: str, *, refused: str) -> str:

@@ -547,22 +547,33 @@ KEY_FRAGMENT: Final = 12  # this much of the key, echoed in an error, is masked 
 
 def _scrubber(api_key: str, masked: str) -> Callable[[str], str]:
     """Masks the key, and any run of :data:`KEY_FRAGMENT` or more of its characters (a
-    server that echoes it cut short), out of the text of an error."""
-    fragments = sorted(
-        {
-            api_key[start : start + size]
-            for size in range(KEY_FRAGMENT, len(api_key) + 1)
-            for start in range(len(api_key) - size + 1)
-        },
-        key=len,
-        reverse=True,
-    )
+    server that echoes it cut short), out of the text of an error: one pass over the
+    text, finding each run by its first :data:`KEY_FRAGMENT` characters."""
+    starts: dict[str, int] = {}
+    for at in range(len(api_key) - KEY_FRAGMENT + 1):
+        starts.setdefault(api_key[at : at + KEY_FRAGMENT], at)
 
     def scrub(text: str) -> str:
-        for fragment in fragments:  # longest first: the whole key is one mask, not many
-            if fragment in text:
-                text = text.replace(fragment, masked)
-        return text
+        if not starts:
+            return text
+        out: list[str] = []
+        i = kept = 0
+        while i <= len(text) - KEY_FRAGMENT:
+            at = starts.get(text[i : i + KEY_FRAGMENT])
+            if at is None:
+                i += 1
+                continue
+            end = i + KEY_FRAGMENT  # the run goes on as long as the key does
+            while (
+                end < len(text)
+                and at + end - i < len(api_key)
+                and (text[end] == api_key[at + end - i])
+            ):
+                end += 1
+            out += (text[kept:i], masked)
+            i = kept = end
+        out.append(text[kept:])
+        return "".join(out)
 
     return scrub
 

@@ -139,6 +139,15 @@ def update_check(conn: sqlite3.Connection, app: Application) -> bool:
     return cursor.rowcount == 1
 
 
+def mark_agreed(conn: sqlite3.Connection, kind: ObjectKind, object_id: str, at: str) -> None:
+    """The server's copy of this object agreed with ours as it stood at ``at``."""
+    conn.execute(
+        "INSERT INTO object_checks (kind, id, agreed_at) VALUES (?, ?, ?)"
+        " ON CONFLICT (kind, id) DO UPDATE SET agreed_at = max(agreed_at, excluded.agreed_at)",
+        (kind, object_id, at),
+    )
+
+
 def settle_as_drift(
     conn: sqlite3.Connection,
     kind: ObjectKind,
@@ -149,17 +158,23 @@ def settle_as_drift(
     besides: set[int],
 ) -> list[int]:
     """Mark ``drift`` every other application still ``applied`` that changed this
-    object: its change was part of the copy found to differ from the server's, which
-    has now replaced it, so no later check could see that change any more. (In one
-    process these are the events a check is settling anyway; ``besides`` names them.
-    Another process sharing the workspace applies events of its own.)"""
+    object since its last agreeing re-fetch: its change was part of the copy found to
+    differ from the server's, which has now replaced it, so no later check could see
+    that change any more. ``besides``: applications the caller's own checks settle (a
+    process knows its own; another process sharing the workspace applies events of
+    its own, which only this finds)."""
+    agreed = conn.execute(
+        "SELECT agreed_at FROM object_checks WHERE kind = ? AND id = ?", (kind, object_id)
+    ).fetchone()
+    since = agreed[0] if agreed is not None else ""
     rows = conn.execute(
-        "SELECT delivery_seq, changes FROM applications WHERE target_id = ? AND state = 'applied'",
+        "SELECT delivery_seq, changes, applied_at FROM applications"
+        " WHERE target_id = ? AND state = 'applied'",
         (object_id,),
     ).fetchall()
     if kind == "bill":  # also account and customer payments that paid part of this bill
         rows += conn.execute(
-            "SELECT delivery_seq, changes FROM applications"
+            "SELECT delivery_seq, changes, applied_at FROM applications"
             " INDEXED BY applications_allocating_unchecked"
             " WHERE allocation IS NOT NULL AND state = 'applied' AND instr(allocation, ?) > 0",
             (json.dumps(object_id),),
@@ -169,6 +184,7 @@ def settle_as_drift(
             row["delivery_seq"]
             for row in rows
             if row["delivery_seq"] not in besides
+            and row["applied_at"] >= since  # before that: a copy the server agreed with
             and any(c["kind"] == kind and c["id"] == object_id for c in json.loads(row["changes"]))
         }
     )

@@ -142,6 +142,14 @@ CREATE TABLE IF NOT EXISTS applications (
 );
 CREATE INDEX IF NOT EXISTS applications_by_state ON applications(state);
 CREATE INDEX IF NOT EXISTS applications_by_target ON applications(target_id);
+-- When each object's re-fetch last agreed with our copy: events applied before then
+-- were part of a copy the server confirmed, whatever drift comes later.
+CREATE TABLE IF NOT EXISTS object_checks (
+    kind TEXT NOT NULL,
+    id TEXT NOT NULL,
+    agreed_at TEXT NOT NULL,
+    PRIMARY KEY (kind, id)
+) WITHOUT ROWID;
 -- Unchecked account and customer payments, which may have paid part of a bill: a
 -- drift decision on that bill reads these, not every unchecked application.
 CREATE INDEX IF NOT EXISTS applications_allocating_unchecked ON applications(delivery_seq)

@@ -52,6 +52,10 @@ DRIFT_GRACE: Final = 1.5  # seconds before a mismatch is called drift
 # After a fetch our copy overtook: wait this long before fetching again (under a burst
 # the copy keeps changing, and fetching at once would only be overtaken again).
 STALE_DELAY: Final = 1.0
+# After this many overtaken fetches in a row (an object paid faster than it can be
+# fetched), the next is compared anyway: agreement confirms; a difference is looked at
+# again after the grace, but never called drift on a copy that moved meanwhile.
+MAX_OVERTAKEN: Final = 3
 # After the n-th failed re-fetch of an object, wait RECHECK_DELAYS[n-1]; give up after
 # len(RECHECK_DELAYS) + 1 attempts (about 80 s in all).
 RECHECK_DELAYS: Final = (1.5, 5.0, 15.0, 60.0)
@@ -110,6 +114,7 @@ class Confirmer:
         self._due: dict[Target, float] = {}  # when each object should be fetched
         self._suspect: set[Target] = set()  # mismatched once already
         self._failures: dict[Target, int] = {}  # re-fetches failed in a row
+        self._overtaken: dict[Target, int] = {}  # fetches our copy overtook, in a row
         self._running: set[Target] = set()
         self._checks: set[asyncio.Task[None]] = set()  # in flight, cancelled by close()
         self._wake = asyncio.Event()
@@ -222,28 +227,37 @@ class Confirmer:
         decide = target in self._suspect or self.grace <= 0
         search = self.workspace.search_available
 
-        ours_now = {w.app.delivery_seq for w in waiting}
+        forced = self._overtaken.get(target, 0) >= MAX_OVERTAKEN
+        # This process's events settle through its own checks — all but those still
+        # waiting on this object beyond this check's (their change is in our copy).
+        here = {w.app.delivery_seq for w in self._waiting.get(target, ())}
+        besides = (self._queued - here) | {w.app.delivery_seq for w in waiting}
 
         def compare(conn: sqlite3.Connection) -> list[Drift] | _Stale | None:
             ours = catalogue.get(conn, kind, server.id)
-            if ours is not None and ours.updated_at >= started:
+            changed = ours is not None and ours.updated_at >= started
+            if changed and not forced:
                 # Changed while we fetched (an event applied, here or by another
                 # process): the server's copy may predate that, so it proves nothing.
                 return _STALE
             drift = compare_money(kind, ours.obj, server) if ours is not None else []
-            if drift and not decide:
-                return None  # look again shortly; change nothing yet
+            if drift and (changed or not decide):
+                return None  # look again shortly (never decide on an overtaken copy)
             catalogue.upsert(conn, server, "refetched", search=search)
             if drift:  # the server's copy wins over every change still unchecked in ours
                 applications.settle_as_drift(
-                    conn, kind, server.id, tuple(drift), now_iso(), besides=ours_now
+                    conn, kind, server.id, tuple(drift), now_iso(), besides=besides
                 )
+            else:
+                applications.mark_agreed(conn, kind, server.id, now_iso() if changed else started)
             return drift
 
         drift = await self.workspace.writer.submit(compare)
         if isinstance(drift, _Stale):
+            self._overtaken[target] = self._overtaken.get(target, 0) + 1
             self._due[target] = self._clock() + self.stale_delay
             return
+        self._overtaken.pop(target, None)
         if drift is None:
             self._suspect.add(target)
             self._due[target] = self._clock() + self.grace

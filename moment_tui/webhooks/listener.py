@@ -289,7 +289,7 @@ class Listener:
         try:
             delivery = await self.workspace.record(incoming, self._loop)
         except Exception as exc:
-            if isinstance(exc, sqlite3.Error):  # the disk, a lock: one line says it all
+            if isinstance(exc, sqlite3.OperationalError):  # locked, disk full: one line
                 log.error("could not store a delivery (answered 503): %s", _one_line(exc))
             else:  # a bug: its traceback is what a report needs
                 log.exception("could not store a delivery")

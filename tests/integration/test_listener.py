@@ -701,6 +701,27 @@ async def test_a_locked_workspace_is_one_log_line_not_a_traceback(
         assert [row["verdict"] for row in stored(pipe)] == ["verified"]
 
 
+async def test_a_bug_in_storing_keeps_its_traceback(
+    tmp_path: Path,
+    http: httpx.AsyncClient,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Only the machine's state (OperationalError: locked, full) is one line; a
+    ProgrammingError is our bug, and its report needs the traceback."""
+    async with open_pipeline(tmp_path / "ws.sqlite3", clock=lambda: float(B_TS)) as pipe:
+
+        async def buggy(*args: object) -> None:
+            raise sqlite3.ProgrammingError("Incorrect number of bindings supplied")
+
+        monkeypatch.setattr(pipe.workspace, "record", buggy)
+        with caplog.at_level(logging.INFO, logger="moment_tui.webhooks.listener"):
+            response = await http.post(pipe.url, content=B_BODY, headers=b_headers())
+        assert response.status_code == 503
+        [record] = [r for r in caplog.records if "could not store" in r.getMessage()]
+        assert record.exc_info is not None
+
+
 async def test_on_delivery_gets_the_stored_delivery_after_it_is_on_disk(
     tmp_path: Path, http: httpx.AsyncClient
 ) -> None:

@@ -56,6 +56,7 @@ from moment_tui.api.models import (
     CustomerCreate,
     CustomerUpdate,
 )
+from moment_tui.secrets import mask
 
 KEY = "sk_test_4eC39HqLyjWDarjtT1zdp7dc"
 BASE = "https://api.test"
@@ -1297,3 +1298,21 @@ async def test_an_echo_of_the_key_in_any_spelling_is_masked(make: Any, raw: byte
     for size in range(12, len(KEY) + 1):  # no run of 12 of the key's characters is left
         for start in range(len(KEY) - size + 1):
             assert KEY[start : start + size] not in str(caught.value)
+
+
+async def test_a_long_key_is_masked_everywhere_it_is_echoed() -> None:
+    """The scrubber makes one pass over the text (a naive search for every run of the
+    key was quadratic in its length): a 1,000-character key echoed whole and in part."""
+    long_key = "sk_test_" + "".join(random.Random(7).choices("abcdefghXYZ0123456789", k=992))
+    client = MomentClient(long_key, base_url=BASE, transport=httpx.MockTransport(
+        lambda request: httpx.Response(
+            401,
+            json={"title": "Unauthorized", "detail": f"{long_key} / {long_key[100:400]} / ok"},
+        )
+    ))  # fmt: skip
+    try:
+        with pytest.raises(Unauthorized) as caught:
+            await client.get_customer("bcus_x")
+    finally:
+        await client.aclose()
+    assert caught.value.detail == f"{mask(long_key)} / {mask(long_key)} / ok"

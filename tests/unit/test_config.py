@@ -600,3 +600,21 @@ def test_a_url_with_a_bad_port_is_a_config_error_naming_the_source(
 def test_urls_with_good_ports() -> None:
     assert parse_api_url("http://127.0.0.1:65535/x/", "x") == "http://127.0.0.1:65535/x"
     assert parse_api_url("http://[::1]:0", "x") == "http://[::1]:0"
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["https://bob:hunter2@host/ x", "htps://bob:hunter2@host", "https://bob:hunter2@[::1/x"],
+)
+def test_every_refusal_of_a_url_hides_its_password(url: str) -> None:
+    for parse in (parse_api_url, parse_destination_url):
+        with pytest.raises(ConfigError) as caught:
+            parse(url, "--x")
+        assert "hunter2" not in str(caught.value)
+        assert "//…@" in str(caught.value)
+
+
+def test_a_word_with_an_underscore_is_not_taken_for_a_key() -> None:
+    with pytest.raises(ConfigError) as caught:
+        parse_api_url("https://api.example.com/task_runner?x", "--x")
+    assert str(caught.value).endswith("got 'https://api.example.com/task_runner?x'")

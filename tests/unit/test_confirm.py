@@ -19,7 +19,7 @@ from moment_tui.store.applications import Application, Change, Drift
 from moment_tui.store.catalogue import now_iso
 from moment_tui.store.eventlog import Incoming
 from moment_tui.store.workspace import Workspace
-from moment_tui.webhooks.confirm import RECHECK_DELAYS, Confirmer
+from moment_tui.webhooks.confirm import MAX_OVERTAKEN, RECHECK_DELAYS, Confirmer
 
 BILL = Bill(
     id="bill_confirm0000000000001",
@@ -479,5 +479,78 @@ async def test_drift_settles_every_unchecked_event_that_changed_the_object(
         stored = await workspace.read(lambda c: applications.get(c, theirs.webhook_id))
         assert stored is not None
         assert (stored.state, stored.drift) == ("drift", drift)
+    finally:
+        workspace.close()
+
+
+async def test_an_object_paid_faster_than_it_can_be_fetched_is_still_confirmed(
+    tmp_path: Path,
+) -> None:
+    """Every fetch is overtaken (a payment lands during each one, and the server has
+    it): after MAX_OVERTAKEN of them the next is compared anyway, and agreeing, settles."""
+    workspace = Workspace(tmp_path / "ws.sqlite3")
+    await workspace.remember([BILL], "listed")
+    gets: list[str] = []
+
+    async def answer(request: httpx.Request) -> httpx.Response:
+        gets.append(request.url.path)
+        paid = BILL.model_copy(
+            update={"amount_paid": BILL.amount_paid + 10 * len(gets)}
+        ).model_copy(update={"amount_remaining": BILL.amount_remaining - 10 * len(gets)})
+        await workspace.remember([paid], "looked_up")  # ours moves during the fetch
+        return httpx.Response(200, json=paid.model_dump(mode="json"))  # and theirs has it
+
+    client = MomentClient(
+        "sk_test_confirm12345678",
+        base_url="https://moment.test",
+        transport=httpx.MockTransport(answer),
+        retry=RetryPolicy(max_attempts=1),
+    )
+    announced: list[Application] = []
+    confirmer = Confirmer(workspace, client, announced.append, grace=60, stale_delay=0)
+    try:
+        [app] = await applied_events(workspace, 1)
+        confirmer.add(app)
+        confirmer.start()
+        await asyncio.wait_for(confirmer.idle(), 10)
+        assert len(gets) == MAX_OVERTAKEN + 1
+        assert [a.state for a in announced] == ["confirmed"]
+    finally:
+        await confirmer.close()
+        await client.aclose()
+        workspace.close()
+
+
+async def test_drift_spares_events_of_a_copy_the_server_agreed_with(tmp_path: Path) -> None:
+    """An account payment that paid part of the bill was confirmed on the bill (the
+    re-fetch agreed) while it still waits on its account; a later payment's drift on
+    the bill is not its drift."""
+    workspace = Workspace(tmp_path / "ws.sqlite3")
+    try:
+        earlier, later = await applied_events(workspace, 2)
+        change = (Change("bill", BILL.id, "amount_paid", 0, 100),)
+
+        def setup(conn: Any) -> None:
+            for app in (earlier, later):
+                conn.execute(
+                    "UPDATE applications SET changes = ? WHERE delivery_seq = ?",
+                    (json.dumps([asdict(c) for c in change]), app.delivery_seq),
+                )
+            # The bill's re-fetch agreed after the earlier one was applied …
+            applications.mark_agreed(conn, "bill", BILL.id, "9000-01-01T00:00:00.000Z")
+            # … and the later one came after that.
+            conn.execute(
+                "UPDATE applications SET applied_at = ? WHERE delivery_seq = ?",
+                ("9999-12-31T23:59:59.999Z", later.delivery_seq),
+            )
+
+        await workspace.writer.submit(setup)
+        drift = (Drift("bill", BILL.id, "amount_paid", 200, 100),)
+        settled = await workspace.writer.submit(
+            lambda c: applications.settle_as_drift(
+                c, "bill", BILL.id, drift, now_iso(), besides=set()
+            )
+        )
+        assert settled == [later.delivery_seq]
     finally:
         workspace.close()
