@@ -545,3 +545,15 @@ async def test_the_palette_offers_the_payment_on_the_sandbox_only(tmp_path: Path
         titles = [c.title for c in keyed.get_system_commands(keyed.screen)]
         assert "Simulate a payment" not in titles
         assert len(titles) > 3  # Textual's own commands are all still there
+
+
+def test_paid_to_is_cut_by_terminal_cells_not_characters() -> None:
+    """A signed event may name an object with wide characters: two cells each."""
+    from rich.cells import cell_len
+
+    from moment_tui.ui.widgets.delivery_table import _short
+
+    assert _short("bill_" + "漢" * 20, 12) == "bill_漢漢漢…"
+    assert cell_len(_short("bill_" + "漢" * 20, 12)) == 12
+    assert _short("bill_abcdefghijklmn", 12) == "bill_abcdef…"
+    assert _short("bill_abc", 12) == "bill_abc"

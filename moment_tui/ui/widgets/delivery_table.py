@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 from typing import ClassVar, Final
 
+from rich.cells import cell_len, set_cell_size
 from rich.text import Text
 from textual.binding import Binding, BindingType
 from textual.coordinate import Coordinate
@@ -34,7 +35,8 @@ MIN_TARGET: Final = 8  # "Paid to" is never cut narrower than this
 
 
 def _short(text: str, width: int) -> str:
-    return text if len(text) <= width else text[: width - 1] + "…"
+    """``text`` in at most ``width`` terminal cells (a CJK character takes two)."""
+    return text if cell_len(text) <= width else set_cell_size(text, width - 1) + "…"
 
 
 class DeliveryTable(DataTable[str | Text]):
@@ -88,7 +90,7 @@ class DeliveryTable(DataTable[str | Text]):
         than run off the edge (at 80 columns, beside a rejection's reason)."""
         pad = 2 * self.cell_padding
         others = sum(
-            max(len(str(column.label)), self._widest.get(str(key.value), 0)) + pad
+            max(cell_len(str(column.label)), self._widest.get(str(key.value), 0)) + pad
             for key, column in self.columns.items()
             if key.value != "target"
         )
@@ -199,7 +201,7 @@ class DeliveryTable(DataTable[str | Text]):
 
     def _measure(self, cells: dict[str, str | Text]) -> None:
         for key, text in cells.items():
-            self._widest[key] = max(self._widest.get(key, 0), len(str(text)))
+            self._widest[key] = max(self._widest.get(key, 0), cell_len(str(text)))
 
     @staticmethod
     def _result(application: Application) -> Text:
