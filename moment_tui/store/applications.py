@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Container
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
@@ -155,7 +156,7 @@ def settle_as_drift(
     drift: tuple[Drift, ...],
     at: str,
     *,
-    besides: set[int],
+    besides: Container[int],
 ) -> list[int]:
     """Mark ``drift`` every other application still ``applied`` that changed this
     object since its last agreeing re-fetch: its change was part of the copy found to

@@ -33,7 +33,7 @@ import functools
 import logging
 import sqlite3
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Container, Iterable
 from dataclasses import dataclass, field
 from typing import Final
 
@@ -67,6 +67,26 @@ MONEY_FIELDS: Final[dict[ObjectKind, tuple[str, ...]]] = {
 
 Target = tuple[ObjectKind, str]
 UNPLACED: Final = "not confirmed: the server may have paid bills the catalogue does not know"
+
+
+class _OwnChecks(Container[int]):
+    """The events a drift decision leaves to this process's own checks: its events
+    settled by this check, and those it still checks elsewhere, but not those still
+    waiting on this object after this check (their change is in the copy that
+    differed). Membership only — ``queued`` is never copied (under a burst it holds
+    tens of thousands, and this is asked once per check)."""
+
+    def __init__(
+        self, queued: set[int], waiting_here: Iterable[_Waiting], settling: Iterable[_Waiting]
+    ) -> None:
+        self.queued = queued
+        self.settling = {w.app.delivery_seq for w in settling}
+        self.later_here = {w.app.delivery_seq for w in waiting_here} - self.settling
+
+    def __contains__(self, seq: object) -> bool:
+        if seq in self.settling:
+            return True
+        return seq in self.queued and seq not in self.later_here
 
 
 class _Stale:
@@ -228,10 +248,7 @@ class Confirmer:
         search = self.workspace.search_available
 
         forced = self._overtaken.get(target, 0) >= MAX_OVERTAKEN
-        # This process's events settle through its own checks — all but those still
-        # waiting on this object beyond this check's (their change is in our copy).
-        here = {w.app.delivery_seq for w in self._waiting.get(target, ())}
-        besides = (self._queued - here) | {w.app.delivery_seq for w in waiting}
+        besides = _OwnChecks(self._queued, self._waiting.get(target, ()), waiting)
 
         def compare(conn: sqlite3.Connection) -> list[Drift] | _Stale | None:
             ours = catalogue.get(conn, kind, server.id)
