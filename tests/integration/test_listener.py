@@ -673,6 +673,26 @@ async def test_a_store_failure_is_503_and_nothing_is_acknowledged(
         reopened.close()
 
 
+async def _store_failing(
+    pipe: Pipeline,
+    error: sqlite3.Error,
+    http: httpx.AsyncClient,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> tuple[httpx.Response, logging.LogRecord]:
+    """POST a signed delivery while storing it raises ``error``: the answer and the
+    one log record about it."""
+
+    async def failing(*args: object) -> None:
+        raise error
+
+    monkeypatch.setattr(pipe.workspace, "record", failing)
+    with caplog.at_level(logging.INFO, logger="moment_tui.webhooks.listener"):
+        response = await http.post(pipe.url, content=B_BODY, headers=b_headers())
+    [record] = [r for r in caplog.records if "could not store" in r.getMessage()]
+    return response, record
+
+
 async def test_a_locked_workspace_is_one_log_line_not_a_traceback(
     tmp_path: Path,
     http: httpx.AsyncClient,
@@ -682,15 +702,9 @@ async def test_a_locked_workspace_is_one_log_line_not_a_traceback(
     """SQLite refusing the write (locked past its busy timeout, a full disk) is the
     machine's state, not a bug: a 503 the sender retries and one line saying why."""
     async with open_pipeline(tmp_path / "ws.sqlite3", clock=lambda: float(B_TS)) as pipe:
-
-        async def locked(*args: object) -> None:
-            raise sqlite3.OperationalError("database is locked")
-
-        monkeypatch.setattr(pipe.workspace, "record", locked)
-        with caplog.at_level(logging.INFO, logger="moment_tui.webhooks.listener"):
-            response = await http.post(pipe.url, content=B_BODY, headers=b_headers())
+        locked = sqlite3.OperationalError("database is locked")
+        response, record = await _store_failing(pipe, locked, http, monkeypatch, caplog)
         assert (response.status_code, response.headers["retry-after"]) == (503, "5")
-        [record] = [r for r in caplog.records if "could not store" in r.getMessage()]
         assert record.getMessage() == (
             "could not store a delivery (answered 503): database is locked"
         )
@@ -710,15 +724,9 @@ async def test_a_bug_in_storing_keeps_its_traceback(
     """Only the machine's state (OperationalError: locked, full) is one line; a
     ProgrammingError is our bug, and its report needs the traceback."""
     async with open_pipeline(tmp_path / "ws.sqlite3", clock=lambda: float(B_TS)) as pipe:
-
-        async def buggy(*args: object) -> None:
-            raise sqlite3.ProgrammingError("Incorrect number of bindings supplied")
-
-        monkeypatch.setattr(pipe.workspace, "record", buggy)
-        with caplog.at_level(logging.INFO, logger="moment_tui.webhooks.listener"):
-            response = await http.post(pipe.url, content=B_BODY, headers=b_headers())
+        bug = sqlite3.ProgrammingError("Incorrect number of bindings supplied")
+        response, record = await _store_failing(pipe, bug, http, monkeypatch, caplog)
         assert response.status_code == 503
-        [record] = [r for r in caplog.records if "could not store" in r.getMessage()]
         assert record.exc_info is not None
 
 

@@ -7,6 +7,7 @@ import sqlite3
 from pathlib import Path
 
 import pytest
+from textual.pilot import Pilot
 from textual.widgets import Static
 
 import moment_tui.ui.app as app_module
@@ -45,18 +46,29 @@ async def test_a_refused_simulated_payment_is_a_notification_not_a_crash(tmp_pat
         assert "already paid" in refusal
 
 
+async def press_p_and_wait_for(pilot: Pilot[int], app: MomentApp, notice: str) -> None:
+    await pilot.press("p")
+    await wait_until(pilot, lambda: notice in messages(app), f"the notice {notice!r}")
+
+
+def payments_made(folder: Path) -> int:
+    """How many payments the sandbox under ``folder`` has recorded."""
+    db = sqlite3.connect(folder / "sandbox.sqlite3")
+    try:
+        count: int = db.execute("SELECT count(*) FROM payments").fetchone()[0]
+        return count
+    finally:
+        db.close()
+
+
 async def test_read_only_makes_no_payment_and_says_why(tmp_path: Path) -> None:
     app = sandbox_app(tmp_path, read_only=True)
     async with app.run_test(size=(80, 24)) as pilot:
         await wait_until(pilot, lambda: connected(app), "the sandbox to connect")
-        await pilot.press("p")
-        wanted = "Read-only: the console makes no payments (see --read-only)."
-        await wait_until(pilot, lambda: wanted in messages(app), "the refusal")
-    payments = sqlite3.connect(tmp_path / "sandbox.sqlite3")
-    try:
-        assert payments.execute("SELECT count(*) FROM payments").fetchone()[0] == 0
-    finally:
-        payments.close()
+        await press_p_and_wait_for(
+            pilot, app, "Read-only: the console makes no payments (see --read-only)."
+        )
+    assert payments_made(tmp_path) == 0
 
 
 async def test_without_a_listener_no_payment_is_made_whose_webhook_would_be_lost(
@@ -70,17 +82,12 @@ async def test_without_a_listener_no_payment_is_made_whose_webhook_would_be_lost
         app = sandbox_app(tmp_path, port=taken.getsockname()[1])
         async with app.run_test(size=(80, 24)) as pilot:
             await wait_until(pilot, lambda: connected(app), "the sandbox to connect")
-            await pilot.press("p")
             wanted = (
                 "The webhook listener is not running, so a payment's webhook could not "
                 "reach this console; nothing was paid."
             )
-            await wait_until(pilot, lambda: wanted in messages(app), "the refusal")
-    payments = sqlite3.connect(tmp_path / "sandbox.sqlite3")
-    try:
-        assert payments.execute("SELECT count(*) FROM payments").fetchone()[0] == 0
-    finally:
-        payments.close()
+            await press_p_and_wait_for(pilot, app, wanted)
+    assert payments_made(tmp_path) == 0
 
 
 async def test_a_workspace_that_cannot_open_is_reported_and_the_app_stays_up(

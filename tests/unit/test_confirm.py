@@ -379,6 +379,28 @@ async def test_close_stops_the_checks_in_flight(tmp_path: Path) -> None:
 # --- a copy that changes while it is fetched, and other processes' events ----------------
 
 
+async def confirm_one(workspace: Workspace, answer: Any) -> list[Application]:
+    """One applied event on BILL, checked against ``answer`` (a MockTransport handler)
+    with a minute's drift grace and no wait after an overtaken fetch; what was announced."""
+    client = MomentClient(
+        "sk_test_confirm12345678",
+        base_url="https://moment.test",
+        transport=httpx.MockTransport(answer),
+        retry=RetryPolicy(max_attempts=1),
+    )
+    announced: list[Application] = []
+    confirmer = Confirmer(workspace, client, announced.append, grace=60, stale_delay=0)
+    try:
+        [app] = await applied_events(workspace, 1)
+        confirmer.add(app)
+        confirmer.start()
+        await asyncio.wait_for(confirmer.idle(), 10)  # far inside the minute's grace
+    finally:
+        await confirmer.close()
+        await client.aclose()
+    return announced
+
+
 async def test_a_fetch_overtaken_by_a_change_to_our_copy_is_made_again(tmp_path: Path) -> None:
     """An event applied while the re-fetch is in flight: the answer may predate the
     payment, so it is no evidence either way; it is fetched again at once (not after
@@ -395,26 +417,13 @@ async def test_a_fetch_overtaken_by_a_change_to_our_copy_is_made_again(tmp_path:
             return httpx.Response(200, json=BILL.model_dump(mode="json"))
         return httpx.Response(200, json=paid.model_dump(mode="json"))
 
-    client = MomentClient(
-        "sk_test_confirm12345678",
-        base_url="https://moment.test",
-        transport=httpx.MockTransport(answer),
-        retry=RetryPolicy(max_attempts=1),
-    )
-    announced: list[Application] = []
-    confirmer = Confirmer(workspace, client, announced.append, grace=60, stale_delay=0)
     try:
-        [app] = await applied_events(workspace, 1)
-        confirmer.add(app)
-        confirmer.start()
-        await asyncio.wait_for(confirmer.idle(), 10)  # far inside the minute's grace
+        announced = await confirm_one(workspace, answer)
         # Fetched again (twice, if the next fetch began in the same millisecond as the
         # change: "changed since" cannot tell them apart), never compared with the first.
         assert 2 <= len(gets) <= 3
         assert [(a.state, a.drift) for a in announced] == [("confirmed", ())]
     finally:
-        await confirmer.close()
-        await client.aclose()
         workspace.close()
 
 
@@ -500,24 +509,11 @@ async def test_an_object_paid_faster_than_it_can_be_fetched_is_still_confirmed(
         await workspace.remember([paid], "looked_up")  # ours moves during the fetch
         return httpx.Response(200, json=paid.model_dump(mode="json"))  # and theirs has it
 
-    client = MomentClient(
-        "sk_test_confirm12345678",
-        base_url="https://moment.test",
-        transport=httpx.MockTransport(answer),
-        retry=RetryPolicy(max_attempts=1),
-    )
-    announced: list[Application] = []
-    confirmer = Confirmer(workspace, client, announced.append, grace=60, stale_delay=0)
     try:
-        [app] = await applied_events(workspace, 1)
-        confirmer.add(app)
-        confirmer.start()
-        await asyncio.wait_for(confirmer.idle(), 10)
+        announced = await confirm_one(workspace, answer)
         assert len(gets) == MAX_OVERTAKEN + 1
         assert [a.state for a in announced] == ["confirmed"]
     finally:
-        await confirmer.close()
-        await client.aclose()
         workspace.close()
 
 
