@@ -374,7 +374,7 @@ def _other_currency(raw: str, sign: str, currency: str) -> MoneyError:
 _DIGIT_GROUPS = re.compile(r"[0-9]{1,3}(?:[,.][0-9]{3})+")
 _NUMERALS = re.compile(rf"[0-9.,{_GROUPING_SPACES}]+")
 # Groups set off by a space or an apostrophe, then perhaps a decimal part (no spaces).
-_SPACED_GROUPS = re.compile(rf"[0-9]{{1,3}}(?:[{_GROUPING_SPACES}][0-9]{{3}})+(?:[.,][0-9]*)?")
+_SPACED_GROUPS = re.compile(rf"[1-9][0-9]{{0,2}}(?:[{_GROUPING_SPACES}][0-9]{{3}})+(?:[.,][0-9]*)?")
 
 
 def _split_digits(body: str, raw: str, places: int) -> tuple[str, str, bool]:

@@ -389,7 +389,14 @@ def test_good_urls() -> None:
 
 
 @pytest.mark.parametrize(
-    "url", ["http://localhost:8080", "http://127.0.0.9", "http://[::1]:9", "http://LOCALHOST."]
+    "url",
+    [
+        "http://localhost:8080",
+        "http://127.0.0.9",
+        "http://[::1]:9",
+        "http://LOCALHOST.",
+        "http://[::ffff:127.0.0.1]:9",  # 127.0.0.1, written as IPv6
+    ],
 )
 def test_plain_http_is_for_this_machine(url: str) -> None:
     assert parse_api_url(url, "x") == url

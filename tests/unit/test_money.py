@@ -468,7 +468,7 @@ def test_parse_minor_junk(text: str) -> None:
     [
         *("1,23,4", "12,34,567.00", "1.2345.678", "1,2345,678", "1..2"),
         # Spaces and apostrophes group thousands too, so they are held to the same rule.
-        *("5 5", "1.5 5", "1 2345", "1'0", "100 000 0", "1 234,5 6", "12\u00a034"),
+        *("5 5", "1.5 5", "1 2345", "1'0", "100 000 0", "1 234,5 6", "12\u00a034", "0 500"),
     ],
 )
 def test_parse_minor_bad_digit_groups(text: str) -> None:
