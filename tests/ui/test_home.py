@@ -557,3 +557,29 @@ def test_paid_to_is_cut_by_terminal_cells_not_characters() -> None:
     assert cell_len(_short("bill_" + "漢" * 20, 12)) == 12
     assert _short("bill_abcdefghijklmn", 12) == "bill_abcdef…"
     assert _short("bill_abc", 12) == "bill_abc"
+
+
+async def test_rows_that_arrive_below_a_reader_are_counted_under_the_box(tmp_path: Path) -> None:
+    """Reading an older delivery, the cursor stays put as new ones arrive below it; the
+    box says how many, until the cursor reaches the newest."""
+    from moment_tui.ui.widgets.delivery_list import DeliveryList
+
+    app = sandbox_app(tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_until(pilot, lambda: connected(app), "the catalogue counts")
+        delivery, _ = fixed_deliveries()[0]
+        rows = [dataclasses.replace(delivery, seq=n, webhook_id=f"msg_{n}") for n in range(1, 9)]
+        table = app.home.query_one(DeliveryTable)
+        box = app.home.query_one(DeliveryList)
+        app.home.add_deliveries(rows[:5])
+        app.home.flush()
+        await wait_until(pilot, lambda: table.row_count == 5, "five rows")
+        table.move_cursor(row=1)
+        await pilot.pause()
+        app.home.add_deliveries(rows[5:])
+        app.home.flush()
+        await wait_until(pilot, lambda: box.border_subtitle == "3 new below ↓", "the count")
+        assert table.cursor_row == 1  # not pulled down
+        await wait_until(pilot, lambda: on_screen(app, "3 new below ↓"), "the count drawn")
+        table.move_cursor(row=table.row_count - 1)
+        await wait_until(pilot, lambda: box.border_subtitle == "", "the count cleared")

@@ -32,8 +32,18 @@ class DeliveryList(Vertical):
         self.query_one("#delivery-hint", Static).update(text)
 
     def show_empty(self) -> None:
-        """Draw the hint if the table has no rows (call after each flush)."""
-        self.set_class(self.history_known and self.table.row_count == 0, "-empty")
+        """Draw the hint if the table has no rows, and under the box how many rows
+        arrived below a reader who moved up (call after each flush)."""
+        table = self.table
+        self.set_class(self.history_known and table.row_count == 0, "-empty")
+        self.show_unseen()
+
+    def show_unseen(self) -> None:
+        unseen = self.table.unseen
+        self.border_subtitle = f"{unseen} new below ↓" if unseen else ""
+
+    def on_data_table_row_highlighted(self) -> None:
+        self.show_unseen()  # the table has cleared its count once at the newest row
 
     @property
     def table(self) -> DeliveryTable:

@@ -54,6 +54,7 @@ class DeliveryTable(DataTable[str | Text]):
         self._targets: dict[int, str] = {}  # each row's "Paid to", before fitting
         self._widest: dict[str, int] = {}  # the widest text drawn in each other column
         self._fitted = 0  # the width "Paid to" was last fitted to
+        self.unseen = 0  # rows drawn below the cursor since it left the newest row
         self._pending: list[Delivery] = []
         self._results: dict[int, Application] = {}
         self.deliveries: dict[int, Delivery] = {}
@@ -152,7 +153,13 @@ class DeliveryTable(DataTable[str | Text]):
         self._fit_targets()
         if batch and following:
             self.move_cursor(row=self.row_count - 1)
+        elif batch:  # the reader is further up: say what came, do not pull them down
+            self.unseen += len(batch)
         return True
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        if self.cursor_row >= self.row_count - 1:
+            self.unseen = 0
 
     def _add(self, delivery: Delivery) -> None:
         self.deliveries[delivery.seq] = delivery
