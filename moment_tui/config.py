@@ -143,7 +143,8 @@ def parse_listen(text: str, source: str) -> Listen:
 
 def parse_host(host: str, source: str) -> str:
     """A host name or an IPv4/IPv6 address to bind to (``999.1.1.1`` is neither: a name
-    whose labels are all digits would be read as an address)."""
+    whose labels are all digits would be read as an address); ``[::1]`` is ``::1``."""
+    host = host.strip("[]")
     if host == "localhost":
         return host
     try:

@@ -59,14 +59,11 @@ from moment_tui.api.errors import (
     error_class,
 )
 from moment_tui.api.models import (
-    COLLECTION as COLLECTION,
-)
-from moment_tui.api.models import (
-    DEFAULT_BASE_URL as DEFAULT_BASE_URL,
-)
-from moment_tui.api.models import (
+    COLLECTION,
+    DEFAULT_BASE_URL,
     EXTERNAL_REFERENCE_MAX,
     EXTERNAL_REFERENCE_PATTERN,
+    MODEL_FOR,
     Account,
     AccountCreate,
     AccountUpdate,
@@ -78,9 +75,6 @@ from moment_tui.api.models import (
     CustomerCreate,
     CustomerUpdate,
     ObjectKind,
-)
-from moment_tui.api.models import (
-    MODEL_FOR as MODEL_FOR,
 )
 from moment_tui.secrets import mask
 

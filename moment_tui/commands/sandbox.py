@@ -119,7 +119,7 @@ def cmd_sandbox(args: argparse.Namespace, io: Io) -> int:
                 "--webhook-url needs a signing secret: pass --webhook-secret whsec_… "
                 "or set MOMENT_WEBHOOK_SECRET"
             )
-    host = parse_host(args.host.strip("[]"), "--host")
+    host = parse_host(args.host, "--host")
     if not is_loopback(host):
         io.err(
             f"Note: --host {host} lets other machines reach this sandbox, which takes any "

@@ -137,9 +137,7 @@ def cmd_listen(args: argparse.Namespace, io: Io) -> int:
     if args.forward_to:
         args.forward_to = parse_destination_url(args.forward_to, "--forward-to")
     path = settings.listen_path if args.path is None else parse_path(args.path, "--path")
-    host = (
-        settings.listen.host if args.host is None else parse_host(args.host.strip("[]"), "--host")
-    )
+    host = settings.listen.host if args.host is None else parse_host(args.host, "--host")
     options = ListenOptions(
         host=host,
         port=settings.listen.port if args.port is None else args.port,

@@ -20,8 +20,14 @@ from typing import Any
 import pytest
 from aiohttp import web
 
-from moment_tui.api.client import DEFAULT_BASE_URL
-from moment_tui.api.models import AccountCreate, Bill, BillCreate, BillStatus, CustomerCreate
+from moment_tui.api.models import (
+    DEFAULT_BASE_URL,
+    AccountCreate,
+    Bill,
+    BillCreate,
+    BillStatus,
+    CustomerCreate,
+)
 from moment_tui.cli import main
 from moment_tui.commands.base import Io
 from moment_tui.config import default_data_dir

@@ -11,8 +11,8 @@ from typing import Any
 import httpx
 import pytest
 
-from moment_tui.api.client import DEFAULT_BASE_URL, MomentClient
-from moment_tui.api.models import BillUpdate, CustomerUpdate
+from moment_tui.api.client import MomentClient
+from moment_tui.api.models import DEFAULT_BASE_URL, BillUpdate, CustomerUpdate
 from moment_tui.sandbox.server import MAX_BODY
 from tests.integration.conftest import (
     FAST_SCHEDULE,

@@ -15,6 +15,7 @@ from rich.console import Console
 
 from moment_tui.api.models import Bill, BillStatus
 from moment_tui.secrets import mask
+from moment_tui.store.eventlog import Delivery
 from moment_tui.ui.app import MomentApp
 from moment_tui.ui.modals.delivery_detail import DeliveryDetail, Hanging, describe
 from moment_tui.ui.screens.home import HomeScreen
@@ -486,14 +487,21 @@ def test_the_detail_shows_amounts_as_money() -> None:
     )
 
 
+def numbered_deliveries(count: int) -> list[Delivery]:
+    """``count`` copies of the first fixed delivery, numbered #1…#count."""
+    delivery, _ = fixed_deliveries()[0]
+    return [
+        dataclasses.replace(delivery, seq=n, webhook_id=f"msg_{n}") for n in range(1, count + 1)
+    ]
+
+
 async def test_after_a_resize_the_highlighted_row_is_still_in_view(tmp_path: Path) -> None:
     """A presenter moves to a row at 120x40, the window shrinks to 80x24: the row
     Enter would open is on screen, highlighted, not scrolled away."""
     app = sandbox_app(tmp_path)
     async with app.run_test(size=(120, 40)) as pilot:
         await wait_until(pilot, lambda: connected(app), "the catalogue counts")
-        delivery, _ = fixed_deliveries()[0]
-        many = [dataclasses.replace(delivery, seq=n, webhook_id=f"msg_{n}") for n in range(1, 41)]
+        many = numbered_deliveries(40)
         app.home.add_deliveries(many)
         app.home.flush()
         table = app.home.query_one(DeliveryTable)
@@ -517,8 +525,7 @@ async def test_a_burst_held_back_by_the_redraw_limit_is_drawn_without_another_de
     app = sandbox_app(tmp_path)
     async with app.run_test(size=(120, 40)) as pilot:
         await wait_until(pilot, lambda: connected(app), "the catalogue counts")
-        delivery, _ = fixed_deliveries()[0]
-        rows = [dataclasses.replace(delivery, seq=n, webhook_id=f"msg_{n}") for n in range(1, 46)]
+        rows = numbered_deliveries(45)
         table = app.home.query_one(DeliveryTable)
         app.home.add_deliveries(rows[:5])
         app.home.flush()
@@ -567,8 +574,7 @@ async def test_rows_that_arrive_below_a_reader_are_counted_under_the_box(tmp_pat
     app = sandbox_app(tmp_path)
     async with app.run_test(size=(80, 24)) as pilot:
         await wait_until(pilot, lambda: connected(app), "the catalogue counts")
-        delivery, _ = fixed_deliveries()[0]
-        rows = [dataclasses.replace(delivery, seq=n, webhook_id=f"msg_{n}") for n in range(1, 9)]
+        rows = numbered_deliveries(8)
         table = app.home.query_one(DeliveryTable)
         box = app.home.query_one(DeliveryList)
         app.home.add_deliveries(rows[:5])

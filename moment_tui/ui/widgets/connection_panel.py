@@ -15,13 +15,11 @@ class ConnectionPanel(Static):
         self.target = target
         self.status = f"Connecting to {target} …"
         self.counts: dict[str, int] = {}
-        self.failed = False
         super().__init__(self.status, id="connection", markup=False)
         self.border_title = "Moment"
 
     def show_probe(self, probe: Probe) -> None:
         self.set_class(not probe.ok, "-failed")
-        self.failed = not probe.ok
         if probe.ok:
             self.status = f"● Connected to {self.target}"
         else:  # the reason on a line of its own: beside the URL it was always cut
@@ -44,7 +42,7 @@ class ConnectionPanel(Static):
         if not self.counts:
             return ""
         c = self.counts
-        if self.failed:  # one line, and plainly the console's own copy, not Moment's
+        if self.has_class("-failed"):  # one line, and plainly the console's own copy, not Moment's
             return (
                 f"Known here: {c.get('customer', 0)} customers · {c.get('account', 0)}"
                 f" accounts · {c.get('bill', 0)} bills"
