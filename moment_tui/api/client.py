@@ -17,15 +17,17 @@ With ``read_only=True`` the client refuses every POST and PATCH (voiding include
 with :class:`~moment_tui.api.errors.ReadOnlyRefused` before anything is sent; GETs
 work as usual.
 
-Every attempt is recorded in :class:`RequestLog` (method, path, status, latency,
-idempotency key, replayed flag) for the console's request view. Failures raise the
-hierarchy in :mod:`moment_tui.api.errors`; the API key is never part of a repr, a log
-record or an exception.
+Every attempt is recorded in :class:`RequestLog` (method, path, query, status, latency,
+idempotency key, replayed flag, request and response bodies, problem detail) for the
+console's request view. Failures raise the hierarchy in :mod:`moment_tui.api.errors`;
+the API key is never part of a repr, a log record or an exception: every text a record
+or an error keeps from a body passes through the key scrubber first.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import email.utils
 import json as jsonlib
@@ -81,6 +83,9 @@ from moment_tui.secrets import mask
 DEFAULT_TIMEOUT: Final = httpx.Timeout(10.0, connect=5.0)
 RETRY_STATUSES: Final = frozenset({429, 502, 503, 504})
 READ_METHODS: Final = frozenset({"GET", "HEAD", "OPTIONS"})
+# A response body longer than this (bytes) is kept in the request log as its first
+# BODY_LIMIT bytes of text and a note: a log of 1000 records must not hold 1000 exports.
+BODY_LIMIT: Final = 64 * 1024
 # What a path segment may hold: a Moment id (``bcus_…``) or an external reference
 # (reference §3.2-3.3) — both fit the reference's rule. Nothing else reaches a URL:
 # not "." or "..", which httpx would resolve as dot segments.
@@ -108,7 +113,13 @@ class RetryPolicy:
 
 @dataclass(frozen=True)
 class RequestRecord:
-    """One HTTP attempt, as the request log keeps it."""
+    """One HTTP attempt, as the request log keeps it.
+
+    Every text taken from the exchange (query values, bodies, problem) has been through
+    the client's key scrubber, so a record can be shown, copied or dumped as it is.
+    ``params``, ``request_body`` and ``response_body`` take no part in the hash (they
+    may be dicts): records stay hashable.
+    """
 
     at: dt.datetime
     method: str
@@ -118,17 +129,44 @@ class RequestRecord:
     attempt: int
     idempotency_key: str | None = None
     replayed: bool = False
-    error: str | None = None
+    error: str | None = None  # why no answer came (timeout, transport); None if one did
+    params: dict[str, str] = field(default_factory=dict, hash=False)  # the query string
+    request_body: Any = field(default=None, hash=False)  # the JSON sent, as a Python value
+    # The decoded JSON answer, else its text; None when empty. Over BODY_LIMIT bytes it is
+    # text cut to BODY_LIMIT bytes plus "… (cut: N bytes in all)".
+    response_body: Any = field(default=None, hash=False)
+    problem: str | None = None  # a non-2xx answer's problem ``detail``, else its ``title``
 
 
 class RequestLog:
-    """In-memory, bounded record of every attempt the client made (newest last)."""
+    """In-memory, bounded record of every attempt the client made (newest last).
+
+    Subscribers hear of each record as it is added, so a view can follow the log without
+    polling it.
+    """
 
     def __init__(self, maxlen: int = 1000) -> None:
         self._records: deque[RequestRecord] = deque(maxlen=maxlen)
+        self._subscribers: list[Callable[[RequestRecord], object]] = []
 
     def add(self, record: RequestRecord) -> None:
         self._records.append(record)
+        # A copy: a subscriber may unsubscribe (itself or another) while being told.
+        for callback in tuple(self._subscribers):
+            # A failing view must not fail the request that was being logged.
+            with contextlib.suppress(Exception):
+                callback(record)
+
+    def subscribe(self, callback: Callable[[RequestRecord], object]) -> Callable[[], None]:
+        """Call ``callback`` with every record added from now on; returns the function
+        that stops it (calling that more than once is harmless)."""
+        self._subscribers.append(callback)
+
+        def unsubscribe() -> None:
+            with contextlib.suppress(ValueError):
+                self._subscribers.remove(callback)
+
+        return unsubscribe
 
     def __iter__(self) -> Iterator[RequestRecord]:
         return iter(tuple(self._records))
@@ -368,28 +406,35 @@ class MomentClient:
         if method == "POST":
             idempotency_key = idempotency_key or str(uuid.uuid4())
             headers["Idempotency-Key"] = idempotency_key
+        # What the log keeps of the request, scrubbed once for every attempt.
+        record = _RecordBuilder(
+            method,
+            path,
+            idempotency_key,
+            params={self._scrub(str(k)): self._scrub(str(v)) for k, v in (params or {}).items()},
+            request_body=_scrub_json(json, self._scrub),
+        )
         started = time.monotonic()
         attempt = 0
         while True:
             attempt += 1
             remaining = self.retry.total_budget - (time.monotonic() - started)
             try:
-                response = await self._attempt(
-                    method, path, json, params, headers, idempotency_key, attempt, remaining
+                response, body, error = await self._attempt(
+                    record, json, params, headers, attempt, remaining
                 )
             except TransportError:
                 delay = self._retry_delay(attempt, started, None)
                 if delay is None:
                     raise
             else:
-                if response.is_success:
+                if error is None:
                     return Response(
                         status=response.status_code,
-                        body=_json_or_none(response),
+                        body=body,
                         headers=response.headers,
                         replayed=_replayed(response),
                     )
-                error = _api_error(method, path, response, self._scrub)
                 if not _retryable(method, response):
                     raise error
                 # Retry-After is a wait the server asked for (429, or a 409 "in flight").
@@ -401,42 +446,64 @@ class MomentClient:
 
     async def _attempt(
         self,
-        method: str,
-        path: str,
+        record: _RecordBuilder,
         json: Any,
         params: Mapping[str, str] | None,
         headers: dict[str, str],
-        idempotency_key: str | None,
         attempt: int,
         remaining: float,
-    ) -> httpx.Response:
-        """One HTTP exchange, given at most ``remaining`` seconds of the call's budget."""
+    ) -> tuple[httpx.Response, Any, ApiError | None]:
+        """One HTTP exchange, given at most ``remaining`` seconds of the call's budget.
+
+        Returns the response, its decoded body (JSON, else text, None when empty; not
+        scrubbed: it is the caller's data) and, for a non-2xx answer, the error it means.
+        """
+        method, path = record.method, record.path
         started = time.perf_counter()
-        record = _RecordBuilder(method, path, attempt, idempotency_key)
         try:
             async with asyncio.timeout(max(0.0, remaining)):
                 response = await self._http.request(
                     method, path, json=json, params=params, headers=headers
                 )
         except TimeoutError:
-            self.request_log.add(record.done(started, error="time budget spent"))
+            self.request_log.add(record.done(started, attempt, error="time budget spent"))
             raise RequestTimeout(
                 f"{method} {path}: no complete answer within the "
                 f"{self.retry.total_budget:g} s time budget"
             ) from None
         except httpx.TimeoutException as exc:
-            self.request_log.add(record.done(started, error="timed out"))
+            self.request_log.add(record.done(started, attempt, error="timed out"))
             raise RequestTimeout(
                 f"{method} {path}: no answer in time ({type(exc).__name__})"
             ) from None
         except httpx.RequestError as exc:  # transport failures, and bodies that cannot be decoded
             reason = _transport_reason(exc)
-            self.request_log.add(record.done(started, error=reason))
+            self.request_log.add(record.done(started, attempt, error=reason))
             raise TransportError(f"{method} {path}: {reason}") from None
+        body = _json_or_none(response)
+        error: ApiError | None = None
+        scrubbed: Any = None
+        # Scrubbing is a pass over every character: a body too long to log whole is only
+        # scrubbed whole when an error needs all of it.
+        if not response.is_success or len(response.content) <= BODY_LIMIT:
+            scrubbed = _scrub_json(body, self._scrub)
+        if not response.is_success:
+            error = _api_error(method, path, response, scrubbed)
         self.request_log.add(
-            record.done(started, status=response.status_code, replayed=_replayed(response))
+            record.done(
+                started,
+                attempt,
+                status=response.status_code,
+                replayed=_replayed(response),
+                response_body=(
+                    scrubbed
+                    if len(response.content) <= BODY_LIMIT
+                    else _cut_body(body, len(response.content), self._scrub)
+                ),
+                problem=None if error is None else (error.detail or error.title),
+            )
         )
-        return response
+        return response, body, error
 
     def _retry_delay(self, attempt: int, started: float, hint: float | None) -> float | None:
         """Seconds to wait before the next attempt, or None when retries are spent."""
@@ -469,20 +536,27 @@ class MomentClient:
         return _parse(model, response, "PATCH", path)
 
 
-@dataclass
+@dataclass(frozen=True)
 class _RecordBuilder:
+    """What every attempt of one call shares: its records share ``params`` and
+    ``request_body`` too (scrubbed copies made once per call, never changed)."""
+
     method: str
     path: str
-    attempt: int
     idempotency_key: str | None
+    params: dict[str, str]
+    request_body: Any
 
     def done(
         self,
         started: float,
+        attempt: int,
         *,
         status: int | None = None,
         replayed: bool = False,
         error: str | None = None,
+        response_body: Any = None,
+        problem: str | None = None,
     ) -> RequestRecord:
         return RequestRecord(
             at=dt.datetime.now(dt.UTC),
@@ -490,10 +564,14 @@ class _RecordBuilder:
             path=self.path,
             status=status,
             latency_ms=(time.perf_counter() - started) * 1000,
-            attempt=self.attempt,
+            attempt=attempt,
             idempotency_key=self.idempotency_key,
             replayed=replayed,
             error=error,
+            params=self.params,
+            request_body=self.request_body,
+            response_body=response_body,
+            problem=problem,
         )
 
 
@@ -524,6 +602,20 @@ def _json_or_none(response: httpx.Response) -> Any:
         return response.text
 
 
+def _cut_body(body: Any, size: int, scrub: Callable[[str], str]) -> str:
+    """A body of ``size`` bytes, over :data:`BODY_LIMIT`, as its first BODY_LIMIT bytes of
+    text (scrubbed) and a note of its size.
+
+    Decoded JSON is written out again rather than cut from the raw text: there a key
+    spelled in ``\\u`` escapes would survive the scrubber, and a cut text is no longer
+    JSON to decode.
+    """
+    text = body if isinstance(body, str) else jsonlib.dumps(body, ensure_ascii=False)
+    # errors="ignore" drops a character the cut split in two.
+    kept = text.encode()[:BODY_LIMIT].decode(errors="ignore")
+    return f"{scrub(kept)}\n… (cut: {size} bytes in all)"
+
+
 def _retryable(method: str, response: httpx.Response) -> bool:
     """Worth another attempt: 429 and 502/503/504; and a POST's 409 that carries
     ``Retry-After`` (an earlier attempt with this Idempotency-Key is still in flight)."""
@@ -541,14 +633,19 @@ KEY_FRAGMENT: Final = 12  # this much of the key, echoed in an error, is masked 
 
 def _scrubber(api_key: str, masked: str) -> Callable[[str], str]:
     """Masks the key, and any run of :data:`KEY_FRAGMENT` or more of its characters (a
-    server that echoes it cut short), out of the text of an error: one pass over the
-    text, finding each run by its first :data:`KEY_FRAGMENT` characters."""
+    server that echoes it cut short), out of a text (an error's, a logged body): one pass
+    over the text, finding each run by its first :data:`KEY_FRAGMENT` characters."""
     starts: dict[str, int] = {}
     for at in range(len(api_key) - KEY_FRAGMENT + 1):
         starts.setdefault(api_key[at : at + KEY_FRAGMENT], at)
+    # Every run of KEY_FRAGMENT of the key's characters holds one of these whole (they
+    # tile the key at half that length), so a text with none of them — nearly every body
+    # the request log keeps — is let through by a few searches in C instead of a loop.
+    half = KEY_FRAGMENT // 2
+    tiles = {api_key[at : at + half] for at in range(0, len(api_key) - half + 1, half)}
 
     def scrub(text: str) -> str:
-        if not starts:
+        if not starts or not any(tile in text for tile in tiles):
             return text
         out: list[str] = []
         i = kept = 0
@@ -591,17 +688,9 @@ def _transport_reason(exc: httpx.RequestError) -> str:
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
-def _api_error(
-    method: str, path: str, response: httpx.Response, scrub: Callable[[str], str]
-) -> ApiError:
-    body: Any = None
-    if response.content:
-        text = scrub(response.text)
-        try:
-            # Scrubbed again once decoded: "\u0073k_…" hid the key from the first pass.
-            body = _scrub_json(jsonlib.loads(text), scrub)
-        except ValueError:
-            body = text
+def _api_error(method: str, path: str, response: httpx.Response, body: Any) -> ApiError:
+    """The error a non-2xx ``response`` means; ``body`` is its scrubbed decoded body
+    (scrubbed once decoded, since JSON may spell the key in ``\\u`` escapes)."""
     problem = Problem.from_body(response.status_code, body, response.reason_phrase or "Error")
     if response.status_code == 429:
         return RateLimited(method, path, problem, _retry_after(response))

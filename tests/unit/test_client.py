@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import dataclasses
 import datetime as dt
 import email.utils
 import json
@@ -19,10 +21,12 @@ from aiohttp import web
 
 from moment_tui.api import client as client_module
 from moment_tui.api.client import (
+    BODY_LIMIT,
     PROBE_REFERENCE,
     MomentClient,
     Page,
     RequestLog,
+    RequestRecord,
     RetryPolicy,
 )
 from moment_tui.api.errors import (
@@ -1169,6 +1173,168 @@ def test_request_log_is_bounded() -> None:
         )
     assert [r.attempt for r in log] == [2, 3]
     assert len(log) == 2
+
+
+def record_at(attempt: int) -> RequestRecord:
+    return RequestRecord(
+        at=dt.datetime.now(dt.UTC),
+        method="GET",
+        path="/x",
+        status=200,
+        latency_ms=1.0,
+        attempt=attempt,
+    )
+
+
+def assert_no_key_in(record: RequestRecord) -> None:
+    """Neither the key nor any run of 12 of its characters, in the repr or a JSON dump."""
+    texts = [
+        repr(record),
+        json.dumps(dataclasses.asdict(record), default=str),
+        json.dumps(dataclasses.asdict(record), default=str, ensure_ascii=False),
+    ]
+    for text in texts:
+        for start in range(len(KEY) - 12 + 1):
+            assert KEY[start : start + 12] not in text
+
+
+async def test_request_log_keeps_query_bodies_and_problem(make: Any) -> None:
+    server = Server(
+        reply(200, {"data": []}),
+        reply(201, CUSTOMER),
+        problem(422, "Unprocessable", "balance must not be negative"),
+    )
+    client, _ = make(server, retry=RetryPolicy(max_attempts=1))
+    await client.request("GET", "/billing/customers", params={"limit": "2", "name": "a b"})
+    await client.create_customer(CustomerCreate(external_reference="UCR1", name="Thandi"))
+    with pytest.raises(Unprocessable):
+        await client.update_customer("UCR1", CustomerUpdate(balance=-1, currency="ZAR"))
+    listing, created, refused = client.request_log
+    assert (listing.params, listing.request_body) == ({"limit": "2", "name": "a b"}, None)
+    assert (listing.response_body, listing.problem) == ({"data": []}, None)
+    assert created.params == {}
+    assert created.request_body == {"external_reference": "UCR1", "name": "Thandi"}
+    assert (created.response_body, created.problem) == (CUSTOMER, None)
+    assert refused.status == 422
+    assert refused.request_body == {"balance": -1, "currency": "ZAR"}
+    assert refused.response_body["detail"] == "balance must not be negative"
+    assert refused.problem == "balance must not be negative"
+    hash(refused)  # dict fields take no part in the hash
+
+
+@pytest.mark.parametrize(
+    ("answer", "problem_text"),
+    [
+        (reply(400, {"title": "Bad request"}), "Bad request"),  # no detail: the title
+        (reply(503, text="down for maintenance"), "down for maintenance"),
+        (reply(500), "Internal Server Error"),  # no body: the reason phrase
+    ],
+)
+async def test_the_problem_of_an_error_without_detail(
+    make: Any, answer: Answer, problem_text: str
+) -> None:
+    client, _ = make(Server(answer), retry=RetryPolicy(max_attempts=1))
+    with pytest.raises(ApiError):
+        await client.get_customer("UCR1")
+    [record] = client.request_log
+    assert record.problem == problem_text
+
+
+ESCAPED_KEY = "".join(f"\\u{ord(c):04x}" for c in KEY)
+
+
+@pytest.mark.parametrize("status", [200, 401])
+@pytest.mark.parametrize(
+    "raw",
+    [
+        pytest.param(json.dumps({"detail": f"key {KEY}", KEY: [KEY[:-2]]}).encode(), id="json"),
+        pytest.param(f'{{"detail": "key {ESCAPED_KEY}", "x": ["{ESCAPED_KEY}"]}}'.encode(),
+                     id="escaped"),
+        pytest.param(f"Bearer {KEY} refused".encode(), id="text"),
+    ],
+)  # fmt: skip
+async def test_a_key_echoed_in_a_body_is_in_no_record(make: Any, raw: bytes, status: int) -> None:
+    def echo(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(status, content=raw, headers={"content-type": "application/json"})
+
+    client, _ = make(Server(echo), retry=RetryPolicy(max_attempts=1))
+    with pytest.raises(Unauthorized) if status == 401 else contextlib.nullcontext():
+        await client.request("POST", "/billing/customers", json={"note": KEY}, params={"q": KEY})
+    [record] = client.request_log
+    assert "sk_test_…7dc" in repr(record.response_body)
+    assert record.request_body == {"note": "sk_test_…7dc"}
+    assert record.params == {"q": "sk_test_…7dc"}
+    if status == 401:
+        assert record.problem is not None
+        assert "sk_test_…7dc" in record.problem
+    assert_no_key_in(record)
+
+
+async def test_a_huge_body_is_cut_with_a_note(make: Any) -> None:
+    text = "é" + "x" * (BODY_LIMIT + 10)  # the cut falls after a two-byte character
+    client, _ = make(Server(reply(200, text=text)))
+    await client.request("GET", "/export")
+    [record] = client.request_log
+    size = len(text.encode())
+    assert (
+        record.response_body
+        == f"{text.encode()[:BODY_LIMIT].decode()}\n… (cut: {size} bytes in all)"
+    )
+
+
+async def test_a_huge_json_body_is_cut_without_the_key_in_any_spelling(make: Any) -> None:
+    """A cut JSON body is no longer JSON to decode: a key in \\u escapes is masked anyway."""
+    raw = f'{{"detail": "{ESCAPED_KEY}", "pad": "{"x" * BODY_LIMIT}"}}'.encode()
+    answer = httpx.Response(200, content=raw, headers={"content-type": "application/json"})
+    client, _ = make(Server(lambda request: answer))
+    response = await client.request("GET", "/export")
+    assert response.body["detail"] == KEY  # the caller's data is not scrubbed
+    [record] = client.request_log
+    assert isinstance(record.response_body, str)
+    assert record.response_body.startswith('{"detail": "sk_test_…7dc", "pad": "xxx')
+    assert record.response_body.endswith(f"x\n… (cut: {len(raw)} bytes in all)")
+    assert len(record.response_body.encode()) < BODY_LIMIT + 100
+    assert_no_key_in(record)
+
+
+async def test_subscribers_hear_of_each_record_until_they_unsubscribe(make: Any) -> None:
+    server = Server(problem(503, "Unavailable"), reply(201, CUSTOMER))
+    client, _ = make(server)
+    heard: list[RequestRecord] = []
+    stopped: list[RequestRecord] = []
+    client.request_log.subscribe(heard.append)
+    stop = client.request_log.subscribe(stopped.append)
+    await client.create_customer(CustomerCreate(external_reference="UCR1"))
+    stop()
+    stop()  # a second call is harmless
+    await client.get_customer("UCR1")
+    assert heard == list(client.request_log)
+    assert [r.status for r in heard] == [503, 201, 201]
+    assert stopped == heard[:2]
+
+
+async def test_a_failing_subscriber_does_not_fail_the_request(make: Any) -> None:
+    client, _ = make(Server(reply(200, CUSTOMER)))
+    heard: list[RequestRecord] = []
+
+    def broken(record: RequestRecord) -> None:
+        raise RuntimeError("the view is gone")
+
+    client.request_log.subscribe(broken)
+    client.request_log.subscribe(heard.append)
+    assert (await client.get_customer("UCR1")).name == "Thandi"
+    assert heard == list(client.request_log)
+    assert len(heard) == 1
+
+
+def test_subscribers_and_the_bound_together() -> None:
+    log = RequestLog(maxlen=2)
+    heard: list[int] = []
+    log.subscribe(lambda record: heard.append(record.attempt))
+    for attempt in (1, 2, 3):
+        log.add(record_at(attempt))
+    assert heard == [1, 2, 3]  # every record is told, even one the bound drops later
+    assert [r.attempt for r in log] == [2, 3]
 
 
 # --- probe ----------------------------------------------------------------------------
