@@ -30,7 +30,7 @@ from urllib.parse import urlsplit
 
 import platformdirs
 
-from moment_tui.api.models import DEFAULT_BASE_URL
+from moment_tui.api.kinds import DEFAULT_BASE_URL
 from moment_tui.secrets import (
     Secret,
     SecretFormatError,

@@ -5,6 +5,11 @@ The app creates one :class:`Runtime` through ``ui.factory``, awaits :meth:`start
 worker and passes two callbacks that turn deliveries and applications into UI
 messages; nothing here imports Textual. Blocking work (starting the sandbox thread,
 opening SQLite) runs in threads so the event loop never waits on the disk.
+
+Importing this module is cheap: the client (httpx, pydantic), the sandbox and the
+listener (aiohttp), the workspace and the webhook verifier are imported by
+:meth:`Runtime.start` — in a thread, so the console keeps painting meanwhile — not
+before the console's first paint.
 """
 
 from __future__ import annotations
@@ -14,34 +19,69 @@ import contextlib
 import datetime as dt
 import errno
 import functools
+import importlib
 import random
+import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Final, Literal
+from typing import TYPE_CHECKING, Any, Final, Literal
 
-import httpx
-
-from moment_tui.api.client import MomentClient, Probe, RetryPolicy
 from moment_tui.api.errors import ListingNotSupported, MomentError, Unprocessable
-from moment_tui.api.models import Bill, Customer, ObjectKind
-from moment_tui.config import Settings
-from moment_tui.sandbox.demo import demo_bill
-from moment_tui.sandbox.server import SandboxConfig, SandboxThread
-from moment_tui.store.applications import Application
-from moment_tui.store.catalogue import now_iso
-from moment_tui.store.eventlog import Delivery
-from moment_tui.store.workspace import Workspace, workspace_path
-from moment_tui.webhooks.listener import Listener, ListenerConfig
-from moment_tui.webhooks.reconcile import Reconciler
-from moment_tui.webhooks.signing import new_webhook_secret
-from moment_tui.webhooks.verify import Verifier
+from moment_tui.api.requestlog import RequestLog
+
+if TYPE_CHECKING:
+    import httpx
+
+    from moment_tui.api.client import MomentClient, Probe, RetryPolicy
+    from moment_tui.api.kinds import ObjectKind
+    from moment_tui.api.models import Bill
+    from moment_tui.config import Settings
+    from moment_tui.sandbox.server import SandboxThread
+    from moment_tui.store.applications import Application
+    from moment_tui.store.eventlog import Delivery
+    from moment_tui.store.workspace import Workspace
+    from moment_tui.webhooks.listener import Listener
+    from moment_tui.webhooks.reconcile import Reconciler
 
 SANDBOX_KEY = "sk_test_moment_tui_console"  # the embedded sandbox accepts any sk_test_ key
 UNPAID_PAGE: Final = 100  # a simulated payment picks one of the first this many unpaid bills
 PAY_IN_FULL_BELOW: Final = 5000  # minor units (R 50.00): a smaller remainder is paid in full
 HOLDER_SHARE: Final = 0.2  # of simulated payments: to the bill's account (or customer)
 FULL_SHARE: Final = 0.4  # … the bill in full; the rest pay part of it
+
+# What start() needs (pydantic, aiohttp, httpx…): imported on a worker thread.
+START_MODULES: Final = (
+    "moment_tui.store.workspace",
+    "moment_tui.webhooks.listener",
+    "moment_tui.webhooks.verify",
+    "moment_tui.webhooks.reconcile",
+    "moment_tui.webhooks.signing",
+    "moment_tui.api.client",
+)
+SANDBOX_MODULES: Final = ("moment_tui.sandbox.server",)
+# What httpx's transport imports at the first request, were it not imported here first.
+LATER_MODULES: Final = ("httpcore", "anyio", "anyio._backends._asyncio")
+
+
+def _prepare(names: Sequence[str]) -> None:
+    for name in names:
+        importlib.import_module(name)
+    for name in LATER_MODULES:  # only to save the event loop their time
+        with contextlib.suppress(ImportError):
+            importlib.import_module(name)
+    with contextlib.suppress(Exception):  # any failure is met again at the first amount
+        from moment_tui import money
+
+        money.preload()
+
+
+async def prepare_in_thread(names: Sequence[str]) -> None:
+    """Import ``names`` (and read the currency data) on a worker thread, so the event
+    loop — and the screen it paints — is not frozen for the few hundred milliseconds
+    they take; a no-op once done."""
+    if any(name not in sys.modules for name in names):
+        await asyncio.to_thread(_prepare, names)
 
 
 @dataclass
@@ -125,6 +165,8 @@ class Runtime:
         self._secrets: tuple[str, ...] = tuple(s.reveal() for s in settings.webhook_secrets)
         self._rng = self.options.payment_rng or random.Random()
         self._paying = asyncio.Lock()  # one simulated payment at a time: no double-pays
+        # Every call the console's client makes, for the Requests view.
+        self.request_log: RequestLog | None = RequestLog()
 
     @property
     def is_sandbox(self) -> bool:
@@ -135,6 +177,15 @@ class Runtime:
         on_delivery: Callable[[Delivery], object],
         on_application: Callable[[Application], object],
     ) -> Started:
+        modules = START_MODULES + (SANDBOX_MODULES if self.is_sandbox else ())
+        await prepare_in_thread(modules)
+        from moment_tui.api.client import MomentClient
+        from moment_tui.store.workspace import Workspace, workspace_path
+        from moment_tui.webhooks.listener import Listener, ListenerConfig
+        from moment_tui.webhooks.reconcile import Reconciler
+        from moment_tui.webhooks.signing import new_webhook_secret
+        from moment_tui.webhooks.verify import Verifier
+
         settings = self.settings
         path = self.options.workspace or workspace_path(
             settings.data_dir, settings.mode, settings.api_url
@@ -181,12 +232,17 @@ class Runtime:
         if self.is_sandbox:
             await self._start_sandbox(started)
         elif settings.api_key is not None:
-            self.client = MomentClient(
-                settings.api_key.reveal(),
-                base_url=settings.api_url,
-                transport=self.options.transport,
-                retry=self.options.retry,
-                read_only=settings.read_only,
+            # Built on a thread: httpx loads its transport and TLS context meanwhile.
+            self.client = await asyncio.to_thread(
+                functools.partial(
+                    MomentClient,
+                    settings.api_key.reveal(),
+                    base_url=settings.api_url,
+                    transport=self.options.transport,
+                    retry=self.options.retry,
+                    read_only=settings.read_only,
+                    request_log=self.request_log,
+                )
             )
         self.reconciler = Reconciler(self.workspace, self.client, on_application=on_application)
         await self.reconciler.catch_up()
@@ -194,6 +250,9 @@ class Runtime:
         return started
 
     async def _start_sandbox(self, started: Started) -> None:
+        from moment_tui.api.client import MomentClient
+        from moment_tui.sandbox.server import SandboxConfig, SandboxThread
+
         db = self.options.sandbox_db or self.settings.data_dir / "sandbox.sqlite3"
         config = SandboxConfig(
             db_path=str(db),
@@ -214,7 +273,15 @@ class Runtime:
             started.problems.append(f"the sandbox did not start: {exc}")
             return
         self.sandbox = sandbox
-        self.client = MomentClient(SANDBOX_KEY, base_url=url, read_only=self.settings.read_only)
+        self.client = await asyncio.to_thread(
+            functools.partial(
+                MomentClient,
+                SANDBOX_KEY,
+                base_url=url,
+                read_only=self.settings.read_only,
+                request_log=self.request_log,
+            )
+        )
 
     async def connect(self) -> Connected:
         """Probe the API, then copy what it lists into the catalogue; never raises."""
@@ -237,6 +304,8 @@ class Runtime:
         """
         if self.client is None or self.workspace is None:
             return 0
+        from moment_tui.store.catalogue import now_iso
+
         began = now_iso()
         total = 0
         kinds: tuple[ObjectKind, ...] = ("customer", "account", "bill")
@@ -271,6 +340,8 @@ class Runtime:
         Raises :class:`~moment_tui.api.errors.MomentError` when the sandbox refuses."""
         if self.client is None or not self.is_sandbox:
             return None
+        from moment_tui.api.models import Bill
+
         async with self._paying:
             page = await self.client.list_page(
                 "bill", limit=UNPAID_PAGE, filters={"status": "unpaid"}
@@ -300,6 +371,9 @@ class Runtime:
     async def _raise_bill(self) -> Bill | None:
         """A new bill of R 100–R 5,000, due in 30 days, for a random customer."""
         assert self.client is not None
+        from moment_tui.api.models import Customer
+        from moment_tui.sandbox.demo import demo_bill
+
         page = await self.client.list_page("customer", limit=UNPAID_PAGE)
         customers = [c for c in page.items if isinstance(c, Customer)]
         if not customers:

@@ -5,7 +5,9 @@ backend works — a headless server reached over SSH has no Secret Service — t
 to ``secrets.json`` (mode 0600) in the config directory instead, and the store says
 so once through its ``notice`` callback. Every keyring call runs on a daemon thread
 bounded by a timeout, so a keyring that hangs cannot hang the program; after one
-failure the keyring is not asked again in this process.
+failure the keyring is not asked again in this process. Where no keyring backend can
+work (see :func:`keyring_possible`) the keyring library is not even imported: its
+backend discovery costs ~150 ms and ~12 MiB only to find none.
 
 :class:`Secret` wraps a value so that ``str``/``repr`` only ever show its masked form
 (``sk_test_…7dc``); call :meth:`Secret.reveal` at the single place it is needed.
@@ -19,9 +21,10 @@ import contextlib
 import json
 import os
 import re
+import sys
 import tempfile
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final, Literal, Protocol, TypeGuard
@@ -371,7 +374,74 @@ def _text(value: object) -> TypeGuard[str]:
     return isinstance(value, str) and bool(value)
 
 
+class NoKeyringError(RuntimeError):
+    """No keyring backend can work here. Named as keyring's own error, and treated the
+    same: no keyring at all, so secrets go to the fallback file."""
+
+
+# The session bus (and a desktop that could start one) that Linux keyrings live behind,
+# and keyring's own override.
+_KEYRING_VARIABLES: Final = (
+    "PYTHON_KEYRING_BACKEND",
+    "DBUS_SESSION_BUS_ADDRESS",
+    "DISPLAY",
+    "WAYLAND_DISPLAY",
+)
+
+
+def keyring_possible(env: Mapping[str, str] | None = None) -> bool:
+    """False only where keyring's backend discovery is known to end with no backend:
+    Linux with no D-Bus session bus (no ``DBUS_SESSION_BUS_ADDRESS``, no
+    ``$XDG_RUNTIME_DIR/bus``, no display to start one), no ``PYTHON_KEYRING_BACKEND``,
+    no ``keyringrc.cfg`` and no third-party backend installed. Anything else (macOS,
+    Windows, a desktop session, a configured backend) is True: ask keyring."""
+    env = os.environ if env is None else env
+    if not sys.platform.startswith("linux"):
+        return True
+    if any(env.get(name) for name in _KEYRING_VARIABLES):
+        return True
+    runtime_dir = env.get("XDG_RUNTIME_DIR")
+    if runtime_dir and os.path.exists(os.path.join(runtime_dir, "bus")):
+        return True
+    home = env.get("HOME") or os.path.expanduser("~")
+    roots = (
+        env.get("XDG_CONFIG_HOME") or os.path.join(home, ".config"),
+        env.get("XDG_DATA_HOME") or os.path.join(home, ".local", "share"),  # older keyrings
+    )
+    if any(os.path.exists(os.path.join(r, "python_keyring", "keyringrc.cfg")) for r in roots):
+        return True
+    return _other_backends_installed()
+
+
+def _other_backends_installed() -> bool:
+    """Whether a distribution besides keyring itself declares ``keyring.backends`` entry
+    points (keyrings.alt, say): a scan of ``sys.path`` for what importlib.metadata would
+    find, without its ~35 ms. What cannot be read cheaply (an egg) counts as one."""
+    for entry in sys.path:
+        if entry.endswith(".egg"):
+            return True
+        try:
+            with os.scandir(entry or ".") as found:
+                names = [e.name for e in found if e.name.endswith((".dist-info", ".egg-info"))]
+        except OSError:  # a zip file, a missing directory
+            continue
+        for name in names:
+            if name.lower().startswith("keyring-"):
+                continue
+            try:
+                with open(os.path.join(entry, name, "entry_points.txt"), "rb") as handle:
+                    if b"keyring.backends" in handle.read():
+                        return True
+            except OSError:
+                continue
+    return False
+
+
 def _default_backend() -> KeyringBackend:
+    core = sys.modules.get("keyring.core")
+    chosen = getattr(core, "_keyring_backend", None)  # keyring.set_keyring() or found before
+    if chosen is None and not keyring_possible():
+        raise NoKeyringError("no keyring backend can work here (no D-Bus session bus)")
     import keyring
 
     backend: KeyringBackend = keyring.get_keyring()

@@ -27,7 +27,6 @@ or an error keeps from a body passes through the key scrubber first.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import datetime as dt
 import email.utils
 import json as jsonlib
@@ -35,8 +34,7 @@ import random
 import re
 import time
 import uuid
-from collections import deque
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final, Generic, TypeVar
 
@@ -78,6 +76,8 @@ from moment_tui.api.models import (
     CustomerUpdate,
     ObjectKind,
 )
+from moment_tui.api.requestlog import RequestLog as RequestLog
+from moment_tui.api.requestlog import RequestRecord as RequestRecord
 from moment_tui.secrets import mask
 
 DEFAULT_TIMEOUT: Final = httpx.Timeout(10.0, connect=5.0)
@@ -109,73 +109,6 @@ class RetryPolicy:
         """Delay before attempt ``attempt + 1`` (``attempt`` counts from 1)."""
         ceiling = min(self.max_delay, self.base_delay * 2 ** (attempt - 1))
         return rng.uniform(0, ceiling)
-
-
-@dataclass(frozen=True)
-class RequestRecord:
-    """One HTTP attempt, as the request log keeps it.
-
-    Every text taken from the exchange (query values, bodies, problem) has been through
-    the client's key scrubber, so a record can be shown, copied or dumped as it is.
-    ``params``, ``request_body`` and ``response_body`` take no part in the hash (they
-    may be dicts): records stay hashable.
-    """
-
-    at: dt.datetime
-    method: str
-    path: str
-    status: int | None
-    latency_ms: float
-    attempt: int
-    idempotency_key: str | None = None
-    replayed: bool = False
-    error: str | None = None  # why no answer came (timeout, transport); None if one did
-    params: dict[str, str] = field(default_factory=dict, hash=False)  # the query string
-    request_body: Any = field(default=None, hash=False)  # the JSON sent, as a Python value
-    # The decoded JSON answer, else its text; None when empty. Over BODY_LIMIT bytes it is
-    # text cut to BODY_LIMIT bytes plus "… (cut: N bytes in all)".
-    response_body: Any = field(default=None, hash=False)
-    problem: str | None = None  # a non-2xx answer's problem ``detail``, else its ``title``
-
-
-class RequestLog:
-    """In-memory, bounded record of every attempt the client made (newest last).
-
-    Subscribers hear of each record as it is added, so a view can follow the log without
-    polling it.
-    """
-
-    def __init__(self, maxlen: int = 1000) -> None:
-        self._records: deque[RequestRecord] = deque(maxlen=maxlen)
-        self._subscribers: list[Callable[[RequestRecord], object]] = []
-
-    def add(self, record: RequestRecord) -> None:
-        self._records.append(record)
-        # A copy: a subscriber may unsubscribe (itself or another) while being told.
-        for callback in tuple(self._subscribers):
-            # A failing view must not fail the request that was being logged.
-            with contextlib.suppress(Exception):
-                callback(record)
-
-    def subscribe(self, callback: Callable[[RequestRecord], object]) -> Callable[[], None]:
-        """Call ``callback`` with every record added from now on; returns the function
-        that stops it (calling that more than once is harmless)."""
-        self._subscribers.append(callback)
-
-        def unsubscribe() -> None:
-            with contextlib.suppress(ValueError):
-                self._subscribers.remove(callback)
-
-        return unsubscribe
-
-    def __iter__(self) -> Iterator[RequestRecord]:
-        return iter(tuple(self._records))
-
-    def __len__(self) -> int:
-        return len(self._records)
-
-    def latest(self, count: int) -> list[RequestRecord]:
-        return list(self._records)[-count:]
 
 
 @dataclass(frozen=True)

@@ -41,11 +41,19 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from moment_tui.api.kinds import (
+    AMOUNT_APPLIED,
+    COLLECTION,
+    DEFAULT_BASE_URL,
+    ID_PATTERNS,
+    ObjectKind,
+)
 from moment_tui.money import MoneyError, check_currency
+
+__all__ = ["AMOUNT_APPLIED", "COLLECTION", "DEFAULT_BASE_URL", "ID_PATTERNS", "ObjectKind"]
 
 # --- shared field types -----------------------------------------------------------
 
-ObjectKind = Literal["customer", "account", "bill"]
 
 AMOUNT_MAX = 99_999_999
 # Balances have no documented bound (reference, Unknown 8). We keep them within
@@ -56,11 +64,6 @@ METADATA_MAX_KEYS = 10
 METADATA_MAX_KEY_LENGTH = 40
 METADATA_MAX_VALUE_LENGTH = 500
 
-ID_PATTERNS = {
-    "customer": re.compile(r"^bcus_[a-zA-Z0-9]+$"),
-    "account": re.compile(r"^bacc_[a-zA-Z0-9]+$"),
-    "bill": re.compile(r"^bill_[a-zA-Z0-9]+$"),
-}
 EXTERNAL_REFERENCE_PATTERN = r"^[a-zA-Z0-9_-]+$"
 EXTERNAL_REFERENCE_MAX: Final = 255
 
@@ -417,8 +420,6 @@ BillingObject = Customer | Account | Bill
 
 # --- webhooks ---------------------------------------------------------------------
 
-AMOUNT_APPLIED = "obligation.amount_applied"
-
 
 class EventEnvelope(BaseModel):
     """``{id, type, data}``: the body of every Moment webhook."""
@@ -500,14 +501,8 @@ class SandboxPaymentCreate(_Request):
 
 # --- where the API keeps them -----------------------------------------------------------
 
-DEFAULT_BASE_URL: Final = "https://api.momentpay.net"
 MODEL_FOR: Final[dict[ObjectKind, type[BillingObject]]] = {
     "customer": Customer,
     "account": Account,
     "bill": Bill,
-}
-COLLECTION: Final[dict[ObjectKind, str]] = {
-    "customer": "/billing/customers",
-    "account": "/billing/accounts",
-    "bill": "/billing/bills",
 }

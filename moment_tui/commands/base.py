@@ -10,13 +10,15 @@ import sqlite3
 import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, NoReturn, TextIO, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, TextIO, TypeVar
 
 from moment_tui import __version__
-from moment_tui.api.client import MomentClient
 from moment_tui.config import Settings, default_config_dir, load_settings
 from moment_tui.secrets import SecretStore
-from moment_tui.store.workspace import Workspace, workspace_path
+
+if TYPE_CHECKING:
+    from moment_tui.api.client import MomentClient
+    from moment_tui.store.workspace import Workspace
 
 PROG = "moment-tui"
 T = TypeVar("T")
@@ -118,12 +120,27 @@ def open_failure(what: str, path: object, exc: BaseException) -> CommandFailed:
     return CommandFailed(f"cannot open the {what} {path}: {reason or type(exc).__name__}")
 
 
+def __getattr__(name: str) -> Any:
+    """``Workspace`` is imported when a command first opens one, not with this module:
+    the console's first paint does not need the store (or pydantic behind it)."""
+    if name == "Workspace":
+        from moment_tui.store.workspace import Workspace
+
+        globals()[name] = Workspace
+        return Workspace
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 def open_workspace(settings: Settings) -> Workspace:
     """The workspace of the Moment these settings point at; :class:`CommandFailed` if
     it cannot be opened."""
+    from moment_tui.store.workspace import workspace_path
+
     path = workspace_path(settings.data_dir, settings.mode, settings.api_url)
+    # Looked up here, not bound at import: see __getattr__ (tests replace it too).
+    workspace_class: type[Workspace] = globals().get("Workspace") or __getattr__("Workspace")
     try:
-        return Workspace(path, retention=settings.event_retention)
+        return workspace_class(path, retention=settings.event_retention)
     except OPEN_ERRORS as exc:
         raise open_failure("workspace", path, exc) from None
 
@@ -132,6 +149,8 @@ def read_workspace(settings: Settings, read: Callable[[sqlite3.Connection], T], 
     """Open the workspace, run one read, close it; ``missing`` when there is no
     workspace yet (a read creates none); :class:`CommandFailed` on a database that opens
     but cannot be read (say, tables from another program)."""
+    from moment_tui.store.workspace import workspace_path
+
     if not workspace_path(settings.data_dir, settings.mode, settings.api_url).exists():
         return missing
     workspace = open_workspace(settings)
@@ -148,6 +167,8 @@ def api_client(settings: Settings) -> MomentClient | None:
     ``read_only`` the client refuses every write before sending it."""
     if settings.mode == "sandbox" or settings.api_key is None:
         return None
+    from moment_tui.api.client import MomentClient
+
     return MomentClient(
         settings.api_key.reveal(), base_url=settings.api_url, read_only=settings.read_only
     )

@@ -13,9 +13,8 @@ import datetime as dt
 import json
 import sqlite3
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from moment_tui.api.client import MomentClient
 from moment_tui.commands.base import (
     EXIT_FAILED,
     EXIT_OK,
@@ -32,11 +31,13 @@ from moment_tui.commands.base import (
 )
 from moment_tui.config import Settings
 from moment_tui.money import MoneyError, check_currency
-from moment_tui.runtime import SANDBOX_KEY
-from moment_tui.sandbox.server import SandboxConfig, SandboxThread
-from moment_tui.store.bulk import BulkFile, load_bulk
-from moment_tui.store.bulk_import import ImportReport, RowResult, import_bulk
-from moment_tui.store.workspace import Workspace
+
+if TYPE_CHECKING:  # the client, sandbox and stores load when the command runs, not at start
+    from moment_tui.api.client import MomentClient
+    from moment_tui.sandbox.server import SandboxThread
+    from moment_tui.store.bulk import BulkFile
+    from moment_tui.store.bulk_import import ImportReport, RowResult
+    from moment_tui.store.workspace import Workspace
 
 
 def register(sub: Any) -> None:
@@ -71,6 +72,11 @@ def _date(text: str) -> dt.date:
 
 
 def cmd_import(args: argparse.Namespace, io: Io) -> int:
+    from moment_tui.api.client import MomentClient
+    from moment_tui.runtime import SANDBOX_KEY
+    from moment_tui.sandbox.server import SandboxConfig, SandboxThread
+    from moment_tui.store.bulk import load_bulk
+
     if not args.file.is_file():
         why = "is a directory, not a file" if args.file.is_dir() else "no such file"
         raise UsageError(f"import: {args.file}: {why}")
@@ -165,6 +171,8 @@ def _confirm_live(bills: int, settings: Settings, args: argparse.Namespace, io: 
 async def _run(
     bulk: BulkFile, client: MomentClient | None, workspace: Workspace, *, dry_run: bool
 ) -> ImportReport:
+    from moment_tui.store.bulk_import import import_bulk
+
     try:
         return await import_bulk(bulk, client, workspace, dry_run=dry_run)
     finally:

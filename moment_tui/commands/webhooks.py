@@ -7,11 +7,9 @@ import asyncio
 import json
 import sqlite3
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx
-
-from moment_tui.api.models import AMOUNT_APPLIED, ObjectKind
+from moment_tui.api.kinds import AMOUNT_APPLIED
 from moment_tui.commands.base import (
     EXIT_FAILED,
     EXIT_OK,
@@ -30,14 +28,12 @@ from moment_tui.commands.base import (
 from moment_tui.config import Settings, parse_destination_url, parse_host, parse_path
 from moment_tui.money import MoneyError, check_currency, parse_minor
 from moment_tui.secrets import SecretFormatError, check_webhook_secret, secret_length_note
-from moment_tui.store import applications, eventlog
-from moment_tui.store.applications import Application
-from moment_tui.store.eventlog import Delivery
-from moment_tui.store.workspace import workspace_path
-from moment_tui.webhooks import report
-from moment_tui.webhooks.headless import ListenOptions, run_listen
-from moment_tui.webhooks.outbound import SendResult
-from moment_tui.webhooks.signing import new_message_id
+
+if TYPE_CHECKING:  # the listener, HTTP client and stores load when a command runs
+    from moment_tui.api.kinds import ObjectKind
+    from moment_tui.store.applications import Application
+    from moment_tui.store.eventlog import Delivery
+    from moment_tui.webhooks.outbound import SendResult
 
 
 def register(sub: Any) -> None:
@@ -132,6 +128,8 @@ def _secrets(args: argparse.Namespace, settings: Settings) -> tuple[str, ...]:
 
 
 def cmd_listen(args: argparse.Namespace, io: Io) -> int:
+    from moment_tui.webhooks.headless import ListenOptions, run_listen
+
     settings = io.settings()
     secrets = _secrets(args, settings)
     if args.forward_to:
@@ -244,6 +242,10 @@ def cmd_trigger(args: argparse.Namespace, io: Io) -> int:
 
 
 def cmd_events(args: argparse.Namespace, io: Io) -> int:
+    from moment_tui.store import applications, eventlog
+    from moment_tui.store.workspace import workspace_path
+    from moment_tui.webhooks import report
+
     settings = io.settings()
 
     def read(conn: sqlite3.Connection) -> tuple[list[Delivery], dict[int, Application]]:
@@ -272,7 +274,11 @@ def cmd_replay(args: argparse.Namespace, io: Io) -> int:
     retry would: the same body and ``webhook-id``, signed afresh with a new timestamp.
     A rejected one goes out exactly as it arrived, its own headers and body, so the
     handler meets the same fault; signing it here would vouch for a forgery."""
+    import httpx
+
+    from moment_tui.store import eventlog
     from moment_tui.webhooks.outbound import SEND_TIMEOUT, send_as_received
+    from moment_tui.webhooks.signing import new_message_id
     from moment_tui.webhooks.trigger import fire
 
     settings = io.settings()

@@ -13,7 +13,7 @@ from collections.abc import Container
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
-from moment_tui.api.models import ObjectKind
+from moment_tui.api.kinds import ObjectKind
 from moment_tui.store.schema import select_in
 
 State = Literal["applied", "confirmed", "drift", "unconfirmed"]
@@ -203,18 +203,18 @@ def _drift_text(drift: tuple[Drift, ...]) -> str | None:
 
 def get(conn: sqlite3.Connection, webhook_id: str) -> Application | None:
     row = conn.execute("SELECT * FROM applications WHERE webhook_id = ?", (webhook_id,)).fetchone()
-    return None if row is None else _application(row)
+    return None if row is None else from_row(row)
 
 
 def for_delivery(conn: sqlite3.Connection, seq: int) -> Application | None:
     row = conn.execute("SELECT * FROM applications WHERE delivery_seq = ?", (seq,)).fetchone()
-    return None if row is None else _application(row)
+    return None if row is None else from_row(row)
 
 
 def for_deliveries(conn: sqlite3.Connection, seqs: list[int]) -> dict[int, Application]:
     """The applications of these deliveries (those that have one), by delivery seq."""
     rows = select_in(conn, "SELECT * FROM applications WHERE delivery_seq", seqs)
-    return {row["delivery_seq"]: _application(row) for row in rows}
+    return {row["delivery_seq"]: from_row(row) for row in rows}
 
 
 def as_json(app: Application) -> dict[str, Any]:
@@ -246,10 +246,11 @@ def unchecked(conn: sqlite3.Connection, limit: int = 1000, *, after: int = 0) ->
         " ORDER BY delivery_seq LIMIT ?",
         (after, limit),
     ).fetchall()
-    return [_application(row) for row in rows]
+    return [from_row(row) for row in rows]
 
 
-def _application(row: sqlite3.Row) -> Application:
+def from_row(row: sqlite3.Row) -> Application:
+    """An application as stored (any query selecting its columns)."""
     allocation = json.loads(row["allocation"]) if row["allocation"] else {}
     return Application(
         delivery_seq=row["delivery_seq"],

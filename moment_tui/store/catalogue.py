@@ -24,14 +24,11 @@ from moment_tui.api.models import (
     Customer,
     ObjectKind,
 )
+from moment_tui.store.schema import SHORT_SEARCH as SHORT_SEARCH
+from moment_tui.store.schema import TABLE as TABLE
 from moment_tui.store.schema import select_in
 
 Source = Literal["created", "looked_up", "listed", "imported", "webhook", "refetched", "applied"]
-TABLE: Final[dict[ObjectKind, str]] = {
-    "customer": "customers",
-    "account": "accounts",
-    "bill": "bills",
-}
 NO_DUE_DATE: Final = "9999-12-31"
 
 ObjT = TypeVar("ObjT", Customer, Account, Bill)
@@ -293,7 +290,6 @@ _SEARCH_TRIGRAM: Final = """
 _SEARCH_LIKE: Final = """
     SELECT kind, id FROM search_keys WHERE text LIKE ? ESCAPE '\\' LIMIT ?"""
 _KIND_ORDER: Final = {"customer": 0, "account": 1, "bill": 2}
-SHORT_SEARCH: Final = 3  # shorter text searches by prefix (trigrams need three characters)
 _LAST: Final = "\U0010ffff"
 
 

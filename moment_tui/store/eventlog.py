@@ -15,7 +15,7 @@ import sqlite3
 from dataclasses import dataclass, field
 from typing import Any, Final, Literal
 
-from moment_tui.api.models import ObjectKind
+from moment_tui.api.kinds import ObjectKind
 from moment_tui.config import DEFAULT_RETENTION
 
 Verdict = Literal["verified", "rejected", "duplicate"]

@@ -16,9 +16,20 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Sequence
-from typing import Final
+from typing import TYPE_CHECKING, Final
+
+if TYPE_CHECKING:
+    from moment_tui.api.kinds import ObjectKind
 
 VERSION: Final = 1
+# Each kind's catalogue table (here, not in ``catalogue``: ``browse`` reads them
+# before the first paint, without the pydantic models ``catalogue`` imports).
+TABLE: Final[dict[ObjectKind, str]] = {
+    "customer": "customers",
+    "account": "accounts",
+    "bill": "bills",
+}
+SHORT_SEARCH: Final = 3  # shorter text searches by prefix (trigrams need three characters)
 
 _TABLES = """
 CREATE TABLE IF NOT EXISTS customers (

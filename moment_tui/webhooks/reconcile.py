@@ -51,13 +51,13 @@ from moment_tui.api.client import MomentClient
 from moment_tui.api.errors import InvalidReference, MomentError, NotFound, RateLimited
 from moment_tui.api.models import Account, Bill, BillingObject, BillStatus, Customer, ObjectKind
 from moment_tui.billing import OpenBill, allocate, settle
+from moment_tui.money import amount_text
 from moment_tui.store import applications, catalogue, eventlog
 from moment_tui.store.applications import Application, Change, Outcome
 from moment_tui.store.catalogue import now_iso
 from moment_tui.store.eventlog import Delivery
 from moment_tui.store.workspace import Workspace
 from moment_tui.webhooks.confirm import DRIFT_GRACE, Confirmer, Target, compare_money
-from moment_tui.webhooks.report import amount_text
 
 log = logging.getLogger(__name__)
 

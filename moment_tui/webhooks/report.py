@@ -4,18 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from moment_tui.api.models import AMOUNT_APPLIED
-from moment_tui.money import MoneyError, format_minor
+from moment_tui.api.kinds import AMOUNT_APPLIED
+from moment_tui.money import amount_text
 from moment_tui.store.eventlog import Delivery
 
-
-def amount_text(amount: int | None, currency: str | None) -> str:
-    if amount is None or currency is None:
-        return ""
-    try:
-        return format_minor(amount, currency)
-    except MoneyError:
-        return f"{amount} {currency} (minor units)"
+__all__ = ["amount_text", "as_json", "line"]
 
 
 def line(delivery: Delivery, *, from_log: bool = False) -> str:
