@@ -1,195 +1,171 @@
-"""The Textual app: wiring only. Behaviour lives in screens, widgets and the runtime."""
+"""The Textual app: wiring only. Views register in ``ui.views``; behaviour lives in
+screens, widgets, the console state and ``ui.console``."""
 
 from __future__ import annotations
 
-import sqlite3
-from collections.abc import Callable, Iterable
-from typing import ClassVar, TypeVar
+from collections.abc import Callable, Iterable, Sequence
+from typing import TYPE_CHECKING, ClassVar, Literal
 
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
-from textual.message import Message
 from textual.screen import Screen
 
-from moment_tui.api.errors import MomentError
-from moment_tui.batching import TurnBatch
-from moment_tui.config import Settings, screenshot_dir
-from moment_tui.runtime import Runtime
-from moment_tui.store import catalogue, eventlog
-from moment_tui.store.applications import Application
-from moment_tui.store.eventlog import Delivery, read_books
-from moment_tui.ui.messages import (
-    ApiConnected,
-    ApplicationsChanged,
-    BooksLoaded,
-    CountsLoaded,
-    DeliveriesReceived,
-    HistoryLoaded,
-    ReadFailed,
-    RuntimeFailed,
-    RuntimeStarted,
-)
-from moment_tui.ui.screens.home import HomeScreen
+from moment_tui.config import screenshot_dir
 from moment_tui.ui.styles import stylesheets
+from moment_tui.ui.views import VIEWS, View
 
-HISTORY = 200  # deliveries from earlier sessions shown at start
-COUNTS_SECONDS = 1.0  # the catalogue counts are refreshed at most this often
-T = TypeVar("T")
+if TYPE_CHECKING:
+    from moment_tui.config import Settings
+    from moment_tui.runtime import Runtime
+    from moment_tui.ui.console import Console
+    from moment_tui.ui.screens.home import HomeScreen
+
+Severity = Literal["information", "warning", "error"]
 
 
 class MomentApp(App[int]):
     """moment-tui's console. Everything it uses is passed in; see ``ui.factory``."""
 
     TITLE = "moment-tui"
+    DEFAULT_MODE = "home"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("q", "quit", "Quit"),
         Binding("ctrl+c", "quit", "Quit", show=False),
+        Binding("g", "go_to", "Go to"),
+        Binding("question_mark", "help", "Keys", key_display="?"),
     ]
 
-    def __init__(self, settings: Settings, runtime: Runtime) -> None:
+    def __init__(self, moment: Console, views: Sequence[View] = VIEWS) -> None:
         super().__init__(css_path=stylesheets())
-        self.settings = settings
-        self.runtime = runtime
-        self.home = HomeScreen(
-            settings,
-            "the sandbox" if runtime.is_sandbox else settings.api_url,
-        )
-        self._counts_stale = False
+        self.moment = moment
+        self.views = tuple(views)
+        for view in self.views:
+            self.add_mode(view.mode, view.factory(moment))
+            self.bind(view.key, f"view('{view.mode}')", description=view.title, show=False)
 
-    def get_default_screen(self) -> HomeScreen:
-        return self.home
+    @property
+    def settings(self) -> Settings:
+        return self.moment.settings
+
+    @property
+    def runtime(self) -> Runtime:
+        return self.moment.runtime
+
+    @property
+    def home(self) -> HomeScreen:
+        """The home view's screen (created with the app's first screen)."""
+        from moment_tui.ui.screens.home import HomeScreen
+
+        screen = self._screen_stacks.get("home", [None])[0]
+        if not isinstance(screen, HomeScreen):
+            raise LookupError("the home screen is not up yet")
+        return screen
 
     def on_mount(self) -> None:
-        self.run_worker(self._start(), group="runtime", exit_on_error=False)
-        self.set_interval(COUNTS_SECONDS, self._refresh_counts)
+        # Paint first: the runtime (sandbox, listener, workspace) starts behind it.
+        self.call_after_refresh(self._start)
 
-    async def _start(self) -> None:
-        # One message per turn of the loop, not one per delivery: a burst of
-        # webhooks must not flood the message queue.
-        deliveries: TurnBatch[Delivery] = TurnBatch(
-            lambda items: self.post_message(DeliveriesReceived(items))
-        )
-        applications: TurnBatch[Application] = TurnBatch(
-            lambda items: self.post_message(ApplicationsChanged(items))
-        )
-        try:
-            started = await self.runtime.start(on_delivery=deliveries, on_application=applications)
-        except Exception as exc:  # no workspace (disk full, newer schema…): say so, keep running
-            self.post_message(RuntimeFailed(str(exc) or type(exc).__name__))
-            return
-        self.post_message(RuntimeStarted(started))
-        # Both before anything else is read: the table and its tally fill at once.
-        self._read(
-            "history",
-            lambda c: eventlog.latest(c, limit=HISTORY)[::-1],
-            HistoryLoaded,
-            "the earlier deliveries",
-        )
-        self._read("books", read_books, BooksLoaded, "the event log's counts")
-        self.post_message(ApiConnected(await self.runtime.connect()))
-        self._counts_stale = True
+    def _start(self) -> None:
+        self.run_worker(self.moment.run(self.report), group="console", exit_on_error=False)
 
-    def _refresh_counts(self) -> None:
-        if self.runtime.workspace is not None and self._counts_stale:
-            self._counts_stale = False
-            self._read("counts", catalogue.counts, CountsLoaded, "the catalogue counts")
+    def report(self, severity: str, text: str) -> None:
+        """A problem the console ran into, as a notification (errors stay 30 s)."""
+        level: Severity = "error" if severity == "error" else "warning"
+        if severity == "information":
+            level = "information"
+        self.notify(text, severity=level, timeout=30 if level == "error" else 10)
 
-    def _read(
-        self,
-        group: str,
-        read: Callable[[sqlite3.Connection], T],
-        message: Callable[[T], Message],
-        what: str,
-    ) -> None:
-        """``read`` the workspace in a thread; its result arrives as ``message``."""
-        workspace = self.runtime.workspace
-        if workspace is None:
-            return
+    # --- actions ------------------------------------------------------------------------
 
-        def work() -> None:
-            try:
-                result = workspace.query(read)
-            except Exception as exc:  # a broken workspace: say so, keep running
-                self.post_message(ReadFailed(group, what, str(exc) or type(exc).__name__))
-            else:
-                self.post_message(message(result))
+    def action_view(self, mode: str) -> None:
+        if mode != self.current_mode:
+            self.switch_mode(mode)
 
-        self.run_worker(work, thread=True, group=group, exclusive=True, exit_on_error=False)
+    def action_go_to(self) -> None:
+        from moment_tui.ui.modals.go_to import GoTo
 
-    # --- messages from workers and the listener -----------------------------------------
+        self.push_screen(GoTo(self.moment))
 
-    def on_runtime_started(self, message: RuntimeStarted) -> None:
-        self.home.show_started(message.started, has_api=self.runtime.client is not None)
+    def action_help(self) -> None:
+        from moment_tui.ui.modals.keys import KeysHelp
 
-    def on_runtime_failed(self, message: RuntimeFailed) -> None:
-        self.home.show_failure(message.reason)
-
-    def on_api_connected(self, message: ApiConnected) -> None:
-        self.home.show_connected(message.connected)
-
-    def on_deliveries_received(self, message: DeliveriesReceived) -> None:
-        self.home.add_deliveries(message.deliveries)
-
-    def on_history_loaded(self, message: HistoryLoaded) -> None:
-        self.home.add_history(message.deliveries)
-
-    def on_applications_changed(self, message: ApplicationsChanged) -> None:
-        self.home.add_applications(message.applications)
-        self._counts_stale = True
-
-    def on_counts_loaded(self, message: CountsLoaded) -> None:
-        self.home.show_counts(message.counts)
-
-    def on_books_loaded(self, message: BooksLoaded) -> None:
-        self.home.show_books(message.snapshot)
-
-    def on_read_failed(self, message: ReadFailed) -> None:
-        self.home.show_read_failure(message.group, message.reason)
-        self.notify(
-            f"Could not read {message.what}: {message.reason}", severity="error", timeout=30
-        )
-
-    # --- actions ----------------------------------------------------------------------
+        if not isinstance(self.screen, KeysHelp):
+            self.push_screen(KeysHelp(self.screen))
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Off a sandbox, ``p`` (and its footer entry) is hidden: it could do nothing there."""
         if action == "simulate_payment":
-            return self.runtime.is_sandbox
+            return self.moment.is_sandbox
         return True
 
+    def action_simulate_payment(self) -> None:
+        if self.moment.is_sandbox:
+            self.run_worker(self._simulate(), group="payments", exit_on_error=False)
+
+    async def _simulate(self) -> None:
+        said = await self.moment.simulate_payment()
+        if said is not None:
+            self.report(*said)
+
+    def action_screenshot(self, filename: str | None = None, path: str | None = None) -> None:
+        """Textual saves to ~/Downloads, which a server reached over SSH rarely has;
+        then it goes to the data directory instead."""
+        self.deliver_screenshot(filename, path or str(screenshot_dir(self.settings)))
+
     def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
-        """The palette offers what the keys do, so typing "pay" finds it too."""
-        yield from super().get_system_commands(screen)
-        if self.runtime.is_sandbox:
+        """The palette offers every view and every key of the screen it was opened on,
+        so typing "bills", "pay" or "filter" finds it."""
+        for command in super().get_system_commands(screen):
+            if command.title == "Screenshot":  # Textual's would skip action_screenshot
+                yield SystemCommand(
+                    "Screenshot",
+                    "Save an SVG of the screen (~/Downloads, else the data directory)",
+                    lambda: self.set_timer(0.1, self.action_screenshot),
+                )
+            else:
+                yield command
+        for view in self.views:
+            yield SystemCommand(
+                view.title, f"{view.description} ({view.key})", self._switcher(view.mode)
+            )
+        yield SystemCommand(
+            "Go to",
+            "Open a customer, account or bill by id or external reference (g)",
+            self.action_go_to,
+        )
+        yield SystemCommand("Help", "The keys of this view (?)", self.action_help)
+        if self.moment.is_sandbox:
             yield SystemCommand(
                 "Simulate a payment",
                 "Pay an unpaid bill on the sandbox; its signed webhook arrives here (p)",
                 self.action_simulate_payment,
             )
+        yield from screen_commands(screen)
 
-    def action_screenshot(self, filename: str | None = None, path: str | None = None) -> None:
-        """The palette's Screenshot: Textual saves to ~/Downloads, which a server
-        reached over SSH rarely has; then it goes to the data directory instead."""
-        self.deliver_screenshot(filename, path or str(screenshot_dir(self.runtime.settings)))
-
-    def action_simulate_payment(self) -> None:
-        if self.runtime.is_sandbox:
-            self.run_worker(self._simulate(), group="payments", exit_on_error=False)
-
-    async def _simulate(self) -> None:
-        refusal = self.runtime.payment_refusal()
-        if refusal is not None:
-            self.notify(refusal, severity="warning")
-            return
-        try:
-            payment = await self.runtime.simulate_payment()
-        except MomentError as exc:
-            self.notify(f"The sandbox refused the payment: {exc}", severity="error")
-            return
-        if payment is None:
-            self.notify("The sandbox has no customers to bill.", severity="warning")
-        elif payment.get("raised_bill"):
-            self.notify(f"Every bill was paid: raised {payment['raised_bill']} to pay.")
+    def _switcher(self, mode: str) -> Callable[[], None]:
+        return lambda: self.action_view(mode)
 
     async def on_unmount(self) -> None:
-        await self.runtime.close()
+        await self.moment.close()
+
+
+APP_ACTIONS = frozenset({"quit", "go_to", "help", "simulate_payment", "command_palette"})
+
+
+def screen_commands(screen: Screen[object]) -> Iterable[SystemCommand]:
+    """The screen's own keys (those with a description), as palette commands."""
+    seen: set[str] = set()
+    for key, active in screen.active_bindings.items():
+        binding = active.binding
+        action = binding.action.split("(")[0].removeprefix("app.")
+        if not binding.description or action in APP_ACTIONS or action.startswith("view"):
+            continue
+        if binding.description in seen or not active.enabled:
+            continue
+        seen.add(binding.description)
+        shown = binding.key_display or key
+
+        def run(node: object = active.node, action: str = binding.action) -> None:
+            screen.app.call_later(screen.app.run_action, action, node)
+
+        yield SystemCommand(binding.description, f"This view's key {shown}", run)

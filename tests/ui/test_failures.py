@@ -10,7 +10,6 @@ import pytest
 from textual.pilot import Pilot
 from textual.widgets import Static
 
-import moment_tui.ui.app as app_module
 from moment_tui.api.errors import Problem, Unprocessable
 from moment_tui.store import eventlog
 from moment_tui.ui.app import MomentApp
@@ -114,7 +113,7 @@ async def test_an_event_log_that_cannot_be_read_says_so_where_its_figures_go(
     def broken(conn: sqlite3.Connection, **_: object) -> object:
         raise sqlite3.DatabaseError("database disk image is malformed")
 
-    monkeypatch.setattr(app_module, "read_books", broken)
+    monkeypatch.setattr(eventlog, "read_books", broken)
     monkeypatch.setattr(eventlog, "latest", broken)
     app = sandbox_app(tmp_path)
     wanted = (

@@ -14,16 +14,17 @@ import httpx
 from rich.console import Console
 
 from moment_tui.api.models import Bill, BillStatus
+from moment_tui.money import amount_text
 from moment_tui.secrets import mask
 from moment_tui.store.eventlog import Delivery
 from moment_tui.ui.app import MomentApp
-from moment_tui.ui.modals.delivery_detail import DeliveryDetail, Hanging, describe
+from moment_tui.ui.modals.delivery_detail import DeliveryDetail, describe
+from moment_tui.ui.present import Hanging
 from moment_tui.ui.screens.home import HomeScreen
 from moment_tui.ui.widgets.connection_panel import ConnectionPanel
 from moment_tui.ui.widgets.delivery_table import DeliveryTable
 from moment_tui.ui.widgets.webhook_panel import WebhookPanel
 from moment_tui.webhooks.outbound import amount_applied_event, send
-from moment_tui.webhooks.report import amount_text
 from moment_tui.webhooks.signing import new_webhook_secret
 from tests.ui.ui_helpers import (
     LIVE_KEY,
@@ -416,7 +417,7 @@ async def test_rows_drawn_before_the_columns_widen_are_redrawn(tmp_path: Path) -
     async with app.run_test(size=(120, 40)) as pilot:
         await wait_until(pilot, lambda: connected(app), "the catalogue counts")
         for delivery, _ in fixed_deliveries():
-            app.home.add_deliveries([delivery])
+            app.moment.state.add_deliveries([delivery])
         app.home.flush()  # rows added; the table sizes its columns when next idle
         early = screen_text(app)  # a frame drawn now, at the old column widths
         assert "│ 1  09:1  verifie  R 1,60  applyi" in early  # cut to the headers' widths
@@ -432,9 +433,9 @@ async def test_a_result_longer_than_its_column_widens_it(tmp_path: Path) -> None
         await wait_until(pilot, lambda: connected(app), "the catalogue counts")
         delivery, drift = fixed_deliveries()[4]
         assert drift is not None
-        app.home.add_deliveries([delivery])
+        app.moment.state.add_deliveries([delivery])
         await wait_until(pilot, lambda: cell(app, 5, "result") == "applying…", "#5 applying")
-        app.home.add_applications([drift])
+        app.moment.state.add_applications([drift])
         await wait_until(pilot, lambda: cell(app, 5, "result") == "drift (1 field)", "#5 drift")
         await wait_until(pilot, lambda: table_settled(app), "the row drawn whole")
         assert "│ 5  09:18:05  verified  R 250.00  drift (1 field)  bcus_" in screen_text(app)
@@ -502,7 +503,7 @@ async def test_after_a_resize_the_highlighted_row_is_still_in_view(tmp_path: Pat
     async with app.run_test(size=(120, 40)) as pilot:
         await wait_until(pilot, lambda: connected(app), "the catalogue counts")
         many = numbered_deliveries(40)
-        app.home.add_deliveries(many)
+        app.moment.state.add_deliveries(many)
         app.home.flush()
         table = app.home.query_one(DeliveryTable)
         await wait_until(pilot, lambda: table.row_count == 40, "40 rows")
@@ -527,10 +528,10 @@ async def test_a_burst_held_back_by_the_redraw_limit_is_drawn_without_another_de
         await wait_until(pilot, lambda: connected(app), "the catalogue counts")
         rows = numbered_deliveries(45)
         table = app.home.query_one(DeliveryTable)
-        app.home.add_deliveries(rows[:5])
+        app.moment.state.add_deliveries(rows[:5])
         app.home.flush()
         assert table.row_count == 5
-        app.home.add_deliveries(rows[5:])  # 40 more at once, within the same second
+        app.moment.state.add_deliveries(rows[5:])  # 40 more at once, within the same second
         app.home.flush()
         assert table.row_count == 5  # held back
         await wait_until(pilot, lambda: table.row_count == 45, "the held-back burst drawn")
@@ -577,12 +578,12 @@ async def test_rows_that_arrive_below_a_reader_are_counted_under_the_box(tmp_pat
         rows = numbered_deliveries(8)
         table = app.home.query_one(DeliveryTable)
         box = app.home.query_one(DeliveryList)
-        app.home.add_deliveries(rows[:5])
+        app.moment.state.add_deliveries(rows[:5])
         app.home.flush()
         await wait_until(pilot, lambda: table.row_count == 5, "five rows")
         table.move_cursor(row=1)
         await pilot.pause()
-        app.home.add_deliveries(rows[5:])
+        app.moment.state.add_deliveries(rows[5:])
         app.home.flush()
         await wait_until(pilot, lambda: box.border_subtitle == "3 new below ↓", "the count")
         assert table.cursor_row == 1  # not pulled down

@@ -14,8 +14,8 @@ What makes the pictures stable:
   closing its listener before the next starts;
 * deliveries carry wall-clock times and random ids, so the delivery and detail
   pictures use fixed ``Delivery``/``Application`` values (``fixed_deliveries``), fed
-  through the path the runtime uses: ``DeliveriesReceived`` and ``ApplicationsChanged``
-  messages posted to the app, drawn by the table's own flush;
+  through the path the runtime uses: the console state's ``add_deliveries`` and
+  ``add_applications``, drawn by the table's own flush;
 * every picture is taken only once the screen has settled on what it shows.
 """
 
@@ -30,7 +30,6 @@ import pytest
 from textual.pilot import Pilot
 
 from moment_tui.ui.app import MomentApp
-from moment_tui.ui.messages import ApplicationsChanged, DeliveriesReceived
 from moment_tui.ui.modals.delivery_detail import DeliveryDetail
 from moment_tui.ui.widgets.connection_panel import ConnectionPanel
 from moment_tui.ui.widgets.delivery_list import DeliveryList
@@ -89,8 +88,8 @@ async def with_deliveries(pilot: Pilot[Any]) -> None:
     app = pilot.app
     assert isinstance(app, MomentApp)
     pairs = fixed_deliveries()
-    app.post_message(DeliveriesReceived([delivery for delivery, _ in pairs]))
-    app.post_message(ApplicationsChanged([a for _, a in pairs if a is not None]))
+    app.moment.state.add_deliveries([delivery for delivery, _ in pairs])
+    app.moment.state.add_applications([a for _, a in pairs if a is not None])
     table = app.home.query_one(DeliveryTable)
     await wait_until(
         pilot,

@@ -3,20 +3,20 @@ event, and what applying it changed."""
 
 from __future__ import annotations
 
-import re
 from typing import Any, ClassVar, Final
 
-from rich.console import Console, ConsoleOptions, RenderResult
-from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Footer, Static
+from textual.widgets import Footer, OptionList, Static
+from textual.widgets.option_list import Option
 
+from moment_tui.api.models import ObjectKind
+from moment_tui.money import amount_text
 from moment_tui.store.applications import Application
 from moment_tui.store.eventlog import Delivery
-from moment_tui.webhooks.report import amount_text
+from moment_tui.ui.present import Hanging
 
 # Fields that hold an amount in minor units: shown as money ("R 1,234.50").
 AMOUNT_FIELDS: Final = frozenset({"amount_due", "amount_paid", "amount_remaining", "balance"})
@@ -95,29 +95,31 @@ def _application(app: Application, currency: str | None) -> list[str]:
     return lines
 
 
-# Where a line's value starts: after its indent and a bullet, or a label and 2+ spaces.
-_VALUE_START: Final = re.compile(r" *(?:• |[^ ](?:[^ ]| (?! ))*  +)?")
+def links(delivery: Delivery, application: Application | None) -> list[tuple[ObjectKind, str]]:
+    """The objects a delivery named or its application touched: bill, account, customer
+    first (as the event named them), then any bill an account payment went to."""
+    found: dict[str, ObjectKind] = {}
+    named: tuple[tuple[ObjectKind, str | None], ...] = (
+        ("bill", delivery.bill_id),
+        ("account", delivery.account_id),
+        ("customer", delivery.customer_id),
+    )
+    for kind, object_id in named:
+        if object_id:
+            found.setdefault(object_id, kind)
+    if application is not None:
+        for change in application.changes:
+            if change.kind in ("customer", "account", "bill"):
+                found.setdefault(change.id, change.kind)  # type: ignore[arg-type]
+        for bill_id, _ in application.allocation:
+            found.setdefault(bill_id, "bill")
+    return [(kind, object_id) for object_id, kind in found.items()]
 
 
-class Hanging:
-    """Plain lines whose long values wrap under the value, not at the left edge."""
+class DeliveryDetail(ModalScreen[tuple[str, str] | None]):
+    """The inspector. Dismissed with ``(kind, id)`` when a link is chosen: whoever
+    opened it opens that object's detail."""
 
-    def __init__(self, text: str) -> None:
-        self.lines = text.split("\n")
-
-    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
-        width = max(options.max_width, 1)
-        for line in self.lines:
-            match = _VALUE_START.match(line)
-            hang = match.end() if match else 0
-            if hang > width // 2:  # a long label: wrap under the line's own indent instead
-                hang = min(len(line) - len(line.lstrip(" ")), width // 2)
-            head, value = line[:hang], line[hang:]
-            for number, part in enumerate(Text(value).wrap(console, width - hang)):
-                yield Text(head if number == 0 else " " * hang) + part
-
-
-class DeliveryDetail(ModalScreen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "dismiss", "Close", key_display="Esc"),
         Binding("enter", "dismiss", "Close", show=False),
@@ -127,8 +129,22 @@ class DeliveryDetail(ModalScreen[None]):
     def __init__(self, delivery: Delivery, application: Application | None) -> None:
         super().__init__()
         self.text = describe(delivery, application)
+        self.links = links(delivery, application) if delivery.verdict != "rejected" else []
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="detail"):
             yield Static(Hanging(self.text), markup=False)
+            if self.links:
+                yield Static("Open", classes="links-title")
+                yield OptionList(
+                    *(
+                        Option(f"{kind:<9}{object_id}", id=f"{kind}:{object_id}")
+                        for kind, object_id in self.links
+                    ),
+                    id="links",
+                )
         yield Footer()
+
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        kind, _, object_id = (event.option.id or "").partition(":")
+        self.dismiss((kind, object_id))

@@ -5,10 +5,11 @@ from __future__ import annotations
 from textual import events
 from textual.widgets import Static
 
-from moment_tui.api.client import Probe
+from moment_tui.ui.follows import Follows
+from moment_tui.ui.state import Change, ConsoleState, Status
 
 
-class ConnectionPanel(Static):
+class ConnectionPanel(Static, Follows):
     """Connection status (connected, or the reason not) and the catalogue's size."""
 
     def __init__(self, target: str) -> None:
@@ -18,16 +19,30 @@ class ConnectionPanel(Static):
         super().__init__(self.status, id="connection", markup=False)
         self.border_title = "Moment"
 
-    def show_probe(self, probe: Probe) -> None:
-        self.set_class(not probe.ok, "-failed")
-        if probe.ok:
-            self.status = f"● Connected to {self.target}"
-        else:  # the reason on a line of its own: beside the URL it was always cut
-            self.status = f"✕ Cannot use {self.target}\n{probe.summary}"
-        self._redraw()
+    def follow(self, state: ConsoleState) -> None:
+        self.show_status(state.status)
+        self.show_counts(state.counts)
 
-    def show_text(self, text: str) -> None:
-        self.status = text
+    def changed(self, change: Change, state: ConsoleState) -> None:
+        if "connection" in change.topics:
+            self.show_status(state.status)
+        if "counts" in change.topics:
+            self.show_counts(state.counts)
+
+    def show_status(self, status: Status) -> None:
+        connected = status.connected
+        if status.failure is not None:
+            self.set_class(True, "-failed")
+            self.status = f"✕ The console could not start: {status.failure}"
+        elif connected is not None and connected.probe is not None:
+            probe = connected.probe
+            self.set_class(not probe.ok, "-failed")
+            if probe.ok:
+                self.status = f"● Connected to {self.target}"
+            else:  # the reason on a line of its own: beside the URL it was always cut
+                self.status = f"✕ Cannot use {self.target}\n{probe.summary}"
+        elif status.started is not None and not status.has_api:
+            self.status = "✕ No API: no key is configured and the sandbox did not start."
         self._redraw()
 
     def show_counts(self, counts: dict[str, int]) -> None:

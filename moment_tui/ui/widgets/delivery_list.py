@@ -1,31 +1,122 @@
-"""The Deliveries box: the table, and a hint in its place while there is nothing in it."""
+"""The Deliveries box: the live table of deliveries, fed by the console state, and a
+hint in its place while there is nothing in it."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Final
+
+from textual import work
 from textual.app import ComposeResult
 from textual.containers import Vertical
-from textual.widgets import Static
+from textual.message import Message
+from textual.widgets import DataTable, Static
 
-from moment_tui.ui.widgets.delivery_table import DeliveryTable
+from moment_tui.ui.follows import Follows
+from moment_tui.ui.state import Change, ConsoleState
+from moment_tui.ui.widgets.delivery_table import BURST_SECONDS, DeliveryTable
+
+SANDBOX_HINT: Final = "No deliveries yet — press p to simulate a payment."
+API_HINT: Final = "No deliveries yet — webhooks Moment sends to the address above appear here."
+NO_LISTENER_HINT: Final = "No deliveries: the webhook listener is not running."
+FAILED_HINT: Final = "No deliveries: the console could not start."
+RETRY_SECONDS: Final = BURST_SECONDS / 4  # a burst held back is looked at again this soon
+
+if TYPE_CHECKING:
+    from moment_tui.ui.queries import Queries
 
 
-class DeliveryList(Vertical):
+class OpenObject(Message):
+    """Open this object's detail (a link chosen in the inspector); the screen does it."""
+
+    def __init__(self, kind: str, object_id: str) -> None:
+        super().__init__()
+        self.kind = kind
+        self.object_id = object_id
+
+
+class DeliveryList(Vertical, Follows):
     """Holds the :class:`DeliveryTable` (and the border around it).
 
-    Empty, it shows a hint under the column headings — but only once the earlier
-    sessions' deliveries are known to be none (:meth:`show_empty`), so a restart
-    never flashes "no deliveries" before its history is drawn.
+    New deliveries are drawn as soon as the loop is idle (a burst at most once a
+    second: see :meth:`DeliveryTable.flush`). Empty, it shows a hint under the column
+    headings — but only once the earlier sessions' deliveries are known to be none,
+    so a restart never flashes "no deliveries" before its history is drawn.
     """
 
-    def __init__(self) -> None:
-        super().__init__(id="delivery-list")
+    def __init__(
+        self, *, compact: bool = False, queries: Queries | None = None, id: str = "delivery-list"
+    ) -> None:
+        super().__init__(id=id)
+        self.compact = compact
+        self.queries = queries  # to name whom the money went to (compact)
         self.border_title = "Deliveries"
         self.hint = "No deliveries yet."
         self.history_known = False
+        self._scheduled = False
 
     def compose(self) -> ComposeResult:
-        yield DeliveryTable()
+        yield DeliveryTable(compact=self.compact)
         yield Static(self.hint, id="delivery-hint", markup=False)
+
+    # --- following the state ------------------------------------------------------------
+
+    def follow(self, state: ConsoleState) -> None:
+        """Everything the state holds that the table lacks (it skips what it has)."""
+        table = self.table
+        table.queue_history(state.recent())
+        for application in state.applications.values():
+            table.queue_result(application)
+        self._hint_from(state)
+        self.schedule_flush()
+
+    def changed(self, change: Change, state: ConsoleState) -> None:
+        if change.deliveries:
+            self.table.queue_history(list(change.deliveries))
+        for application in change.applications:
+            self.table.queue_result(application)
+        if change.topics & {"deliveries", "connection"}:
+            self._hint_from(state)
+        if change.deliveries or change.applications or "deliveries" in change.topics:
+            self.schedule_flush()
+
+    def _hint_from(self, state: ConsoleState) -> None:
+        status = state.status
+        self.history_known = state.history_known
+        if status.failure is not None:
+            self.set_hint(FAILED_HINT)
+        elif state.history_problem is not None:
+            self.set_hint(f"Earlier deliveries could not be read: {state.history_problem}")
+        elif status.started is not None and not status.started.listener_url:
+            self.set_hint(NO_LISTENER_HINT)
+        elif status.started is not None:
+            sandbox = status.started.api == "the sandbox"
+            self.set_hint(SANDBOX_HINT if sandbox and status.has_api else API_HINT)
+
+    # --- drawing --------------------------------------------------------------------------
+
+    def schedule_flush(self) -> None:
+        """Draw what arrived once the loop is idle (many changes, one redraw)."""
+        if not self._scheduled:
+            self._scheduled = True
+            self.call_later(self.flush)
+
+    def flush(self) -> None:
+        self._scheduled = False
+        if not self.is_mounted:
+            return
+        if not self.table.flush():  # a burst waits for its second
+            self._scheduled = True
+            self.set_timer(RETRY_SECONDS, self.flush)
+        self.show_empty()
+        if self.compact and self.queries is not None and (wanted := self.table.wanted_names()):
+            self.look_up_names(wanted)
+
+    @work(group="names", exclusive=True, exit_on_error=False)
+    async def look_up_names(self, ids: set[str]) -> None:
+        """Names from the catalogue (ids it does not know keep showing as ids)."""
+        assert self.queries is not None
+        names = await self.queries.names(ids)
+        self.table.set_names({i: names.get(i, i) for i in ids})
 
     def set_hint(self, text: str) -> None:
         self.hint = text
@@ -33,7 +124,7 @@ class DeliveryList(Vertical):
 
     def show_empty(self) -> None:
         """Draw the hint if the table has no rows, and under the box how many rows
-        arrived below a reader who moved up (call after each flush)."""
+        arrived below a reader who moved up."""
         table = self.table
         self.set_class(self.history_known and table.row_count == 0, "-empty")
         self.show_unseen()
@@ -48,3 +139,19 @@ class DeliveryList(Vertical):
     @property
     def table(self) -> DeliveryTable:
         return self.query_one(DeliveryTable)
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        """Enter on a delivery: the inspector, with links to what it touched."""
+        from moment_tui.ui.modals.delivery_detail import DeliveryDetail
+
+        event.stop()
+        table = self.table
+        seq = int(event.row_key.value or 0)
+        delivery = table.deliveries.get(seq)
+        if delivery is not None:
+            detail = DeliveryDetail(delivery, table.applications.get(seq))
+            self.app.push_screen(detail, self._open_link)
+
+    def _open_link(self, link: tuple[str, str] | None) -> None:
+        if link is not None:
+            self.post_message(OpenObject(*link))

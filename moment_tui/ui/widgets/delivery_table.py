@@ -17,10 +17,10 @@ from textual.coordinate import Coordinate
 from textual.geometry import Size
 from textual.widgets import DataTable
 
-from moment_tui.api.models import ID_PATTERNS
+from moment_tui.api.kinds import ID_PATTERNS
+from moment_tui.money import amount_text
 from moment_tui.store.applications import Application
 from moment_tui.store.eventlog import Delivery
-from moment_tui.webhooks.report import amount_text
 
 MAX_ROWS: Final = 200  # the full history is in the event log (`moment-tui events`)
 REBUILD_AT: Final = 20  # dropping more old rows than this: redraw instead
@@ -49,8 +49,12 @@ class DeliveryTable(DataTable[str | Text]):
         Binding("enter", "select_cursor", "Open", key_display="Enter"),
     ]
 
-    def __init__(self) -> None:
+    def __init__(self, *, compact: bool = False) -> None:
         super().__init__(id="deliveries", cursor_type="row", zebra_stripes=True)
+        # Compact (the event pane beside a list): no #, the event's type, and whom the
+        # money went to by name when the catalogue knows it.
+        self.compact = compact
+        self.names: dict[str, str] = {}
         self._targets: dict[int, str] = {}  # each row's "Paid to", before fitting
         self._widest: dict[str, int] = {}  # the widest text drawn in each other column
         self._fitted = 0  # the width "Paid to" was last fitted to
@@ -62,13 +66,54 @@ class DeliveryTable(DataTable[str | Text]):
         self._drawn_at = 0.0
 
     def on_mount(self) -> None:
-        self.add_column("#", key="seq")
+        if not self.compact:
+            self.add_column("#", key="seq")
         self.add_column("Time", key="time")
         self.add_column("Verdict", key="verdict")
+        if self.compact:
+            self.add_column("Type", key="type")
         self.add_column("Amount", key="amount")
         self.add_column("Result", key="result")
         # Last, so a narrow terminal cuts an id, never a verdict, amount or result.
         self.add_column("Paid to", key="target")
+
+    def set_names(self, names: dict[str, str]) -> None:
+        """Names for target ids (compact only): the rows paid to them say whom."""
+        self.names.update(names)
+        for seq, delivery in self.deliveries.items():
+            if self._names_of(delivery) is not None:
+                self._targets[seq] = self._paid_to(delivery)
+        self._fitted = 0  # fit every target again, now with its name
+        self._fit_targets()
+
+    def wanted_names(self) -> set[str]:
+        """Target (and customer) ids of drawn rows whose names are not known yet."""
+        wanted: set[str] = set()
+        for delivery in self.deliveries.values():
+            for object_id in (delivery.bill_id, delivery.account_id, delivery.customer_id):
+                if object_id and object_id not in self.names:
+                    wanted.add(object_id)
+        return wanted
+
+    def _names_of(self, d: Delivery) -> str | None:
+        target = d.target()
+        if target is None or target[1] not in self.names:
+            return None
+        name = self.names[target[1]]
+        holder = d.customer_id if target[0] != "customer" else None
+        if holder and holder in self.names and self.names[holder] != name:
+            return f"{name} · {self.names[holder]}"
+        return name
+
+    def _paid_to(self, d: Delivery) -> str:
+        target = d.target()
+        if target is None:
+            return "—"
+        if self.compact and (named := self._names_of(d)) is not None:
+            return _short(named, 40)
+        kind, ref = target
+        # An id with its kind's prefix (bcus_…, bacc_…, bill_…) says what it is by itself.
+        return _short(ref if ID_PATTERNS[kind].match(ref) else f"{kind} {ref}", 32)
 
     def watch_virtual_size(self, old: Size, new: Size) -> None:
         """Redraw every row when the columns widen.
@@ -84,7 +129,8 @@ class DeliveryTable(DataTable[str | Text]):
     def on_resize(self) -> None:
         self._fit_targets()
         if self.row_count:  # the highlighted row stays in view (Enter opens it)
-            self.call_after_refresh(self.move_cursor, row=self.cursor_row)
+            # The row at refresh time: one chosen since the resize must not be undone.
+            self.call_after_refresh(lambda: self.move_cursor(row=self.cursor_row))
 
     def _target_width(self) -> int:
         """What the other columns leave "Paid to": an id is cut to it, with "…", rather
@@ -180,11 +226,7 @@ class DeliveryTable(DataTable[str | Text]):
             self._add(delivery)
 
     def _cells(self, d: Delivery) -> tuple[str | Text, ...]:
-        paid_to = "—"
-        if (target := d.target()) is not None:
-            kind, ref = target
-            # An id with its kind's prefix (bcus_…, bacc_…, bill_…) says what it is by itself.
-            paid_to = _short(ref if ID_PATTERNS[kind].match(ref) else f"{kind} {ref}", 32)
+        paid_to = self._paid_to(d)
         self._targets[d.seq] = paid_to
         if d.verdict == "rejected":
             result: str | Text = Text(f"{d.status} {d.reason}", style="red")
@@ -196,13 +238,13 @@ class DeliveryTable(DataTable[str | Text]):
             result = Text(d.application, style=_STATE_STYLE.get(d.application, ""))
         else:
             result = Text("applying…", style="dim")
-        cells: dict[str, str | Text] = {
-            "seq": str(d.seq),
-            "time": d.received_at[11:19],
-            "verdict": Text(d.verdict, style=_VERDICT_STYLE.get(d.verdict, "")),
-            "amount": amount_text(d.amount, d.currency) or "—",
-            "result": result,
-        }
+        cells: dict[str, str | Text] = {} if self.compact else {"seq": str(d.seq)}
+        cells["time"] = d.received_at[11:19]
+        cells["verdict"] = Text(d.verdict, style=_VERDICT_STYLE.get(d.verdict, ""))
+        if self.compact:
+            cells["type"] = (d.event_type or "—").removeprefix("obligation.")
+        cells["amount"] = amount_text(d.amount, d.currency) or "—"
+        cells["result"] = result
         self._measure(cells)
         return (*cells.values(), _short(paid_to, self._fitted or len(paid_to)))
 

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from textual.widgets import Static
 
+from moment_tui.ui.follows import Follows
+from moment_tui.ui.state import Change, ConsoleState
 from moment_tui.ui.tally import Tally
 
 READING = "reading the event log…"
+NOT_LISTENING = "— (not listening)"
 
 
-class WebhookPanel(Static):
+class WebhookPanel(Static, Follows):
     """Where webhooks arrive and what has become of them (all sessions, as the table)."""
 
     def __init__(self) -> None:
@@ -19,14 +22,24 @@ class WebhookPanel(Static):
         super().__init__(self._text(), id="webhooks", markup=False)
         self.border_title = "Webhooks"
 
-    def show_address(self, address: str) -> None:
-        self.address = address.removeprefix("http://")
+    def follow(self, state: ConsoleState) -> None:
+        self.tally = state.tally  # the state's own books, counted as deliveries arrive
+        status = state.status
+        if status.failure is not None:
+            self.address = NOT_LISTENING
+            self.unavailable = "no event log to count"
+        elif status.started is not None:
+            url = status.started.listener_url
+            self.address = url.removeprefix("http://") if url else NOT_LISTENING
+        if state.books_problem is not None:
+            self.unavailable = f"could not read the counts: {state.books_problem}"
         self.refresh_text()
 
-    def show_unavailable(self, reason: str) -> None:
-        """No books to count from (the workspace did not open)."""
-        self.unavailable = reason
-        self.refresh_text()
+    def changed(self, change: Change, state: ConsoleState) -> None:
+        if change.topics & {"connection", "books"}:
+            self.follow(state)
+        elif change.topics & {"deliveries", "applications"}:
+            self.refresh_text()
 
     def refresh_text(self) -> None:
         self.update(self._text())

@@ -1,0 +1,74 @@
+"""``?``: the keys of the view underneath, with what each does, then the console's own."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import VerticalScroll
+from textual.screen import ModalScreen, Screen
+from textual.widgets import Footer, Static
+
+from moment_tui.ui.present import Hanging
+
+# Keys Textual gives every screen, and the console's, named once for the list below.
+GLOBAL_KEYS = (
+    ("1 … 5", "Home, Customers, Accounts, Bills, Requests"),
+    ("g", "Go to: open any id or external reference"),
+    ("Ctrl+P", "the command palette: every action, by name"),
+    ("Esc", "back (to the screen before, within a view)"),
+    ("?", "these keys"),
+    ("q", "quit"),
+)
+SKIP = frozenset({"ctrl+c", "q", "g", "question_mark", "escape", "1", "2", "3", "4", "5"})
+# Textual's own keys on every widget (scrolling, focus, copying a selection, its quit
+# and palette): named once in GLOBAL_KEYS, or not worth a line.
+INTERNAL = ("scroll_", "page_", "focus_", "copy_text", "quit", "command_palette", "cursor_")
+MOVE_KEYS = "↑ ↓  j / k  PgUp PgDn  Home End"
+
+
+def keys_text(screen: Screen[object]) -> str:
+    """The screen's keys, each once, then the keys that work everywhere."""
+    lines = [f"Keys · {getattr(screen, 'crumb', '') or 'this view'}", ""]
+    extra = dict(getattr(screen, "EXTRA_KEYS", ()))
+    covered = {part.strip() for keys in extra for part in keys.split(" / ")}
+    rows: list[tuple[str, str]] = []
+    moves = False
+    seen: set[str] = set()
+    for key, active in screen.active_bindings.items():
+        binding = active.binding
+        action = binding.action.split("(")[0].split(".")[-1]
+        shown = binding.key_display or key
+        if action.startswith("cursor_") and action != "cursor_select":
+            moves = True
+        if key in SKIP or not binding.description or action.startswith(INTERNAL):
+            continue
+        if shown in covered or binding.description in seen:
+            continue
+        seen.add(binding.description)
+        rows.append((shown, binding.description))
+    if moves:
+        rows.insert(0, (MOVE_KEYS, "move (j / k like the arrows)"))
+    rows += list(extra.items())
+    width = max((len(k) for k, _ in [*rows, *GLOBAL_KEYS]), default=4) + 2
+    lines += [f"  {k.ljust(width)}{text}" for k, text in rows]
+    lines += ["", "Everywhere", *[f"  {k.ljust(width)}{text}" for k, text in GLOBAL_KEYS]]
+    return "\n".join(lines)
+
+
+class KeysHelp(ModalScreen[None]):
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "dismiss", "Close", key_display="Esc"),
+        Binding("question_mark", "dismiss", "Close", show=False),
+        Binding("q", "dismiss", "Close", show=False),
+    ]
+
+    def __init__(self, under: Screen[object]) -> None:
+        super().__init__()
+        self.text = keys_text(under)
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll(id="keys-help"):
+            yield Static(Hanging(self.text), markup=False)
+        yield Footer()

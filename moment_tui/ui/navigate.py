@@ -1,0 +1,39 @@
+"""Opening an object's detail view, from anywhere (a list, Go to, a delivery's links)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from textual.app import App
+    from textual.screen import Screen
+
+    from moment_tui.api.models import ObjectKind
+    from moment_tui.ui.console import Console
+
+PREFIX_KIND: dict[str, ObjectKind] = {"bcus_": "customer", "bacc_": "account", "bill_": "bill"}
+
+
+def detail_screen(console: Console, kind: ObjectKind, object_id: str) -> Screen[None]:
+    """The detail view of one customer, account or bill (imported when first needed)."""
+    if kind == "customer":
+        from moment_tui.ui.screens.customer_detail import CustomerDetail
+
+        return CustomerDetail(console, object_id)
+    if kind == "account":
+        from moment_tui.ui.screens.account_detail import AccountDetail
+
+        return AccountDetail(console, object_id)
+    from moment_tui.ui.screens.bill_detail import BillDetail
+
+    return BillDetail(console, object_id)
+
+
+def open_detail(app: App[object], console: Console, kind: ObjectKind, object_id: str) -> None:
+    """Push the detail view on the current view's stack (Escape comes back here)."""
+    app.push_screen(detail_screen(console, kind, object_id))
+
+
+def kind_of(object_id: str) -> ObjectKind | None:
+    """``bill_…`` → ``"bill"``; None for anything without a Moment id's prefix."""
+    return PREFIX_KIND.get(object_id[:5])

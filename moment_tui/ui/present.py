@@ -1,0 +1,76 @@
+"""How the console shows things: money, bars, dates, cut text, hanging lines.
+
+Shared by every screen and widget (and free of Textual: rich renderables only), so no
+view imports another view, or a CLI printer, to format an amount.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Final
+
+from rich.cells import cell_len, set_cell_size
+from rich.console import Console, ConsoleOptions, RenderResult
+from rich.text import Text
+
+from moment_tui.money import amount_text
+
+__all__ = ["Hanging", "amount_text", "bar", "days_overdue", "money", "short"]
+
+BAR_FULL: Final = "█"
+BAR_PARTS: Final = " ▏▎▍▌▋▊▉"
+
+
+def money(amount: int | None, currency: str | None, *, dash: str = "—") -> str:
+    """``R 1,234.50``, or ``dash`` when there is no amount (a balance not tracked)."""
+    return amount_text(amount, currency) or dash
+
+
+def short(text: str, width: int) -> str:
+    """``text`` in at most ``width`` terminal cells, cut with "…" (CJK takes two)."""
+    if width <= 0:
+        return ""
+    return text if cell_len(text) <= width else set_cell_size(text, width - 1) + "…"
+
+
+def bar(fraction: float, width: int) -> str:
+    """A horizontal bar ``width`` cells wide, filled to ``fraction`` (0…1) in eighths."""
+    fraction = min(max(fraction, 0.0), 1.0)
+    eighths = round(fraction * width * 8)
+    full, part = divmod(eighths, 8)
+    text = BAR_FULL * full + (BAR_PARTS[part] if part else "")
+    return text.ljust(width)
+
+
+def days_overdue(due_date: str | None, today: dt.date) -> int:
+    """Days past ``due_date`` (ISO text) as of ``today``; 0 when not yet due or undated."""
+    if not due_date:
+        return 0
+    try:
+        due = dt.date.fromisoformat(due_date)
+    except ValueError:
+        return 0
+    return max((today - due).days, 0)
+
+
+# Where a line's value starts: after its indent and a bullet, or a label and 2+ spaces.
+_VALUE_START: Final = re.compile(r" *(?:• |[^ ](?:[^ ]| (?! ))*  +)?")
+
+
+class Hanging:
+    """Plain lines whose long values wrap under the value, not at the left edge."""
+
+    def __init__(self, text: str) -> None:
+        self.lines = text.split("\n")
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        width = max(options.max_width, 1)
+        for line in self.lines:
+            match = _VALUE_START.match(line)
+            hang = match.end() if match else 0
+            if hang > width // 2:  # a long label: wrap under the line's own indent instead
+                hang = min(len(line) - len(line.lstrip(" ")), width // 2)
+            head, value = line[:hang], line[hang:]
+            for number, part in enumerate(Text(value).wrap(console, width - hang)):
+                yield Text(head if number == 0 else " " * hang) + part

@@ -1,0 +1,120 @@
+"""What every console screen shares: the banner, the breadcrumb, the footer, the
+state subscription, and Escape to go back.
+
+A screen is subscribed to the :class:`~moment_tui.ui.state.ConsoleState` only while it
+is shown (from ``ScreenResume`` to ``ScreenSuspend``): a view in another mode does no
+work for changes nobody can see, and catches up in :meth:`ConsoleScreen.resumed`.
+Widgets that follow the state themselves (:class:`~moment_tui.ui.follows.Follows`)
+get the same calls.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, ClassVar
+
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.screen import Screen
+from textual.widgets import Footer
+
+from moment_tui.ui.follows import Follows
+from moment_tui.ui.widgets.breadcrumb import Breadcrumb
+from moment_tui.ui.widgets.delivery_list import OpenObject
+from moment_tui.ui.widgets.mode_banner import ModeBanner
+
+if TYPE_CHECKING:
+    from moment_tui.ui.console import Console
+    from moment_tui.ui.state import Change
+
+
+class ConsoleScreen(Screen[None]):
+    """A screen of the console. Subclasses give :attr:`crumb` and :meth:`compose_body`."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "back", "Back", key_display="Esc"),
+    ]
+    crumb: str = ""
+
+    def __init__(self, console: Console) -> None:
+        super().__init__()
+        self.console = console
+        self._unsubscribe: Callable[[], None] | None = None
+
+    def compose(self) -> ComposeResult:
+        yield ModeBanner(self.console.settings)
+        yield Breadcrumb()
+        yield from self.compose_body()
+        yield Footer(compact=True)
+
+    def compose_body(self) -> ComposeResult:
+        yield from ()
+
+    # --- following the state ------------------------------------------------------------
+
+    def on_screen_resume(self) -> None:
+        if self._unsubscribe is None:
+            self._unsubscribe = self.console.state.subscribe(self._changed)
+        self.show_trail()
+        for widget in self.query("*"):
+            if isinstance(widget, Follows):
+                widget.follow(self.console.state)
+        self.resumed()
+
+    def on_screen_suspend(self) -> None:
+        self._stop_following()
+
+    def on_unmount(self) -> None:
+        self._stop_following()
+
+    def _stop_following(self) -> None:
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+            self._unsubscribe = None
+
+    def _changed(self, change: Change) -> None:
+        if not self.is_mounted:
+            return
+        for widget in self.query("*"):
+            if isinstance(widget, Follows):
+                widget.changed(change, self.console.state)
+        self.changed(change)
+
+    def resumed(self) -> None:
+        """The screen is shown (again): catch up with what it missed."""
+
+    def changed(self, change: Change) -> None:
+        """One change to the state, while the screen is shown."""
+
+    # --- where we are -------------------------------------------------------------------
+
+    def trail(self) -> list[str]:
+        return [s.crumb for s in self.app.screen_stack if isinstance(s, ConsoleScreen) and s.crumb]
+
+    def show_trail(self) -> None:
+        views = getattr(self.app, "views", ())
+        current = getattr(self.app, "current_mode", "")
+        tabs = [(v.key, v.title, v.mode == current) for v in views]
+        self.query_one(Breadcrumb).show(self.trail(), tabs)
+
+    def set_crumb(self, crumb: str) -> None:
+        """A detail view learned its object's name: the trail says it."""
+        self.crumb = crumb
+        if self.is_mounted:
+            self.show_trail()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "back":  # on a view's first screen there is nowhere to go back to
+            return len(self.app.screen_stack) > 1
+        return True
+
+    def on_open_object(self, message: OpenObject) -> None:
+        from moment_tui.ui.navigate import kind_of, open_detail
+
+        kind = kind_of(message.object_id)
+        if kind is not None:
+            open_detail(self.app, self.console, kind, message.object_id)
+
+    def action_back(self) -> None:
+        if len(self.app.screen_stack) > 1:
+            self.app.pop_screen()

@@ -1,0 +1,51 @@
+"""The line under the banner: where you are (``Bills › INV-0042 › Thabo Mokoena``),
+and the views' keys on the right when there is room."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from rich.cells import cell_len
+from rich.text import Text
+from textual import events
+from textual.widgets import Static
+
+from moment_tui.ui.present import short
+
+SEPARATOR = " › "
+
+
+class Breadcrumb(Static):
+    def __init__(self) -> None:
+        super().__init__("", id="breadcrumb", markup=False)
+        self.trail: list[str] = []
+        self.views: list[tuple[str, str, bool]] = []  # (key, title, current)
+
+    def show(self, trail: Sequence[str], views: Sequence[tuple[str, str, bool]]) -> None:
+        self.trail = list(trail)
+        self.views = list(views)
+        self._draw()
+
+    def on_resize(self, event: events.Resize) -> None:
+        self._draw()
+
+    def _tabs(self, room: int) -> Text:
+        """``1 Home  2 Customers …``; initials, then keys alone, when narrower."""
+        for form in (lambda t: t, lambda t: t[:4], lambda t: ""):
+            text = Text()
+            for key, title, current in self.views:
+                label = f"{key} {form(title)}".rstrip()
+                text.append(f" {label} ", style="reverse" if current else "dim")
+            if cell_len(text.plain) <= room:
+                return text
+        return Text()
+
+    def _draw(self) -> None:
+        width = self.content_size.width or 80
+        crumbs = SEPARATOR.join(self.trail)
+        tabs = self._tabs(max(width - min(cell_len(crumbs), width // 2) - 2, 0))
+        room = max(width - cell_len(tabs.plain) - 1, 8)
+        line = Text(short(crumbs, room), style="bold")
+        line.append(" " * max(width - cell_len(line.plain) - cell_len(tabs.plain), 1))
+        line.append_text(tabs)
+        self.update(line)
