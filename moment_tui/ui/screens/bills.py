@@ -1,0 +1,100 @@
+"""Bills: reference, customer, account, amounts due / paid / remaining, a paid bar,
+status, dates, overdue marked; ``f`` cycles the status shown."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Collection
+from typing import TYPE_CHECKING, ClassVar, Final
+
+from rich.text import Text
+from textual.binding import Binding, BindingType
+
+from moment_tui.store.browse import STATUS_FILTERS, BillRow, Filter, Order, StatusFilter
+from moment_tui.ui.present import bar, days_overdue, money
+from moment_tui.ui.screens.browse import ListScreen
+from moment_tui.ui.widgets.lazy_rows import Column, Row, Sort
+from moment_tui.ui.widgets.lazy_table import LazyTable
+
+if TYPE_CHECKING:
+    from moment_tui.ui.console import Console
+
+BAR_WIDTH: Final = 8
+STATUS_STYLE: Final = {"paid": "green", "voided": "dim", "unpaid": ""}
+
+
+class BillsScreen(ListScreen[BillRow]):
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("f", "next_status", "Status"),
+    ]
+    EXTRA_KEYS: ClassVar[tuple[tuple[str, str], ...]] = (
+        *ListScreen.EXTRA_KEYS,
+        ("f", "status: all → unpaid → overdue → paid → voided → all"),
+    )
+    crumb = "Bills"
+    kind = "bill"
+    noun = "bills"
+    # Narrow terminals drop the highest priority first: the reference, customer,
+    # remaining, status and due date stay at 80 columns.
+    columns = (
+        Column("reference", "Reference", 16),
+        Column("customer", "Customer", 14, flex=True),
+        Column("account", "Account", 14, priority=5),
+        Column("amount_due", "Due", 12, align="right", priority=3),
+        Column("amount_paid", "Paid", 12, align="right", priority=4),
+        Column("amount_remaining", "Remaining", 12, align="right"),
+        Column("paid_fraction", "Paid %", BAR_WIDTH, priority=6),
+        Column("status", "Status", 7),
+        Column("bill_date", "Billed", 10, priority=7),
+        Column("due_date", "Due date", 15, priority=2),
+    )
+    default_sort = Sort("due_date")
+
+    def __init__(self, console: Console) -> None:
+        super().__init__(console)
+        self.status: StatusFilter | None = None
+
+    def ids(self, f: Filter, order: Order | None) -> Awaitable[list[str]]:
+        return self.console.queries.bill_ids(f, order)
+
+    def read(self, ids: Collection[str]) -> Awaitable[dict[str, BillRow]]:
+        return self.console.queries.bill_rows(ids)
+
+    def current_filter(self) -> Filter:
+        return self.console.queries.filter(text=self.filter_text, status=self.status)
+
+    def describe_filter(self) -> str:
+        parts: list[str] = [self.status] if self.status else []
+        if self.filter_text:
+            parts.append(f"matching “{self.filter_text}”")
+        return " · ".join(parts)
+
+    def draw(self, b: BillRow) -> Row:
+        today = self.console.today()
+        late = days_overdue(b.due_date, today) if b.status == "unpaid" else 0
+        due = b.due_date or "—"
+        fraction = b.amount_paid / b.amount_due if b.amount_due else 0.0
+        status = Text(b.status, style=STATUS_STYLE.get(b.status, ""))
+        return Row(
+            key=b.id,
+            cells={
+                "reference": b.external_reference,
+                "customer": b.customer_name or b.customer_id,
+                "account": b.account_name or b.account_id or "—",
+                "amount_due": money(b.amount_due, b.currency),
+                "amount_paid": money(b.amount_paid, b.currency),
+                "amount_remaining": money(b.amount_remaining, b.currency),
+                "paid_fraction": Text(bar(fraction, BAR_WIDTH), style="green"),
+                "status": status,
+                "bill_date": b.bill_date or "—",
+                "due_date": Text(f"{due} ⚠{late}d", style="bold red") if late else due,
+            },
+            style="dim" if b.status == "voided" else "",
+        )
+
+    def action_next_status(self) -> None:
+        order: tuple[StatusFilter | None, ...] = (None, *STATUS_FILTERS)
+        self.status = order[(order.index(self.status) + 1) % len(order)]
+        self.refilter()
+
+    def refilter(self) -> None:
+        self.query_one(LazyTable).set_source(self._source())

@@ -1,0 +1,51 @@
+"""Customers: name, external reference, email, phone, balance, how many accounts and
+bills, and the amount outstanding on their unpaid bills."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Collection
+
+from moment_tui.store.browse import CustomerRow, Filter, Order
+from moment_tui.ui.present import money
+from moment_tui.ui.screens.browse import ListScreen
+from moment_tui.ui.widgets.lazy_rows import Column, Row, Sort
+
+
+class CustomersScreen(ListScreen[CustomerRow]):
+    crumb = "Customers"
+    kind = "customer"
+    noun = "customers"
+    columns = (
+        Column("name", "Name", 16, flex=True),
+        Column("reference", "Reference", 14, priority=1),
+        Column("email", "Email", 22, priority=4),
+        Column("phone", "Phone", 13, priority=5),
+        Column("balance", "Balance", 12, align="right", priority=2),
+        Column("accounts", "Accts", 5, align="right", priority=6),
+        Column("bills", "Bills", 5, align="right", priority=3),
+        Column("outstanding", "Outstanding", 13, align="right"),
+    )
+    default_sort = Sort("name")
+
+    def ids(self, f: Filter, order: Order | None) -> Awaitable[list[str]]:
+        return self.console.queries.customer_ids(f, order)
+
+    def read(self, ids: Collection[str]) -> Awaitable[dict[str, CustomerRow]]:
+        return self.console.queries.customer_rows(ids)
+
+    def draw(self, c: CustomerRow) -> Row:
+        return Row(
+            key=c.id,
+            cells={
+                "name": c.name or "—",
+                "reference": c.external_reference,
+                "email": c.email or "—",
+                "phone": c.phone or "—",
+                "balance": money(c.balance, c.currency),
+                "accounts": str(c.accounts),
+                "bills": str(c.bills),
+                "outstanding": money(c.outstanding, c.outstanding_currency)
+                if c.outstanding
+                else "—",
+            },
+        )
