@@ -15,12 +15,20 @@ from moment_tui.ui.styles import stylesheets
 from moment_tui.ui.views import VIEWS, View
 
 if TYPE_CHECKING:
+    from moment_tui.api.kinds import ObjectKind
     from moment_tui.config import Settings
     from moment_tui.runtime import Runtime
     from moment_tui.ui.console import Console
     from moment_tui.ui.screens.home import HomeScreen
+    from moment_tui.ui.state import Change
 
 Severity = Literal["information", "warning", "error"]
+WRITES: tuple[tuple[ObjectKind, str], ...] = (
+    ("customer", "Create a customer (n on the Customers view)"),
+    ("account", "Create an account, for an existing or a new customer (n on Accounts)"),
+    ("bill", "Raise a bill on an account or customer, new or existing: one request (n on Bills)"),
+)
+WARM_SECONDS = 0.2  # between views made ahead of time, so keys stay answered
 
 
 class MomentApp(App[int]):
@@ -29,7 +37,7 @@ class MomentApp(App[int]):
     TITLE = "moment-tui"
     DEFAULT_MODE = "home"
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("q", "quit", "Quit"),
+        Binding("q", "quit_key", "Quit"),
         Binding("ctrl+c", "quit", "Quit", show=False),
         Binding("g", "go_to", "Go to"),
         Binding("question_mark", "help", "Keys", key_display="?"),
@@ -67,6 +75,23 @@ class MomentApp(App[int]):
 
     def _start(self) -> None:
         self.run_worker(self.moment.run(self.report), group="console", exit_on_error=False)
+        self._unwatch = self.moment.state.subscribe(self._warm_when_connected)
+
+    def _warm_when_connected(self, change: Change) -> None:
+        if "connection" in change.topics and self.moment.state.status.connected is not None:
+            self._unwatch()
+            self.set_timer(WARM_SECONDS, self.warm)
+
+    def warm(self) -> None:
+        """Make the next view's screen ahead of time, one per idle moment, so its key
+        switches to a screen already built (building one costs a few hundred ms)."""
+        if not self.is_running:
+            return  # closing: no new screens (the stacks are being emptied)
+        for view in self.views:
+            if view.mode not in self._screen_stacks:
+                self._init_mode(view.mode)
+                self.set_timer(WARM_SECONDS, self.warm)
+                return
 
     def report(self, severity: str, text: str) -> None:
         """A problem the console ran into, as a notification (errors stay 30 s)."""
@@ -76,6 +101,10 @@ class MomentApp(App[int]):
         self.notify(text, severity=level, timeout=30 if level == "error" else 10)
 
     # --- actions ------------------------------------------------------------------------
+
+    async def action_quit_key(self) -> None:
+        """``q``: quit (a key of its own, so forms can leave it to typing)."""
+        await self.action_quit()
 
     def action_view(self, mode: str) -> None:
         if mode != self.current_mode:
@@ -93,10 +122,13 @@ class MomentApp(App[int]):
             self.push_screen(KeysHelp(self.screen))
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """Off a sandbox, ``p`` (and its footer entry) is hidden: it could do nothing there."""
+        """Off a sandbox, ``p`` (and its footer entry) is hidden: it could do nothing there.
+        In a form, single letters are for typing: q, g and 1-5 do nothing there (a
+        stray q on a choice must not quit with the form half-filled; Ctrl+C still does)."""
+        in_form = bool(getattr(self.screen, "is_form", False))
         if action == "simulate_payment":
-            return self.moment.is_sandbox
-        return True
+            return self.moment.is_sandbox and not in_form
+        return not (in_form and action in ("quit_key", "go_to", "view"))
 
     def action_simulate_payment(self) -> None:
         if self.moment.is_sandbox:
@@ -134,6 +166,9 @@ class MomentApp(App[int]):
             self.action_go_to,
         )
         yield SystemCommand("Help", "The keys of this view (?)", self.action_help)
+        if not self.moment.read_only:  # read-only: no write is offered anywhere
+            for kind, what in WRITES:
+                yield SystemCommand(f"New {kind}", what, self._creator(kind))
         if self.moment.is_sandbox:
             yield SystemCommand(
                 "Simulate a payment",
@@ -145,11 +180,21 @@ class MomentApp(App[int]):
     def _switcher(self, mode: str) -> Callable[[], None]:
         return lambda: self.action_view(mode)
 
+    def _creator(self, kind: ObjectKind) -> Callable[[], None]:
+        def open_form() -> None:
+            from moment_tui.ui.navigate import new_form
+
+            self.push_screen(new_form(self.moment, kind))
+
+        return open_form
+
     async def on_unmount(self) -> None:
         await self.moment.close()
 
 
-APP_ACTIONS = frozenset({"quit", "go_to", "help", "simulate_payment", "command_palette"})
+APP_ACTIONS = frozenset(
+    {"quit", "quit_key", "go_to", "help", "simulate_payment", "command_palette"}
+)
 
 
 def screen_commands(screen: Screen[object]) -> Iterable[SystemCommand]:

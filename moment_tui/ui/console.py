@@ -16,6 +16,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Final
 
 from moment_tui.batching import TurnBatch
+from moment_tui.ui.forms.drafts import Drafts
 from moment_tui.ui.queries import Queries
 from moment_tui.ui.state import Change, ConsoleState
 
@@ -44,6 +45,7 @@ class Console:
         self.today = today
         self.state = ConsoleState()
         self.queries = Queries(runtime, today)
+        self.drafts = Drafts()  # what each form holds, for the session
         self._counts_stale = asyncio.Event()
         self.state.subscribe(self._note_change)
 

@@ -37,3 +37,18 @@ def open_detail(app: App[object], console: Console, kind: ObjectKind, object_id:
 def kind_of(object_id: str) -> ObjectKind | None:
     """``bill_…`` → ``"bill"``; None for anything without a Moment id's prefix."""
     return PREFIX_KIND.get(object_id[:5])
+
+
+def new_form(console: Console, kind: ObjectKind) -> Screen[None]:
+    """The form that creates a ``kind`` (``n`` on a list, the palette's New …)."""
+    if kind == "customer":
+        from moment_tui.ui.screens.new_customer import NewCustomer
+
+        return NewCustomer(console)
+    if kind == "account":
+        from moment_tui.ui.screens.new_account import NewAccount
+
+        return NewAccount(console)
+    from moment_tui.ui.screens.new_bill import NewBill
+
+    return NewBill(console)

@@ -72,6 +72,7 @@ class ConsoleState:
     books_problem: str | None = None
     # (when, amount, currency) of each amount applied this session, for the sparkline.
     applied: deque[tuple[float, int, str]] = field(default_factory=deque)
+    version: int = 0  # bumped whenever the catalogue may have changed (lists, totals)
     _live: set[int] = field(default_factory=set)  # deliveries received this session
     _subscribers: list[Subscriber] = field(default_factory=list)
     _unhook_requests: Callable[[], None] | None = None
@@ -128,11 +129,13 @@ class ConsoleState:
         self.status.connected = connected
         topics: set[Topic] = {"connection"}
         if connected.synced:
+            self.version += 1
             topics.add("catalogue")
         self._publish(Change(frozenset(topics)))
 
     def catalogue_changed(self) -> None:
         """Objects were created, fetched or imported: lists may have new rows."""
+        self.version += 1
         self._publish(Change(frozenset({"catalogue"})))
 
     def set_counts(self, counts: dict[str, int]) -> None:
@@ -184,6 +187,7 @@ class ConsoleState:
     def add_applications(self, applications: Iterable[Application]) -> None:
         """Events applied to the catalogue, or their re-fetches settled."""
         batch = tuple(applications)
+        self.version += 1
         touched: set[str] = set()
         now = self.clock()
         for application in batch:

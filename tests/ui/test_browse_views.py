@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from textual.pilot import Pilot
 
@@ -23,7 +24,6 @@ from moment_tui.ui.modals.go_to import GoTo
 from moment_tui.ui.modals.keys import KeysHelp
 from moment_tui.ui.screens.browse import ListScreen
 from moment_tui.ui.widgets.breadcrumb import Breadcrumb
-from moment_tui.ui.widgets.delivery_table import DeliveryTable
 from moment_tui.ui.widgets.event_pane import EventPane
 from moment_tui.ui.widgets.lazy_table import LazyTable
 from tests.ui.ui_helpers import (
@@ -350,7 +350,7 @@ async def test_a_payment_updates_the_bills_row_in_place_and_shows_in_the_pane(
         )
         assert shown_rows(app)[index]["key"] == target.id  # no row moved
         assert table(app).cursor_row == 1
-        pane = app.screen.query_one(EventPane).query_one(DeliveryTable)
+        pane = app.screen.query_one(EventPane)
         await wait_until(pilot, lambda: pane.row_count == 1, "the delivery in the pane")
         assert not pane.has_focus
         assert table(app).has_focus  # a new row never takes the focus
@@ -380,3 +380,43 @@ async def test_at_80x24_the_list_and_the_pane_both_fit(tmp_path: Path) -> None:
             assert column in header
         assert any("Live deliveries" in line for line in lines)
         assert all(len(line) <= 80 for line in lines)
+
+
+async def test_the_pane_inspects_a_delivery_and_links_to_its_bill(tmp_path: Path) -> None:
+    app = sandbox_app(tmp_path, rng=part_payments())
+    async with app.run_test(size=SIZE) as pilot:
+        await show(pilot, "4", "bills", SEEDED["bill"])
+        assert await app.moment.simulate_payment() is None
+        pane = app.screen.query_one(EventPane)
+        await wait_until(pilot, lambda: pane.row_count == 1, "the delivery in the pane")
+        await wait_until(pilot, lambda: on_screen(app, "confirmed"), "its result")
+        [delivery] = pane.deliveries.values()
+        pane.focus()
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: type(app.screen).__name__ == "DeliveryDetail", "inspector")
+        assert on_screen(app, "Delivery #1 · verified")
+        await pilot.press("enter")  # the first link: the bill it paid
+        await wait_until(pilot, lambda: type(app.screen).__name__ == "BillDetail", "the bill")
+        assert delivery.bill_id is not None
+        assert app.screen.object_id == delivery.bill_id  # type: ignore[attr-defined]
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: isinstance(app.screen, ListScreen), "back to bills")
+
+
+async def test_a_rejected_delivery_shows_its_reason_in_the_pane(tmp_path: Path) -> None:
+    from moment_tui.webhooks.outbound import amount_applied_event, send
+    from moment_tui.webhooks.signing import new_webhook_secret
+
+    async with sandbox_app(tmp_path).run_test(size=SIZE) as pilot:
+        app = await show(pilot, "2", "customers", SEEDED["customer"])
+        started = app.moment.state.status.started
+        assert started is not None
+        assert started.listener_url is not None
+        event = amount_applied_event(100, "ZAR", bill_id="bill_NotOurs0000000001")
+        async with httpx.AsyncClient() as http:  # signed with a secret the console lacks
+            await send(http, started.listener_url, event, [new_webhook_secret()], "msg_wrong1")
+        pane = app.screen.query_one(EventPane)
+        await wait_until(pilot, lambda: pane.row_count == 1, "the rejected delivery")
+        await wait_until(
+            pilot, lambda: on_screen(app, "rejected", "401 no_matching_signature"), "its reason"
+        )

@@ -137,7 +137,9 @@ async def test_a_customer_shows_its_fields_accounts_and_bills_and_drills_down(
         await wait_until(pilot, lambda: on_screen(app, *under), "the account's bills")
         for bill in related.bills:
             assert on_screen(app, bill.external_reference) == (bill.account_id == account.id)
-        assert on_screen(app, f"Customer  {customer.name}")
+        await wait_until(
+            pilot, lambda: on_screen(app, f"Customer  {customer.name}"), "its customer's name"
+        )
         await pilot.press("escape")
         await wait_until(pilot, lambda: isinstance(app.screen, CustomerDetail), "back")
         assert trail(app) == ["Home", customer.name]

@@ -145,6 +145,10 @@ class DeliveryDetail(ModalScreen[tuple[str, str] | None]):
                 )
         yield Footer()
 
+    def on_mount(self) -> None:
+        if self.links:  # Enter opens the first link; ↑↓ choose another; Esc closes
+            self.query_one("#links", OptionList).focus(scroll_visible=False)  # top: the verdict
+
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         kind, _, object_id = (event.option.id or "").partition(":")
         self.dismiss((kind, object_id))

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Collection
 
-from moment_tui.store.browse import AccountRow, Filter, Order
+from moment_tui.store.browse import AccountRow
 from moment_tui.ui.present import money
 from moment_tui.ui.screens.browse import ListScreen
 from moment_tui.ui.widgets.lazy_rows import Column, Row, Sort
@@ -24,9 +24,6 @@ class AccountsScreen(ListScreen[AccountRow]):
         Column("outstanding", "Outstanding", 13, align="right"),
     )
     default_sort = Sort("customer")
-
-    def ids(self, f: Filter, order: Order | None) -> Awaitable[list[str]]:
-        return self.console.queries.account_ids(f, order)
 
     def read(self, ids: Collection[str]) -> Awaitable[dict[str, AccountRow]]:
         return self.console.queries.account_rows(ids)

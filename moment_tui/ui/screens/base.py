@@ -40,6 +40,8 @@ class ConsoleScreen(Screen[None]):
         super().__init__()
         self.console = console
         self._unsubscribe: Callable[[], None] | None = None
+        self._composed = False
+        self._followers: list[Follows] = []
 
     def compose(self) -> ComposeResult:
         yield ModeBanner(self.console.settings)
@@ -52,13 +54,27 @@ class ConsoleScreen(Screen[None]):
 
     # --- following the state ------------------------------------------------------------
 
+    def on_mount(self) -> None:
+        self._composed = True
+        if self.app.screen is self:
+            self._follow()
+
     def on_screen_resume(self) -> None:
-        if self._unsubscribe is None:
-            self._unsubscribe = self.console.state.subscribe(self._changed)
+        # Not before its widgets exist, nor for a view made ahead of time and not shown
+        # yet (see MomentApp.warm): on_mount, or the resume when it is shown, does it.
+        if self._composed and self.app.screen is self:
+            self._follow()
+
+    def _follow(self) -> None:
+        if self._unsubscribe is not None:
+            return  # following already (mounted and resumed in the same breath)
+        self._unsubscribe = self.console.state.subscribe(self._changed)
         self.show_trail()
-        for widget in self.query("*"):
-            if isinstance(widget, Follows):
-                widget.follow(self.console.state)
+        # Found once per showing: a DOM query for every change costs, under a stream of
+        # payments, more than the changes themselves.
+        self._followers = [w for w in self.query("*") if isinstance(w, Follows)]
+        for widget in self._followers:
+            widget.follow(self.console.state)
         self.resumed()
 
     def on_screen_suspend(self) -> None:
@@ -75,9 +91,8 @@ class ConsoleScreen(Screen[None]):
     def _changed(self, change: Change) -> None:
         if not self.is_mounted:
             return
-        for widget in self.query("*"):
-            if isinstance(widget, Follows):
-                widget.changed(change, self.console.state)
+        for widget in self._followers:
+            widget.changed(change, self.console.state)
         self.changed(change)
 
     def resumed(self) -> None:

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, ClassVar, Final
 from rich.text import Text
 from textual.binding import Binding, BindingType
 
-from moment_tui.store.browse import STATUS_FILTERS, BillRow, Filter, Order, StatusFilter
+from moment_tui.store.browse import STATUS_FILTERS, BillRow, Filter, StatusFilter
 from moment_tui.ui.present import bar, days_overdue, money
 from moment_tui.ui.screens.browse import ListScreen
 from moment_tui.ui.widgets.lazy_rows import Column, Row, Sort
@@ -52,9 +52,6 @@ class BillsScreen(ListScreen[BillRow]):
     def __init__(self, console: Console) -> None:
         super().__init__(console)
         self.status: StatusFilter | None = None
-
-    def ids(self, f: Filter, order: Order | None) -> Awaitable[list[str]]:
-        return self.console.queries.bill_ids(f, order)
 
     def read(self, ids: Collection[str]) -> Awaitable[dict[str, BillRow]]:
         return self.console.queries.bill_rows(ids)

@@ -17,7 +17,7 @@ from textual import events, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
-from textual.widgets import Input, Static
+from textual.widgets import Input
 
 from moment_tui.store.browse import Filter, Order
 from moment_tui.ui.modals.copy import KEY_LABEL, CopyMenu
@@ -26,6 +26,7 @@ from moment_tui.ui.screens.base import ConsoleScreen
 from moment_tui.ui.widgets.event_pane import EventPane
 from moment_tui.ui.widgets.lazy_rows import Column, Row, Sort
 from moment_tui.ui.widgets.lazy_table import LazyTable
+from moment_tui.ui.widgets.note import Note
 
 if TYPE_CHECKING:
     from moment_tui.api.models import ObjectKind
@@ -34,6 +35,7 @@ if TYPE_CHECKING:
 
 RowT = TypeVar("RowT")
 WIDE: Final = 150  # from this many columns the event pane sits beside the list
+FIRST_PAGE: Final = 100  # rows read with a list's ids: the table's first page
 TALL: Final = 30  # below this many lines the pane under the list is shorter
 REFETCH_LIMIT: Final = 40  # rows re-fetched by ``r``: what fits on a screen
 
@@ -48,15 +50,16 @@ class CatalogueSource(Generic[RowT]):
 
     def __init__(
         self,
-        ids: Callable[[Order | None], Awaitable[list[str]]],
+        snapshot: Callable[[Order | None, int], Awaitable[tuple[list[str], dict[str, RowT]]]],
         read: Callable[[Collection[str]], Awaitable[dict[str, RowT]]],
         draw: Callable[[RowT], Row],
     ) -> None:
-        self._ids = ids
+        self._take = snapshot
         self._read = read
         self._draw = draw
         self._snapshot: tuple[Sort | None, list[str]] | None = None
         self._index: dict[str, int] | None = None
+        self._first: dict[str, RowT] = {}  # the first page, read with the snapshot
         self.problem: str | None = None  # why the catalogue could not be read
 
     def _failed(self, exc: Exception) -> None:
@@ -67,7 +70,8 @@ class CatalogueSource(Generic[RowT]):
     async def _keys(self, sort: Sort | None) -> list[str]:
         if self._snapshot is None or self._snapshot[0] != sort:
             order = Order(sort.column, sort.descending) if sort is not None else None
-            self._snapshot = (sort, await self._ids(order))
+            ids, self._first = await self._take(order, FIRST_PAGE)
+            self._snapshot = (sort, ids)
             self._index = None
         return self._snapshot[1]
 
@@ -82,7 +86,8 @@ class CatalogueSource(Generic[RowT]):
     async def rows(self, offset: int, limit: int, sort: Sort | None) -> list[Row]:
         try:
             keys = (await self._keys(sort))[offset : offset + limit]
-            found = await self._read(keys)
+            first, self._first = self._first, {}
+            found = first if keys and all(k in first for k in keys) else await self._read(keys)
         except Exception as exc:
             self._failed(exc)
             return []
@@ -111,6 +116,7 @@ class ListScreen(ConsoleScreen, Generic[RowT]):
     """A browse view; subclasses set the class attributes and the three hooks."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("n", "new", "New"),
         Binding("slash", "filter", "Filter", key_display="/"),
         Binding("r", "refetch", "Re-fetch"),
         Binding("c", "copy", "Copy"),
@@ -131,11 +137,9 @@ class ListScreen(ConsoleScreen, Generic[RowT]):
         self.filter_text = ""
         self.count: int | None = None
         self.source: CatalogueSource[RowT] | None = None
+        self._seen = console.state.version
 
     # --- what a view gives --------------------------------------------------------------
-
-    def ids(self, f: Filter, order: Order | None) -> Awaitable[list[str]]:
-        raise NotImplementedError
 
     def read(self, ids: Collection[str]) -> Awaitable[dict[str, RowT]]:
         raise NotImplementedError
@@ -156,7 +160,7 @@ class ListScreen(ConsoleScreen, Generic[RowT]):
         with Horizontal(id="browse"):
             with Vertical(id="list-side"):
                 yield Input(placeholder=f"Filter {self.noun} …", id="filter")
-                yield Static("", id="list-note", markup=False)
+                yield Note(id="list-note")
                 table = LazyTable(self.columns, sort=self.default_sort, id="list")
                 table.empty_text = f"No {self.noun} known here yet."
                 yield table
@@ -179,16 +183,23 @@ class ListScreen(ConsoleScreen, Generic[RowT]):
 
     def _source(self) -> CatalogueSource[RowT]:
         f = self.current_filter()
-        self.source = CatalogueSource(lambda order: self.ids(f, order), self.read, self.draw)
+        queries = self.console.queries
+        self.source = CatalogueSource(
+            lambda order, first: queries.snapshot(self.kind, f, order, first), self.read, self.draw
+        )
         return self.source
 
     # --- following the state --------------------------------------------------------------
 
     def resumed(self) -> None:
-        if self.is_mounted and self.count is not None:
-            self.query_one(LazyTable).reload()  # rows may have come while it was hidden
+        """Shown again: read the list again only if the catalogue changed meanwhile."""
+        version = self.console.state.version
+        if self.is_mounted and self.count is not None and version != self._seen:
+            self.query_one(LazyTable).reload()
+        self._seen = version
 
     def changed(self, change: Change) -> None:
+        self._seen = self.console.state.version
         table = self.query_one(LazyTable)
         if "catalogue" in change.topics:
             table.reload()
@@ -207,7 +218,7 @@ class ListScreen(ConsoleScreen, Generic[RowT]):
         """One line: how many, filtered how; off the sandbox, where the list comes from."""
         if self.source is not None and self.source.problem is not None:
             note = f"The catalogue could not be read: {self.source.problem}"
-            self.query_one("#list-note", Static).update(note)
+            self.query_one(Note).set(note)
             return
         count = self.count or 0
         parts = [f"{count:,} {self.noun}"]
@@ -215,12 +226,17 @@ class ListScreen(ConsoleScreen, Generic[RowT]):
         if described:
             parts.append(described)
         note = " · ".join(parts)
+        if count:
+            note += f" · row {self.query_one(LazyTable).cursor_row + 1:,}"
         if not self.console.is_sandbox and not described:
             note += (
                 f" · Moment cannot list {self.noun}: these are the ones this workspace created,"
                 " imported, fetched or heard of in a webhook; g looks one up"
             )
-        self.query_one("#list-note", Static).update(note)
+        self.query_one(Note).set(note)
+
+    def on_lazy_table_row_highlighted(self, event: LazyTable.RowHighlighted) -> None:
+        self._note()  # where the cursor is: the list has no scrollbar
 
     # --- actions --------------------------------------------------------------------------
 
@@ -256,9 +272,19 @@ class ListScreen(ConsoleScreen, Generic[RowT]):
         kind = kind_of(event.key) or self.kind
         open_detail(self.app, self.console, kind, event.key)
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "new" and self.console.read_only:
+            return False  # read-only: no write in the footer, the keys or the palette
+        return super().check_action(action, parameters)
+
+    def action_new(self) -> None:
+        from moment_tui.ui.navigate import new_form
+
+        self.app.push_screen(new_form(self.console, self.kind))
+
     def action_toggle_events(self) -> None:
         pane = self.query_one(EventPane)
-        pane.display = not pane.display
+        pane.show(self.console.state, not pane.display)
 
     def action_copy(self) -> None:
         key = self.query_one(LazyTable).cursor_key

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Collection
 
-from moment_tui.store.browse import CustomerRow, Filter, Order
+from moment_tui.store.browse import CustomerRow
 from moment_tui.ui.present import money
 from moment_tui.ui.screens.browse import ListScreen
 from moment_tui.ui.widgets.lazy_rows import Column, Row, Sort
@@ -26,9 +26,6 @@ class CustomersScreen(ListScreen[CustomerRow]):
         Column("outstanding", "Outstanding", 13, align="right"),
     )
     default_sort = Sort("name")
-
-    def ids(self, f: Filter, order: Order | None) -> Awaitable[list[str]]:
-        return self.console.queries.customer_ids(f, order)
 
     def read(self, ids: Collection[str]) -> Awaitable[dict[str, CustomerRow]]:
         return self.console.queries.customer_rows(ids)

@@ -3,6 +3,7 @@ hint in its place while there is nothing in it."""
 
 from __future__ import annotations
 
+import time
 from typing import TYPE_CHECKING, Final
 
 from textual import work
@@ -20,6 +21,9 @@ API_HINT: Final = "No deliveries yet — webhooks Moment sends to the address ab
 NO_LISTENER_HINT: Final = "No deliveries: the webhook listener is not running."
 FAILED_HINT: Final = "No deliveries: the console could not start."
 RETRY_SECONDS: Final = BURST_SECONDS / 4  # a burst held back is looked at again this soon
+# At most this often: a DataTable redraws every visible row when rows are added, which
+# at 100 deliveries a second would take most of the loop from the rows people read.
+FLUSH_EVERY: Final = 0.25
 
 if TYPE_CHECKING:
     from moment_tui.ui.queries import Queries
@@ -53,6 +57,7 @@ class DeliveryList(Vertical, Follows):
         self.hint = "No deliveries yet."
         self.history_known = False
         self._scheduled = False
+        self._flushed_at = 0.0
 
     def compose(self) -> ComposeResult:
         yield DeliveryTable(compact=self.compact)
@@ -95,15 +100,22 @@ class DeliveryList(Vertical, Follows):
     # --- drawing --------------------------------------------------------------------------
 
     def schedule_flush(self) -> None:
-        """Draw what arrived once the loop is idle (many changes, one redraw)."""
-        if not self._scheduled:
-            self._scheduled = True
+        """Draw what arrived once the loop is idle (many changes, one redraw), and at
+        most every :data:`FLUSH_EVERY` seconds."""
+        if self._scheduled:
+            return
+        self._scheduled = True
+        wait = self._flushed_at + FLUSH_EVERY - time.monotonic()
+        if wait > 0:
+            self.set_timer(wait, self.flush)
+        else:
             self.call_later(self.flush)
 
     def flush(self) -> None:
         self._scheduled = False
         if not self.is_mounted:
             return
+        self._flushed_at = time.monotonic()
         if not self.table.flush():  # a burst waits for its second
             self._scheduled = True
             self.set_timer(RETRY_SECONDS, self.flush)

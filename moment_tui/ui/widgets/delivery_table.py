@@ -79,12 +79,18 @@ class DeliveryTable(DataTable[str | Text]):
 
     def set_names(self, names: dict[str, str]) -> None:
         """Names for target ids (compact only): the rows paid to them say whom."""
-        self.names.update(names)
+        fresh = {k: v for k, v in names.items() if self.names.get(k) != v}
+        if not fresh:
+            return
+        self.names.update(fresh)
+        width = self._fitted or self._target_width()
+        changed: dict[int, str] = {}
         for seq, delivery in self.deliveries.items():
-            if self._names_of(delivery) is not None:
+            ids = {delivery.bill_id, delivery.account_id, delivery.customer_id}
+            if ids & fresh.keys():
                 self._targets[seq] = self._paid_to(delivery)
-        self._fitted = 0  # fit every target again, now with its name
-        self._fit_targets()
+                changed[seq] = _short(self._targets[seq], width)
+        self._set_targets(changed)
 
     def wanted_names(self) -> set[str]:
         """Target (and customer) ids of drawn rows whose names are not known yet."""
@@ -148,8 +154,17 @@ class DeliveryTable(DataTable[str | Text]):
         if width == self._fitted:
             return
         self._fitted = width
-        for seq, text in self._targets.items():
-            self.update_cell(str(seq), "target", _short(text, width), update_width=True)
+        self._set_targets({seq: _short(text, width) for seq, text in self._targets.items()})
+
+    def _set_targets(self, texts: dict[int, str]) -> None:
+        """New "Paid to" texts. DataTable measures the whole column again for each cell
+        updated with ``update_width`` (every row, each time: quadratic in rows), so only
+        the widest of them asks for the column to widen."""
+        if not texts:
+            return
+        widest = max(texts, key=lambda seq: cell_len(texts[seq]))
+        for seq, text in texts.items():
+            self.update_cell(str(seq), "target", text, update_width=seq == widest)
 
     def queue(self, delivery: Delivery) -> None:
         self._pending.append(delivery)
@@ -190,10 +205,13 @@ class DeliveryTable(DataTable[str | Text]):
         oldest_shown = min(self.deliveries, default=0)
         for seq, application in list(self._results.items()):
             if seq in self.deliveries:
-                # "drift (2 fields)" is wider than the "applying…" it replaces.
+                # "drift (2 fields)" is wider than the "applying…" it replaces; only a
+                # result wider than the column asks DataTable to measure it again (it
+                # measures every row for that: per result, quadratic under a burst).
                 result = self._result(application)
+                wider = cell_len(str(result)) > self._widest.get("result", 0)
                 self._measure({"result": result})
-                self.update_cell(str(seq), "result", result, update_width=True)
+                self.update_cell(str(seq), "result", result, update_width=wider)
             if seq in self.deliveries or seq < oldest_shown:
                 del self._results[seq]
         self._fit_targets()

@@ -1,0 +1,39 @@
+"""What was typed into each form this session, and the Idempotency-Key it is sent with.
+
+A form dismissed by mistake comes back filled when opened again; a send that timed
+out is sent again with the same key, so Moment (and the sandbox) answer the first
+attempt's result instead of creating twice. A draft is forgotten once its request
+succeeded, so the next "New bill" starts empty with a new key.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+
+
+@dataclass
+class Draft:
+    values: dict[str, str] = field(default_factory=dict)
+    idempotency_key: str = field(default_factory=lambda: str(uuid.uuid4()))
+    sent: bool = False  # a request went out with this key (its answer may be lost)
+
+
+class Drafts:
+    """Drafts by form name (``new-bill``, ``edit-customer:bcus_…``)."""
+
+    def __init__(self) -> None:
+        self._drafts: dict[str, Draft] = {}
+
+    def get(self, name: str, defaults: dict[str, str] | None = None) -> Draft:
+        """The draft, or a new one filled with ``defaults`` (a new key with it)."""
+        draft = self._drafts.get(name)
+        if draft is None:
+            draft = self._drafts[name] = Draft(values=dict(defaults or {}))
+        return draft
+
+    def forget(self, name: str) -> None:
+        self._drafts.pop(name, None)
+
+    def __contains__(self, name: str) -> bool:
+        return name in self._drafts

@@ -1,0 +1,356 @@
+"""What every form shares: fields in sections, checked as you type, a preview of the
+request, sending it safely, and nothing typed ever lost.
+
+* Each keystroke checks the whole form with the request model the client sends
+  (``ui/forms/spec.py``); a field shows its error once it has been typed in, and a
+  money field shows the minor units that will be sent.
+* ``F2`` shows the JSON body and the equivalent curl (the key is never in it).
+* ``Ctrl+S`` sends. In LIVE mode the request is shown first and sending needs typed
+  confirmation. An error from the API is put beside the field it names; a timeout is
+  sent again with the same Idempotency-Key ("sent again safely" when Moment answers
+  with the first attempt's result); a duplicate external reference offers to open
+  the object that has it.
+* ``Esc`` closes; what was typed is kept for the session (the draft), and the form
+  comes back filled when opened again. A successful request forgets the draft and
+  opens the new (or changed) object.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from pydantic import BaseModel
+from textual import events, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import VerticalScroll
+from textual.widgets import Input, Select, Static
+
+from moment_tui.ui.forms.spec import Checked, Section, check, visible_fields
+from moment_tui.ui.screens.base import ConsoleScreen
+from moment_tui.ui.widgets.form_field import FormField
+
+if TYPE_CHECKING:
+    from moment_tui.api.kinds import ObjectKind
+    from moment_tui.ui.console import Console
+    from moment_tui.ui.forms.drafts import Draft
+    from moment_tui.ui.forms.submit import Sent
+
+
+class FormScreen(ConsoleScreen):
+    """A form. Subclasses set the class attributes and :meth:`path` (and may give
+    defaults, fixed values, rules and a summary for the confirmation)."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("ctrl+s", "send", "Send", priority=True),
+        Binding("f2", "preview", "Preview", priority=True),
+        Binding("ctrl+o", "open_existing", "Open existing", show=False, priority=True),
+    ]
+    EXTRA_KEYS: ClassVar[tuple[tuple[str, str], ...]] = (
+        ("Tab / Shift+Tab", "next / previous field"),
+        ("Ctrl+S", "send the request (LIVE: shown first, confirmed by typing)"),
+        ("F2", "show or hide the JSON body and the equivalent curl"),
+        ("Esc", "close; what you typed comes back when the form is opened again"),
+    )
+    heading: ClassVar[str] = ""
+    sections: ClassVar[Sequence[Section]] = ()
+    model: ClassVar[type[BaseModel]]
+    method: ClassVar[str] = "POST"
+    kind: ClassVar[ObjectKind]  # what the answer is
+    draft_name: str = ""
+    is_form: ClassVar[bool] = True  # the app keeps its single-letter keys out of forms
+
+    def __init__(self, console: Console, *, draft_name: str = "") -> None:
+        super().__init__(console)
+        self.draft_name = draft_name or self.draft_name or type(self).__name__
+        self.draft: Draft = console.drafts.get(self.draft_name, self.defaults())
+        self.checked = Checked(None, {}, {})
+        self.sending = False
+        self.existing: tuple[ObjectKind, str] | None = None
+        self.crumb = self.heading
+
+    # --- what a form gives ---------------------------------------------------------------
+
+    def path(self) -> str:
+        raise NotImplementedError
+
+    def defaults(self) -> dict[str, str]:
+        return {}
+
+    def fixed(self, values: Mapping[str, str]) -> dict[str, Any]:
+        """Values sent as they are (ids chosen elsewhere)."""
+        return {}
+
+    def rules(self, body: dict[str, Any], values: Mapping[str, str]) -> dict[str, str]:
+        return {}
+
+    def summary(self, body: dict[str, Any]) -> str:
+        """One line naming what is about to be written (the confirmation's text)."""
+        return f"{self.method} {self.path()}"
+
+    def confirmation_word(self, body: dict[str, Any]) -> str:
+        """What LIVE mode asks the person to type: the bill's reference, else ``yes``."""
+        return str(body.get("external_reference") or "yes")
+
+    def done(self, sent: Sent) -> None:
+        """After success: open what was made or changed (in place of the form)."""
+        from moment_tui.ui.navigate import detail_screen
+
+        self.app.switch_screen(detail_screen(self.console, sent.obj.KIND, sent.obj.id))
+
+    # --- layout ---------------------------------------------------------------------------
+
+    def compose_body(self) -> ComposeResult:
+        values = self.draft.values
+        with VerticalScroll(id="form"):
+            yield Static(self.heading, classes="form-title", markup=False)
+            for index, section in enumerate(self.sections):
+                if section.title:
+                    yield Static(section.title, classes=f"form-section s{index}", markup=False)
+                for spec in section.fields:
+                    field = FormField(
+                        spec, values.get(spec.path, ""), values.get(f"{spec.path}#label", "")
+                    )
+                    field.add_class(f"s{index}")
+                    yield field
+            yield Static("", id="form-status", markup=False)
+            yield Static("", id="form-preview", markup=False)
+
+    def on_mount(self) -> None:
+        self.query_one("#form-preview").display = False
+        self._recheck()
+        fields = [f for f in self.query(FormField) if f.display]
+        if fields:
+            fields[0].control.focus()
+
+    # --- as you type ---------------------------------------------------------------------
+
+    def _fields(self) -> list[FormField]:
+        return list(self.query(FormField))
+
+    def _values(self) -> dict[str, str]:
+        return {f.spec.path: f.value for f in self._fields()}
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        field = self._field_of(event.input)
+        if field is None:
+            return
+        field.touched = True
+        if field.spec.kind == "pick":
+            field.unpick()
+            self.search(field, event.value)
+        self._recheck()
+
+    def on_select_changed(self, event: Select.Changed) -> None:
+        self._recheck()
+
+    def on_descendant_focus(self, event: events.DescendantFocus) -> None:
+        self._recheck()  # the focused field shows its hint
+
+    def on_form_field_picked(self, event: FormField.Picked) -> None:
+        self._recheck()
+        self.focus_next()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        """Enter: in a pick field, take the first match; elsewhere, the next field."""
+        field = self._field_of(event.input)
+        if field is not None and field.spec.kind == "pick":
+            first = field.first_match()
+            if first is not None:
+                field.pick(*first)
+                return
+        self.focus_next()
+
+    def on_key(self, event: events.Key) -> None:
+        """↓ in a pick field goes to its matches."""
+        focused = self.focused
+        if event.key == "down" and isinstance(focused, Input):
+            field = self._field_of(focused)
+            if field is not None and field.spec.kind == "pick" and field.focus_matches():
+                event.stop()
+
+    def _field_of(self, widget: Any) -> FormField | None:
+        for node in widget.ancestors_with_self:
+            if isinstance(node, FormField):
+                return node
+        return None
+
+    @work(group="form-search", exclusive=True, exit_on_error=False)
+    async def search(self, field: FormField, text: str) -> None:
+        if len(text.strip()) < 1:
+            field.show_matches([])
+            return
+        matches = await self.console.queries.search(text, field.spec.pick)
+        field.show_matches(matches)
+
+    def _recheck(self) -> None:
+        values = self._values()
+        for field in self._fields():
+            self.draft.values[field.spec.path] = field.value
+            if field.spec.kind == "pick":
+                self.draft.values[f"{field.spec.path}#label"] = field.picked_label
+        for index, section in enumerate(self.sections):
+            shown = section.when(values)
+            for node in self.query(f".s{index}"):
+                node.display = shown
+        self.checked = check(
+            self.sections, values, self.model, fixed=self.fixed(values), rules=self.rules
+        )
+        shown_paths = {spec.path for spec in visible_fields(self.sections, values)}
+        for field in self._fields():
+            path = field.spec.path
+            if path in shown_paths:
+                field.show(self.checked.errors.get(path), self.checked.notes.get(path))
+        whole = self.checked.errors.get("")
+        if whole and any(f.touched for f in self._fields()):
+            self.say(whole, error=True)
+        elif not self.sending:
+            self.say("")
+        self._show_preview()
+
+    def say(self, text: str, *, error: bool = False) -> None:
+        status = self.query_one("#form-status", Static)
+        status.set_class(error, "-error")
+        status.update(text)
+
+    # --- preview --------------------------------------------------------------------------
+
+    def action_preview(self) -> None:
+        preview = self.query_one("#form-preview")
+        preview.display = not preview.display
+        self._show_preview()
+        if preview.display:
+            self.query_one("#form", VerticalScroll).scroll_end(animate=False)
+
+    def _show_preview(self) -> None:
+        preview = self.query_one("#form-preview", Static)
+        if not preview.display:
+            return
+        preview.update(self.preview_text())
+
+    def preview_text(self) -> str:
+        from moment_tui.api.curl import curl_command
+        from moment_tui.ui.modals.copy import KEY_LABEL
+
+        body = self.checked.body
+        if body is None:
+            values = self._values()
+            body = check(self.sections, values, self.model, fixed=self.fixed(values)).body
+        shown = body if body is not None else {"(not valid yet)": True}
+        client = self.console.runtime.client
+        base = client.base_url if client is not None else "https://api.momentpay.net"
+        key = self.draft.idempotency_key if self.method == "POST" else None
+        curl = curl_command(
+            self.method, base, self.path(), body=shown, idempotency_key=key, key_label=KEY_LABEL
+        )
+        return (
+            f"Request · {self.method} {self.path()}\n{json.dumps(shown, indent=2)}\n\ncurl\n{curl}"
+        )
+
+    # --- sending --------------------------------------------------------------------------
+
+    def action_send(self) -> None:
+        if self.sending:
+            return
+        if self.console.read_only:
+            self.say("Read-only (--read-only): this console sends no writes.", error=True)
+            return
+        for field in self._fields():
+            field.touched = True
+        self._recheck()
+        body = self.checked.body
+        if body is None:
+            bad = [f for f in self._fields() if f.display and f.has_class("-error")]
+            if bad:
+                bad[0].control.focus()
+            self.say(f"{len(self.checked.errors)} field(s) to fix before sending.", error=True)
+            return
+        if self.console.settings.is_live:
+            from moment_tui.ui.modals.confirm_write import ConfirmWrite
+
+            word = self.confirmation_word(body)
+            preview = self.preview_text()
+            self.app.push_screen(
+                ConfirmWrite(self.summary(body), preview, word),
+                lambda ok: self._send(body) if ok else self.say("Not sent."),
+            )
+            return
+        self._send(body)
+
+    def _send(self, body: dict[str, Any]) -> None:
+        self.sending = True
+        again = self.draft.sent
+        self.say("Sending again with the same Idempotency-Key …" if again else "Sending …")
+        self.send(body)
+
+    @work(group="form-send", exclusive=True, exit_on_error=False)
+    async def send(self, body: dict[str, Any]) -> None:
+        from moment_tui.ui.forms.submit import Refused, send
+
+        key = self.draft.idempotency_key if self.method == "POST" else None
+        self.draft.sent = True
+        typed = {path: value for path, value in self._values().items() if value}
+        try:
+            sent = await send(
+                self.console,
+                self.method,
+                self.path(),
+                body,
+                self.kind,
+                idempotency_key=key,
+                references=typed,
+            )
+        except Refused as exc:
+            self.sending = False
+            self.refused(exc)
+            return
+        self.sending = False
+        self.console.drafts.forget(self.draft_name)
+        self.draft.sent = False
+        replay = " — sent again safely: Moment answered the first attempt" if sent.replayed else ""
+        self.notify(f"{self.done_text(sent)}{replay}", timeout=6)
+        self.done(sent)
+
+    def done_text(self, sent: Sent) -> str:
+        verb = "Created" if self.method == "POST" else "Saved"
+        return f"{verb} {sent.obj.KIND} {sent.obj.external_reference}"
+
+    def refused(self, exc: Any) -> None:
+        """The API's errors beside their fields; the whole problem in the status line."""
+        self.existing = exc.existing
+        paths = {f.spec.path: f for f in self._fields()}
+        for path, message in exc.fields.items():
+            field = paths.get(path)
+            if field is not None:
+                field.touched = True
+                field.show(message)
+        tail = ""
+        if exc.existing is not None:
+            tail = f" Ctrl+O opens the {exc.existing[0]} that has it."
+        elif exc.timed_out:
+            tail = " Ctrl+S sends it again (safely)."
+        self.say(f"{exc.message}{tail}", error=True)
+        bad = [paths[p] for p in exc.fields if p in paths]
+        if bad:
+            bad[0].control.focus()
+
+    def action_open_existing(self) -> None:
+        """After a 409: open the object that already has the external reference."""
+        if self.existing is None:
+            return
+        self.open_existing(*self.existing)
+
+    @work(group="form-open", exclusive=True, exit_on_error=False)
+    async def open_existing(self, kind: ObjectKind, reference: str) -> None:
+        from moment_tui.api.errors import MomentError
+        from moment_tui.ui.navigate import open_detail
+        from moment_tui.ui.queries import NotFoundAnywhere, Unavailable
+
+        try:
+            found = await self.console.queries.resolve(reference)
+        except (MomentError, NotFoundAnywhere, Unavailable) as exc:
+            self.say(f"Could not open {reference}: {exc}", error=True)
+            return
+        open_detail(self.app, self.console, found.entry.obj.KIND, found.entry.obj.id)
