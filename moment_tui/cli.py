@@ -17,7 +17,7 @@ import getpass
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from moment_tui.commands import bulk, sandbox, webhooks
+from moment_tui.commands import bulk, doctor, sandbox, serve, webhooks
 from moment_tui.commands.base import (
     EXIT_FAILED,
     EXIT_OK,
@@ -79,6 +79,8 @@ def build_parser() -> argparse.ArgumentParser:
     sandbox.register(sub)
     webhooks.register(sub)
     bulk.register(sub)
+    doctor.register(sub)
+    serve.register(sub)
 
     auth = sub.add_parser("auth", help="show where credentials come from")
     add_version(auth)
@@ -153,8 +155,9 @@ def console_flags(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def cmd_console(args: argparse.Namespace, io: Io) -> int:
-    # Without a terminal the app would write kilobytes of escape codes into a pipe.
-    if not (io.stdin.isatty() and io.stdout.isatty()):
+    # Without a terminal the app would write kilobytes of escape codes into a pipe;
+    # under `moment-tui serve` (Textual's web driver) the pipes are the terminal.
+    if not (serve.web_driver_session(io.env) or (io.stdin.isatty() and io.stdout.isatty())):
         raise UsageError(NEEDS_A_TERMINAL)
     settings = io.settings()
     from moment_tui.ui.factory import create_app
@@ -272,9 +275,15 @@ def _env_wins_note(io: Io, names: Sequence[SecretName]) -> None:
 def cmd_auth_status(args: argparse.Namespace, io: Io) -> int:
     settings = io.settings()
     key = settings.api_key
+    url, url_source = settings.api_url, settings.sources.get("api_url", "default")
+    if settings.mode == "sandbox":  # the URL is not used: say when it would be
+        applies = "without --sandbox" if key is not None else "only with a key"
+        api = ("API", f"the embedded sandbox; {url} ({url_source}) applies {applies}")
+    else:
+        api = ("API URL", f"{url}  ({url_source})")
     rows = [
         ("Mode", _mode_text(settings)),
-        ("API URL", f"{settings.api_url}  ({settings.sources.get('api_url', 'default')})"),
+        api,
         ("API key", f"{key or '(none)'}  ({settings.sources.get('api_key')})"),
     ]
     secrets = settings.webhook_secrets

@@ -52,7 +52,11 @@ def register(sub: Any) -> None:
     command.add_argument("file", type=_file_path, metavar="FILE")
     command.add_argument("--currency", default="ZAR", help="currency of the amounts (ZAR)")
     command.add_argument(
-        "--date", type=_date, metavar="YYYY-MM-DD", help="the file's as-of date (default: name)"
+        "--date",
+        type=_date,
+        metavar="YYYY-MM-DD",
+        help="the file's as-of date (default: taken from the file name, as 2024-06-01 in "
+        "za_acme_dailyfile_2024-06-01.csv; today if the name has no date)",
     )
     command.add_argument("--dry-run", action="store_true", help="validate only; send nothing")
     command.add_argument("--json", action="store_true", help="print the report as JSON")
@@ -191,10 +195,17 @@ def _show(report: ImportReport, args: argparse.Namespace, io: Io) -> int:
                 io.out(f"line {result.line_number}: {result.note}")
         io.out(report.summary())
     if report.errors or report.stopped:
-        # The one line on stderr that every failing command gives (the rows are data).
-        io.err(f"{PROG}: import: {report.summary()}")
+        # The one line on stderr that every failing command gives (the rows are data),
+        # unless the summary just went to the same screen: on a terminal, say it once.
+        if args.json or not _one_screen(io):
+            io.err(f"{PROG}: import: {report.summary()}")
         return EXIT_FAILED
     return EXIT_OK
+
+
+def _one_screen(io: Io) -> bool:
+    """Do stdout and stderr both show on a terminal (so a line on each shows twice)?"""
+    return io.stdout.isatty() and io.stderr.isatty()
 
 
 def _as_json(report: ImportReport) -> dict[str, Any]:

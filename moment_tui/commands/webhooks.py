@@ -36,6 +36,9 @@ if TYPE_CHECKING:  # the listener, HTTP client and stores load when a command ru
     from moment_tui.webhooks.outbound import SendResult
 
 
+EVENTS_LIMIT = 20  # deliveries `events` shows unless --limit says otherwise
+
+
 def register(sub: Any) -> None:
     listen = sub.add_parser(
         "listen",
@@ -80,7 +83,13 @@ def register(sub: Any) -> None:
 
     events = sub.add_parser("events", help="read (and replay) the webhook event log")
     add_version(events)
-    events.add_argument("--limit", type=positive_int, default=20, metavar="N")
+    events.add_argument(
+        "--limit",
+        type=positive_int,
+        default=EVENTS_LIMIT,
+        metavar="N",
+        help=f"show the newest N deliveries (default {EVENTS_LIMIT})",
+    )
     events.add_argument("--json", action="store_true", help="one JSON object per line")
     events.set_defaults(handler=cmd_events)
     events_sub = events.add_subparsers(dest="events_command", metavar="COMMAND")
@@ -248,13 +257,16 @@ def cmd_events(args: argparse.Namespace, io: Io) -> int:
 
     settings = io.settings()
 
-    def read(conn: sqlite3.Connection) -> tuple[list[Delivery], dict[int, Application]]:
+    def read(conn: sqlite3.Connection) -> tuple[list[Delivery], dict[int, Application], int]:
         rows = eventlog.latest(conn, limit=args.limit)
         apps = applications.for_deliveries(conn, [d.seq for d in rows]) if args.json else {}
-        return rows, apps
+        total = len(rows)
+        if total == args.limit and not args.json:  # perhaps more: the note says how many
+            total = int(conn.execute("SELECT COUNT(*) FROM deliveries").fetchone()[0])
+        return rows, apps, total
 
-    nothing: tuple[list[Delivery], dict[int, Application]] = ([], {})
-    rows, apps = read_workspace(settings, read, missing=nothing)
+    nothing: tuple[list[Delivery], dict[int, Application], int] = ([], {}, 0)
+    rows, apps, total = read_workspace(settings, read, missing=nothing)
     for delivery in reversed(rows):
         if args.json:
             item = report.as_json(delivery)
@@ -263,9 +275,13 @@ def cmd_events(args: argparse.Namespace, io: Io) -> int:
             io.out(json.dumps(item, separators=(",", ":"), ensure_ascii=False))
         else:
             io.out(f"#{delivery.seq:<6} {report.line(delivery, from_log=True)}")
-    if not rows and not args.json:
+    if args.json:  # stdout is the data and stderr stays quiet: scripts pass --limit
+        return EXIT_OK
+    if not rows:
         path = workspace_path(settings.data_dir, settings.mode, settings.api_url)
         io.err(f"No deliveries yet in {path}")
+    elif total > len(rows):
+        io.err(f"Showing the last {len(rows)} of {total} deliveries (--limit N for more).")
     return EXIT_OK
 
 

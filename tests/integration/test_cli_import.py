@@ -261,6 +261,24 @@ def test_read_only_from_the_config_file_is_named(
     assert recorded == []
 
 
+def test_on_a_terminal_the_summary_of_a_failed_import_shows_once() -> None:
+    summary = "9 rows: 6 valid, 3 with errors (dry run: nothing sent)"
+    code, out, err = run_io("import", str(GOOD_AND_BAD), "--dry-run", env={}, tty=True)
+    assert code == 1
+    assert out.splitlines()[-1] == summary
+    assert err == ""  # stdout and stderr are one screen: not a second copy
+    # stdout on the terminal, stderr to a log: the log still gets the one-line reason.
+    out_tty, err_log = TtyStringIO(), StringIO()
+    io = Io(stdout=out_tty, stderr=err_log, stdin=TtyStringIO(), env={})
+    assert cli.main(["import", str(GOOD_AND_BAD), "--dry-run"], io=io) == 1
+    assert out_tty.getvalue().splitlines()[-1] == summary
+    assert err_log.getvalue() == f"moment-tui: import: {summary}\n"
+    # --json on a terminal: the report is data, the reason for exit 1 a message.
+    code, out, err = run_io("import", str(GOOD_AND_BAD), "--dry-run", "--json", env={}, tty=True)
+    assert (code, json.loads(out)["summary"]) == (1, summary)
+    assert err == f"moment-tui: import: {summary}\n"
+
+
 def test_read_only_still_allows_a_dry_run() -> None:
     code, out, _ = run_io("--read-only", "import", str(GOOD_AND_BAD), "--dry-run", env={})
     assert code == 1  # rows with errors

@@ -32,6 +32,7 @@ from moment_tui.cli import main
 from moment_tui.commands.base import Io
 from moment_tui.config import default_data_dir
 from moment_tui.secrets import mask
+from moment_tui.store.eventlog import Incoming
 from moment_tui.store.workspace import Workspace, workspace_path
 from moment_tui.webhooks.outbound import amount_applied_event
 from moment_tui.webhooks.signing import new_message_id, new_webhook_secret
@@ -555,6 +556,51 @@ def test_events_on_an_empty_log() -> None:
     code, stdout, stderr = cli("events")
     assert (code, stdout) == (0, "")
     assert stderr.startswith("No deliveries yet in ")
+
+
+def log_rejected(count: int) -> None:
+    """Put ``count`` rejected deliveries in this test's own (sandbox) event log."""
+    workspace = Workspace(workspace_path(default_data_dir(), "sandbox", DEFAULT_BASE_URL))
+    try:
+        for i in range(count):
+            workspace.record_sync(
+                Incoming(
+                    received_at="2025-06-18T08:45:00.000Z",
+                    remote="127.0.0.1",
+                    headers={"webhook-id": f"msg_more{i}"},
+                    body=b"{}",
+                    body_size=2,
+                    verified=False,
+                    reason="no_matching_signature",
+                    message="rejected: no_matching_signature",
+                    status=401,
+                    webhook_id=f"msg_more{i}",
+                )
+            )
+    finally:
+        workspace.close()
+
+
+def test_events_says_when_it_shows_only_the_newest() -> None:
+    log_rejected(21)
+    code, stdout, stderr = cli("events")
+    assert code == 0
+    assert len(stdout.splitlines()) == 20  # the stated default
+    assert stdout.splitlines()[-1].startswith("#21 ")
+    assert stderr == "Showing the last 20 of 21 deliveries (--limit N for more).\n"
+    code, stdout, stderr = cli("events", "--limit", "2")
+    assert (code, len(stdout.splitlines())) == (0, 2)
+    assert stderr == "Showing the last 2 of 21 deliveries (--limit N for more).\n"
+    # Everything shown: nothing to say.
+    code, stdout, stderr = cli("events", "--limit", "21")
+    assert (code, len(stdout.splitlines()), stderr) == (0, 21, "")
+    # --json: stdout is only the data, and stderr stays quiet for the script.
+    code, stdout, stderr = cli("events", "--limit", "2", "--json")
+    assert (code, stderr) == (0, "")
+    assert [json.loads(line)["webhook_id"] for line in stdout.splitlines()] == [
+        "msg_more19",
+        "msg_more20",
+    ]
 
 
 def test_reading_the_log_of_a_fresh_machine_creates_nothing(

@@ -115,6 +115,8 @@ COMMANDS = [
     ["events"],
     ["events", "replay"],
     ["import"],
+    ["doctor"],
+    ["serve"],
 ]
 
 
@@ -154,14 +156,21 @@ HELP_TEXT = {
         "--to URL",
         "--tamper",
     ],
-    "events": ["replay re-send a stored delivery", "--limit N"],
+    "events": [
+        "replay re-send a stored delivery",
+        "--limit N show the newest N deliveries (default 20)",
+    ],
     "events replay": ["Re-send a stored delivery:", "the delivery's number or webhook-id"],
     "import": [
         "Validate every row of a bulk-upload CSV",
         "Exit 1 if any row had errors.",
+        "--date YYYY-MM-DD the file's as-of date (default: taken from the file name, as "
+        "2024-06-01 in za_acme_dailyfile_2024-06-01.csv; today if the name has no date)",
         "--dry-run",
         "--yes",
     ],
+    "doctor": ["Check the API key, the API, the webhook secret", "--public-url URL", "--json"],
+    "serve": ["Serve the console as a web page", "'Serving the console at", "--host HOST"],
 }
 
 
@@ -561,7 +570,8 @@ def test_auth_status_with_nothing(run: Run) -> None:
     assert run("auth", "status") == 0
     assert run.out.splitlines() == [
         "Mode            sandbox (no API key: the console runs on the embedded sandbox)",
-        "API URL         https://api.momentpay.net  (default)",
+        "API             the embedded sandbox; https://api.momentpay.net (default) applies "
+        "only with a key",
         "API key         (none)  (not stored)",
         "Webhook secret  (none)  (not stored)",
     ]
@@ -805,7 +815,8 @@ def test_top_level_flags_apply_to_auth_status(run: Run) -> None:
     assert run(*argv, env={"MOMENT_API_URL": "https://env.test"}) == 0
     assert run.out.splitlines() == [
         "Mode            sandbox (no API key: the console runs on the embedded sandbox)",
-        "API URL         https://x.test:8080  (--api-url)",
+        "API             the embedded sandbox; https://x.test:8080 (--api-url) applies only "
+        "with a key",
         "API key         (none)  (not stored)",
         "Webhook secret  (none)  (not stored)",
         "Read-only       yes: writes to the API are refused  (--read-only)",
@@ -815,11 +826,26 @@ def test_top_level_flags_apply_to_auth_status(run: Run) -> None:
 
 def test_top_level_sandbox_flag_applies_to_auth_status(run: Run) -> None:
     assert run("--sandbox", "auth", "status", env={"MOMENT_API_KEY": LIVE_KEY}) == 0
-    assert run.out.splitlines()[0] == (
+    assert run.out.splitlines()[:2] == [
         "Mode            sandbox (--sandbox: the console runs on the embedded sandbox; "
-        "the key is unused)"
-    )
+        "the key is unused)",
+        "API             the embedded sandbox; https://api.momentpay.net (default) applies "
+        "without --sandbox",
+    ]
     run.assert_secret_free()
+
+
+def test_auth_status_names_the_api_url_only_where_it_is_used(run: Run) -> None:
+    """In sandbox mode the configured URL is not used (the sandbox is); with a key the
+    URL row is as before."""
+    env = {"MOMENT_API_URL": "https://moment.example/"}
+    assert run("auth", "status", env=env) == 0
+    assert run.out.splitlines()[1] == (
+        "API             the embedded sandbox; https://moment.example (MOMENT_API_URL) "
+        "applies only with a key"
+    )
+    assert run("auth", "status", env={**env, "MOMENT_API_KEY": KEY}) == 0
+    assert run.out.splitlines()[1] == "API URL         https://moment.example  (MOMENT_API_URL)"
 
 
 def test_io_settings_use_the_stored_flags_and_extra_flags_win(file_store: SecretStore) -> None:
