@@ -1,4 +1,4 @@
-"""``?``: the keys of the view underneath, with what each does, then the console's own."""
+"""``?``: the keys that work everywhere, then those of the view underneath."""
 
 from __future__ import annotations
 
@@ -12,24 +12,19 @@ from textual.widgets import Footer, Static
 
 from moment_tui.ui.present import Hanging
 
-# Keys Textual gives every screen, and the console's, named once for the list below.
-GLOBAL_KEYS = (
-    ("1 … 5", "Home, Customers, Accounts, Bills, Requests"),
-    ("g", "Go to: open any id or external reference"),
-    ("Ctrl+P", "the command palette: every action, by name"),
-    ("Esc", "back (to the screen before, within a view)"),
-    ("?", "these keys"),
-    ("q", "quit"),
+EVERYWHERE = (
+    "Everywhere  g Go to (any id or reference) · 1-5 Home, Customers, Accounts, Bills,"
+    " Requests · Ctrl+P every action · Esc back · q quit"
 )
 SKIP = frozenset({"ctrl+c", "q", "g", "question_mark", "escape", "1", "2", "3", "4", "5"})
 # Textual's own keys on every widget (scrolling, focus, copying a selection, its quit
-# and palette): named once in GLOBAL_KEYS, or not worth a line.
+# and palette): named once in EVERYWHERE, or not worth a line.
 INTERNAL = ("scroll_", "page_", "focus_", "copy_text", "quit", "command_palette", "cursor_")
 MOVE_KEYS = "↑ ↓  j / k  PgUp PgDn  Home End"
 
 
 def keys_text(screen: Screen[object]) -> str:
-    """The screen's keys, each once, then the keys that work everywhere."""
+    """The keys that work everywhere, then the screen's own, each once."""
     lines = [f"Keys · {getattr(screen, 'crumb', '') or 'this view'}", ""]
     extra = dict(getattr(screen, "EXTRA_KEYS", ()))
     covered = {part.strip() for keys in extra for part in keys.split(" / ")}
@@ -51,9 +46,11 @@ def keys_text(screen: Screen[object]) -> str:
     if moves:
         rows.insert(0, (MOVE_KEYS, "move (j / k like the arrows)"))
     rows += list(extra.items())
-    width = max((len(k) for k, _ in [*rows, *GLOBAL_KEYS]), default=4) + 2
+    width = max((len(k) for k, _ in rows), default=4) + 2
+    # The keys that work everywhere first, on two lines: at 80x24 they must show
+    # without scrolling (Go to above all).
+    lines[1:1] = [EVERYWHERE, ""]
     lines += [f"  {k.ljust(width)}{text}" for k, text in rows]
-    lines += ["", "Everywhere", *[f"  {k.ljust(width)}{text}" for k, text in GLOBAL_KEYS]]
     return "\n".join(lines)
 
 

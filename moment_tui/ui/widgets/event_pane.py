@@ -16,6 +16,7 @@ import time
 from collections import OrderedDict
 from typing import TYPE_CHECKING, ClassVar, Final
 
+from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
 from textual import work
@@ -197,7 +198,9 @@ class EventPane(Widget, Follows, can_focus=True):
         base = self.rich_style + style
         text.style = base  # under the columns' own colours
         text.end = ""
-        return Strip(text.render(self.app.console)).crop_extend(0, width, base)
+        # Every segment styled: Textual's NO_COLOR filter reads each segment's style.
+        segments = [Segment(t, s or base) for t, s, _ in text.render(self.app.console)]
+        return Strip(segments).crop_extend(0, width, base)
 
     @staticmethod
     def _header(width: int) -> Text:
