@@ -28,7 +28,9 @@ from moment_tui.store.schema import SHORT_SEARCH as SHORT_SEARCH
 from moment_tui.store.schema import TABLE as TABLE
 from moment_tui.store.schema import select_in
 
-Source = Literal["created", "looked_up", "listed", "imported", "webhook", "refetched", "applied"]
+Source = Literal[
+    "created", "changed", "looked_up", "listed", "imported", "webhook", "refetched", "applied"
+]
 NO_DUE_DATE: Final = "9999-12-31"
 
 ObjT = TypeVar("ObjT", Customer, Account, Bill)

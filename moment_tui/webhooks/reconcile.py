@@ -67,7 +67,9 @@ MAX_REFRESHED_BILLS: Final = 100  # of an unknown holder's known open bills, re-
 RETRY_SECONDS: Final = 30.0  # when idle this long, retry events a failure left unapplied
 # Sources of catalogue copies the API gave other than the confirmer's re-fetches (a
 # "webhook" copy is an unknown target's fetch, maybe by another process's reconciler).
-LEARNED_ELSEWHERE: Final = frozenset({"created", "looked_up", "listed", "imported", "webhook"})
+LEARNED_ELSEWHERE: Final = frozenset(
+    {"created", "changed", "looked_up", "listed", "imported", "webhook"}
+)
 API_PAUSE: Final = 5.0  # after the API failed, seconds before unknown targets are asked for
 NO_API: Final = "not in the catalogue, and there is no API to fetch it from"
 

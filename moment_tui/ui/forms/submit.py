@@ -50,6 +50,7 @@ class Refused(Exception):
         timed_out: bool = False,
         existing: tuple[ObjectKind, str] | None = None,
         status: int | None = None,
+        settled: bool = False,
     ) -> None:
         super().__init__(message)
         self.message = message
@@ -57,6 +58,16 @@ class Refused(Exception):
         self.timed_out = timed_out  # it may have arrived: send again with the same key
         self.existing = existing  # (kind, external reference) that already has it
         self.status = status
+        self.settled = settled  # a definite no: nothing made; a corrected request needs a new key
+
+
+def settled(error: ApiError) -> bool:
+    """The API refused the request itself (4xx): nothing was made, and the answer is
+    kept for its Idempotency-Key. Not a 5xx (part of it may have been done), nor a
+    problem with the key (in flight: the first attempt may still succeed; reused: an
+    earlier attempt's fate is unknown), which keep the key."""
+    about = f"{error.type or ''} {error.title} {error.detail or ''}".lower()
+    return 400 <= error.status < 500 and "idempotency" not in about
 
 
 def field_errors_of(error: ApiError) -> dict[str, str]:
@@ -77,9 +88,9 @@ def field_errors_of(error: ApiError) -> dict[str, str]:
     return found
 
 
-def _owner(path: str) -> ObjectKind:
-    """Which kind of object a field path belongs to: ``account.customer.x`` → customer."""
-    kind: ObjectKind = "bill"
+def _owner(path: str, kind: ObjectKind) -> ObjectKind:
+    """Which kind of object a field path belongs to, in a form that makes ``kind``:
+    ``account.customer.x`` → customer; a top-level field is the form's own object."""
     for part in path.split(".")[:-1]:
         kind = KIND_OF_PATH.get(part, kind)
     return kind
@@ -89,7 +100,7 @@ async def send(
     console: Console,
     method: str,
     path: str,
-    body: dict[str, Any],
+    body: dict[str, Any] | None,
     kind: ObjectKind,
     *,
     idempotency_key: str | None = None,
@@ -98,7 +109,7 @@ async def send(
     """Send one write and keep what it made or changed; raises :class:`Refused`.
 
     ``references`` maps field paths to what was typed there, to name the object a
-    409 says already has that external reference."""
+    409 says already has that external reference. ``body`` None sends none (a void)."""
     from moment_tui.api.errors import (
         ApiError,
         Conflict,
@@ -106,7 +117,7 @@ async def send(
         ReadOnlyRefused,
         RequestTimeout,
     )
-    from moment_tui.api.models import MODEL_FOR
+    from moment_tui.api.models import COLLECTION, MODEL_FOR
 
     client = console.runtime.client
     workspace = console.runtime.workspace
@@ -129,15 +140,20 @@ async def send(
             if field_path.endswith("external_reference") and references:
                 typed = references.get(field_path)
                 if typed:
-                    existing = (_owner(field_path), typed)
+                    existing = (_owner(field_path, kind), typed)
         raise Refused(
-            f"{exc.title}: {exc.detail or ''}".strip(": "), fields, existing=existing, status=409
+            f"{exc.title}: {exc.detail or ''}".strip(": "),
+            fields,
+            existing=existing,
+            status=409,
+            settled=settled(exc),
         ) from None
     except ApiError as exc:
         raise Refused(
             f"{exc.status} {exc.title}: {exc.detail or ''}".strip(": "),
             field_errors_of(exc),
             status=exc.status,
+            settled=settled(exc),
         ) from None
     except MomentError as exc:
         raise Refused(str(exc), timed_out=True) from None
@@ -146,7 +162,9 @@ async def send(
         obj = model.model_validate(response.body)
     except Exception:
         raise Refused(f"{method} {path}: the answer is not a {kind}") from None
-    await workspace.remember([obj], "created")
+    # A POST to a collection made it; a PATCH (or a void) changed what was there.
+    made = method == "POST" and path.rstrip("/") == COLLECTION[kind]
+    await workspace.remember([obj], "created" if made else "changed")
     # A bill or account created with a new customer (or account) inside it: those are
     # new too, and the catalogue should know them by name, not only by id.
     for holder, holder_id in (

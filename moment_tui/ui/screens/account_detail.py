@@ -35,7 +35,10 @@ if TYPE_CHECKING:
 class AccountDetail(DetailScreen):
     kind: ClassVar[ObjectKind] = "account"
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("o", "open_customer", "Open customer"),
+        Binding("o", "open_customer", "Customer"),
+        Binding("e", "edit", "Edit", tooltip="Change name, balance or metadata (PATCH)"),
+        Binding("n", "new_bill", "New bill", tooltip="A bill on this account"),
+        Binding("p", "pay", "Pay", tooltip="Simulate a payment: account or customer"),
     ]
 
     def compose_detail(self) -> ComposeResult:

@@ -68,8 +68,19 @@ class BillDetail(DetailScreen):
     kind: ClassVar[ObjectKind] = "bill"
     TIMELINE: ClassVar[str] = "Payments · {payments}"
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("o", "open_customer", "Open customer"),
-        Binding("a", "open_account", "Open account"),
+        Binding("o", "open_customer", "Customer"),
+        Binding("a", "open_account", "Account"),
+        Binding(
+            "e", "edit", "Edit metadata", show=False, tooltip="Add or change metadata keys (PATCH)"
+        ),
+        Binding("m", "record_payment", "Record", tooltip="Record a payment: the new total paid"),
+        Binding("v", "void", "Void", tooltip="Void the bill: irreversible"),
+        Binding(
+            "p", "pay", "Pay", show=False, tooltip="Simulate a payment: bill, account or customer"
+        ),
+        Binding(
+            "l", "present", "Pay link", show=False, tooltip="Copy the sandbox's bill page link"
+        ),
     ]
 
     def compose_detail(self) -> ComposeResult:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, ClassVar
 
+from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Static
 
@@ -32,6 +33,11 @@ if TYPE_CHECKING:
 
 class CustomerDetail(DetailScreen):
     kind: ClassVar[ObjectKind] = "customer"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("e", "edit", "Edit", tooltip="Change name, email, phone, balance or metadata"),
+        Binding("n", "new_bill", "New bill", tooltip="A bill on this customer"),
+        Binding("p", "pay", "Pay", tooltip="Simulate a payment to this customer"),
+    ]
 
     def compose_detail(self) -> ComposeResult:
         yield Static(id="fields", classes="fields")

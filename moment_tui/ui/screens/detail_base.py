@@ -29,6 +29,7 @@ from textual.widget import Widget
 from textual.widgets import DataTable, Static
 
 from moment_tui.ui.present import bar, money
+from moment_tui.ui.privacy import masked_view
 from moment_tui.ui.screens.base import ConsoleScreen
 
 if TYPE_CHECKING:
@@ -40,6 +41,7 @@ if TYPE_CHECKING:
     from moment_tui.store.catalogue import Entry
     from moment_tui.store.eventlog import Delivery
     from moment_tui.ui.console import Console as MomentConsole
+    from moment_tui.ui.privacy import Privacy
     from moment_tui.ui.state import Change
 
 HIGHLIGHT_SECONDS: Final = 1.5
@@ -51,6 +53,7 @@ MONEY_FIELDS: Final = frozenset({"amount_due", "amount_paid", "amount_remaining"
 FIELD_NAMES: Final = {"amount_due": "due", "amount_paid": "paid", "amount_remaining": "remaining"}
 SOURCES: Final = {
     "created": "created from this console",
+    "changed": "changed from this console",
     "looked_up": "looked up from the API",
     "listed": "listed from the API",
     "imported": "imported (bulk upload)",
@@ -158,14 +161,15 @@ def status_text(status: str, due_date: str | None, today: dt.date) -> Text:
 
 
 def when(iso: str | None) -> str:
-    """``2026-11-01 09:14:03`` in local time, from a stored UTC timestamp."""
+    """``2026-11-01 09:14:03`` in UTC, as every time in the console is (deliveries,
+    requests): one clock on every screen, whatever the machine's time zone."""
     if not iso:
         return "—"
     try:
         at = dt.datetime.fromisoformat(iso.replace("Z", "+00:00"))
     except ValueError:
         return iso[:19]
-    return at.astimezone().strftime("%Y-%m-%d %H:%M:%S")
+    return at.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S")
 
 
 class Lines:
@@ -452,8 +456,8 @@ class DetailScreen(ConsoleScreen):
     :meth:`draw` and (when they show more than the object) :meth:`shown`."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("r", "refetch", "Re-fetch"),
-        Binding("c", "copy", "Copy"),
+        Binding("r", "refetch", "Re-fetch", show=False),
+        Binding("c", "copy", "Copy", show=False),
     ]
     # Textual declares it an instance variable (`ClassVar[…] | None`): not ClassVar here.
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (WIDE, "-wide")]  # noqa: RUF012
@@ -519,6 +523,10 @@ class DetailScreen(ConsoleScreen):
         self.reload()
 
     def changed(self, change: Change) -> None:
+        if "privacy" in change.topics and self.loaded is not None:
+            view = self.as_drawn(self.loaded)  # masked or not, at once: no reload
+            self.draw(view, None)
+            self._draw_timeline(view, None, lit=False)
         if "applications" in change.topics and change.touched & self.watched():
             self.reload()
 
@@ -589,8 +597,9 @@ class DetailScreen(ConsoleScreen):
         if before is None or problem is not None:  # "Loading …" or why it was not shown
             self.say("")
         self.set_crumb(label_of(loaded.obj))
-        self.draw(loaded, before)
-        self._draw_timeline(loaded, before)
+        view, was = self.as_drawn(loaded), None if before is None else self.as_drawn(before)
+        self.draw(view, was)
+        self._draw_timeline(view, was)
         if before is None:  # the first load only: later ones never move the focus
             self.refresh_bindings()  # o and a have something to open now
             for table in self.query(RowsTable):
@@ -628,7 +637,24 @@ class DetailScreen(ConsoleScreen):
 
     def _unlight_timeline(self) -> None:
         if self.loaded is not None and self.is_mounted:
-            self._draw_timeline(self.loaded, None, lit=False)
+            self._draw_timeline(self.as_drawn(self.loaded), None, lit=False)
+
+    # --- personal data (Ctrl+N masks it) ---------------------------------------------------
+
+    def as_drawn(self, loaded: Loaded) -> Loaded:
+        """``loaded`` as :meth:`draw` gets it: a customer's name, email and phone masked
+        while the mask is on. ``self.loaded`` keeps the real values (edits, copies)."""
+        if not self.console.state.masked:
+            return loaded
+        view: Loaded = masked_view(loaded)
+        return view
+
+    def crumb_shown(self, privacy: Privacy) -> str:
+        """The crumb is the object's name once loaded: a customer's is masked."""
+        name = getattr(self.loaded.obj, "name", None) if self.loaded is not None else None
+        if self.loaded is None or not name or self.crumb != name:
+            return self.crumb  # the id or reference it was opened by, or a reference
+        return privacy.label(self.loaded.obj.id, self.crumb)
 
     # --- r: re-fetch -----------------------------------------------------------------------
 
@@ -697,8 +723,41 @@ class DetailScreen(ConsoleScreen):
             choices.append(
                 ("curl", curl_command("GET", client.base_url, path, key_label=KEY_LABEL))
             )
-        what = f"{self.kind} {label_of(self.loaded.obj) if self.loaded else object_id}"
+        what = f"{self.kind} {self.crumb_shown(self.privacy)}"
         self.app.push_screen(CopyMenu(what, choices))
+
+    # --- writes (edit, new bill, void, record or simulate a payment, bill page) ----------------
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Write keys are gone under ``--read-only`` (and the sandbox's, off it)."""
+        from moment_tui.ui.screens.detail_writes import WRITES, allowed
+
+        if action in WRITES:
+            return allowed(self, action)
+        return super().check_action(action, parameters)
+
+    def _write(self, action: str) -> None:
+        from moment_tui.ui.screens.detail_writes import run
+
+        run(self, action)
+
+    def action_edit(self) -> None:
+        self._write("edit")
+
+    def action_new_bill(self) -> None:
+        self._write("new_bill")
+
+    def action_pay(self) -> None:
+        self._write("pay")
+
+    def action_void(self) -> None:
+        self._write("void")
+
+    def action_record_payment(self) -> None:
+        self._write("record_payment")
+
+    def action_present(self) -> None:
+        self._write("present")
 
     # --- drilling down ----------------------------------------------------------------------
 

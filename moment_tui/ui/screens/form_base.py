@@ -33,6 +33,9 @@ from moment_tui.ui.screens.base import ConsoleScreen
 from moment_tui.ui.widgets.form_field import FormField
 
 if TYPE_CHECKING:
+    from textual.screen import ModalScreen
+    from textual.widget import Widget
+
     from moment_tui.api.kinds import ObjectKind
     from moment_tui.ui.console import Console
     from moment_tui.ui.forms.drafts import Draft
@@ -69,6 +72,15 @@ class FormScreen(ConsoleScreen):
         self.checked = Checked(None, {}, {})
         self.sending = False
         self.existing: tuple[ObjectKind, str] | None = None
+        # The API's last refusal: a message per field path with the value it was
+        # about (shown until that field is changed), and the whole problem with the
+        # values it answered (in the status line until anything is changed).
+        self.refusal: dict[str, tuple[str, str]] = {}
+        self.refusal_text = ""
+        self.refused_values: dict[str, str] = {}
+        self._field_list: list[FormField] = []
+        self._sections_shown: dict[int, list[Widget]] = {}
+        self._said: tuple[str, bool] | None = None
         self.crumb = self.heading
 
     # --- what a form gives ---------------------------------------------------------------
@@ -94,6 +106,20 @@ class FormScreen(ConsoleScreen):
         """What LIVE mode asks the person to type: the bill's reference, else ``yes``."""
         return str(body.get("external_reference") or "yes")
 
+    def intro(self) -> str:
+        """Text under the heading (what the form does, what it cannot); none by default."""
+        return ""
+
+    def review(self, checked: Checked, values: Mapping[str, str]) -> Checked:
+        """A last look at the checked form before it is shown or sent (an edit form
+        keeps only what changed, and notes what it cannot do). As checked by default."""
+        return checked
+
+    def confirmation(self, body: dict[str, Any]) -> ModalScreen[bool] | None:
+        """Outside LIVE mode: a confirmation to show before sending (None: send at
+        once). LIVE mode always asks for typed confirmation (ConfirmWrite)."""
+        return None
+
     def done(self, sent: Sent) -> None:
         """After success: open what was made or changed (in place of the form)."""
         from moment_tui.ui.navigate import detail_screen
@@ -104,17 +130,23 @@ class FormScreen(ConsoleScreen):
 
     def compose_body(self) -> ComposeResult:
         values = self.draft.values
-        with VerticalScroll(id="form"):
+        # Not focusable itself: Tab and Shift+Tab go from field to field, never to the
+        # scroll container (a stop that shows nothing); a focused field scrolls into view.
+        with VerticalScroll(id="form", can_focus=False):
             yield Static(self.heading, classes="form-title", markup=False)
+            intro = self.intro()
+            if intro:
+                yield Static(intro, classes="form-intro", markup=False)
             for index, section in enumerate(self.sections):
                 if section.title:
                     yield Static(section.title, classes=f"form-section s{index}", markup=False)
                 for spec in section.fields:
-                    field = FormField(
-                        spec, values.get(spec.path, ""), values.get(f"{spec.path}#label", "")
+                    yield FormField(
+                        spec,
+                        values.get(spec.path, ""),
+                        values.get(f"{spec.path}#label", ""),
+                        classes=f"s{index}",  # given, not added: add_class restyles
                     )
-                    field.add_class(f"s{index}")
-                    yield field
             yield Static("", id="form-status", markup=False)
             yield Static("", id="form-preview", markup=False)
 
@@ -128,7 +160,18 @@ class FormScreen(ConsoleScreen):
     # --- as you type ---------------------------------------------------------------------
 
     def _fields(self) -> list[FormField]:
-        return list(self.query(FormField))
+        """The form's fields, found once composed (each keystroke re-checks them all:
+        a DOM query per use cost more than the check itself)."""
+        if not self._field_list:
+            self._field_list = list(self.query(FormField))
+        return self._field_list
+
+    def _section_nodes(self, index: int) -> list[Widget]:
+        """A section's title and fields, found once composed."""
+        nodes = self._sections_shown.get(index)
+        if not nodes:
+            nodes = self._sections_shown[index] = list(self.query(f".s{index}"))
+        return nodes
 
     def _values(self) -> dict[str, str]:
         return {f.spec.path: f.value for f in self._fields()}
@@ -138,7 +181,11 @@ class FormScreen(ConsoleScreen):
         if field is None:
             return
         field.touched = True
-        if field.spec.kind == "pick":
+        # A pick's input shows the chosen object's label (set on mount when restored or
+        # pre-filled, which posts Changed too): only other text is a new search.
+        if field.spec.kind == "pick" and not (
+            field.picked_label and event.value == field.picked_label
+        ):
             field.unpick()
             self.search(field, event.value)
         self._recheck()
@@ -150,8 +197,13 @@ class FormScreen(ConsoleScreen):
         self._recheck()  # the focused field shows its hint
 
     def on_form_field_picked(self, event: FormField.Picked) -> None:
+        """On to the field after the picked one. Not ``focus_next()``: a match chosen in
+        the list was focused, and that list is hidden now (out of the focus chain)."""
         self._recheck()
-        self.focus_next()
+        shown = [f for f in self._fields() if f.display]
+        if event.field in shown:
+            after = shown[shown.index(event.field) + 1 :]
+            (after[0].control if after else event.field.control).focus()
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         """Enter: in a pick field, take the first match; elsewhere, the next field."""
@@ -193,24 +245,34 @@ class FormScreen(ConsoleScreen):
                 self.draft.values[f"{field.spec.path}#label"] = field.picked_label
         for index, section in enumerate(self.sections):
             shown = section.when(values)
-            for node in self.query(f".s{index}"):
+            for node in self._section_nodes(index):
                 node.display = shown
-        self.checked = check(
-            self.sections, values, self.model, fixed=self.fixed(values), rules=self.rules
+        self.checked = self.review(
+            check(self.sections, values, self.model, fixed=self.fixed(values), rules=self.rules),
+            values,
         )
+        self.refusal = {p: mv for p, mv in self.refusal.items() if values.get(p, "") == mv[1]}
+        if self.refusal_text and values != self.refused_values:
+            self.refusal_text = ""
         shown_paths = {spec.path for spec in visible_fields(self.sections, values)}
         for field in self._fields():
             path = field.spec.path
             if path in shown_paths:
-                field.show(self.checked.errors.get(path), self.checked.notes.get(path))
+                error = self.checked.errors.get(path) or self.refusal.get(path, ("", ""))[0]
+                field.show(error or None, self.checked.notes.get(path))
         whole = self.checked.errors.get("")
         if whole and any(f.touched for f in self._fields()):
             self.say(whole, error=True)
+        elif self.refusal_text:
+            self.say(self.refusal_text, error=True)
         elif not self.sending:
             self.say("")
         self._show_preview()
 
     def say(self, text: str, *, error: bool = False) -> None:
+        if self._said == (text, error):
+            return  # every keystroke says again what is said: no layout for nothing
+        self._said = (text, error)
         status = self.query_one("#form-status", Static)
         status.set_class(error, "-error")
         status.update(text)
@@ -237,7 +299,8 @@ class FormScreen(ConsoleScreen):
         body = self.checked.body
         if body is None:
             values = self._values()
-            body = check(self.sections, values, self.model, fixed=self.fixed(values)).body
+            checked = check(self.sections, values, self.model, fixed=self.fixed(values))
+            body = self.review(checked, values).body
         shown = body if body is not None else {"(not valid yet)": True}
         client = self.console.runtime.client
         base = client.base_url if client is not None else "https://api.momentpay.net"
@@ -265,7 +328,11 @@ class FormScreen(ConsoleScreen):
             bad = [f for f in self._fields() if f.display and f.has_class("-error")]
             if bad:
                 bad[0].control.focus()
-            self.say(f"{len(self.checked.errors)} field(s) to fix before sending.", error=True)
+            # Kept as a refusal is (until the form changes): the focus moving to the
+            # first field to fix re-checks the form, which would wipe a line only said.
+            self.refusal_text = f"{len(self.checked.errors)} field(s) to fix before sending."
+            self.refused_values = self._values()
+            self._recheck()
             return
         if self.console.settings.is_live:
             from moment_tui.ui.modals.confirm_write import ConfirmWrite
@@ -277,10 +344,15 @@ class FormScreen(ConsoleScreen):
                 lambda ok: self._send(body) if ok else self.say("Not sent."),
             )
             return
+        ask = self.confirmation(body)
+        if ask is not None:
+            self.app.push_screen(ask, lambda ok: self._send(body) if ok else self.say("Not sent."))
+            return
         self._send(body)
 
     def _send(self, body: dict[str, Any]) -> None:
         self.sending = True
+        self.refusal, self.refusal_text = {}, ""
         again = self.draft.sent
         self.say("Sending again with the same Idempotency-Key …" if again else "Sending …")
         self.send(body)
@@ -304,6 +376,8 @@ class FormScreen(ConsoleScreen):
             )
         except Refused as exc:
             self.sending = False
+            if exc.settled:  # a corrected request is a new operation: a new key
+                self.draft.renew()
             self.refused(exc)
             return
         self.sending = False
@@ -321,17 +395,19 @@ class FormScreen(ConsoleScreen):
         """The API's errors beside their fields; the whole problem in the status line."""
         self.existing = exc.existing
         paths = {f.spec.path: f for f in self._fields()}
-        for path, message in exc.fields.items():
-            field = paths.get(path)
-            if field is not None:
-                field.touched = True
-                field.show(message)
+        # Kept (not only shown): moving the focus re-checks the form, which would
+        # otherwise wipe the API's words before they were read.
+        self.refused_values = values = self._values()
+        self.refusal = {p: (m, values.get(p, "")) for p, m in exc.fields.items() if p in paths}
+        for path in self.refusal:
+            paths[path].touched = True
         tail = ""
         if exc.existing is not None:
             tail = f" Ctrl+O opens the {exc.existing[0]} that has it."
         elif exc.timed_out:
             tail = " Ctrl+S sends it again (safely)."
-        self.say(f"{exc.message}{tail}", error=True)
+        self.refusal_text = f"{exc.message}{tail}"
+        self._recheck()
         bad = [paths[p] for p in exc.fields if p in paths]
         if bad:
             bad[0].control.focus()
@@ -346,11 +422,14 @@ class FormScreen(ConsoleScreen):
     async def open_existing(self, kind: ObjectKind, reference: str) -> None:
         from moment_tui.api.errors import MomentError
         from moment_tui.ui.navigate import open_detail
-        from moment_tui.ui.queries import NotFoundAnywhere, Unavailable
+        from moment_tui.ui.queries import Unavailable
 
+        # By its kind: references are unique per kind only, so a customer and a bill
+        # may share one (Go to's resolve would open the customer first).
+        queries = self.console.queries
         try:
-            found = await self.console.queries.resolve(reference)
-        except (MomentError, NotFoundAnywhere, Unavailable) as exc:
+            entry = await queries.entry(kind, reference) or await queries.fetch(kind, reference)
+        except (MomentError, Unavailable) as exc:
             self.say(f"Could not open {reference}: {exc}", error=True)
             return
-        open_detail(self.app, self.console, found.entry.obj.KIND, found.entry.obj.id)
+        open_detail(self.app, self.console, entry.obj.KIND, entry.obj.id)

@@ -1,0 +1,307 @@
+"""The writes a detail view offers, by key: edit, new bill, void, record a payment,
+simulate a payment (sandbox) and the bill's payment page (sandbox).
+
+Under ``--read-only`` none is offered: :func:`allowed` hides each key from the
+footer, the palette and ``?`` (and the key does nothing); off the sandbox the
+sandbox's two are hidden likewise. An action reached some other way says why it
+will not run (:func:`refusal`), as does one that the object's state forbids (a
+voided bill cannot change).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import TYPE_CHECKING, Any, Final
+
+from moment_tui.ui.present import money
+from moment_tui.ui.screens.detail_base import label_of
+
+if TYPE_CHECKING:
+    from moment_tui.api.models import Bill
+    from moment_tui.ui.modals.simulate_payment import PayTarget
+    from moment_tui.ui.screens.detail_base import DetailScreen
+
+WRITES: Final = frozenset({"edit", "new_bill", "pay", "void", "record_payment", "present"})
+SANDBOX_ONLY: Final = frozenset({"pay", "present"})
+READ_ONLY: Final = "Read-only (--read-only): this console sends no writes."
+VOIDED: Final = "{ref} is voided: a voided bill cannot be changed, paid or voided again."
+IRREVERSIBLE: Final = (
+    "Voiding is irreversible: the bill can no longer be paid or changed, and nothing "
+    "brings it back."
+)
+
+
+def allowed(screen: DetailScreen, action: str) -> bool:
+    """Whether the key is offered at all (False: gone from footer, palette and ``?``)."""
+    console = screen.console
+    if console.read_only:
+        return False
+    if action in SANDBOX_ONLY and not console.is_sandbox:
+        return False
+    return screen.loaded is not None
+
+
+def refusal(screen: DetailScreen, action: str) -> str | None:
+    """Why ``action`` will not run now; None when it can."""
+    console = screen.console
+    if console.read_only:
+        return READ_ONLY
+    if action in SANDBOX_ONLY and not console.is_sandbox:
+        return "Only the sandbox simulates payments and serves bill pages."
+    if screen.loaded is None:
+        return "Not loaded yet: nothing to change."
+    obj = screen.loaded.obj
+    if screen.kind == "bill" and obj.status.value == "voided" and action != "present":
+        return VOIDED.format(ref=obj.external_reference)
+    return None
+
+
+def run(screen: DetailScreen, action: str) -> None:
+    """Run a write key's action, or say why not."""
+    why = refusal(screen, action)
+    if why is not None:
+        screen.say(why, error=True)
+        screen.notify(why, severity="warning", timeout=6)
+        return
+    screen.say("")  # what the last write said is old news now
+    {
+        "edit": edit,
+        "new_bill": new_bill,
+        "pay": pay,
+        "void": void,
+        "record_payment": record_payment,
+        "present": present,
+    }[action](screen)
+
+
+# --- edit, new bill, record a payment: forms ------------------------------------------------
+
+
+def edit(screen: DetailScreen) -> None:
+    assert screen.loaded is not None
+    obj, console = screen.loaded.obj, screen.console
+    if screen.kind == "customer":
+        from moment_tui.ui.screens.edit_customer import EditCustomer
+
+        screen.app.push_screen(EditCustomer(console, obj))
+    elif screen.kind == "account":
+        from moment_tui.ui.screens.edit_account import EditAccount
+
+        screen.app.push_screen(EditAccount(console, obj))
+    else:
+        from moment_tui.ui.screens.edit_bill import EditBillMetadata
+
+        screen.app.push_screen(EditBillMetadata(console, obj))
+
+
+def new_bill(screen: DetailScreen) -> None:
+    """The new-bill form, on this account or customer, in its currency."""
+    from moment_tui.ui.screens.new_bill import NewBill
+
+    assert screen.loaded is not None
+    obj = screen.loaded.obj
+    holder = (obj.id, label_of(obj), obj.currency)
+    if screen.kind == "account":
+        screen.app.push_screen(NewBill(screen.console, account=holder))
+    else:
+        screen.app.push_screen(NewBill(screen.console, customer=holder))
+
+
+def record_payment(screen: DetailScreen) -> None:
+    from moment_tui.ui.screens.record_payment import RecordPayment
+
+    assert screen.loaded is not None
+    screen.app.push_screen(RecordPayment(screen.console, screen.loaded.obj))
+
+
+# --- void ---------------------------------------------------------------------------------
+
+
+def void_text(screen: DetailScreen, bill: Bill) -> str:
+    """The bill named as a person knows it: customer, account, amounts, request."""
+    assert screen.loaded is not None
+    holders = screen.loaded.holders
+    customer = holders.get("customer")
+    account = holders.get("account")
+    currency = bill.currency
+    named = screen.privacy.label(bill.customer_id, label_of(customer.obj)) if customer else None
+    lines = [
+        f"Customer   {named or bill.customer_id}",
+    ]
+    if bill.account_id:
+        lines.append(f"Account    {label_of(account.obj) if account else bill.account_id}")
+    lines += [
+        f"Amount     {money(bill.amount_due, currency)} due · "
+        f"{money(bill.amount_paid, currency)} paid · "
+        f"{money(bill.amount_remaining, currency)} remaining",
+        f"Status     {bill.status.value}",
+        "",
+        f"POST /billing/bills/{bill.id}/void (no body, with an Idempotency-Key)",
+    ]
+    return "\n".join(lines)
+
+
+def void(screen: DetailScreen) -> None:
+    from moment_tui.ui.modals.confirm_action import ConfirmAction
+
+    assert screen.loaded is not None
+    bill: Bill = screen.loaded.obj
+    live = screen.console.settings.is_live
+    amount = money(bill.amount_due, bill.currency)
+    warning = IRREVERSIBLE
+    if bill.status.value == "paid":
+        warning += (
+            " It is paid in full: the sandbox refuses to void a paid bill (422)."
+            if screen.console.is_sandbox
+            else " It is paid in full: Moment may refuse to void it."
+        )
+    screen.app.push_screen(
+        ConfirmAction(
+            f"Void bill {bill.external_reference} · {amount}",
+            void_text(screen, bill),
+            word=bill.external_reference if live else None,
+            verb="void it",
+            live=live,
+            warning=warning,
+        ),
+        lambda ok: _start_void(screen, bill) if ok else screen.say("Not voided."),
+    )
+
+
+def _start_void(screen: DetailScreen, bill: Bill) -> None:
+    screen.run_worker(_void(screen, bill), group="detail-void", exclusive=True, exit_on_error=False)
+
+
+async def _void(screen: DetailScreen, bill: Bill) -> None:
+    from moment_tui.ui.forms.submit import Refused, send
+
+    console = screen.console
+    name = f"void:{bill.id}"
+    draft = console.drafts.get(name)  # its key: a retry after a timeout voids once
+    again = draft.sent
+    draft.sent = True
+    screen.say(
+        f"Voiding {bill.external_reference} again (same Idempotency-Key) …"
+        if again
+        else f"Voiding {bill.external_reference} …"
+    )
+    try:
+        sent = await send(
+            console,
+            "POST",
+            f"/billing/bills/{bill.id}/void",
+            None,
+            "bill",
+            idempotency_key=draft.idempotency_key,
+        )
+    except Refused as exc:
+        if not exc.timed_out:  # answered: that key now stands for this refusal
+            console.drafts.forget(name)
+        tail = " v sends it again, safely (the same Idempotency-Key)." if exc.timed_out else ""
+        screen.say(f"Not voided: {exc.message}{tail}", error=True)
+        return
+    console.drafts.forget(name)
+    replay = " (Moment answered the first attempt)" if sent.replayed else ""
+    text = f"Voided bill {bill.external_reference}{replay}."
+    screen.say(text)
+    screen.notify(text, timeout=6)
+    screen.reload()
+
+
+# --- simulate a payment (sandbox) -------------------------------------------------------------
+
+
+def pay_targets(screen: DetailScreen) -> list[PayTarget]:
+    """What the view's object lets a payment go to: a bill, its account and customer;
+    an account and its customer; a customer."""
+    from moment_tui.ui.modals.simulate_payment import PayTarget
+
+    assert screen.loaded is not None
+    loaded = screen.loaded
+    obj = loaded.obj
+    holders = loaded.holders
+    targets: list[PayTarget] = []
+    holder_full = "its unpaid bills, oldest due first, then any positive balance"
+    if screen.kind == "bill":
+        bill: Bill = obj
+        if bill.status.value == "unpaid":
+            left = money(bill.amount_remaining, bill.currency)
+            targets.append(
+                PayTarget(
+                    "bill",
+                    bill.id,
+                    bill.external_reference,
+                    bill.currency,
+                    f"{left} (what remains)",
+                    bill.amount_remaining,
+                )
+            )
+        account = holders.get("account")
+        if account is not None:
+            currency = account.obj.currency or bill.currency
+            targets.append(
+                PayTarget("account", account.obj.id, label_of(account.obj), currency, holder_full)
+            )
+        customer = holders.get("customer")
+        if customer is not None:
+            currency = customer.obj.currency or bill.currency
+            full = "its own unpaid bills (not those on its accounts), then any positive balance"
+            if bill.account_id:
+                full += f"; it does not reach {bill.external_reference}, which is on an account"
+            targets.append(
+                PayTarget("customer", customer.obj.id, label_of(customer.obj), currency, full)
+            )
+        return targets
+    bills = loaded.related.bills
+    currency = obj.currency or next((b.currency for b in bills), None)
+    targets.append(PayTarget(screen.kind, obj.id, label_of(obj), currency, holder_full))
+    customer = holders.get("customer")
+    if screen.kind == "account" and customer is not None:
+        own = customer.obj.currency or currency
+        full = "its own unpaid bills (not those on its accounts), then any positive balance"
+        targets.append(PayTarget("customer", customer.obj.id, label_of(customer.obj), own, full))
+    return targets
+
+
+def pay(screen: DetailScreen) -> None:
+    from moment_tui.ui.modals.simulate_payment import SimulatePayment, paid_text
+
+    why = screen.console.runtime.payment_refusal()
+    if why is not None:
+        screen.say(why, error=True)
+        screen.notify(why, severity="warning", timeout=8)
+        return
+    privacy = screen.privacy  # a customer's name is masked in the modal and the note too
+    targets = [
+        dataclasses.replace(t, label=privacy.label(t.id, t.label)) for t in pay_targets(screen)
+    ]
+    if not targets:
+        screen.say("Nothing here can be paid.", error=True)
+        return
+
+    def paid(payment: dict[str, Any] | None) -> None:
+        if payment is None:
+            return
+        kind = next((k for k in ("bill", "account", "customer") if k in payment), None)
+        target = next((t for t in targets if kind and t.id == payment.get(kind)), None)
+        text = paid_text(payment, target.title if target is not None else "it")
+        screen.say(text)
+        screen.notify(text, timeout=6)
+
+    screen.app.push_screen(SimulatePayment(screen.console, targets), paid)
+
+
+# --- the bill's payment page (sandbox) ----------------------------------------------------------
+
+
+def present(screen: DetailScreen) -> None:
+    from moment_tui.ui.modals.present_bill import PresentBill, pay_link
+
+    assert screen.loaded is not None
+    bill: Bill = screen.loaded.obj
+    client = screen.console.runtime.client
+    if client is None:
+        screen.say("The sandbox is not running: there is no bill page.", error=True)
+        return
+    link = pay_link(client.base_url, bill.id)
+    screen.app.push_screen(PresentBill(bill.external_reference, link, bill.status.value))

@@ -1,0 +1,33 @@
+"""Edit an account: ``PATCH /billing/accounts/{id}`` with only what changed."""
+
+from __future__ import annotations
+
+from moment_tui.api.models import AccountUpdate
+from moment_tui.ui.forms.spec import FieldSpec, Section
+from moment_tui.ui.screens.edit_base import EditForm
+from moment_tui.ui.screens.edit_customer import INTRO
+
+ACCOUNT_EDIT_FIELDS = (
+    FieldSpec("name", "Name", placeholder="e.g. Device plan"),
+    FieldSpec(
+        "balance",
+        "Balance",
+        kind="money",
+        allow_negative=True,
+        placeholder="0.00",
+        hint="replaces this account's balance (not an amount to add); negative: credit held",
+    ),
+    FieldSpec("currency", "Currency", kind="currency", placeholder="e.g. ZAR"),
+    FieldSpec("metadata", "Metadata", kind="metadata", placeholder="e.g. plan=gold"),
+)
+
+
+class EditAccount(EditForm):
+    heading = "Edit account"
+    sections = (Section("", ACCOUNT_EDIT_FIELDS),)
+    model = AccountUpdate
+    kind = "account"
+    draft_prefix = "edit-account"
+
+    def intro(self) -> str:
+        return f"{self.label} · {self.obj.id}\n{INTRO}"

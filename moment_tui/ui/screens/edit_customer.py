@@ -1,0 +1,38 @@
+"""Edit a customer: ``PATCH /billing/customers/{id}`` with only what changed."""
+
+from __future__ import annotations
+
+from moment_tui.api.models import CustomerUpdate
+from moment_tui.ui.forms.spec import FieldSpec, Section
+from moment_tui.ui.screens.edit_base import EditForm
+
+CUSTOMER_EDIT_FIELDS = (
+    FieldSpec("name", "Name", placeholder="e.g. Thabo Mokoena"),
+    FieldSpec("email", "Email", placeholder="e.g. thabo@example.com"),
+    FieldSpec("phone", "Phone", placeholder="e.g. +27821234567", hint="international E.164 form"),
+    FieldSpec(
+        "balance",
+        "Balance",
+        kind="money",
+        allow_negative=True,
+        placeholder="0.00",
+        hint="replaces the stored balance (not an amount to add); negative: credit held",
+    ),
+    FieldSpec("currency", "Currency", kind="currency", placeholder="e.g. ZAR"),
+    FieldSpec("metadata", "Metadata", kind="metadata", placeholder="e.g. plan=gold; region=KZN"),
+)
+INTRO = (
+    "Only what you change is sent. Balance replaces the stored one. Metadata merges: "
+    "keys you add or change are sent, a key you delete stays (the API cannot remove it)."
+)
+
+
+class EditCustomer(EditForm):
+    heading = "Edit customer"
+    sections = (Section("", CUSTOMER_EDIT_FIELDS),)
+    model = CustomerUpdate
+    kind = "customer"
+    draft_prefix = "edit-customer"
+
+    def intro(self) -> str:
+        return f"{self.label} · {self.obj.id}\n{INTRO}"
