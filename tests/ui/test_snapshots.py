@@ -1,59 +1,126 @@
-"""Pictures of each view, pinned as SVG snapshots (tests/ui/__snapshots__/).
+"""Pictures of every view, pinned as SVG snapshots (tests/ui/__snapshots__/), most at
+both 80x24 and 120x40.
 
 Regenerate after a deliberate change with ``pytest tests/ui/test_snapshots.py
 --snapshot-update`` and look at the SVGs before committing them.
 
 What makes the pictures stable:
 
-* the sandbox is seeded for a fixed ``SEED_TODAY``, so its counts never change;
+* the sandbox is seeded for a fixed ``SEED_TODAY``: its ids, names, amounts and counts
+  never change, and the console's "today" (overdue, aging) is that day too;
 * the listener binds a FIXED port, ``SNAPSHOT_PORT``, because its address is on
   screen. This assumes nothing else on the machine uses 127.0.0.1:28765 while the
   snapshot tests run (each test checks first, and says so if it is taken). The port
   is below Linux's ephemeral range (32768-60999), so no port-0 listener or outgoing
   connection is handed it by chance. The tests run one after another, each app
   closing its listener before the next starts;
-* deliveries carry wall-clock times and random ids, so the delivery and detail
-  pictures use fixed ``Delivery``/``Application`` values (``fixed_deliveries``), fed
-  through the path the runtime uses: the console state's ``add_deliveries`` and
-  ``add_applications``, drawn by the table's own flush;
-* every picture is taken only once the screen has settled on what it shows.
+* time is pinned (the ``clock`` fixture): ``now_iso``, which stamps when the catalogue
+  learned or updated an object and when a delivery was received, applied and
+  checked, returns ``clock.now`` in every module that imported it (``LEARNED_AT``,
+  then ``PAID_AT`` once a test pays); the detail timelines show those stamps in local
+  time, so the time zone is UTC;
+* deliveries carry wall-clock times and random ids, so the delivery pictures use fixed
+  ``Delivery``/``Application`` values (``fixed_deliveries``), fed through the path the
+  runtime uses: the console state's ``add_deliveries`` and ``add_applications``. The
+  one live payment (``test_bill_paid_live``) is real: the scripted rng pays the first
+  unpaid bill in full, every stamp it makes comes from the pinned clock, and its random
+  ids are not on that screen;
+* the Requests view shows fixed request records (``fixed_requests``): the state
+  watches a log holding only them instead of the client's, whose times and latencies
+  are real;
+* the payments sparkline is drawn against ``ConsoleState.clock``: amounts applied in
+  the last 30 s all land in its newest slice, whatever the time;
+* a text field's cursor would blink: it is made steady (``cursor_blink = False``);
+* every picture is taken only once the screen shows what it is of (each test waits
+  for that content to be drawn), and then has not changed, colours included, for
+  ``STILL_SECONDS`` (``wait_still``): a flash, a highlight or a footer still being
+  recomposed is waited out.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import socket
-from collections.abc import Awaitable, Callable
+import time
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from textual.pilot import Pilot
+from textual.widgets import Input, Static
 
+from moment_tui.api.kinds import ObjectKind
+from moment_tui.api.models import BillStatus
+from moment_tui.api.requestlog import RequestLog, RequestRecord
+from moment_tui.store import catalogue
 from moment_tui.ui.app import MomentApp
 from moment_tui.ui.modals.delivery_detail import DeliveryDetail
+from moment_tui.ui.modals.go_to import GoTo
+from moment_tui.ui.modals.keys import KeysHelp
+from moment_tui.ui.navigate import open_detail
+from moment_tui.ui.screens.account_detail import AccountDetail
+from moment_tui.ui.screens.bill_detail import BillDetail
+from moment_tui.ui.screens.browse import ListScreen
+from moment_tui.ui.screens.customer_detail import CustomerDetail
+from moment_tui.ui.screens.detail_base import HIGHLIGHT, DetailScreen, RowsTable
+from moment_tui.ui.screens.requests import RequestList, RequestsScreen, RequestTable
 from moment_tui.ui.widgets.connection_panel import ConnectionPanel
 from moment_tui.ui.widgets.delivery_list import DeliveryList
 from moment_tui.ui.widgets.delivery_table import DeliveryTable
+from moment_tui.ui.widgets.event_pane import EventPane
+from moment_tui.ui.widgets.glance import GlancePanel
+from moment_tui.ui.widgets.lazy_table import LazyTable
+from moment_tui.ui.widgets.note import Note
+from moment_tui.ui.widgets.payments_spark import PaymentsSpark
 from moment_tui.ui.widgets.webhook_panel import WebhookPanel
+from moment_tui.webhooks import confirm, listener, reconcile
 from tests.ui.ui_helpers import (
+    BILL,
     LIVE_KEY,
+    SEEDED,
     TEST_KEY,
+    assert_no_secret,
     cell,
     connected,
     fixed_deliveries,
+    footer_drawn,
+    full_payments,
     keyed_app,
     on_screen,
     sandbox_app,
     screen_text,
+    shows,
     table_settled,
     text_of,
+    wait_still,
     wait_until,
 )
 
 SNAPSHOT_PORT = 28765
 SIZES = [pytest.param((80, 24), id="80x24"), pytest.param((120, 40), id="120x40")]
+LEARNED_AT = "2026-11-01T09:00:00.000Z"  # the catalogue's sync, and any lookup
+PAID_AT = "2026-11-01T09:14:03.512Z"  # the live payment: received, applied, checked
+AT = dt.datetime(2026, 11, 1, 9, 14, 3, 512000, tzinfo=dt.UTC)  # the first fixed request
+CUSTOMER_REF = "UCR100002"  # Naledi Dlamini: an account, bills paid, part paid, overdue
+ACCOUNT_REF = "UAR1000020"  # her Device plan, with those four bills
+BILL_REF = "INV-2026-0022"  # half paid, 14 days overdue
+UNKNOWN_REF = "INV-2099-0001"  # nothing has this reference
 Snap = Callable[..., bool]
 Before = Callable[[Pilot[Any]], Awaitable[None]]
+
+
+# --- fixtures -------------------------------------------------------------------------
+
+
+class Clock:
+    """``now_iso``, pinned: the same instant until a test moves ``now`` on."""
+
+    def __init__(self, now: str) -> None:
+        self.now = now
+
+    def __call__(self) -> str:
+        return self.now
 
 
 @pytest.fixture(autouse=True)
@@ -66,30 +133,241 @@ def snapshot_port_is_free() -> None:
             pytest.fail(f"the snapshot tests need 127.0.0.1:{SNAPSHOT_PORT} free: {exc}")
 
 
-async def settled(pilot: Pilot[Any]) -> None:
-    """Connected with counts, the listener address shown, the footer drawn."""
+@pytest.fixture(autouse=True)
+def clock(monkeypatch: pytest.MonkeyPatch) -> Iterator[Clock]:
+    """Every ``now_iso`` the console calls, pinned; local time is UTC."""
+    pinned = Clock(LEARNED_AT)
+    # catalogue's own callers (and queries/runtime, which import it when they call it)
+    # look the name up in catalogue; these modules imported it at their top.
+    for module in (catalogue, reconcile, confirm, listener):
+        monkeypatch.setattr(module, "now_iso", pinned)
+    monkeypatch.setenv("TZ", "UTC")
+    time.tzset()
+    yield pinned
+    monkeypatch.undo()
+    time.tzset()
+
+
+# --- fixed data -----------------------------------------------------------------------
+
+
+def fixed_requests() -> list[RequestRecord]:
+    """A listing, a 404 with its problem, a POST with an idempotency key, and a POST
+    that timed out and was replayed on its second try."""
+    key = "5c7e0d1a-95f3-4c2e-8d1b-2f6a9e3b7c40"
+    retried = "b81f3c2e-0d4a-4e6b-9a7c-1f2e3d4c5b6a"
+    second = dt.timedelta(seconds=1)
+    return [
+        RequestRecord(AT, "GET", "/billing/bills", 200, 41.3, 1, params={"limit": "100"}),
+        RequestRecord(
+            AT + 2 * second,
+            "GET",
+            f"/billing/bills/{UNKNOWN_REF}",
+            404,
+            12.0,
+            1,
+            response_body={"title": "Not Found", "status": 404},
+            problem=f"bill '{UNKNOWN_REF}' not found",
+        ),
+        RequestRecord(
+            AT + 5 * second,
+            "POST",
+            "/billing/bills",
+            201,
+            87.6,
+            1,
+            idempotency_key=key,
+            request_body={"customer": "bcus_fZtcFLQbR9k5wWiv40vsr", "amount_due": 150000},
+        ),
+        RequestRecord(
+            AT + 9 * second,
+            "POST",
+            "/billing/customers",
+            None,
+            10004.9,
+            1,
+            idempotency_key=retried,
+            error="timed out",
+        ),
+        RequestRecord(
+            AT + 20 * second,
+            "POST",
+            "/billing/customers",
+            201,
+            23.2,
+            2,
+            idempotency_key=retried,
+            replayed=True,
+        ),
+    ]
+
+
+# --- waiting for a view to be drawn -----------------------------------------------------
+
+
+async def started(pilot: Pilot[Any]) -> MomentApp:
+    """Connected: the catalogue synced, its counts and the event log's books read."""
     app = pilot.app
     assert isinstance(app, MomentApp)
-    address = f"127.0.0.1:{SNAPSHOT_PORT}/webhooks/moment"
     await wait_until(pilot, lambda: connected(app), "the catalogue counts")
+    return app
+
+
+async def steady(pilot: Pilot[Any]) -> None:
+    """The footer drawn, then nothing on screen changing any more."""
+    app = pilot.app
+    assert isinstance(app, MomentApp)
+    await wait_until(pilot, lambda: footer_drawn(app), "the footer")
+    await wait_still(pilot)
+    assert_no_secret(app)
+
+
+async def home_drawn(pilot: Pilot[Any]) -> MomentApp:
+    """Home with everything it reads: both panels, the glance of the synced catalogue,
+    the payments box, the delivery box's hint."""
+    app = await started(pilot)
+    home = app.home
+    address = f"127.0.0.1:{SNAPSHOT_PORT}/webhooks/moment"
     await wait_until(pilot, lambda: text_of(app, WebhookPanel).startswith(address), address)
     # What the picture shows, not just what the widgets hold: repaints come later.
     counts = text_of(app, ConnectionPanel).splitlines()
     books = text_of(app, WebhookPanel).splitlines()
     await wait_until(pilot, lambda: on_screen(app, *counts, *books), "the panels drawn")
-    hint = app.home.query_one(DeliveryList).hint
+    glance = home.query_one(GlancePanel)
+    final = await app.moment.queries.glance()  # nothing changes the catalogue after this
+    await wait_until(pilot, lambda: glance.glance == final, "the glance of the synced catalogue")
+    await wait_until(
+        pilot,
+        lambda: (
+            on_screen(app, glance.drawing().title)
+            and all(shows(app, glance, line) for line in glance.drawing().plain.splitlines())
+        ),
+        "the glance drawn",
+    )
+    spark = home.query_one(PaymentsSpark)
+    label = spark.query_one("#payments-total", Static)
+    total = str(label.content)
+    await wait_until(pilot, lambda: shows(app, label, total), "the payments box drawn")
+    hint = home.query_one(DeliveryList).hint
     await wait_until(pilot, lambda: on_screen(app, hint), "the empty table's hint")
-    await wait_until(pilot, lambda: "Quit" in screen_text(app).splitlines()[-1], "the footer")
+    return app
+
+
+def reference_column(app: MomentApp) -> list[str]:
+    """The references of the list's rows on screen, as drawn ([] while any is missing)."""
+    table = app.screen.query_one(LazyTable)
+    top = table.scroll_offset.y
+    lines = max(table.scrollable_content_region.height - 1, 0)  # under the header
+    rows = [table.get_row(i) for i in range(top, min(table.row_count, top + lines))]
+    if any(row is None for row in rows):
+        return []
+    return [str(row.cells["reference"]) for row in rows if row is not None]
+
+
+def list_drawn(app: MomentApp, mode: str, count: int) -> bool:
+    """The list of ``mode`` counted ``count`` rows, and every row on screen is loaded
+    and drawn (in order), its note and the event pane's hint with it."""
+    screen = app.screen
+    if app.current_mode != mode or not isinstance(screen, ListScreen) or screen.count != count:
+        return False
+    references = reference_column(app)
+    if count and not references:
+        return False
+    lines = screen_text(app).splitlines()
+    at = 0
+    for reference in references:
+        at = next((i for i in range(at, len(lines)) if reference in lines[i]), -1)
+        if at < 0:
+            return False
+    pane = screen.query_one(EventPane)
+    return on_screen(app, screen.query_one(Note).text) and (
+        bool(pane.deliveries) or shows(app, pane, pane.hint)
+    )
+
+
+async def show_list(pilot: Pilot[Any], key: str, mode: str, count: int) -> MomentApp:
+    app = await started(pilot)
+    await pilot.press(key)
+    await wait_until(pilot, lambda: list_drawn(app, mode, count), f"{count} rows in {mode}")
+    return app
+
+
+def rows_drawn(app: MomentApp, table: RowsTable) -> bool:
+    """Every row of a detail's table is drawn whole, on one line."""
+    lines = screen_text(app).splitlines()
+    return all(
+        any(all(text.plain.strip() in line for text in cells) for line in lines)
+        for cells in table.cells.values()
+    )
+
+
+def lit(screen: DetailScreen) -> bool:
+    """A payment is highlighted in the timeline (for a moment after it changes)."""
+    timeline = screen.query_one("#timeline", Static).content
+    return any(
+        span.style == HIGHLIGHT for _, text in getattr(timeline, "lines", []) for span in text.spans
+    )
+
+
+def detail_drawn(app: MomentApp, kind: type[DetailScreen], object_id: str) -> bool:
+    """The detail of ``object_id`` loaded and drawn: no status line, its id and the
+    timeline's title on screen, every table row drawn, nothing highlighted."""
+    screen = app.screen
+    if not isinstance(screen, kind) or screen.loaded is None or screen.loaded.obj.id != object_id:
+        return False
+    status = screen.query_one("#detail-status", Static)
+    title = str(screen.query_one("#timeline-title", Static).content)
+    return (
+        status.has_class("-empty")
+        and on_screen(app, object_id, title)
+        and all(rows_drawn(app, table) for table in screen.query(RowsTable) if table.display)
+        and not lit(screen)
+        and not any(w.has_class("-changed") for w in screen.query("*"))
+    )
+
+
+DETAILS: dict[ObjectKind, type[DetailScreen]] = {
+    "customer": CustomerDetail,
+    "account": AccountDetail,
+    "bill": BillDetail,
+}
+
+
+async def open_by_reference(pilot: Pilot[Any], kind: ObjectKind, reference: str) -> None:
+    """From Home, the detail of the seeded object with this external reference."""
+    app = await started(pilot)
+    entry = await app.moment.queries.entry(kind, reference)
+    assert entry is not None, reference
+    open_detail(app, app.moment, kind, entry.obj.id)
+    await wait_until(
+        pilot, lambda: detail_drawn(app, DETAILS[kind], entry.obj.id), f"the {kind} {reference}"
+    )
+    await steady(pilot)
+
+
+async def deliveries_arrive(pilot: Pilot[Any], seqs: tuple[int, ...] | None = None) -> None:
+    """The fixed deliveries (those numbered ``seqs``; all by default) arrive as the
+    runtime reports them."""
+    app = pilot.app
+    assert isinstance(app, MomentApp)
+    pairs = [(d, a) for d, a in fixed_deliveries() if seqs is None or d.seq in seqs]
+    app.moment.state.add_deliveries([delivery for delivery, _ in pairs])
+    app.moment.state.add_applications([a for _, a in pairs if a is not None])
+
+
+# --- Home -------------------------------------------------------------------------------
+
+
+async def settled(pilot: Pilot[Any]) -> None:
+    await home_drawn(pilot)
+    await steady(pilot)
 
 
 async def with_deliveries(pilot: Pilot[Any]) -> None:
-    """Settled, then the fixed deliveries arrive as the runtime reports them."""
-    await settled(pilot)
-    app = pilot.app
-    assert isinstance(app, MomentApp)
+    """Home, then the fixed deliveries arrive as the runtime reports them."""
+    app = await home_drawn(pilot)
+    await deliveries_arrive(pilot)
     pairs = fixed_deliveries()
-    app.moment.state.add_deliveries([delivery for delivery, _ in pairs])
-    app.moment.state.add_applications([a for _, a in pairs if a is not None])
     table = app.home.query_one(DeliveryTable)
     await wait_until(
         pilot,
@@ -106,8 +384,13 @@ async def with_deliveries(pilot: Pilot[Any]) -> None:
         ),
         "the tally drawn",
     )
+    spark = app.home.query_one(PaymentsSpark)
+    applied = "R 2,303.50 applied"  # 1,603.50 + 450.00 + 250.00, in the newest slice
+    label = spark.query_one("#payments-total", Static)
+    await wait_until(pilot, lambda: shows(app, label, applied), "the sparkline's total")
     await wait_until(pilot, lambda: table_settled(app), "the columns to fit the rows")
     assert table.cursor_row == len(pairs) - 1  # the table follows the newest row
+    await steady(pilot)
 
 
 def detail_of(seq: int) -> Before:
@@ -122,10 +405,16 @@ def detail_of(seq: int) -> Before:
         table.move_cursor(row=table.get_row_index(str(seq)))
         await pilot.press("enter")
         await wait_until(pilot, lambda: isinstance(app.screen, DeliveryDetail), "the detail")
-        assert isinstance(app.screen, DeliveryDetail)
-        first_line = app.screen.text.splitlines()[0]
+        detail = app.screen
+        assert isinstance(detail, DeliveryDetail)
+        first_line = detail.text.splitlines()[0]
         assert first_line.startswith(f"Delivery #{seq} · ")
         await wait_until(pilot, lambda: on_screen(app, first_line), "the detail drawn")
+        if detail.links:  # scrolled down to them, as a reader would at 80x24
+            detail.query_one("#detail").scroll_end(animate=False)
+        links = [f"{kind:<9}{object_id}" for kind, object_id in detail.links]
+        await wait_until(pilot, lambda: on_screen(app, *links), "its links")
+        await steady(pilot)
 
     return run_before
 
@@ -146,6 +435,7 @@ def test_home_with_deliveries(snap_compare: Snap, tmp_path: Path, size: tuple[in
 def test_detail_of_a_verified_delivery(
     snap_compare: Snap, tmp_path: Path, size: tuple[int, int]
 ) -> None:
+    """The inspector of the fixed verified delivery, with its links."""
     app = sandbox_app(tmp_path, port=SNAPSHOT_PORT)
     assert snap_compare(app, terminal_size=size, run_before=detail_of(1))
 
@@ -166,3 +456,262 @@ def test_home_in_test_mode(snap_compare: Snap, tmp_path: Path) -> None:
 def test_home_in_live_mode(snap_compare: Snap, tmp_path: Path) -> None:
     app = keyed_app(LIVE_KEY, tmp_path, port=SNAPSHOT_PORT, read_only=True)
     assert snap_compare(app, terminal_size=(80, 24), run_before=settled)
+
+
+# --- the lists ----------------------------------------------------------------------------
+
+
+async def customers(pilot: Pilot[Any]) -> None:
+    await show_list(pilot, "2", "customers", SEEDED["customer"])
+    await steady(pilot)
+
+
+async def accounts(pilot: Pilot[Any]) -> None:
+    await show_list(pilot, "3", "accounts", SEEDED["account"])
+    await steady(pilot)
+
+
+async def bills(pilot: Pilot[Any]) -> None:
+    await show_list(pilot, "4", "bills", SEEDED["bill"])
+    await steady(pilot)
+
+
+async def overdue_bills(pilot: Pilot[Any]) -> None:
+    """``f`` twice: all → unpaid → overdue."""
+    app = await show_list(pilot, "4", "bills", SEEDED["bill"])
+    queries = app.moment.queries
+    overdue = await queries.bill_ids(queries.filter(status="overdue"), None)
+    assert 0 < len(overdue) < SEEDED["bills_unpaid"]
+    await pilot.press("f", "f")
+    await wait_until(pilot, lambda: list_drawn(app, "bills", len(overdue)), "the overdue bills")
+    assert on_screen(app, f"{len(overdue)} bills · overdue")
+    await steady(pilot)
+
+
+async def events_on_bills(pilot: Pilot[Any]) -> None:
+    """Bills, then a verified (and applied) and a rejected delivery arrive."""
+    app = await show_list(pilot, "4", "bills", SEEDED["bill"])
+    await deliveries_arrive(pilot, (1, 4))
+    pane = app.screen.query_one(EventPane)
+    await wait_until(
+        pilot,
+        lambda: (
+            list(pane.deliveries) == [1, 4]
+            and 1 in pane.applications
+            and all(i in pane.names for i in (BILL, "bcus_8Jf4LpQ2sW9kHn3TzRbVx"))
+        ),
+        "the deliveries, the result and the names in the pane",
+    )
+    await wait_until(
+        pilot,
+        lambda: all(
+            shows(app, pane, text)
+            for text in ("09:14:03", "confirmed", "INV-2026-0021", "401 no_matching_signature")
+        ),
+        "the pane drawn",
+    )
+    # The payment touched a bill of the list: its row is read again and flashes.
+    table = app.screen.query_one(LazyTable)
+    await wait_until(
+        pilot,
+        lambda: (
+            not table.flashing
+            and all(w.is_finished for w in app.workers if w.group == "lazy-table-rows")
+        ),
+        "the bill's row read again, its flash over",
+    )
+    await steady(pilot)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_customers(snap_compare: Snap, tmp_path: Path, size: tuple[int, int]) -> None:
+    app = sandbox_app(tmp_path, port=SNAPSHOT_PORT)
+    assert snap_compare(app, terminal_size=size, run_before=customers)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_accounts(snap_compare: Snap, tmp_path: Path, size: tuple[int, int]) -> None:
+    app = sandbox_app(tmp_path, port=SNAPSHOT_PORT)
+    assert snap_compare(app, terminal_size=size, run_before=accounts)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_bills(snap_compare: Snap, tmp_path: Path, size: tuple[int, int]) -> None:
+    app = sandbox_app(tmp_path, port=SNAPSHOT_PORT)
+    assert snap_compare(app, terminal_size=size, run_before=bills)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_bills_overdue(snap_compare: Snap, tmp_path: Path, size: tuple[int, int]) -> None:
+    app = sandbox_app(tmp_path, port=SNAPSHOT_PORT)
+    assert snap_compare(app, terminal_size=size, run_before=overdue_bills)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_event_pane_on_bills(snap_compare: Snap, tmp_path: Path, size: tuple[int, int]) -> None:
+    app = sandbox_app(tmp_path, port=SNAPSHOT_PORT)
+    assert snap_compare(app, terminal_size=size, run_before=events_on_bills)
+
+
+# --- Requests -------------------------------------------------------------------------------
+
+
+async def requests(pilot: Pilot[Any]) -> None:
+    """The Requests view over the fixed records only."""
+    app = await started(pilot)
+    log = RequestLog()
+    records = fixed_requests()
+    for record in records:
+        log.add(record)
+    app.moment.state.watch_requests(log)
+    await pilot.press("5")
+
+    def drawn() -> bool:
+        if not isinstance(app.screen, RequestsScreen):
+            return False
+        table = app.screen.query_one(RequestTable)
+        if list(table.records.values()) != records:
+            return False
+        lines = screen_text(app).splitlines()
+        for key in table.records:
+            # Path and problem are cut with "…" to fit: the rest is drawn whole.
+            cells = [table.get_cell(key, c).plain for c in ("time", "method", "status", "latency")]
+            if not any(all(text in line for text in cells) for line in lines):
+                return False
+        return shows(app, app.screen.query_one(RequestList), "API calls · 5")
+
+    await wait_until(pilot, drawn, "the fixed requests drawn")
+    await steady(pilot)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_requests(snap_compare: Snap, tmp_path: Path, size: tuple[int, int]) -> None:
+    app = sandbox_app(tmp_path, port=SNAPSHOT_PORT)
+    assert snap_compare(app, terminal_size=size, run_before=requests)
+
+
+# --- the detail views -------------------------------------------------------------------------
+
+
+async def customer_detail(pilot: Pilot[Any]) -> None:
+    await open_by_reference(pilot, "customer", CUSTOMER_REF)
+
+
+async def account_detail(pilot: Pilot[Any]) -> None:
+    await open_by_reference(pilot, "account", ACCOUNT_REF)
+
+
+async def bill_detail(pilot: Pilot[Any]) -> None:
+    await open_by_reference(pilot, "bill", BILL_REF)
+
+
+def bill_paid_live(clock: Clock) -> Before:
+    """The first unpaid bill's detail, then a real payment of all of it: the sandbox's
+    webhook, the reconciler applying it, its re-fetch confirming it."""
+
+    async def run_before(pilot: Pilot[Any]) -> None:
+        app = await started(pilot)
+        assert app.runtime.client is not None
+        page = await app.runtime.client.list_page("bill", limit=1, filters={"status": "unpaid"})
+        bill = page.items[0]
+        assert bill.id == BILL  # the bill the fixed deliveries name, too
+        open_detail(app, app.moment, "bill", bill.id)
+        await wait_until(pilot, lambda: detail_drawn(app, BillDetail, bill.id), "the bill")
+        screen = app.screen
+        assert isinstance(screen, BillDetail)
+        clock.now = PAID_AT
+        assert await app.moment.simulate_payment() is None
+        await wait_until(
+            pilot,
+            lambda: (
+                screen.loaded is not None
+                and screen.loaded.obj.status is BillStatus.PAID
+                and [a.state for a, _ in screen.loaded.related.applications] == ["confirmed"]
+            ),
+            "the payment applied and confirmed",
+        )
+        await wait_until(pilot, lambda: detail_drawn(app, BillDetail, bill.id), "drawn")
+        assert on_screen(app, "PAID", "Payments · 1", "#1 confirmed")
+        await steady(pilot)
+
+    return run_before
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_customer_detail(snap_compare: Snap, tmp_path: Path, size: tuple[int, int]) -> None:
+    app = sandbox_app(tmp_path, port=SNAPSHOT_PORT)
+    assert snap_compare(app, terminal_size=size, run_before=customer_detail)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_account_detail(snap_compare: Snap, tmp_path: Path, size: tuple[int, int]) -> None:
+    app = sandbox_app(tmp_path, port=SNAPSHOT_PORT)
+    assert snap_compare(app, terminal_size=size, run_before=account_detail)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_bill_detail(snap_compare: Snap, tmp_path: Path, size: tuple[int, int]) -> None:
+    app = sandbox_app(tmp_path, port=SNAPSHOT_PORT)
+    assert snap_compare(app, terminal_size=size, run_before=bill_detail)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_bill_paid_live(
+    snap_compare: Snap, tmp_path: Path, size: tuple[int, int], clock: Clock
+) -> None:
+    app = sandbox_app(tmp_path, port=SNAPSHOT_PORT, rng=full_payments())
+    assert snap_compare(app, terminal_size=size, run_before=bill_paid_live(clock))
+
+
+# --- modals ----------------------------------------------------------------------------------
+
+
+async def keys_on_bills(pilot: Pilot[Any]) -> None:
+    app = await show_list(pilot, "4", "bills", SEEDED["bill"])
+    await steady(pilot)  # the keys listed are those of the view as it settled
+    await pilot.press("question_mark")
+    await wait_until(pilot, lambda: isinstance(app.screen, KeysHelp), "the keys")
+    help_screen = app.screen
+    assert isinstance(help_screen, KeysHelp)
+    first = help_screen.text.splitlines()[0]
+    assert first == "Keys · Bills"
+    await wait_until(pilot, lambda: on_screen(app, first, "f"), "the keys drawn")
+    await steady(pilot)
+
+
+async def go_to_unknown(pilot: Pilot[Any]) -> None:
+    """Home, ``g``, a reference nothing has: the prompt says so and stays open."""
+    app = await home_drawn(pilot)
+    await steady(pilot)
+    await pilot.press("g")
+    await wait_until(pilot, lambda: isinstance(app.screen, GoTo), "the Go to prompt")
+    field = app.screen.query_one(Input)
+    field.cursor_blink = False  # a steady cursor: a blinking one is half the pictures
+    await pilot.press(*UNKNOWN_REF, "enter")
+    status = app.screen.query_one("#go-to-status", Static)
+    said = f"no customer, account or bill with the external reference '{UNKNOWN_REF}'"
+    await wait_until(
+        pilot,
+        lambda: status.has_class("-error") and str(status.content).startswith(said),
+        "the error",
+    )
+    await wait_until(
+        pilot,
+        lambda: field.has_focus and shows(app, status, str(status.content)),
+        "the error drawn, the field ready again",
+    )
+    await steady(pilot)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_keys_on_bills(snap_compare: Snap, tmp_path: Path, size: tuple[int, int]) -> None:
+    app = sandbox_app(tmp_path, port=SNAPSHOT_PORT)
+    assert snap_compare(app, terminal_size=size, run_before=keys_on_bills)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_go_to_an_unknown_reference(
+    snap_compare: Snap, tmp_path: Path, size: tuple[int, int]
+) -> None:
+    app = sandbox_app(tmp_path, port=SNAPSHOT_PORT)
+    assert snap_compare(app, terminal_size=size, run_before=go_to_unknown)

@@ -5,6 +5,7 @@ fixed deliveries for pictures that must not change from run to run."""
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import io
 import random
 import re
@@ -17,8 +18,11 @@ import httpx
 from rich.console import Console
 from textual.css.query import NoMatches
 from textual.pilot import Pilot
+from textual.widget import Widget
+from textual.widgets import Input, Select, Static
 
 from moment_tui.api.client import RetryPolicy
+from moment_tui.api.requestlog import RequestRecord
 from moment_tui.config import Settings
 from moment_tui.runtime import RuntimeOptions
 from moment_tui.secrets import Secret
@@ -26,8 +30,15 @@ from moment_tui.store.applications import Application, Change, Drift
 from moment_tui.store.eventlog import Delivery
 from moment_tui.ui.app import MomentApp
 from moment_tui.ui.factory import create_app
+from moment_tui.ui.screens.browse import ListScreen
+from moment_tui.ui.screens.detail_base import HIGHLIGHT, DetailScreen, RowsTable
+from moment_tui.ui.screens.form_base import FormScreen
 from moment_tui.ui.widgets.connection_panel import ConnectionPanel
 from moment_tui.ui.widgets.delivery_table import DeliveryTable
+from moment_tui.ui.widgets.event_pane import EventPane
+from moment_tui.ui.widgets.form_field import FormField, field_id
+from moment_tui.ui.widgets.lazy_table import LazyTable
+from moment_tui.ui.widgets.note import Note
 from moment_tui.ui.widgets.webhook_panel import WebhookPanel
 
 SEED_TODAY = date(2026, 11, 1)
@@ -82,6 +93,11 @@ class ScriptedRng(random.Random):
 def part_payments() -> ScriptedRng:
     """A fifth of the first unpaid bill, press after press."""
     return ScriptedRng(0.9)
+
+
+def full_payments() -> ScriptedRng:
+    """The first unpaid bill, paid in full."""
+    return ScriptedRng(0.3)
 
 
 def sandbox_app(
@@ -172,6 +188,69 @@ def screen_text(app: MomentApp | Any) -> str:
         app.screen._compositor.render_update(full=True, screen_stack=app._background_screens)
     )
     return console.export_text()
+
+
+STILL_SECONDS = 0.3  # the screen unchanged this long counts as settled
+
+
+def screen_styled(app: MomentApp | Any) -> str:
+    """The whole screen as ``screen_text`` draws it, colours and styles included (as
+    ANSI codes): two calls compare equal only if a picture of each would."""
+    width, height = app.size
+    console = Console(
+        width=width,
+        height=height,
+        file=io.StringIO(),
+        force_terminal=True,
+        color_system="truecolor",
+        record=True,
+        legacy_windows=False,
+        safe_box=False,
+    )
+    console.print(
+        app.screen._compositor.render_update(full=True, screen_stack=app._background_screens)
+    )
+    return console.export_text(styles=True)
+
+
+async def wait_still(
+    pilot: Pilot[Any], seconds: float = STILL_SECONDS, deadline: float = WAIT_SECONDS
+) -> None:
+    """Let the app run until the screen (text and colours) has not changed for
+    ``seconds``: the last check before a picture, after its content is known to be
+    drawn, so a late repaint (a flash ending, a footer recomposed) is waited out."""
+    loop = asyncio.get_running_loop()
+    last, since = screen_styled(pilot.app), loop.time()
+    give_up = since + deadline
+    while loop.time() - since < seconds:
+        if loop.time() > give_up:
+            raise AssertionError(
+                f"the screen kept changing for {deadline:.0f} s; the screen:\n"
+                + screen_text(pilot.app)
+            )
+        await pilot.pause(0.05)
+        now = screen_styled(pilot.app)
+        if now != last:
+            last, since = now, loop.time()
+
+
+def region_text(app: MomentApp, widget: Widget) -> str:
+    """The lines of the screen a widget covers (its border included), as drawn now."""
+    x, y, width, height = widget.region
+    lines = screen_text(app).splitlines()
+    return "\n".join(line[x : x + width] for line in lines[y : y + height])
+
+
+def shows(app: MomentApp, widget: Widget, text: str) -> bool:
+    """``widget``'s part of the screen shows ``text``, wrapped or not (words compared,
+    in order, whatever the line breaks and padding between them)."""
+    return " ".join(text.split()) in " ".join(region_text(app, widget).split())
+
+
+def footer_drawn(app: MomentApp) -> bool:
+    """The footer (the screen's last line) shows keys besides the palette's."""
+    last = screen_text(app).splitlines()[-1]
+    return bool(last.split("▏")[0].strip())
 
 
 def text_of(app: MomentApp, widget: type[ConnectionPanel] | type[WebhookPanel]) -> str:
@@ -373,5 +452,201 @@ def fixed_deliveries() -> list[tuple[Delivery, Application | None]]:
                 drift=(Drift("customer", CUSTOMER, "balance", 55000, 30000),),
                 note="the server's balance differs; another payment was applied first",
             ),
+        ),
+    ]
+
+
+# --- views drawn whole, for pictures ------------------------------------------------------
+# The same checks as tests/ui/test_snapshots.py makes before each snapshot, shared with
+# screenshots/make_screenshots.py.
+
+
+def list_references(app: MomentApp) -> list[str]:
+    """The references of the list's rows on screen, as drawn ([] while any is missing)."""
+    table = app.screen.query_one(LazyTable)
+    top = table.scroll_offset.y
+    lines = max(table.scrollable_content_region.height - 1, 0)  # under the header
+    rows = [table.get_row(i) for i in range(top, min(table.row_count, top + lines))]
+    if any(row is None for row in rows):
+        return []
+    return [str(row.cells["reference"]) for row in rows if row is not None]
+
+
+def list_shown(app: MomentApp, mode: str, count: int) -> bool:
+    """The list of ``mode`` counted ``count`` rows, and every row on screen is loaded
+    and drawn (in order), its note and the event pane (its hint, or deliveries) with it."""
+    screen = app.screen
+    if app.current_mode != mode or not isinstance(screen, ListScreen) or screen.count != count:
+        return False
+    references = list_references(app)
+    if count and not references:
+        return False
+    lines = screen_text(app).splitlines()
+    at = 0
+    for reference in references:
+        at = next((i for i in range(at, len(lines)) if reference in lines[i]), -1)
+        if at < 0:
+            return False
+    pane = screen.query_one(EventPane)
+    return on_screen(app, screen.query_one(Note).text) and (
+        bool(pane.deliveries) or shows(app, pane, pane.hint)
+    )
+
+
+def list_still(app: MomentApp) -> bool:
+    """No row of the list flashing, and no row being read again."""
+    table = app.screen.query_one(LazyTable)
+    return not table.flashing and all(
+        w.is_finished for w in app.workers if w.group == "lazy-table-rows"
+    )
+
+
+def detail_rows_drawn(app: MomentApp, table: RowsTable) -> bool:
+    """Every row of a detail's table is drawn whole, on one line."""
+    lines = screen_text(app).splitlines()
+    return all(
+        any(all(text.plain.strip() in line for text in cells) for line in lines)
+        for cells in table.cells.values()
+    )
+
+
+def timeline_lit(screen: DetailScreen) -> bool:
+    """A payment is highlighted in the timeline (for a moment after it changes)."""
+    timeline = screen.query_one("#timeline", Static).content
+    return any(
+        span.style == HIGHLIGHT for _, text in getattr(timeline, "lines", []) for span in text.spans
+    )
+
+
+def detail_shown(app: MomentApp, kind: type[DetailScreen], object_id: str) -> bool:
+    """The detail of ``object_id`` loaded and drawn: no status line, its id and the
+    timeline's title on screen, every table row drawn, nothing highlighted."""
+    screen = app.screen
+    if not isinstance(screen, kind) or screen.loaded is None or screen.loaded.obj.id != object_id:
+        return False
+    status = screen.query_one("#detail-status", Static)
+    title = str(screen.query_one("#timeline-title", Static).content)
+    return (
+        status.has_class("-empty")
+        and on_screen(app, object_id, title)
+        and all(detail_rows_drawn(app, t) for t in screen.query(RowsTable) if t.display)
+        and not timeline_lit(screen)
+        and not any(w.has_class("-changed") for w in screen.query("*"))
+    )
+
+
+# --- driving a form, for pictures -----------------------------------------------------------
+# As tests/ui/test_forms.py drives them: keys only, each step waited for.
+
+
+def form_field(app: MomentApp, path: str) -> FormField:
+    """The open form's field for the body path ``path`` (``account.customer.phone``)."""
+    return app.screen.query_one(f"#{field_id(path)}", FormField)
+
+
+def field_message(app: MomentApp, path: str) -> str:
+    """What the line under a field says ("" when it is hidden)."""
+    line = form_field(app, path).query_one(".message", Static)
+    return str(line.content) if line.has_class("-shown") else ""
+
+
+def focused_field(app: MomentApp) -> str | None:
+    """The path of the field holding the focus (None: no field has it)."""
+    node = app.focused
+    while node is not None and not isinstance(node, FormField):
+        node = node.parent  # type: ignore[assignment]
+    return node.spec.path if isinstance(node, FormField) else None
+
+
+async def focus_field(pilot: Pilot[Any], path: str) -> None:
+    app = pilot.app
+    assert isinstance(app, MomentApp)
+    form_field(app, path).control.focus()
+    await wait_until(pilot, lambda: focused_field(app) == path, f"{path} focused")
+
+
+async def type_in_field(pilot: Pilot[Any], path: str, text: str) -> None:
+    """Type ``text`` into an empty field of the open form, a key at a time."""
+    app = pilot.app
+    assert isinstance(app, MomentApp)
+    await focus_field(pilot, path)
+    control = form_field(app, path).control
+    assert isinstance(control, Input)
+    assert control.value == "", f"{path} already holds {control.value!r}"
+    await pilot.press(*text)
+    await wait_until(pilot, lambda: control.value == text, f"{text!r} in {path}")
+
+
+async def choose_in_field(pilot: Pilot[Any], path: str, value: str) -> None:
+    """Choose in a Select with the keyboard: Enter opens it, arrows move, Enter takes."""
+    app = pilot.app
+    assert isinstance(app, MomentApp)
+    chosen = form_field(app, path)
+    select = chosen.control
+    assert isinstance(select, Select)
+    values = [v for v, _ in chosen.spec.choices]
+    await focus_field(pilot, path)
+    moves = values.index(value) - values.index(str(select.value))
+    await pilot.press("enter")
+    await wait_until(pilot, lambda: select.expanded, "the choices open")
+    await pilot.press(*(["down"] * moves if moves > 0 else ["up"] * -moves), "enter")
+    await wait_until(pilot, lambda: select.value == value, f"{value} chosen")
+    screen = app.screen
+    assert isinstance(screen, FormScreen)
+    await wait_until(pilot, lambda: screen.draft.values.get(path) == value, "the form follows")
+
+
+# --- fixed requests, for pictures ------------------------------------------------------------
+
+
+def fixed_requests() -> list[RequestRecord]:
+    """A listing, a 404 with its problem, a POST with an idempotency key, and a POST
+    that timed out and was replayed on its second try (the snapshot tests' records)."""
+    at = dt.datetime(2026, 11, 1, 9, 14, 3, 512000, tzinfo=dt.UTC)
+    unknown = "INV-2099-0001"
+    key = "5c7e0d1a-95f3-4c2e-8d1b-2f6a9e3b7c40"
+    retried = "b81f3c2e-0d4a-4e6b-9a7c-1f2e3d4c5b6a"
+    second = dt.timedelta(seconds=1)
+    return [
+        RequestRecord(at, "GET", "/billing/bills", 200, 41.3, 1, params={"limit": "100"}),
+        RequestRecord(
+            at + 2 * second,
+            "GET",
+            f"/billing/bills/{unknown}",
+            404,
+            12.0,
+            1,
+            response_body={"title": "Not Found", "status": 404},
+            problem=f"bill '{unknown}' not found",
+        ),
+        RequestRecord(
+            at + 5 * second,
+            "POST",
+            "/billing/bills",
+            201,
+            87.6,
+            1,
+            idempotency_key=key,
+            request_body={"customer": "bcus_fZtcFLQbR9k5wWiv40vsr", "amount_due": 150000},
+        ),
+        RequestRecord(
+            at + 9 * second,
+            "POST",
+            "/billing/customers",
+            None,
+            10004.9,
+            1,
+            idempotency_key=retried,
+            error="timed out",
+        ),
+        RequestRecord(
+            at + 20 * second,
+            "POST",
+            "/billing/customers",
+            201,
+            23.2,
+            2,
+            idempotency_key=retried,
+            replayed=True,
         ),
     ]
