@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, ClassVar, Literal
 
+from textual import events
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
@@ -21,6 +22,7 @@ if TYPE_CHECKING:
     from moment_tui.ui.console import Console
     from moment_tui.ui.screens.home import HomeScreen
     from moment_tui.ui.state import Change
+    from moment_tui.ui.widgets.key_strip import KeyLog
 
 Severity = Literal["information", "warning", "error"]
 WRITES: tuple[tuple[ObjectKind, str], ...] = (
@@ -29,6 +31,9 @@ WRITES: tuple[tuple[ObjectKind, str], ...] = (
     ("bill", "Raise a bill on an account or customer, new or existing: one request (n on Bills)"),
 )
 WARM_SECONDS = 0.2  # between views made ahead of time, so keys stay answered
+# Masks names, emails and phones on screen. Not Ctrl+X (Input's "cut"); a priority
+# binding, so it works in every view, form and modal alike.
+MASK_KEY = "ctrl+n"
 
 
 class MomentApp(App[int]):
@@ -41,12 +46,14 @@ class MomentApp(App[int]):
         Binding("ctrl+c", "quit", "Quit", show=False),
         Binding("g", "go_to", "Go to"),
         Binding("question_mark", "help", "Keys", key_display="?"),
+        Binding(MASK_KEY, "toggle_mask", show=False, priority=True),
     ]
 
     def __init__(self, moment: Console, views: Sequence[View] = VIEWS) -> None:
         super().__init__(css_path=stylesheets())
         self.moment = moment
         self.views = tuple(views)
+        self.key_log: KeyLog | None = None  # the keys pressed, with a strip: show_keys()
         for view in self.views:
             self.add_mode(view.mode, view.factory(moment))
             self.bind(view.key, f"view('{view.mode}')", description=view.title, show=False)
@@ -68,6 +75,21 @@ class MomentApp(App[int]):
         if not isinstance(screen, HomeScreen):
             raise LookupError("the home screen is not up yet")
         return screen
+
+    def show_keys(self) -> None:
+        """Show the last keys pressed in a strip above every view's footer (screencasts);
+        call it before the app runs."""
+        from moment_tui.ui.widgets.key_strip import KeyLog
+
+        self.key_log = KeyLog()
+
+    async def on_event(self, event: events.Event) -> None:
+        """Every key the terminal sends reaches the app here first, not yet forwarded
+        to a binding or widget: the key strip notes it, then Textual handles it as ever.
+        (Forwarded copies bubbling back up are not counted twice.)"""
+        if self.key_log is not None and isinstance(event, events.Key) and not event.is_forwarded:
+            self.key_log.add(event.key, event.character)
+        await super().on_event(event)
 
     def on_mount(self) -> None:
         # Paint first: the runtime (sandbox, listener, workspace) starts behind it.
@@ -130,6 +152,11 @@ class MomentApp(App[int]):
             return self.moment.is_sandbox and not in_form
         return not (in_form and action in ("quit_key", "go_to", "view"))
 
+    def action_toggle_mask(self) -> None:
+        """Mask names, emails and phones on screen (for recordings), or show them again."""
+        state = self.moment.state
+        state.set_masked(not state.masked)
+
     def action_simulate_payment(self) -> None:
         if self.moment.is_sandbox:
             self.run_worker(self._simulate(), group="payments", exit_on_error=False)
@@ -166,6 +193,18 @@ class MomentApp(App[int]):
             self.action_go_to,
         )
         yield SystemCommand("Help", "The keys of this view (?)", self.action_help)
+        if self.moment.state.masked:
+            yield SystemCommand(
+                "Show personal data",
+                "Show names, emails and phones unmasked again (Ctrl+N)",
+                self.action_toggle_mask,
+            )
+        else:
+            yield SystemCommand(
+                "Mask personal data",
+                "Mask names, emails and phones on screen, for recordings (Ctrl+N)",
+                self.action_toggle_mask,
+            )
         if not self.moment.read_only:  # read-only: no write is offered anywhere
             for kind, what in WRITES:
                 yield SystemCommand(f"New {kind}", what, self._creator(kind))
@@ -193,7 +232,7 @@ class MomentApp(App[int]):
 
 
 APP_ACTIONS = frozenset(
-    {"quit", "quit_key", "go_to", "help", "simulate_payment", "command_palette"}
+    {"quit", "quit_key", "go_to", "help", "simulate_payment", "command_palette", "toggle_mask"}
 )
 
 
@@ -213,4 +252,5 @@ def screen_commands(screen: Screen[object]) -> Iterable[SystemCommand]:
         def run(node: object = active.node, action: str = binding.action) -> None:
             screen.app.call_later(screen.app.run_action, action, node)
 
-        yield SystemCommand(binding.description, f"This view's key {shown}", run)
+        about = f"{binding.tooltip} ({shown})" if binding.tooltip else f"This view's key {shown}"
+        yield SystemCommand(binding.description, about, run)

@@ -25,7 +25,14 @@ if TYPE_CHECKING:  # types only: importing them would load the client before the
     from moment_tui.store.eventlog import BooksSnapshot, Delivery
 
 Topic = Literal[
-    "deliveries", "applications", "counts", "books", "connection", "catalogue", "requests"
+    "deliveries",
+    "applications",
+    "counts",
+    "books",
+    "connection",
+    "catalogue",
+    "requests",
+    "privacy",
 ]
 RECENT: Final = 500  # deliveries kept in memory; the event log keeps them all
 SERIES_SECONDS: Final = 15 * 60  # applied amounts kept for the sparkline
@@ -73,6 +80,8 @@ class ConsoleState:
     # (when, amount, currency) of each amount applied this session, for the sparkline.
     applied: deque[tuple[float, int, str]] = field(default_factory=deque)
     version: int = 0  # bumped whenever the catalogue may have changed (lists, totals)
+    # Personal data (names, emails, phones) drawn masked: see ``ui.privacy``.
+    masked: bool = False
     _live: set[int] = field(default_factory=set)  # deliveries received this session
     _subscribers: list[Subscriber] = field(default_factory=list)
     _unhook_requests: Callable[[], None] | None = None
@@ -113,6 +122,14 @@ class ConsoleState:
         self._unhook_requests = log.subscribe(
             lambda record: self._publish(Change(frozenset({"requests"}), requests=(record,)))
         )
+
+    # --- what the person asks for -----------------------------------------------------
+
+    def set_masked(self, masked: bool) -> None:
+        """Mask personal data on screen, or show it again: every view redraws."""
+        if masked != self.masked:
+            self.masked = masked
+            self._publish(Change(frozenset({"privacy"})))
 
     # --- what the runtime reports ------------------------------------------------------
 

@@ -18,6 +18,13 @@ class Draft:
     idempotency_key: str = field(default_factory=lambda: str(uuid.uuid4()))
     sent: bool = False  # a request went out with this key (its answer may be lost)
 
+    def renew(self) -> None:
+        """A new key, after the API refused this one's request outright: it keeps that
+        answer for the key, and refuses the key with any changed request as a reuse,
+        so the corrected request must go as a new operation."""
+        self.idempotency_key = str(uuid.uuid4())
+        self.sent = False
+
 
 class Drafts:
     """Drafts by form name (``new-bill``, ``edit-customer:bcus_…``)."""

@@ -12,7 +12,7 @@ far as the reference says.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -39,6 +39,10 @@ class FieldSpec:
     hint: str = ""
     currency: str = "currency"  # money: the path of the currency it is typed in
     allow_negative: bool = False  # money: balances may be negative (a credit)
+    # money: the bounds, in minor units, refused in the currency's own words
+    # ("at most R 999,999.99") before the model would say "≤ 99999999".
+    minimum: int | None = None
+    maximum: int | None = None
     choices: tuple[tuple[str, str], ...] = ()
     pick: tuple[ObjectKind, ...] = ()  # pick: the kinds it searches
     send: bool = True  # False: steers the form (a choice), never part of the body
@@ -117,12 +121,16 @@ def check(
     notes: dict[str, str] = {}
     for path, value in (fixed or {}).items():
         _set(body, path, value)
-    for spec in visible_fields(sections, values):
+    visible = visible_fields(sections, values)
+    paths = {spec.path for spec in visible}
+    for spec in visible:
         raw = values.get(spec.path, "").strip()
         if not spec.send:
             continue
         if not raw:
-            if spec.required:
+            if spec.kind == "pick" and spec.required:
+                errors[spec.path] = "type to search, then pick a match (Enter takes the first)"
+            elif spec.required:
                 errors[spec.path] = f"{spec.label.lower()} is required"
             continue
         try:
@@ -137,11 +145,22 @@ def check(
         model.model_validate(body)
     except ValidationError as exc:
         for path, message in field_errors(exc).items():
-            errors.setdefault(path, message)
+            errors.setdefault(*_beside(path, message, paths))
     if rules is not None:
         for path, message in rules(body, values).items():
-            errors.setdefault(path, message)
+            errors.setdefault(*_beside(path, message, paths))
     return Checked(None if errors else body, errors, notes)
+
+
+def _beside(path: str, message: str, paths: Collection[str]) -> tuple[str, str]:
+    """Where an error at ``path`` is shown: that field, else the nearest field holding
+    it (``metadata.plan`` → ``metadata``), else the whole form (``""``), naming it."""
+    parts = path.split(".") if path else []
+    while parts:
+        if ".".join(parts) in paths:
+            return ".".join(parts), message
+        parts.pop()
+    return "", f"{path}: {message}" if path else message
 
 
 def _convert(spec: FieldSpec, raw: str, values: Values) -> Any:
@@ -151,7 +170,13 @@ def _convert(spec: FieldSpec, raw: str, values: Values) -> Any:
             check_currency(currency)
         except MoneyError:
             raise ValueError("choose the currency first (it decides the decimals)") from None
-        return parse_minor(raw, currency, allow_negative=spec.allow_negative)
+        return parse_minor(
+            raw,
+            currency,
+            allow_negative=spec.allow_negative,
+            minimum=spec.minimum,
+            maximum=spec.maximum,
+        )
     if spec.kind == "metadata":
         return parse_metadata(raw)
     if spec.kind == "currency":

@@ -7,7 +7,7 @@ from typing import Any, ClassVar, Final
 
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import VerticalScroll
+from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Footer, OptionList, Static
 from textual.widgets.option_list import Option
@@ -132,22 +132,25 @@ class DeliveryDetail(ModalScreen[tuple[str, str] | None]):
         self.links = links(delivery, application) if delivery.verdict != "rejected" else []
 
     def compose(self) -> ComposeResult:
-        with VerticalScroll(id="detail"):
-            yield Static(Hanging(self.text), markup=False)
+        # The links below the text, outside its scroll: at 80x24 they stay in sight.
+        with Vertical(id="detail"):
+            with VerticalScroll(id="detail-text"):
+                yield Static(Hanging(self.text), markup=False)
             if self.links:
-                yield Static("Open", classes="links-title")
+                yield Static("Open (Enter)", classes="links-title")
                 yield OptionList(
                     *(
                         Option(f"{kind:<9}{object_id}", id=f"{kind}:{object_id}")
                         for kind, object_id in self.links
                     ),
                     id="links",
+                    markup=False,  # ids come from a webhook: text, never markup
                 )
         yield Footer()
 
     def on_mount(self) -> None:
         if self.links:  # Enter opens the first link; ↑↓ choose another; Esc closes
-            self.query_one("#links", OptionList).focus(scroll_visible=False)  # top: the verdict
+            self.query_one("#links", OptionList).focus()
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         kind, _, object_id = (event.option.id or "").partition(":")

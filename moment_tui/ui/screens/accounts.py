@@ -32,7 +32,7 @@ class AccountsScreen(ListScreen[AccountRow]):
         return Row(
             key=a.id,
             cells={
-                "customer": a.customer_name or a.customer_id,
+                "customer": self.privacy.name(a.customer_name) or a.customer_id,
                 "name": a.name or "—",
                 "reference": a.external_reference,
                 "balance": money(a.balance, a.currency),

@@ -19,6 +19,7 @@ from textual.screen import Screen
 from textual.widgets import Footer
 
 from moment_tui.ui.follows import Follows
+from moment_tui.ui.privacy import Privacy
 from moment_tui.ui.widgets.breadcrumb import Breadcrumb
 from moment_tui.ui.widgets.delivery_list import OpenObject
 from moment_tui.ui.widgets.mode_banner import ModeBanner
@@ -47,6 +48,11 @@ class ConsoleScreen(Screen[None]):
         yield ModeBanner(self.console.settings)
         yield Breadcrumb()
         yield from self.compose_body()
+        key_log = getattr(self.app, "key_log", None)  # moment-tui demo --keys
+        if key_log is not None:
+            from moment_tui.ui.widgets.key_strip import KeyStrip
+
+            yield KeyStrip(key_log)
         yield Footer(compact=True)
 
     def compose_body(self) -> ComposeResult:
@@ -89,8 +95,12 @@ class ConsoleScreen(Screen[None]):
             self._unsubscribe = None
 
     def _changed(self, change: Change) -> None:
-        if not self.is_mounted:
+        # Not while the app closes: its screens' widgets are being removed, and demo
+        # payments (moment-tui demo) keep arriving until the runtime stops.
+        if not self.is_mounted or not self.app.is_running:
             return
+        if "privacy" in change.topics:
+            self.show_trail()  # the crumbs and the "masked" mark
         for widget in self._followers:
             widget.changed(change, self.console.state)
         self.changed(change)
@@ -101,16 +111,32 @@ class ConsoleScreen(Screen[None]):
     def changed(self, change: Change) -> None:
         """One change to the state, while the screen is shown."""
 
+    # --- personal data ----------------------------------------------------------------
+
+    @property
+    def privacy(self) -> Privacy:
+        """How names, emails and phones are drawn now: as they are, or masked."""
+        return Privacy(self.console.state.masked)
+
     # --- where we are -------------------------------------------------------------------
 
+    def crumb_shown(self, privacy: Privacy) -> str:
+        """The crumb as drawn (a detail view masks a customer's name in it)."""
+        return self.crumb
+
     def trail(self) -> list[str]:
-        return [s.crumb for s in self.app.screen_stack if isinstance(s, ConsoleScreen) and s.crumb]
+        privacy = self.privacy
+        return [
+            s.crumb_shown(privacy)
+            for s in self.app.screen_stack
+            if isinstance(s, ConsoleScreen) and s.crumb
+        ]
 
     def show_trail(self) -> None:
         views = getattr(self.app, "views", ())
         current = getattr(self.app, "current_mode", "")
         tabs = [(v.key, v.title, v.mode == current) for v in views]
-        self.query_one(Breadcrumb).show(self.trail(), tabs)
+        self.query_one(Breadcrumb).show(self.trail(), tabs, masked=self.console.state.masked)
 
     def set_crumb(self, crumb: str) -> None:
         """A detail view learned its object's name: the trail says it."""
@@ -120,7 +146,7 @@ class ConsoleScreen(Screen[None]):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "back":  # on a view's first screen there is nowhere to go back to
-            return len(self.app.screen_stack) > 1
+            return sum(isinstance(s, ConsoleScreen) for s in self.app.screen_stack) > 1
         return True
 
     def on_open_object(self, message: OpenObject) -> None:

@@ -75,7 +75,7 @@ class BillsScreen(ListScreen[BillRow]):
             key=b.id,
             cells={
                 "reference": b.external_reference,
-                "customer": b.customer_name or b.customer_id,
+                "customer": self.privacy.name(b.customer_name) or b.customer_id,
                 "account": b.account_name or b.account_id or "—",
                 "amount_due": money(b.amount_due, b.currency),
                 "amount_paid": money(b.amount_paid, b.currency),

@@ -118,9 +118,10 @@ class ListScreen(ConsoleScreen, Generic[RowT]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("n", "new", "New"),
         Binding("slash", "filter", "Filter", key_display="/"),
-        Binding("r", "refetch", "Re-fetch"),
-        Binding("c", "copy", "Copy"),
-        Binding("e", "toggle_events", "Events"),
+        # In ? and the palette, not the footer: at 80 columns it has room for the rest.
+        Binding("r", "refetch", "Re-fetch", show=False),
+        Binding("c", "copy", "Copy", show=False),
+        Binding("e", "toggle_events", "Events", show=False),
         Binding("p", "app.simulate_payment", "Simulate a payment", show=False),
     ]
     EXTRA_KEYS: ClassVar[tuple[tuple[str, str], ...]] = (
@@ -138,6 +139,7 @@ class ListScreen(ConsoleScreen, Generic[RowT]):
         self.count: int | None = None
         self.source: CatalogueSource[RowT] | None = None
         self._seen = console.state.version
+        self._masked = console.state.masked  # as the rows were drawn
 
     # --- what a view gives --------------------------------------------------------------
 
@@ -192,16 +194,19 @@ class ListScreen(ConsoleScreen, Generic[RowT]):
     # --- following the state --------------------------------------------------------------
 
     def resumed(self) -> None:
-        """Shown again: read the list again only if the catalogue changed meanwhile."""
-        version = self.console.state.version
-        if self.is_mounted and self.count is not None and version != self._seen:
+        """Shown again: read the list again only if the catalogue changed meanwhile (or
+        the mask was turned on or off)."""
+        state = self.console.state
+        stale = (state.version, state.masked) != (self._seen, self._masked)
+        if self.is_mounted and self.count is not None and stale:
             self.query_one(LazyTable).reload()
-        self._seen = version
+        self._seen, self._masked = state.version, state.masked
 
     def changed(self, change: Change) -> None:
         self._seen = self.console.state.version
         table = self.query_one(LazyTable)
-        if "catalogue" in change.topics:
+        if change.topics & {"catalogue", "privacy"}:  # privacy: rows drawn (un)masked
+            self._masked = self.console.state.masked
             table.reload()
         elif change.touched:
             table.refresh_rows(self.touched_keys(change, table))

@@ -31,13 +31,14 @@ class CustomersScreen(ListScreen[CustomerRow]):
         return self.console.queries.customer_rows(ids)
 
     def draw(self, c: CustomerRow) -> Row:
+        privacy = self.privacy
         return Row(
             key=c.id,
             cells={
-                "name": c.name or "—",
+                "name": privacy.name(c.name) or "—",
                 "reference": c.external_reference,
-                "email": c.email or "—",
-                "phone": c.phone or "—",
+                "email": privacy.email(c.email) or "—",
+                "phone": privacy.phone(c.phone) or "—",
                 "balance": money(c.balance, c.currency),
                 "accounts": str(c.accounts),
                 "bills": str(c.bills),

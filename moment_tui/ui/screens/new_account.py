@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from moment_tui.api.models import AccountCreate
+from moment_tui.api.models import BALANCE_LIMIT, AccountCreate
 from moment_tui.ui.forms.spec import FieldSpec, Section
 from moment_tui.ui.screens.form_base import FormScreen
 from moment_tui.ui.screens.new_customer import CUSTOMER_FIELDS, nested
@@ -27,7 +27,15 @@ ACCOUNT_FIELDS = (
     ),
     FieldSpec("name", "Name", placeholder="e.g. Device plan"),
     FieldSpec("currency", "Currency", kind="currency", placeholder="e.g. ZAR"),
-    FieldSpec("balance", "Balance", kind="money", allow_negative=True, placeholder="0.00"),
+    FieldSpec(
+        "balance",
+        "Balance",
+        kind="money",
+        allow_negative=True,
+        minimum=-BALANCE_LIMIT,
+        maximum=BALANCE_LIMIT,
+        placeholder="0.00",
+    ),
     FieldSpec("metadata", "Metadata", kind="metadata", placeholder="e.g. plan=gold"),
 )
 

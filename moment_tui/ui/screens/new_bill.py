@@ -5,9 +5,10 @@ existing customer, or a new account with a new customer — always ONE request
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Final
 
-from moment_tui.api.models import BillCreate
+from moment_tui.api.models import AMOUNT_MAX, BillCreate
 from moment_tui.ui.forms.spec import FieldSpec, Section
 from moment_tui.ui.screens.form_base import FormScreen
 from moment_tui.ui.screens.new_account import ACCOUNT_FIELDS
@@ -103,6 +104,8 @@ class NewBill(FormScreen):
                     "Amount due",
                     kind="money",
                     required=True,
+                    minimum=1,
+                    maximum=AMOUNT_MAX,
                     placeholder="e.g. 1,234.50",
                     hint="in currency units, e.g. 1,234.50",
                 ),
@@ -156,6 +159,20 @@ class NewBill(FormScreen):
 
     def path(self) -> str:
         return "/billing/bills"
+
+    def rules(self, body: dict[str, Any], values: Mapping[str, str]) -> dict[str, str]:
+        """BillCreate's date rule, checked here too: the model's validator stops at the
+        first rule broken, and until an account or customer is chosen that is "a bill
+        needs an account or a customer", so a due date typed before the bill date
+        would show nothing wrong until then."""
+        try:
+            bill_date = dt.date.fromisoformat(str(body.get("bill_date")))
+            due_date = dt.date.fromisoformat(str(body.get("due_date")))
+        except ValueError:
+            return {}  # absent, or not a date: the model says which
+        if due_date < bill_date:
+            return {"due_date": "due_date cannot be before bill_date"}
+        return {}
 
     def summary(self, body: dict[str, Any]) -> str:
         from moment_tui.money import amount_text

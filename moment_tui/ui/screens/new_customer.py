@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from moment_tui.api.models import CustomerCreate
+from moment_tui.api.models import BALANCE_LIMIT, CustomerCreate
 from moment_tui.ui.forms.spec import FieldSpec, Section
 from moment_tui.ui.screens.form_base import FormScreen
 
@@ -23,6 +23,8 @@ CUSTOMER_FIELDS = (
         "Balance",
         kind="money",
         allow_negative=True,
+        minimum=-BALANCE_LIMIT,
+        maximum=BALANCE_LIMIT,
         placeholder="0.00",
         hint="what the customer owes; negative: credit held (needs a currency)",
     ),

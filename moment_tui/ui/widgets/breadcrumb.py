@@ -13,6 +13,7 @@ from textual.widgets import Static
 from moment_tui.ui.present import short
 
 SEPARATOR = " › "
+MASKED = " ● personal data masked "  # beside the crumbs while the mask is on (Ctrl+N)
 
 
 class Breadcrumb(Static):
@@ -20,10 +21,18 @@ class Breadcrumb(Static):
         super().__init__("", id="breadcrumb", markup=False)
         self.trail: list[str] = []
         self.views: list[tuple[str, str, bool]] = []  # (key, title, current)
+        self.masked = False
 
-    def show(self, trail: Sequence[str], views: Sequence[tuple[str, str, bool]]) -> None:
+    def show(
+        self,
+        trail: Sequence[str],
+        views: Sequence[tuple[str, str, bool]],
+        *,
+        masked: bool = False,
+    ) -> None:
         self.trail = list(trail)
         self.views = list(views)
+        self.masked = masked
         self._draw()
 
     def on_resize(self, event: events.Resize) -> None:
@@ -43,9 +52,13 @@ class Breadcrumb(Static):
     def _draw(self) -> None:
         width = self.content_size.width or 80
         crumbs = SEPARATOR.join(self.trail)
-        tabs = self._tabs(max(width - min(cell_len(crumbs), width // 2) - 2, 0))
-        room = max(width - cell_len(tabs.plain) - 1, 8)
+        mark = cell_len(MASKED) + 1 if self.masked else 0
+        tabs = self._tabs(max(width - min(cell_len(crumbs), width // 2) - mark - 2, 0))
+        room = max(width - cell_len(tabs.plain) - mark - 1, 8)
         line = Text(short(crumbs, room), style="bold")
+        if self.masked:
+            line.append(" ")
+            line.append(MASKED, style="bold reverse")
         line.append(" " * max(width - cell_len(line.plain) - cell_len(tabs.plain), 1))
         line.append_text(tabs)
         self.update(line)

@@ -28,6 +28,7 @@ from moment_tui.api.kinds import ID_PATTERNS
 from moment_tui.money import amount_text
 from moment_tui.ui.follows import Follows
 from moment_tui.ui.present import short
+from moment_tui.ui.privacy import Privacy
 from moment_tui.ui.widgets.delivery_list import OpenObject
 
 if TYPE_CHECKING:
@@ -76,6 +77,7 @@ class EventPane(Widget, Follows, can_focus=True):
         self.deliveries: OrderedDict[int, Delivery] = OrderedDict()
         self.applications: dict[int, Application] = {}
         self.names: dict[str, str] = {}
+        self.privacy = Privacy()  # customers' names drawn masked or not (the state's)
         self.cursor: int | None = None  # a seq; None: follow the newest
         self.hint = "No deliveries yet."
         self._drawn_at = 0.0
@@ -84,6 +86,7 @@ class EventPane(Widget, Follows, can_focus=True):
     # --- following the state ------------------------------------------------------------
 
     def follow(self, state: ConsoleState) -> None:
+        self.privacy = Privacy(state.masked)
         for delivery in state.recent(KEEP):
             self.deliveries[delivery.seq] = delivery
         self.deliveries = OrderedDict(sorted(self.deliveries.items())[-KEEP:])
@@ -96,6 +99,9 @@ class EventPane(Widget, Follows, can_focus=True):
     def changed(self, change: Change, state: ConsoleState) -> None:
         if not self.display:
             return  # hidden: follow() catches up when it is shown again
+        if "privacy" in change.topics:
+            self.privacy = Privacy(state.masked)
+            self.refresh()
         if change.deliveries:
             for delivery in change.deliveries:
                 self.deliveries[delivery.seq] = delivery
@@ -241,10 +247,11 @@ class EventPane(Widget, Follows, can_focus=True):
         name = self.names.get(ref)
         if name is None or name == ref:
             return ref if ID_PATTERNS[kind].match(ref) else f"{kind} {ref}"
+        shown = self.privacy.label(ref, name)
         holder = d.customer_id if kind != "customer" else None
         if holder and self.names.get(holder) not in (None, holder, name):
-            return f"{name} · {self.names[holder]}"
-        return name
+            return f"{shown} · {self.privacy.label(holder, self.names[holder])}"
+        return shown
 
     # --- keys -----------------------------------------------------------------------------
 

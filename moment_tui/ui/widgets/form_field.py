@@ -53,12 +53,18 @@ class FormField(Vertical):
             super().__init__()
             self.field = field
 
-    def __init__(self, spec: FieldSpec, value: str = "", label: str = "") -> None:
-        super().__init__(id=field_id(spec.path))
+    def __init__(
+        self, spec: FieldSpec, value: str = "", label: str = "", *, classes: str | None = None
+    ) -> None:
+        super().__init__(id=field_id(spec.path), classes=classes)
         self.spec = spec
         self._value = value
         self.picked_label = label  # a pick: what the chosen id is called
         self.touched = bool(value)  # errors show once a field was typed in (or sent)
+        # Found once (every keystroke reads every field's value and sets its message).
+        self._control: Input | Select[str] | None = None
+        self._line: Static | None = None
+        self._shown: tuple[str, bool] | None = None  # the message line as drawn
 
     def compose(self) -> ComposeResult:
         spec = self.spec
@@ -87,28 +93,39 @@ class FormField(Vertical):
 
     @property
     def value(self) -> str:
-        if self.spec.kind == "choice":
-            chosen = self.query_one(Select).value
-            return "" if chosen is Select.BLANK else str(chosen)
         if self.spec.kind == "pick":
             return self._value  # the chosen id, not the search text
-        return self.query_one(Input).value
+        control = self._input_or_select()
+        if isinstance(control, Select):
+            chosen = control.value
+            return chosen if isinstance(chosen, str) else ""  # the blank is no choice
+        return control.value
 
     @property
     def control(self) -> Widget:
         """What takes the focus: the input or the select."""
-        if self.spec.kind == "choice":
-            return self.query_one(Select)
-        return self.query_one(Input)
+        return self._input_or_select()
+
+    def _input_or_select(self) -> Input | Select[str]:
+        if self._control is None:
+            if self.spec.kind == "choice":
+                self._control = self.query_one(Select)
+            else:
+                self._control = self.query_one(Input)
+        return self._control
 
     def show(self, error: str | None, note: str | None = None) -> None:
         """The field's error (only once touched), else its note, else its hint."""
         shown = error if error and self.touched else None
-        self.set_class(shown is not None, "-error")
         message = shown or note or (self.spec.hint if self.has_focus_within else "")
-        line = self.query_one(".message", Static)
-        line.set_class(bool(message), "-shown")
-        line.update(message)
+        if self._shown == (message, shown is not None):
+            return  # unchanged: no relayout (each keystroke shows every field again)
+        self._shown = (message, shown is not None)
+        self.set_class(shown is not None, "-error")
+        if self._line is None:
+            self._line = self.query_one(".message", Static)
+        self._line.set_class(bool(message), "-shown")
+        self._line.update(message)
 
     # --- pick: search the catalogue ---------------------------------------------------------
 

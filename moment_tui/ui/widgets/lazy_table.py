@@ -118,7 +118,7 @@ class LazyTable(ScrollView, can_focus=True):
         Binding("home", "cursor_first", "First", show=False),
         Binding("end", "cursor_last", "Last", show=False),
         Binding("enter", "select_cursor", "Open", key_display="Enter"),
-        Binding("s", "sort_next", "Sort"),
+        Binding("s", "sort_next", "Sort", show=False),
         Binding("S", "sort_reverse", "Reverse", show=False),
     ]
 

@@ -1,0 +1,126 @@
+"""Masking personal data on screen, for recordings and screen shares (plain Python).
+
+With the mask on (``Ctrl+N``, or ``moment-tui demo --masked``) the console draws
+customers' names, emails and phone numbers masked wherever they appear: lists, detail
+views, the live event pane, the breadcrumb. Each keeps its shape, so a viewer can
+still tell one customer from another and what kind of value it is::
+
+    Thabo Mokoena        →  T•••• M••••••
+    thabo@example.com    →  t••••@e••••••.com
+    +27821234567         →  +27•••••••67
+
+Ids, external references, amounts and account names stay as they are: they are what a
+demo shows. Only what is drawn is masked: the catalogue, copies (``c``) and forms hold
+the real values.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any, Final
+
+DOT: Final = "•"
+CUSTOMER_PREFIX: Final = "bcus_"
+PERSONAL_FIELDS: Final = ("name", "email", "phone")
+KEPT_DIGITS: Final = 2  # a phone number keeps this many digits at each end
+
+
+def _word(word: str) -> str:
+    return word[:1] + DOT * (len(word) - 1)
+
+
+def mask_name(name: str) -> str:
+    """Each word's first letter, then one dot per letter: ``T•••• M••••••``."""
+    return " ".join(_word(word) for word in name.split(" "))
+
+
+def mask_email(email: str) -> str:
+    """``t••••@e••••••.com``: the first letter of the mailbox and of each domain label;
+    the top-level domain stays. Text without an ``@`` is masked as a name."""
+    local, at, domain = email.rpartition("@")
+    if not at or not local:
+        return mask_name(email)
+    *labels, top = domain.split(".")
+    if not labels:  # "user@localhost": no top-level domain to keep
+        return f"{_word(local)}@{_word(domain)}"
+    return f"{_word(local)}@{'.'.join(_word(label) for label in labels)}.{top}"
+
+
+def mask_phone(phone: str) -> str:
+    """``+27•••••••67``: the first and last two digits stay (the country code and enough
+    to tell numbers apart), every other digit is a dot; spaces and signs stay. A number
+    of six digits or fewer is masked whole."""
+    count = sum(ch.isdigit() for ch in phone)
+    if count <= 2 * KEPT_DIGITS + 2:
+        return "".join(DOT if ch.isdigit() else ch for ch in phone)
+    out: list[str] = []
+    seen = 0
+    for ch in phone:
+        if ch.isdigit():
+            seen += 1
+            keep = seen <= KEPT_DIGITS or seen > count - KEPT_DIGITS
+            out.append(ch if keep else DOT)
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
+MASKS: Final = {"name": mask_name, "email": mask_email, "phone": mask_phone}
+
+
+@dataclass(frozen=True)
+class Privacy:
+    """How a screen draws personal data now: as it is, or masked. Empty values (None,
+    "") are returned as they are, so ``privacy.name(c.name) or "—"`` reads naturally."""
+
+    masked: bool = False
+
+    def name(self, text: str | None) -> str | None:
+        return mask_name(text) if self.masked and text else text
+
+    def email(self, text: str | None) -> str | None:
+        return mask_email(text) if self.masked and text else text
+
+    def phone(self, text: str | None) -> str | None:
+        return mask_phone(text) if self.masked and text else text
+
+    def label(self, object_id: str, label: str) -> str:
+        """A label the console drew for an object (its name, else its reference): a
+        customer's is masked as a name (a nameless customer's reference with it: the
+        safe side), an account's or bill's stays."""
+        if self.masked and label and object_id.startswith(CUSTOMER_PREFIX):
+            return mask_name(label)
+        return label
+
+
+def masked_object(obj: Any) -> Any:
+    """A copy of a customer (a pydantic model) with its name, email and phone masked;
+    any other object as it is. The copy is for drawing only: never send or store it."""
+    if not str(getattr(obj, "id", "")).startswith(CUSTOMER_PREFIX):
+        return obj
+    update = {
+        field: MASKS[field](value)
+        for field in PERSONAL_FIELDS
+        if isinstance(value := getattr(obj, field, None), str) and value
+    }
+    return obj.model_copy(update=update) if update else obj
+
+
+def masked_view(loaded: Any) -> Any:
+    """A detail view's load (``detail_base.Loaded``) as it is drawn with the mask on:
+    its object, the holders beside it and the labels of every customer it mentions."""
+    entry = dataclasses.replace(loaded.entry, obj=masked_object(loaded.entry.obj))
+    holders = {
+        role: None if held is None else dataclasses.replace(held, obj=masked_object(held.obj))
+        for role, held in loaded.holders.items()
+    }
+    privacy = Privacy(masked=True)
+    known = [loaded.entry.obj, *(held.obj for held in loaded.holders.values() if held)]
+    # A nameless customer's label is its reference: that stays.
+    nameless = {obj.id for obj in known if not getattr(obj, "name", None)}
+    labels = {
+        key: label if key in nameless else privacy.label(key, label)
+        for key, label in loaded.labels.items()
+    }
+    return dataclasses.replace(loaded, entry=entry, holders=holders, labels=labels)
