@@ -17,7 +17,7 @@ import getpass
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from moment_tui.commands import bulk, doctor, sandbox, serve, webhooks
+from moment_tui.commands import bulk, demo, doctor, sandbox, serve, webhooks
 from moment_tui.commands.base import (
     EXIT_FAILED,
     EXIT_OK,
@@ -41,6 +41,7 @@ from moment_tui.secrets import (
     mask,
     secret_length_note,
 )
+from moment_tui.ui.demo import run_demo
 
 __all__ = [
     "EXIT_FAILED",
@@ -81,6 +82,7 @@ def build_parser() -> argparse.ArgumentParser:
     bulk.register(sub)
     doctor.register(sub)
     serve.register(sub)
+    demo.register(sub, console=run_demo)
 
     auth = sub.add_parser("auth", help="show where credentials come from")
     add_version(auth)

@@ -114,6 +114,9 @@ class RuntimeOptions:
     transport: httpx.AsyncBaseTransport | None = None  # fault injection in tests
     retry: RetryPolicy | None = None
     payment_rng: random.Random | None = None  # simulated payments; seeded in tests
+    random_seed: int | None = None  # the sandbox's data and demo payments (`demo --seed`)
+    demo_wrong_signatures: bool = False  # demo payments send the odd wrongly signed one
+    demo_keep_unpaid: int = 0  # demo traffic keeps this many bills to pay
 
 
 @dataclass(frozen=True)
@@ -261,6 +264,9 @@ class Runtime:
             seed=True,
             seed_today=self.options.seed_today,
             demo_payments=self.options.demo_payments,
+            random_seed=self.options.random_seed,
+            demo_wrong_signatures=self.options.demo_wrong_signatures,
+            demo_keep_unpaid=self.options.demo_keep_unpaid,
         )
         sandbox = SandboxThread(config)
         try:

@@ -6,6 +6,13 @@ or part of a positive account or customer balance, through the same code path as
 nothing is left to pay, the tick raises a new bill for a random customer instead
 (``DEMO-YYYYMMDD-xxxxxxxx``, R 100–R 5,000, due in 30 days), which a later tick pays,
 so the traffic never runs dry. Every choice comes from the seeded RNG.
+
+With ``wrong_signatures`` (``moment-tui demo`` only) about one tick in eight — chosen
+by the same RNG — also posts a copy of the latest event, with fresh ids, signed with a
+random ``whsec_`` secret nobody configured: the receiver refuses it (401
+``no_matching_signature``), so its verdict display has something to show. That
+delivery bypasses the outbox: it is never stored, retried or counted as an event, and
+the good deliveries' retries never see it.
 """
 
 from __future__ import annotations
@@ -13,20 +20,27 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import json
 import logging
 import random
 import sqlite3
+import time
 from typing import Final
 
+import aiohttp
+
 from moment_tui.api.models import AMOUNT_MAX, BillCreate, SandboxPaymentCreate
-from moment_tui.sandbox.db import Database
+from moment_tui.sandbox.db import Database, dumps
 from moment_tui.sandbox.delivery import Sender
+from moment_tui.sandbox.ids import new_id
 from moment_tui.sandbox.payments import Payments
 from moment_tui.sandbox.problems import Problem
+from moment_tui.webhooks.signing import new_message_id, new_webhook_secret, signed_headers
 
 log = logging.getLogger(__name__)
 
 SOURCE: Final = {"source": "sandbox-demo"}  # the metadata of every demo payment and bill
+WRONG_SIGNATURE_SHARE: Final = 1 / 8  # of demo ticks, with wrong_signatures on
 
 
 def demo_bill(
@@ -57,15 +71,25 @@ class DemoTraffic:
         sender: Sender,
         every_seconds: float,
         rng: random.Random,
+        *,
+        wrong_signatures: bool = False,
+        keep_unpaid: int = 0,
     ) -> None:
         self.db = db
         self.payments = payments
         self.sender = sender
         self.every = every_seconds
         self.rng = rng
+        self.wrong_signatures = wrong_signatures
+        # With keep_unpaid (the console's demo), a tick raises a bill first while fewer
+        # are unpaid: payments land on bills, and Home's figures keep moving.
+        self.keep_unpaid = keep_unpaid
         self.made = 0  # payments
         self.raised = 0  # bills raised because nothing was left to pay
+        self.forged = 0  # wrongly signed deliveries sent (and answered)
         self._task: asyncio.Task[None] | None = None
+        self._forging: set[asyncio.Task[int | None]] = set()
+        self._session: aiohttp.ClientSession | None = None
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="sandbox-demo-payments")
@@ -75,6 +99,13 @@ class DemoTraffic:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
+        for task in list(self._forging):
+            task.cancel()
+        if self._forging:
+            await asyncio.gather(*self._forging, return_exceptions=True)
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
 
     async def _run(self) -> None:
         while True:
@@ -82,12 +113,73 @@ class DemoTraffic:
             try:
                 if self.tick():
                     self.sender.wake()
+                if self.wrong_signature_due():
+                    task = asyncio.create_task(self.send_wrong_signature())
+                    self._forging.add(task)
+                    task.add_done_callback(self._forging.discard)
             except Exception:  # a demo must keep going
                 log.exception("demo payment failed")
+
+    # --- the odd wrongly signed delivery ------------------------------------------------
+
+    def wrong_signature_due(self) -> bool:
+        """Whether this tick also sends a wrongly signed delivery: about one in eight,
+        from the seeded RNG (drawn on every tick, so the payments that follow are the
+        same whether or not webhooks are sent); never without ``wrong_signatures``."""
+        if not self.wrong_signatures:
+            return False  # the plain sandbox's traffic draws nothing more
+        return self.rng.random() < WRONG_SIGNATURE_SHARE and self.sender.enabled
+
+    def forged_body(self) -> bytes | None:
+        """The latest event again, with fresh event, obligation and payment ids (so no
+        receiver could take it for the real one); None before the first event."""
+        row = self.db.one("SELECT payload FROM events ORDER BY seq DESC LIMIT 1")
+        if row is None:
+            return None
+        event = json.loads(row["payload"])
+        event["id"] = new_id("event")
+        data = event.get("data")
+        if isinstance(data, dict):
+            data["id"] = new_id("obligation")
+            if "payment_id" in data:
+                data["payment_id"] = new_id("payment")
+        return dumps(event).encode()
+
+    async def send_wrong_signature(self) -> int | None:
+        """POST :meth:`forged_body` to the webhook URL, signed with a random secret the
+        receiver does not know; its HTTP status (401 from a receiver that checks), or
+        None when there was nothing to send or it could not be sent. Sent once, outside
+        the outbox: never stored, retried or counted."""
+        url = self.sender.config.url
+        body = self.forged_body()
+        if url is None or body is None:
+            return None
+        headers = signed_headers(
+            (new_webhook_secret(),), new_message_id(), body, timestamp=int(time.time())
+        )
+        if self._session is None:
+            timeout = aiohttp.ClientTimeout(total=self.sender.config.timeout)
+            self._session = aiohttp.ClientSession(timeout=timeout)
+        try:
+            async with self._session.post(
+                url, data=body, headers=headers, allow_redirects=False
+            ) as response:
+                await response.read()
+                status = response.status
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            log.info("demo: the wrongly signed delivery was not answered: %s", exc)
+            return None
+        self.forged += 1
+        log.info("demo: sent a delivery signed with a wrong secret: %d", status)
+        return status
 
     def tick(self) -> bool:
         """Make one payment (True: there is an event to send). When nothing is left to
         pay, raise a new bill instead, for a later tick to pay (False: nothing to send)."""
+        if self.keep_unpaid:
+            unpaid = self.db.one("SELECT count(*) AS n FROM bills WHERE status = 'unpaid'")
+            if unpaid is not None and unpaid["n"] < self.keep_unpaid:
+                self._raise_bill()
         request = self._pick()
         if request is None:
             self._raise_bill()

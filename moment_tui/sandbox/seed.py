@@ -40,12 +40,17 @@ BILL_ITEMS = ["Monthly subscription", "Tuition term 1", "Service call-out", "Ann
               "Membership fee", "Repairs", "Consulting hours"]  # fmt: skip
 
 
-def seed_if_empty(db: Database, objects: Objects, *, today: dt.date | None = None) -> int:
-    """Fill an empty sandbox; returns the number of customers created (0 if not empty)."""
+def seed_if_empty(
+    db: Database, objects: Objects, *, today: dt.date | None = None, seed: int | None = None
+) -> int:
+    """Fill an empty sandbox; returns the number of customers created (0 if not empty).
+
+    ``seed`` (default :data:`SEED`) seeds the random choices: the same ``today`` and
+    seed give the same data, ids included (``moment-tui demo --seed N``)."""
     if db.one("SELECT 1 FROM customers LIMIT 1") is not None:
         return 0
     today = today or dt.date.today()
-    rng = random.Random(SEED)
+    rng = random.Random(SEED if seed is None else seed)
     seeded = Objects(db, today=lambda: today, rng=rng)
     names = [f"{first} {last}" for first, last in PEOPLE] + BUSINESSES
     with db.transaction():

@@ -55,6 +55,11 @@ class SandboxConfig:
     seed_today: dt.date | None = None
     demo_payments: float | None = None  # seconds between simulated payments
     latency_ms: int = 0
+    # Seeds the demo data and the demo payments (None: the data's SEED, traffic seed 7).
+    random_seed: int | None = None
+    # Demo payments also send the odd delivery signed with a wrong secret (the demo's).
+    demo_wrong_signatures: bool = False
+    demo_keep_unpaid: int = 0  # demo traffic raises bills while fewer are unpaid
 
 
 class Sandbox:
@@ -109,7 +114,9 @@ class Sandbox:
 
     async def _start(self) -> str:
         if self.config.seed:
-            self.seeded = seed_if_empty(self.db, self.objects, today=self.config.seed_today)
+            self.seeded = seed_if_empty(
+                self.db, self.objects, today=self.config.seed_today, seed=self.config.random_seed
+            )
         self._runner = web.AppRunner(self.build_app(), access_log=None, handle_signals=False)
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.config.host, self.config.port)
@@ -119,8 +126,15 @@ class Sandbox:
         self.url = f"http://{host}:{port}"
         await self.sender.start()
         if self.config.demo_payments:
+            seed = 7 if self.config.random_seed is None else self.config.random_seed
             self.demo = DemoTraffic(
-                self.db, self.payments, self.sender, self.config.demo_payments, random.Random(7)
+                self.db,
+                self.payments,
+                self.sender,
+                self.config.demo_payments,
+                random.Random(seed),
+                wrong_signatures=self.config.demo_wrong_signatures,
+                keep_unpaid=self.config.demo_keep_unpaid,
             )
             self.demo.start()
         return self.url

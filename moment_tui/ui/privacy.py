@@ -17,6 +17,7 @@ the real values.
 from __future__ import annotations
 
 import dataclasses
+import re
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -24,6 +25,7 @@ DOT: Final = "•"
 CUSTOMER_PREFIX: Final = "bcus_"
 PERSONAL_FIELDS: Final = ("name", "email", "phone")
 KEPT_DIGITS: Final = 2  # a phone number keeps this many digits at each end
+_EMAIL: Final = re.compile(r"[^\s\"'<>()@,;:]+@[^\s\"'<>()@,;:]+\.[A-Za-z]{2,}")
 
 
 def _word(word: str) -> str:
@@ -92,6 +94,32 @@ class Privacy:
         if self.masked and label and object_id.startswith(CUSTOMER_PREFIX):
             return mask_name(label)
         return label
+
+
+def mask_json(value: Any, *, customer: bool = False) -> Any:
+    """A JSON value (an API call's body, as the Requests view shows it) with personal
+    data masked: the ``name`` of every customer (an object with a ``bcus_`` id, an email
+    or a phone, or the value of a ``customer`` key), every ``email`` and ``phone``, and
+    any email address in text (a body that was not JSON, or was cut, is text)."""
+    if isinstance(value, str):
+        return _EMAIL.sub(lambda found: mask_email(found.group()), value)
+    if isinstance(value, list):
+        return [mask_json(item, customer=customer) for item in value]
+    if not isinstance(value, dict):
+        return value
+    is_customer = (
+        customer
+        or str(value.get("id", "")).startswith(CUSTOMER_PREFIX)
+        or "email" in value
+        or "phone" in value
+    )
+    masked: dict[str, Any] = {}
+    for key, item in value.items():
+        if key in MASKS and isinstance(item, str) and item and (key != "name" or is_customer):
+            masked[key] = MASKS[key](item)
+        else:
+            masked[key] = mask_json(item, customer=key in ("customer", "customers"))
+    return masked
 
 
 def masked_object(obj: Any) -> Any:

@@ -14,7 +14,7 @@ from moment_tui.ui.present import Hanging
 
 EVERYWHERE = (
     "Everywhere  g Go to (any id or reference) · 1-5 Home, Customers, Accounts, Bills,"
-    " Requests · Ctrl+P every action · Esc back · q quit"
+    " Requests · Ctrl+P every action · Ctrl+N mask personal data · Esc back · q quit"
 )
 SKIP = frozenset({"ctrl+c", "q", "g", "question_mark", "escape", "1", "2", "3", "4", "5"})
 # Textual's own keys on every widget (scrolling, focus, copying a selection, its quit

@@ -9,6 +9,7 @@ reference, another key a server echoed) is masked too.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import http
 import json
@@ -26,6 +27,7 @@ from moment_tui.api.curl import record_curl
 from moment_tui.secrets import mask
 from moment_tui.ui.modals.copy import KEY_LABEL, CopyMenu
 from moment_tui.ui.present import Hanging
+from moment_tui.ui.privacy import mask_json
 
 if TYPE_CHECKING:
     from moment_tui.api.client import RequestRecord
@@ -114,6 +116,16 @@ def describe(record: RequestRecord, base_url: str) -> str:
     return shown("\n".join(lines))
 
 
+def masked_record(record: RequestRecord) -> RequestRecord:
+    """The record with names, emails and phones masked in its query and bodies."""
+    return dataclasses.replace(
+        record,
+        params=mask_json(record.params),
+        request_body=mask_json(record.request_body),
+        response_body=mask_json(record.response_body),
+    )
+
+
 def copy_choices(record: RequestRecord, base_url: str) -> list[tuple[str, str]]:
     """What ``c`` offers for a request (first letters differ: each is its own key)."""
     choices = [("curl", record_curl(record, base_url, KEY_LABEL))]
@@ -142,11 +154,13 @@ class RequestDetail(ModalScreen[None]):
         Binding("c", "copy", "Copy"),
     ]
 
-    def __init__(self, record: RequestRecord, base_url: str) -> None:
+    def __init__(self, record: RequestRecord, base_url: str, *, masked: bool = False) -> None:
         super().__init__()
         self.record = record
         self.base_url = base_url
-        self.text = describe(record, base_url)
+        # Ctrl+N: personal data in the bodies (and their curl) drawn masked; `c` copies
+        # the call as it was made.
+        self.text = describe(masked_record(record) if masked else record, base_url)
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="request-detail"):

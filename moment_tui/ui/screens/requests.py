@@ -354,7 +354,8 @@ class RequestsScreen(ConsoleScreen):
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         record = self.query_one(RequestTable).records.get(event.row_key.value or "")
         if record is not None:
-            self.app.push_screen(RequestDetail(record, self.base_url))
+            masked = self.console.state.masked
+            self.app.push_screen(RequestDetail(record, self.base_url, masked=masked))
 
     def action_copy(self) -> None:
         record = self.query_one(RequestTable).highlighted
