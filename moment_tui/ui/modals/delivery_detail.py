@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from typing import Any, ClassVar, Final
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Footer, OptionList, Static
-from textual.widgets.option_list import Option
+from textual.widgets import Footer, Static
 
 from moment_tui.api.models import ObjectKind
 from moment_tui.money import amount_text
@@ -116,42 +116,65 @@ def links(delivery: Delivery, application: Application | None) -> list[tuple[Obj
     return [(kind, object_id) for object_id, kind in found.items()]
 
 
+LINK_KEYS: Final[dict[str, str]] = {"bill": "b", "account": "a", "customer": "u"}
+
+
 class DeliveryDetail(ModalScreen[tuple[str, str] | None]):
     """The inspector. Dismissed with ``(kind, id)`` when a link is chosen: whoever
-    opened it opens that object's detail."""
+    opened it opens that object's detail.
+
+    The links are one line under the text, each on a key (``b`` bill, ``a`` account,
+    ``u`` customer; Enter the object the money went to): whatever the text's length,
+    they stay in sight at 80x24. A bill an account payment reached is opened from the
+    account."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "dismiss", "Close", key_display="Esc"),
-        Binding("enter", "dismiss", "Close", show=False),
+        Binding("enter", "open_first", "Open", show=False),
+        Binding("b", "open('bill')", "Bill"),
+        Binding("a", "open('account')", "Account"),
+        Binding("u", "open('customer')", "Customer"),
         Binding("q", "dismiss", "Close", show=False),
     ]
 
     def __init__(self, delivery: Delivery, application: Application | None) -> None:
         super().__init__()
         self.text = describe(delivery, application)
-        self.links = links(delivery, application) if delivery.verdict != "rejected" else []
+        found = links(delivery, application) if delivery.verdict != "rejected" else []
+        self.links: dict[str, str] = {}
+        for kind, object_id in found:
+            self.links.setdefault(kind, object_id)  # the first of each kind
 
     def compose(self) -> ComposeResult:
-        # The links below the text, outside its scroll: at 80x24 they stay in sight.
         with Vertical(id="detail"):
             with VerticalScroll(id="detail-text"):
                 yield Static(Hanging(self.text), markup=False)
             if self.links:
-                yield Static("Open (Enter)", classes="links-title")
-                yield OptionList(
-                    *(
-                        Option(f"{kind:<9}{object_id}", id=f"{kind}:{object_id}")
-                        for kind, object_id in self.links
-                    ),
-                    id="links",
-                    markup=False,  # ids come from a webhook: text, never markup
-                )
+                yield Static(self.links_text(), id="links", markup=False)
         yield Footer()
 
-    def on_mount(self) -> None:
-        if self.links:  # Enter opens the first link; ↑↓ choose another; Esc closes
-            self.query_one("#links", OptionList).focus()
+    def links_text(self) -> Text:
+        text = Text("Open  ", style="bold")
+        for index, (kind, object_id) in enumerate(self.links.items()):
+            if index:
+                text.append("  ·  ")
+            text.append(LINK_KEYS[kind], style="bold reverse")
+            text.append(f" {kind} {object_id}")  # a Text: never read as markup
+        return text
 
-    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
-        kind, _, object_id = (event.option.id or "").partition(":")
-        self.dismiss((kind, object_id))
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "open":  # b, a, u only for what the delivery touched
+            return parameters[0] in self.links
+        return True
+
+    def action_open(self, kind: str) -> None:
+        if kind in self.links:
+            self.dismiss((kind, self.links[kind]))
+
+    def action_open_first(self) -> None:
+        """Enter: the object the money went to (the first link), else close."""
+        if self.links:
+            kind, object_id = next(iter(self.links.items()))
+            self.dismiss((kind, object_id))
+        else:
+            self.dismiss(None)

@@ -198,7 +198,10 @@ class EventPane(Widget, Follows, can_focus=True):
         following = self.cursor is None and seq == window[-1]
         chosen = seq == self.cursor or (following and self.has_focus)
         style = self.get_component_rich_style("event-pane--cursor") if chosen else Style()
-        return self._strip(self._line(self.deliveries[seq], width), width, style)
+        line = self._line(self.deliveries[seq], width)
+        if chosen:  # the cursor's colours alone: red on blue is not readable
+            line = Text(line.plain)
+        return self._strip(line, width, style)
 
     def _strip(self, text: Text, width: int, style: Style) -> Strip:
         base = self.rich_style + style
