@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from typing import Final
+from typing import Any, Final
 
 from rich.cells import cell_len, set_cell_size
 from rich.console import Console, ConsoleOptions, RenderResult
@@ -16,7 +16,18 @@ from rich.text import Text
 
 from moment_tui.money import amount_text
 
-__all__ = ["Hanging", "amount_text", "bar", "days_overdue", "money", "short"]
+__all__ = [
+    "HIGHLIGHT",
+    "HIGHLIGHT_SECONDS",
+    "Hanging",
+    "amount_text",
+    "bar",
+    "days_overdue",
+    "label_of",
+    "money",
+    "short",
+    "status_text",
+]
 
 BAR_FULL: Final = "█"
 BAR_PARTS: Final = " ▏▎▍▌▋▊▉"
@@ -74,3 +85,23 @@ class Hanging:
             head, value = line[:hang], line[hang:]
             for number, part in enumerate(Text(value).wrap(console, width - hang)):
                 yield Text(head if number == 0 else " " * hang) + part
+
+
+HIGHLIGHT_SECONDS: Final = 1.5
+HIGHLIGHT: Final = "bold black on green"  # a changed row or timeline entry, briefly
+
+
+def label_of(obj: Any) -> str:
+    """What the trail and the copy menu call an object: its name, else its reference."""
+    return str(getattr(obj, "name", None) or obj.external_reference or obj.id)
+
+
+def status_text(status: str, due_date: str | None, today: dt.date) -> Text:
+    """``paid`` green, ``voided`` dim, ``overdue`` red (unpaid past its due date)."""
+    if status == "paid":
+        return Text("paid", style="green")
+    if status == "voided":
+        return Text("voided", style="dim")
+    if status == "unpaid" and due_date and due_date < today.isoformat():
+        return Text("overdue", style="bold red")
+    return Text(status)

@@ -291,7 +291,7 @@ class Queries:
         def read(conn: sqlite3.Connection) -> list[tuple[str, str]]:
             found = catalogue.search(conn, text, limit=limit * 4, trigram=trigram)
             return [
-                (entry.obj.id, label_of(entry.obj)) for entry in found if entry.obj.KIND in kinds
+                (entry.obj.id, pick_label(entry.obj)) for entry in found if entry.obj.KIND in kinds
             ][:limit]
 
         return await self.read(read)
@@ -315,7 +315,7 @@ class Queries:
         return await self.read(read)
 
 
-def label_of(obj: Any) -> str:
+def pick_label(obj: Any) -> str:
     """``Thabo Mokoena · UCR0042 · thabo@…``: what tells one object from another."""
     parts = [getattr(obj, "name", None) or "", obj.external_reference]
     email = getattr(obj, "email", None)

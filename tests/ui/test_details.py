@@ -21,9 +21,10 @@ from moment_tui.ui.present import days_overdue, money
 from moment_tui.ui.screens.account_detail import AccountDetail
 from moment_tui.ui.screens.bill_detail import BillDetail
 from moment_tui.ui.screens.customer_detail import CustomerDetail
-from moment_tui.ui.screens.detail_base import DetailScreen, RowsTable
+from moment_tui.ui.screens.detail_base import DetailScreen
 from moment_tui.ui.screens.home import HomeScreen
 from moment_tui.ui.widgets.breadcrumb import Breadcrumb
+from moment_tui.ui.widgets.rows_table import RowsTable
 from tests.ui.ui_helpers import (
     SEED_TODAY,
     assert_no_secret,

@@ -59,11 +59,12 @@ from moment_tui.ui.modals.delivery_detail import DeliveryDetail
 from moment_tui.ui.modals.go_to import GoTo
 from moment_tui.ui.modals.keys import KeysHelp
 from moment_tui.ui.navigate import open_detail
+from moment_tui.ui.present import HIGHLIGHT
 from moment_tui.ui.screens.account_detail import AccountDetail
 from moment_tui.ui.screens.bill_detail import BillDetail
 from moment_tui.ui.screens.browse import ListScreen
 from moment_tui.ui.screens.customer_detail import CustomerDetail
-from moment_tui.ui.screens.detail_base import HIGHLIGHT, DetailScreen, RowsTable
+from moment_tui.ui.screens.detail_base import DetailScreen
 from moment_tui.ui.screens.requests import RequestList, RequestsScreen, RequestTable
 from moment_tui.ui.widgets.connection_panel import ConnectionPanel
 from moment_tui.ui.widgets.delivery_list import DeliveryList
@@ -73,6 +74,7 @@ from moment_tui.ui.widgets.glance import GlancePanel
 from moment_tui.ui.widgets.lazy_table import LazyTable
 from moment_tui.ui.widgets.note import Note
 from moment_tui.ui.widgets.payments_spark import PaymentsSpark
+from moment_tui.ui.widgets.rows_table import RowsTable
 from moment_tui.ui.widgets.webhook_panel import WebhookPanel
 from moment_tui.webhooks import confirm, listener, reconcile
 from tests.ui.ui_helpers import (

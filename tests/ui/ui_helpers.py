@@ -30,8 +30,9 @@ from moment_tui.store.applications import Application, Change, Drift
 from moment_tui.store.eventlog import Delivery
 from moment_tui.ui.app import MomentApp
 from moment_tui.ui.factory import create_app
+from moment_tui.ui.present import HIGHLIGHT
 from moment_tui.ui.screens.browse import ListScreen
-from moment_tui.ui.screens.detail_base import HIGHLIGHT, DetailScreen, RowsTable
+from moment_tui.ui.screens.detail_base import DetailScreen
 from moment_tui.ui.screens.form_base import FormScreen
 from moment_tui.ui.widgets.connection_panel import ConnectionPanel
 from moment_tui.ui.widgets.delivery_table import DeliveryTable
@@ -39,6 +40,7 @@ from moment_tui.ui.widgets.event_pane import EventPane
 from moment_tui.ui.widgets.form_field import FormField, field_id
 from moment_tui.ui.widgets.lazy_table import LazyTable
 from moment_tui.ui.widgets.note import Note
+from moment_tui.ui.widgets.rows_table import RowsTable
 from moment_tui.ui.widgets.webhook_panel import WebhookPanel
 
 SEED_TODAY = date(2026, 11, 1)

@@ -10,19 +10,9 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Static
 
 from moment_tui.ui.present import money
-from moment_tui.ui.screens.detail_base import (
-    BILL_COLUMNS,
-    DetailScreen,
-    Fields,
-    Loaded,
-    RowsTable,
-    bill_cells,
-    bills_title,
-    flash,
-    holder_text,
-    metadata_text,
-    rules_text,
-)
+from moment_tui.ui.screens.detail_base import DetailScreen
+from moment_tui.ui.screens.detail_text import Fields, Loaded, holder_text, metadata_text, rules_text
+from moment_tui.ui.widgets.rows_table import BILL_COLUMNS, RowsTable, bill_cells, bills_title, flash
 
 if TYPE_CHECKING:
     from textual.app import ComposeResult

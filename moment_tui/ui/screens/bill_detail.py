@@ -11,17 +11,10 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Static
 
-from moment_tui.ui.present import bar, days_overdue, money
-from moment_tui.ui.screens.detail_base import (
-    DetailScreen,
-    Fields,
-    Loaded,
-    flash,
-    holder_text,
-    metadata_text,
-    rules_text,
-    status_text,
-)
+from moment_tui.ui.present import bar, days_overdue, money, status_text
+from moment_tui.ui.screens.detail_base import DetailScreen
+from moment_tui.ui.screens.detail_text import Fields, Loaded, holder_text, metadata_text, rules_text
+from moment_tui.ui.widgets.rows_table import flash
 
 if TYPE_CHECKING:
     import datetime as dt

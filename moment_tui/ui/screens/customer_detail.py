@@ -10,19 +10,16 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Static
 
 from moment_tui.ui.present import money
-from moment_tui.ui.screens.detail_base import (
+from moment_tui.ui.screens.detail_base import DetailScreen
+from moment_tui.ui.screens.detail_text import Fields, Loaded, metadata_text, rules_text
+from moment_tui.ui.widgets.rows_table import (
     ACCOUNT_COLUMNS,
     BILL_COLUMNS,
-    DetailScreen,
-    Fields,
-    Loaded,
     RowsTable,
     account_cells,
     bill_cells,
     bills_title,
     flash,
-    metadata_text,
-    rules_text,
 )
 
 if TYPE_CHECKING:

@@ -13,8 +13,7 @@ from __future__ import annotations
 import dataclasses
 from typing import TYPE_CHECKING, Any, Final
 
-from moment_tui.ui.present import money
-from moment_tui.ui.screens.detail_base import label_of
+from moment_tui.ui.present import label_of, money
 
 if TYPE_CHECKING:
     from moment_tui.api.models import Bill
