@@ -12,6 +12,7 @@ object that already has it, so the form can offer to open it.
 
 from __future__ import annotations
 
+import asyncio
 import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
@@ -167,11 +168,13 @@ async def send(
     await workspace.remember([obj], "created" if made else "changed")
     # A bill or account created with a new customer (or account) inside it: those are
     # new too, and the catalogue should know them by name, not only by id.
-    for holder, holder_id in (
+    # Both at once (a three-level bill made both): the new bill shows the sooner.
+    holders = (
         ("customer", getattr(obj, "customer_id", None)),
         ("account", getattr(obj, "account_id", None)),
-    ):
-        if holder_id:
-            await console.queries.ensure(holder, holder_id)  # type: ignore[arg-type]
+    )
+    await asyncio.gather(
+        *(console.queries.ensure(holder, i) for holder, i in holders if i)  # type: ignore[arg-type]
+    )
     console.state.catalogue_changed()
     return Sent(obj, response.replayed, response.status)

@@ -22,7 +22,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import BaseModel
-from textual import events, work
+from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
@@ -79,8 +79,11 @@ class FormScreen(ConsoleScreen):
         self.refusal_text = ""
         self.refused_values: dict[str, str] = {}
         self._field_list: list[FormField] = []
+        self._built: set[int] = set()  # sections composed, or being mounted
+        self._mounted: set[int] = set()  # sections in the DOM
         self._sections_shown: dict[int, list[Widget]] = {}
         self._said: tuple[str, bool] | None = None
+        self._shown_once = False
         self.crumb = self.heading
 
     # --- what a form gives ---------------------------------------------------------------
@@ -138,17 +141,58 @@ class FormScreen(ConsoleScreen):
             if intro:
                 yield Static(intro, classes="form-intro", markup=False)
             for index, section in enumerate(self.sections):
-                if section.title:
-                    yield Static(section.title, classes=f"form-section s{index}", markup=False)
-                for spec in section.fields:
-                    yield FormField(
-                        spec,
-                        values.get(spec.path, ""),
-                        values.get(f"{spec.path}#label", ""),
-                        classes=f"s{index}",  # given, not added: add_class restyles
-                    )
+                # A section hidden now is built when first shown: a field costs its
+                # share of the opening (≈ 10 ms), and most variants show few sections.
+                if section.when(values):
+                    self._built.add(index)
+                    self._mounted.add(index)
+                    yield from self._section_widgets(index)
             yield Static("", id="form-status", markup=False)
             yield Static("", id="form-preview", markup=False)
+
+    def _section_widgets(self, index: int) -> ComposeResult:
+        section, values = self.sections[index], self.draft.values
+        if section.title:
+            yield Static(section.title, classes=f"form-section s{index}", markup=False)
+        for spec in section.fields:
+            yield FormField(
+                spec,
+                values.get(spec.path, ""),
+                values.get(f"{spec.path}#label", ""),
+                classes=f"s{index}",  # given, not added: add_class restyles
+            )
+
+    def _build_shown(self, values: Mapping[str, str]) -> bool:
+        """Build the sections shown now that were hidden until now (after this turn);
+        True while some are still being built."""
+        new = [i for i, s in enumerate(self.sections) if i not in self._built and s.when(values)]
+        if new:
+            self._built.update(new)
+            self.call_later(self._mount_sections, new)
+        return self._built != self._mounted
+
+    async def _mount_sections(self, indexes: list[int]) -> None:
+        if not self.is_attached:
+            return  # closed meanwhile
+        form = self.query_one("#form", VerticalScroll)
+        for index in indexes:
+            # In its place: before the first section after it that is on the form.
+            later = [n for i in sorted(self._mounted) if i > index for n in self._section_nodes(i)]
+            before = later[0] if later else self.query_one("#form-status")
+            await form.mount_all(list(self._section_widgets(index)), before=before)
+            self._mounted.add(index)
+        self._field_list, self._sections_shown = [], {}
+        self._recheck()
+
+    @on(events.ScreenResume)
+    def _first_showing(self, event: events.ScreenResume) -> None:
+        """The first showing needs no restyle of every widget (Textual's default on each
+        resume, for a screen that was away): they were styled as they were mounted, a
+        moment ago, and restyling a form's few hundred nodes was a third of its opening.
+        Later showings (back from a modal, or a detail opened by Ctrl+O) do restyle."""
+        if not self._shown_once:
+            self._shown_once = True
+            event.refresh_styles = False
 
     def on_mount(self) -> None:
         self.query_one("#form-preview").display = False
@@ -168,13 +212,20 @@ class FormScreen(ConsoleScreen):
 
     def _section_nodes(self, index: int) -> list[Widget]:
         """A section's title and fields, found once composed."""
+        if index not in self._mounted:
+            return []  # not built (hidden since the form opened): nothing to query
         nodes = self._sections_shown.get(index)
         if not nodes:
             nodes = self._sections_shown[index] = list(self.query(f".s{index}"))
         return nodes
 
     def _values(self) -> dict[str, str]:
-        return {f.spec.path: f.value for f in self._fields()}
+        """Each field's value; a field not built yet (its section never shown) holds
+        what the draft does."""
+        values = {spec.path: "" for section in self.sections for spec in section.fields}
+        values.update({p: v for p, v in self.draft.values.items() if p in values})
+        values.update({f.spec.path: f.value for f in self._fields()})
+        return values
 
     def on_input_changed(self, event: Input.Changed) -> None:
         field = self._field_of(event.input)
@@ -239,10 +290,17 @@ class FormScreen(ConsoleScreen):
 
     def _recheck(self) -> None:
         values = self._values()
+        building = self._build_shown(values)
         for field in self._fields():
+            if building and field.spec.kind == "choice":
+                continue  # the draft takes a choice once the sections it shows are built
             self.draft.values[field.spec.path] = field.value
             if field.spec.kind == "pick":
                 self.draft.values[f"{field.spec.path}#label"] = field.picked_label
+        if building:
+            # Checked once the sections just shown are on the form: until then their
+            # fields cannot be read, shown or focused.
+            return
         for index, section in enumerate(self.sections):
             shown = section.when(values)
             for node in self._section_nodes(index):
@@ -315,8 +373,8 @@ class FormScreen(ConsoleScreen):
     # --- sending --------------------------------------------------------------------------
 
     def action_send(self) -> None:
-        if self.sending:
-            return
+        if self.sending or self._built != self._mounted:
+            return  # sending, or a section just shown is being built (a blink: press again)
         if self.console.read_only:
             self.say("Read-only (--read-only): this console sends no writes.", error=True)
             return

@@ -8,18 +8,14 @@ request: the form reads :attr:`FormField.value` and tells each field its error.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from textual.app import ComposeResult
-from textual.containers import Horizontal, Vertical
+from textual.css.query import NoMatches
 from textual.message import Message
+from textual.widget import Widget
 from textual.widgets import Input, Label, OptionList, Select, Static
 from textual.widgets.option_list import Option
 
 from moment_tui.ui.forms.spec import FieldSpec
-
-if TYPE_CHECKING:
-    from textual.widget import Widget
 
 
 def field_id(path: str) -> str:
@@ -27,22 +23,30 @@ def field_id(path: str) -> str:
     return "f-" + path.replace(".", "-").replace("_", "-")
 
 
-class FormField(Vertical):
+class FormField(Widget):
     """Label, input and message line for one :class:`FieldSpec`."""
 
     # Compact, for 80x24: the label beside a borderless input, one line a field; the
-    # line under it only when there is an error or a note to show.
+    # line under it only when there is an error or a note to show. A grid, not rows in
+    # a column: every widget is a share of a form's opening (a New bill has 20 fields),
+    # so a field is three of them, and its matches and message line are added when
+    # first shown.
     DEFAULT_CSS = """
     FormField {
+        layout: grid;
+        grid-size: 2;
+        grid-columns: 22 1fr;
+        grid-rows: auto;
         height: auto;
-        & > .row { height: 1; }
-        & .label { width: 22; color: $text-muted; }
-        & Input, & Select { width: 1fr; }
-        & > .message { height: auto; padding-left: 22; color: $text-muted; display: none; }
+        & > .label { color: $text-muted; }
+        & > Input, & > Select { width: 1fr; }
+        & > .message {
+            column-span: 2; height: auto; padding-left: 22; color: $text-muted; display: none;
+        }
         & > .message.-shown { display: block; }
         &.-error > .message { color: $error; }
-        &.-error .label { color: $error; }
-        & > OptionList { height: auto; max-height: 6; margin-left: 22; }
+        &.-error > .label { color: $error; }
+        & > OptionList { column-span: 2; height: auto; max-height: 6; margin-left: 22; }
     }
     """
 
@@ -64,30 +68,23 @@ class FormField(Vertical):
         # Found once (every keystroke reads every field's value and sets its message).
         self._control: Input | Select[str] | None = None
         self._line: Static | None = None
+        self._options: OptionList | None = None  # a pick's matches, once there were some
         self._shown: tuple[str, bool] | None = None  # the message line as drawn
 
     def compose(self) -> ComposeResult:
         spec = self.spec
         required = " *" if spec.required else ""
-        with Horizontal(classes="row"):
-            yield Label(f"{spec.label}{required}", classes="label")
-            if spec.kind == "choice":
-                yield Select(
-                    [(label, value) for value, label in spec.choices],
-                    value=self._value or spec.choices[0][0],
-                    allow_blank=False,
-                    compact=True,
-                )
-            else:
-                shown = self.picked_label or self._value
-                yield Input(value=shown, placeholder=spec.placeholder, compact=True)
-        if spec.kind == "pick":
-            yield OptionList(markup=False)
-        yield Static("", classes="message", markup=False)
-
-    def on_mount(self) -> None:
-        if self.spec.kind == "pick":
-            self.query_one(OptionList).display = False
+        yield Label(f"{spec.label}{required}", classes="label")
+        if spec.kind == "choice":
+            yield Select(
+                [(label, value) for value, label in spec.choices],
+                value=self._value or spec.choices[0][0],
+                allow_blank=False,
+                compact=True,
+            )
+        else:
+            shown = self.picked_label or self._value
+            yield Input(value=shown, placeholder=spec.placeholder, compact=True)
 
     # --- value --------------------------------------------------------------------------
 
@@ -95,7 +92,9 @@ class FormField(Vertical):
     def value(self) -> str:
         if self.spec.kind == "pick":
             return self._value  # the chosen id, not the search text
-        control = self._input_or_select()
+        control = self._composed()
+        if control is None:
+            return self._value  # mounted with its section, not composed yet: as given
         if isinstance(control, Select):
             chosen = control.value
             return chosen if isinstance(chosen, str) else ""  # the blank is no choice
@@ -104,14 +103,18 @@ class FormField(Vertical):
     @property
     def control(self) -> Widget:
         """What takes the focus: the input or the select."""
-        return self._input_or_select()
+        control = self._composed()
+        if control is None:
+            raise NoMatches(f"{self.id} is not composed yet")
+        return control
 
-    def _input_or_select(self) -> Input | Select[str]:
+    def _composed(self) -> Input | Select[str] | None:
+        """The input or select, once composed (a section shown late mounts its fields
+        while the form goes on being checked)."""
         if self._control is None:
-            if self.spec.kind == "choice":
-                self._control = self.query_one(Select)
-            else:
-                self._control = self.query_one(Input)
+            kind = Select if self.spec.kind == "choice" else Input
+            found = [child for child in self.children if isinstance(child, kind)]
+            self._control = found[0] if found else None
         return self._control
 
     def show(self, error: str | None, note: str | None = None) -> None:
@@ -123,7 +126,14 @@ class FormField(Vertical):
         self._shown = (message, shown is not None)
         self.set_class(shown is not None, "-error")
         if self._line is None:
-            self._line = self.query_one(".message", Static)
+            if self._composed() is None:
+                self._shown = None  # not drawn: said again once composed
+                return
+            if not message:
+                return
+            self._line = Static(message, classes="message -shown", markup=False)
+            self.mount(self._line)  # under the matches, if any
+            return
         self._line.set_class(bool(message), "-shown")
         self._line.update(message)
 
@@ -131,10 +141,19 @@ class FormField(Vertical):
 
     def show_matches(self, matches: list[tuple[str, str]]) -> None:
         """``(id, label)`` pairs under the search text; Enter or ↓ then Enter picks."""
-        options = self.query_one(OptionList)
-        options.clear_options()
-        options.add_options([Option(label, id=object_id) for object_id, label in matches])
-        options.display = bool(matches)
+        found = [Option(label, id=object_id) for object_id, label in matches]
+        options = self._options
+        if options is not None and options.is_mounted:
+            options.clear_options()
+            options.add_options(found)
+            options.display = bool(found)
+            return
+        if options is not None:  # typed on before the first list was up: replace it
+            options.remove()
+            self._options = None
+        if found:
+            self._options = OptionList(*found, markup=False)
+            self.mount(self._options, before=self._line)  # above the message line
 
     def pick(self, object_id: str, label: str) -> None:
         self._value = object_id
@@ -143,7 +162,7 @@ class FormField(Vertical):
         field = self.query_one(Input)
         with field.prevent(Input.Changed):
             field.value = label
-        self.query_one(OptionList).display = False
+        self._hide_matches()
         self.post_message(self.Picked(self))
 
     def unpick(self) -> None:
@@ -155,17 +174,27 @@ class FormField(Vertical):
         event.stop()
         self.pick(event.option.id or "", str(event.option.prompt))
 
+    def _hide_matches(self) -> None:
+        if self._options is not None:
+            self._options.display = False
+
+    def _shown_matches(self) -> OptionList | None:
+        options = self._options
+        if options is None or not options.display or options.option_count == 0:
+            return None
+        return options
+
     def first_match(self) -> tuple[str, str] | None:
-        options = self.query_one(OptionList)
-        if not options.display or options.option_count == 0:
+        options = self._shown_matches()
+        if options is None:
             return None
         option = options.get_option_at_index(0)
         return option.id or "", str(option.prompt)
 
     def focus_matches(self) -> bool:
-        options = self.query_one(OptionList)
-        if options.display and options.option_count:
-            options.focus()
-            options.highlighted = 0
-            return True
-        return False
+        options = self._shown_matches()
+        if options is None:
+            return False
+        options.focus()
+        options.highlighted = 0
+        return True
