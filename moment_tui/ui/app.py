@@ -3,11 +3,12 @@ screens, widgets, the console state and ``ui.console``."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager, suppress
 from typing import TYPE_CHECKING, ClassVar, Literal
 
 from textual import events
-from textual.app import App, SystemCommand
+from textual.app import App, ScreenStackError, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
 
@@ -82,6 +83,18 @@ class MomentApp(App[int]):
         from moment_tui.ui.widgets.key_strip import KeyLog
 
         self.key_log = KeyLog()
+
+    @contextmanager
+    def batch_update(self) -> Iterator[None]:
+        """Textual's batch (no painting while widgets are swapped), and then a nudge
+        to the screen on top. A screen that goes idle inside a batch (a modal pushed
+        while some Footer recomposed, in this or a view being made ahead) leaves its
+        first paint pending until its next message, and Textual's batch end wakes
+        only the app: ``?`` then opened its keys unseen until another key came."""
+        with super().batch_update():
+            yield
+        with suppress(ScreenStackError):  # closing, or not started
+            self.screen.check_idle()  # paints what is pending, once no batch is open
 
     async def on_event(self, event: events.Event) -> None:
         """Every key the terminal sends reaches the app here first, not yet forwarded

@@ -147,3 +147,37 @@ def test_factory_wires_the_runtime_to_the_settings(tmp_path: Path) -> None:
     app = create_app(settings_for(TEST_KEY, tmp_path))
     assert not app.runtime.is_sandbox
     assert app.runtime.client is None  # made when the app starts, not before
+
+
+def paint_pending(app: MomentApp) -> bool:
+    screen = app.screen
+    return bool(screen._layout_required or screen._repaint_required)
+
+
+async def test_a_modal_pushed_during_a_batch_is_painted_when_it_ends(tmp_path: Path) -> None:
+    """A screen that goes idle inside a batch (some Footer recomposing, in this view or
+    one made ahead) kept its first paint pending until its next message: ``?`` opened
+    its keys unseen in a real terminal. The batch's end now wakes the screen on top."""
+    from moment_tui.ui.modals.keys import KeysHelp
+
+    app = app_for(settings_for(TEST_KEY, tmp_path), tmp_path, 404, NOT_FOUND)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_until(pilot, lambda: "Connected" in text_of(app, ConnectionPanel))
+        # Not through Pilot's pause, which paints the screen on top itself (and so hid
+        # this): the app left alone, as in a terminal.
+        with app.batch_update():
+            await app.push_screen(KeysHelp(app.screen))
+            await poll(lambda: app.screen.is_mounted and app.screen._message_queue.empty())
+            assert isinstance(app.screen, KeysHelp)
+            assert paint_pending(app)  # nothing may be painted inside a batch
+        # The batch's end wakes the modal at once (left alone, it stays asleep until
+        # something else posts to it: in a quiet terminal, nothing does).
+        assert not app.screen._message_queue.empty()
+        await poll(lambda: not paint_pending(app))
+
+
+async def poll(condition: Callable[[], bool]) -> None:
+    """Until ``condition`` holds, without Pilot; TimeoutError after WAIT_SECONDS."""
+    async with asyncio.timeout(WAIT_SECONDS):
+        while not condition():  # noqa: ASYNC110 (a state to watch, not an event)
+            await asyncio.sleep(0.01)
