@@ -452,10 +452,10 @@ async def verified_detail(camera: Camera) -> None:
     await camera.resize(SMALL)
     detail = await inspect(camera, 1)
     assert detail.links
-    links = [f"{kind:<9}{object_id}" for kind, object_id in detail.links]
-    await wait_until(pilot, lambda: on_screen(app, "Open (Enter)", links[0]), "its links")
+    links = [f"{kind} {object_id}" for kind, object_id in detail.links.items()]
+    await wait_until(pilot, lambda: on_screen(app, "Open ", links[0].split()[1]), "its links")
     await wait_still(pilot)
-    cut = [link.split()[0] for link in links if not on_screen(app, link)]
+    cut = [link.split()[0] for link in links if not on_screen(app, link.split()[1])]
     if cut:  # the console's fault, not the picture's: say so
         camera.notes.append(f"verified-detail-80x24: links not on screen: {', '.join(cut)}")
     await camera.take("verified-detail-80x24")

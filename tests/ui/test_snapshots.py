@@ -39,7 +39,6 @@ What makes the pictures stable:
 
 from __future__ import annotations
 
-import datetime as dt
 import socket
 import time
 from collections.abc import Awaitable, Callable, Iterator
@@ -52,7 +51,7 @@ from textual.widgets import Input, Static
 
 from moment_tui.api.kinds import ObjectKind
 from moment_tui.api.models import BillStatus
-from moment_tui.api.requestlog import RequestLog, RequestRecord
+from moment_tui.api.requestlog import RequestLog
 from moment_tui.store import catalogue
 from moment_tui.ui.app import MomentApp
 from moment_tui.ui.modals.delivery_detail import DeliveryDetail
@@ -86,6 +85,7 @@ from tests.ui.ui_helpers import (
     cell,
     connected,
     fixed_deliveries,
+    fixed_requests,
     footer_drawn,
     full_payments,
     keyed_app,
@@ -103,7 +103,6 @@ SNAPSHOT_PORT = 28765
 SIZES = [pytest.param((80, 24), id="80x24"), pytest.param((120, 40), id="120x40")]
 LEARNED_AT = "2026-11-01T09:00:00.000Z"  # the catalogue's sync, and any lookup
 PAID_AT = "2026-11-01T09:14:03.512Z"  # the live payment: received, applied, checked
-AT = dt.datetime(2026, 11, 1, 9, 14, 3, 512000, tzinfo=dt.UTC)  # the first fixed request
 CUSTOMER_REF = "UCR100002"  # Naledi Dlamini: an account, bills paid, part paid, overdue
 ACCOUNT_REF = "UAR1000020"  # her Device plan, with those four bills
 BILL_REF = "INV-2026-0022"  # half paid, 14 days overdue
@@ -151,57 +150,6 @@ def clock(monkeypatch: pytest.MonkeyPatch) -> Iterator[Clock]:
 
 
 # --- fixed data -----------------------------------------------------------------------
-
-
-def fixed_requests() -> list[RequestRecord]:
-    """A listing, a 404 with its problem, a POST with an idempotency key, and a POST
-    that timed out and was replayed on its second try."""
-    key = "5c7e0d1a-95f3-4c2e-8d1b-2f6a9e3b7c40"
-    retried = "b81f3c2e-0d4a-4e6b-9a7c-1f2e3d4c5b6a"
-    second = dt.timedelta(seconds=1)
-    return [
-        RequestRecord(AT, "GET", "/billing/bills", 200, 41.3, 1, params={"limit": "100"}),
-        RequestRecord(
-            AT + 2 * second,
-            "GET",
-            f"/billing/bills/{UNKNOWN_REF}",
-            404,
-            12.0,
-            1,
-            response_body={"title": "Not Found", "status": 404},
-            problem=f"bill '{UNKNOWN_REF}' not found",
-        ),
-        RequestRecord(
-            AT + 5 * second,
-            "POST",
-            "/billing/bills",
-            201,
-            87.6,
-            1,
-            idempotency_key=key,
-            request_body={"customer": "bcus_fZtcFLQbR9k5wWiv40vsr", "amount_due": 150000},
-        ),
-        RequestRecord(
-            AT + 9 * second,
-            "POST",
-            "/billing/customers",
-            None,
-            10004.9,
-            1,
-            idempotency_key=retried,
-            error="timed out",
-        ),
-        RequestRecord(
-            AT + 20 * second,
-            "POST",
-            "/billing/customers",
-            201,
-            23.2,
-            2,
-            idempotency_key=retried,
-            replayed=True,
-        ),
-    ]
 
 
 # --- waiting for a view to be drawn -----------------------------------------------------

@@ -123,10 +123,10 @@ class DeliveryDetail(ModalScreen[tuple[str, str] | None]):
     """The inspector. Dismissed with ``(kind, id)`` when a link is chosen: whoever
     opened it opens that object's detail.
 
-    The links are one line under the text, each on a key (``b`` bill, ``a`` account,
+    The links are under the text, one a line, each on a key (``b`` bill, ``a`` account,
     ``u`` customer; Enter the object the money went to): whatever the text's length,
-    they stay in sight at 80x24. A bill an account payment reached is opened from the
-    account."""
+    they stay in sight at 80x24 (the text scrolls above them). A bill an account
+    payment reached is opened from the account."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "dismiss", "Close", key_display="Esc"),
@@ -154,12 +154,14 @@ class DeliveryDetail(ModalScreen[tuple[str, str] | None]):
         yield Footer()
 
     def links_text(self) -> Text:
-        text = Text("Open  ", style="bold")
+        """One link a line, the key first (``b bill     bill_…``): three ids do not fit
+        on one line of an 80-column terminal, and a link cut in two reads as two."""
+        text = Text()
+        width = max(len(kind) for kind in self.links)
         for index, (kind, object_id) in enumerate(self.links.items()):
-            if index:
-                text.append("  ·  ")
+            text.append("Open  " if index == 0 else "\n      ", style="bold")
             text.append(LINK_KEYS[kind], style="bold reverse")
-            text.append(f" {kind} {object_id}")  # a Text: never read as markup
+            text.append(f" {kind.ljust(width)}  {object_id}")  # a Text: never read as markup
         return text
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
