@@ -40,16 +40,13 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from console_bench import WAIT, Frames, connected  # noqa: E402
+from console_bench import WAIT, Frames, connected, sandbox_console, until  # noqa: E402
 from textual import events  # noqa: E402
 from textual.pilot import Pilot  # noqa: E402
 from textual.widgets import Input  # noqa: E402
 
-from moment_tui.config import Settings  # noqa: E402
 from moment_tui.money import format_minor  # noqa: E402
-from moment_tui.runtime import RuntimeOptions  # noqa: E402
 from moment_tui.ui.app import MomentApp  # noqa: E402
-from moment_tui.ui.factory import create_app  # noqa: E402
 from moment_tui.ui.screens.browse import ListScreen  # noqa: E402
 from moment_tui.ui.screens.form_base import FormScreen  # noqa: E402
 from moment_tui.ui.screens.new_bill import NewBill  # noqa: E402
@@ -70,22 +67,6 @@ def spread(label: str, values: list[float], target: float, unit: str = "ms") -> 
         f"  p99 {p99:7.2f} {unit}  max {ordered[-1]:7.2f} {unit}"
         f"   target ≤ {target:g} {unit}: {verdict}"
     )
-
-
-def sandbox_console(folder: Path) -> MomentApp:
-    settings = Settings(config_dir=folder, data_dir=folder)
-    options = RuntimeOptions(
-        listener_port=0, sandbox_db=folder / "sandbox.sqlite3", workspace=folder / "ws.sqlite3"
-    )
-    return create_app(settings, options)
-
-
-async def until(pilot: Pilot[Any], condition: Callable[[], bool], what: str) -> None:
-    deadline = time.perf_counter() + WAIT
-    while not condition():
-        if time.perf_counter() > deadline:
-            raise TimeoutError(what)
-        await pilot.pause(0.01)
 
 
 async def soon(condition: Callable[[], bool], what: str) -> float:

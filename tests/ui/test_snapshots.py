@@ -360,10 +360,8 @@ def detail_of(seq: int) -> Before:
         first_line = detail.text.splitlines()[0]
         assert first_line.startswith(f"Delivery #{seq} · ")
         await wait_until(pilot, lambda: on_screen(app, first_line), "the detail drawn")
-        if detail.links:  # scrolled down to them, as a reader would at 80x24
-            detail.query_one("#detail").scroll_end(animate=False)
-        links = [f"{kind:<9}{object_id}" for kind, object_id in detail.links]
-        await wait_until(pilot, lambda: on_screen(app, *links), "its links")
+        # Its links (under the text, one a line): each id whole on screen.
+        await wait_until(pilot, lambda: on_screen(app, *detail.links.values()), "its links")
         await steady(pilot)
 
     return run_before
