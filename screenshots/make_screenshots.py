@@ -68,7 +68,7 @@ import httpx  # noqa: E402
 from rich.console import Console  # noqa: E402
 from rich.text import Text  # noqa: E402
 from textual.pilot import Pilot  # noqa: E402
-from textual.widgets import Input, Static  # noqa: E402
+from textual.widgets import Static  # noqa: E402
 
 from moment_tui.api.models import BillStatus  # noqa: E402
 from moment_tui.api.requestlog import RequestLog  # noqa: E402
@@ -99,23 +99,19 @@ from tests.ui.ui_helpers import (  # noqa: E402
     TEST_KEY,
     assert_no_secret,
     cell,
-    choose_in_field,
     connected,
     detail_shown,
-    field_message,
     fixed_requests,
-    focused_field,
     footer_drawn,
-    form_field,
     full_payments,
     list_shown,
     list_still,
+    nested_bill_refused,
     on_screen,
     sandbox_app,
     screen_text,
     shows,
     table_settled,
-    type_in_field,
     wait_still,
     wait_until,
 )
@@ -124,18 +120,6 @@ DEFAULT_PORT = 8765  # the console's default listener port, when it is free
 WIDE, SMALL = (120, 40), (80, 24)
 DOCTOR_WIDTH = 100
 CLOCK_START = dt.datetime.combine(SEED_TODAY, dt.time(9, 14), tzinfo=dt.UTC)
-PHONE_ERROR = "use international E.164 form, e.g. +27821234567"
-# The nested bill form, as a person fills it: a new account, a new customer, the bill.
-NEW_BILL = {
-    "account.external_reference": "UAR1000390",
-    "account.name": "Fibre 100 Mbps",
-    "account.customer.external_reference": "UCR100039",
-    "account.customer.name": "Lerato Mokoena",
-    "account.customer.email": "lerato.mokoena@example.com",
-    "external_reference": "INV-2026-0390",
-    "amount_due": "1,499.00",
-}
-BAD_PHONE = ("account.customer.phone", "+27 82")  # typed last: the form scrolls to it
 NAMES = [
     "bill-paid-120x40",
     "customer-detail-120x40",
@@ -479,38 +463,7 @@ async def overdue_bills(camera: Camera) -> None:
 async def new_bill(camera: Camera) -> None:
     """``n`` on Bills: a new account for a new customer, filled, the phone refused."""
     pilot, app = camera.pilot, camera.app
-    await pilot.press("n")
-    await wait_until(
-        pilot,
-        lambda: (
-            isinstance(app.screen, FormScreen)
-            and focused_field(app) == "target"
-            and on_screen(app, "New bill")
-        ),
-        "the bill form",
-    )
-    form = app.screen
-    for field in form.query(Input):
-        field.cursor_blink = False  # a steady cursor: a blinking one is half the pictures
-    await choose_in_field(pilot, "target", "new_both")
-    for field in form.query(Input):
-        field.cursor_blink = False  # the sections shown now too
-    for path, text in NEW_BILL.items():
-        await type_in_field(pilot, path, text)
-    if not form_field(app, "currency").value:
-        await type_in_field(pilot, "currency", "ZAR")
-    path, text = BAD_PHONE
-    await type_in_field(pilot, path, text)
-    phone = form_field(app, path)
-    await wait_until(
-        pilot,
-        lambda: (
-            field_message(app, path) == PHONE_ERROR
-            and phone.has_class("-error")
-            and on_screen(app, PHONE_ERROR, text)
-        ),
-        "the phone refused",
-    )
+    await nested_bill_refused(pilot)
     await camera.take("new-bill-80x24")
     await pilot.press("escape")
     await wait_until(pilot, lambda: not isinstance(app.screen, FormScreen), "the form closed")

@@ -87,8 +87,10 @@ from tests.ui.ui_helpers import (
     fixed_deliveries,
     fixed_requests,
     footer_drawn,
+    form_opened,
     full_payments,
     keyed_app,
+    nested_bill_refused,
     on_screen,
     sandbox_app,
     screen_text,
@@ -663,3 +665,53 @@ def test_go_to_an_unknown_reference(
 ) -> None:
     app = sandbox_app(tmp_path, port=SNAPSHOT_PORT)
     assert snap_compare(app, terminal_size=size, run_before=go_to_unknown)
+
+
+# --- forms ------------------------------------------------------------------------------------
+# Each as its key opens it, the first field focused; the New bill filled and refused.
+
+
+async def new_customer_form(pilot: Pilot[Any]) -> None:
+    await show_list(pilot, "2", "customers", SEEDED["customer"])
+    await form_opened(pilot, "n", "New customer")
+    await steady(pilot)
+
+
+async def new_account_form(pilot: Pilot[Any]) -> None:
+    await show_list(pilot, "3", "accounts", SEEDED["account"])
+    await form_opened(pilot, "n", "New account")
+    await steady(pilot)
+
+
+async def new_bill_refused(pilot: Pilot[Any]) -> None:
+    await show_list(pilot, "4", "bills", SEEDED["bill"])
+    await nested_bill_refused(pilot)
+    await steady(pilot)
+
+
+async def edit_customer_form(pilot: Pilot[Any]) -> None:
+    await open_by_reference(pilot, "customer", CUSTOMER_REF)
+    await form_opened(pilot, "e", "Edit customer")
+    await steady(pilot)
+
+
+async def record_payment_form(pilot: Pilot[Any]) -> None:
+    await open_by_reference(pilot, "bill", BILL_REF)
+    await form_opened(pilot, "m", "Record a payment")
+    await steady(pilot)
+
+
+FORMS = {
+    "new_customer": new_customer_form,
+    "new_account": new_account_form,
+    "new_bill_refused": new_bill_refused,
+    "edit_customer": edit_customer_form,
+    "record_payment": record_payment_form,
+}
+
+
+@pytest.mark.parametrize("size", SIZES)
+@pytest.mark.parametrize("form", list(FORMS))
+def test_form(snap_compare: Snap, tmp_path: Path, size: tuple[int, int], form: str) -> None:
+    app = sandbox_app(tmp_path, port=SNAPSHOT_PORT)
+    assert snap_compare(app, terminal_size=size, run_before=FORMS[form])

@@ -540,6 +540,21 @@ def detail_shown(app: MomentApp, kind: type[DetailScreen], object_id: str) -> bo
 # --- driving a form, for pictures -----------------------------------------------------------
 # As tests/ui/test_forms.py drives them: keys only, each step waited for.
 
+# The three-level New bill of the pictures (a new account nesting a new customer), the
+# phone typed last and refused.
+PHONE_ERROR = "use international E.164 form, e.g. +27821234567"
+# The nested bill form, as a person fills it: a new account, a new customer, the bill.
+NEW_BILL = {
+    "account.external_reference": "UAR1000390",
+    "account.name": "Fibre 100 Mbps",
+    "account.customer.external_reference": "UCR100039",
+    "account.customer.name": "Lerato Mokoena",
+    "account.customer.email": "lerato.mokoena@example.com",
+    "external_reference": "INV-2026-0390",
+    "amount_due": "1,499.00",
+}
+BAD_PHONE = ("account.customer.phone", "+27 82")  # typed last: the form scrolls to it
+
 
 def form_field(app: MomentApp, path: str) -> FormField:
     """The open form's field for the body path ``path`` (``account.customer.phone``)."""
@@ -596,6 +611,61 @@ async def choose_in_field(pilot: Pilot[Any], path: str, value: str) -> None:
     screen = app.screen
     assert isinstance(screen, FormScreen)
     await wait_until(pilot, lambda: screen.draft.values.get(path) == value, "the form follows")
+
+
+def steady_cursors(app: MomentApp) -> None:
+    """A steady text cursor in every field on screen: a blinking one is half the
+    pictures. (Call again once a section shown late is on the form.)"""
+    for field in app.screen.query(Input):
+        field.cursor_blink = False
+
+
+async def form_opened(pilot: Pilot[Any], key: str, heading: str) -> FormScreen:
+    """``key`` pressed; the form whose heading is ``heading`` open, a field focused."""
+    app = pilot.app
+    assert isinstance(app, MomentApp)
+    await pilot.press(key)
+    await wait_until(
+        pilot,
+        lambda: (
+            isinstance(app.screen, FormScreen)
+            and app.screen.heading == heading
+            and focused_field(app) is not None
+            and on_screen(app, heading)
+        ),
+        f"the {heading} form",
+    )
+    steady_cursors(app)
+    assert isinstance(app.screen, FormScreen)
+    return app.screen
+
+
+async def nested_bill_refused(pilot: Pilot[Any]) -> FormScreen:
+    """On the Bills view: ``n``, a new account for a new customer, every field filled
+    (``NEW_BILL``), the phone typed last and refused (``PHONE_ERROR``)."""
+    app = pilot.app
+    assert isinstance(app, MomentApp)
+    form = await form_opened(pilot, "n", "New bill")
+    assert focused_field(app) == "target"
+    await choose_in_field(pilot, "target", "new_both")
+    for path, text in NEW_BILL.items():
+        await type_in_field(pilot, path, text)
+    if not form_field(app, "currency").value:
+        await type_in_field(pilot, "currency", "ZAR")
+    steady_cursors(app)  # the sections shown by the choice too
+    path, text = BAD_PHONE
+    await type_in_field(pilot, path, text)
+    phone = form_field(app, path)
+    await wait_until(
+        pilot,
+        lambda: (
+            field_message(app, path) == PHONE_ERROR
+            and phone.has_class("-error")
+            and on_screen(app, PHONE_ERROR, text)
+        ),
+        "the phone refused",
+    )
+    return form
 
 
 # --- fixed requests, for pictures ------------------------------------------------------------
