@@ -3,22 +3,19 @@
 from __future__ import annotations
 
 from moment_tui.api.models import AccountUpdate
+from moment_tui.ui.forms import fields
 from moment_tui.ui.forms.spec import FieldSpec, Section
 from moment_tui.ui.screens.edit_base import EditForm
 from moment_tui.ui.screens.edit_customer import INTRO
 
 ACCOUNT_EDIT_FIELDS = (
     FieldSpec("name", "Name", placeholder="e.g. Device plan"),
-    FieldSpec(
-        "balance",
-        "Balance",
-        kind="money",
-        allow_negative=True,
-        placeholder="0.00",
-        hint="replaces this account's balance (not an amount to add); negative: credit held",
+    fields.balance(
+        "replaces this account's balance (not an amount to add); negative: credit held",
+        bounded=False,
     ),
-    FieldSpec("currency", "Currency", kind="currency", placeholder="e.g. ZAR"),
-    FieldSpec("metadata", "Metadata", kind="metadata", placeholder="e.g. plan=gold"),
+    fields.currency(),
+    fields.metadata("plan=gold"),
 )
 
 

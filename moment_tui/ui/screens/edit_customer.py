@@ -3,23 +3,18 @@
 from __future__ import annotations
 
 from moment_tui.api.models import CustomerUpdate
-from moment_tui.ui.forms.spec import FieldSpec, Section
+from moment_tui.ui.forms import fields
+from moment_tui.ui.forms.spec import Section
 from moment_tui.ui.screens.edit_base import EditForm
 
 CUSTOMER_EDIT_FIELDS = (
-    FieldSpec("name", "Name", placeholder="e.g. Thabo Mokoena"),
-    FieldSpec("email", "Email", placeholder="e.g. thabo@example.com"),
-    FieldSpec("phone", "Phone", placeholder="e.g. +27821234567", hint="international E.164 form"),
-    FieldSpec(
-        "balance",
-        "Balance",
-        kind="money",
-        allow_negative=True,
-        placeholder="0.00",
-        hint="replaces the stored balance (not an amount to add); negative: credit held",
+    *fields.person(),
+    fields.balance(
+        "replaces the stored balance (not an amount to add); negative: credit held",
+        bounded=False,
     ),
-    FieldSpec("currency", "Currency", kind="currency", placeholder="e.g. ZAR"),
-    FieldSpec("metadata", "Metadata", kind="metadata", placeholder="e.g. plan=gold; region=KZN"),
+    fields.currency(),
+    fields.metadata("plan=gold; region=KZN"),
 )
 INTRO = (
     "Only what you change is sent. Balance replaces the stored one. Metadata merges: "

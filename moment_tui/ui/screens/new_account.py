@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from moment_tui.api.models import BALANCE_LIMIT, AccountCreate
+from moment_tui.api.models import AccountCreate
+from moment_tui.ui.forms import fields
 from moment_tui.ui.forms.spec import FieldSpec, Section
 from moment_tui.ui.screens.form_base import FormScreen
 from moment_tui.ui.screens.new_customer import CUSTOMER_FIELDS, nested
@@ -18,25 +19,11 @@ CUSTOMER_CHOICE = FieldSpec(
     send=False,
 )
 ACCOUNT_FIELDS = (
-    FieldSpec(
-        "external_reference",
-        "External reference",
-        required=True,
-        placeholder="e.g. UAR-0042",
-        hint="your own id: letters, digits, _ and -",
-    ),
+    fields.reference("UAR-0042"),
     FieldSpec("name", "Name", placeholder="e.g. Device plan"),
-    FieldSpec("currency", "Currency", kind="currency", placeholder="e.g. ZAR"),
-    FieldSpec(
-        "balance",
-        "Balance",
-        kind="money",
-        allow_negative=True,
-        minimum=-BALANCE_LIMIT,
-        maximum=BALANCE_LIMIT,
-        placeholder="0.00",
-    ),
-    FieldSpec("metadata", "Metadata", kind="metadata", placeholder="e.g. plan=gold"),
+    fields.currency(),
+    fields.balance(),
+    fields.metadata("plan=gold"),
 )
 
 

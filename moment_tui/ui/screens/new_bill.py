@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Final
 
 from moment_tui.api.models import AMOUNT_MAX, BillCreate
+from moment_tui.ui.forms import fields
 from moment_tui.ui.forms.spec import FieldSpec, Section
 from moment_tui.ui.screens.form_base import FormScreen
 from moment_tui.ui.screens.new_account import ACCOUNT_FIELDS
@@ -90,15 +91,8 @@ class NewBill(FormScreen):
         Section(
             "Bill",
             (
-                FieldSpec(
-                    "external_reference",
-                    "External reference",
-                    required=True,
-                    placeholder="e.g. INV-2026-0042",
-                ),
-                FieldSpec(
-                    "currency", "Currency", kind="currency", required=True, placeholder="e.g. ZAR"
-                ),
+                fields.reference("INV-2026-0042", hint=""),
+                fields.currency(required=True),
                 FieldSpec(
                     "amount_due",
                     "Amount due",
@@ -117,12 +111,7 @@ class NewBill(FormScreen):
                     placeholder="YYYY-MM-DD",
                     hint=f"offered: {DUE_IN} days after the bill date",
                 ),
-                FieldSpec(
-                    "metadata",
-                    "Metadata",
-                    kind="metadata",
-                    placeholder="e.g. description=Consulting hours",
-                ),
+                fields.metadata("description=Consulting hours"),
             ),
         ),
     )
