@@ -348,6 +348,20 @@ async def driver(base_url: str, bills: list[str], rate: float, seconds: float) -
     return sent
 
 
+async def bills_view(pilot: Pilot[Any], app: MomentApp) -> LazyTable:
+    """Once synced, ``4``: the Bills view's table, rows on screen."""
+    await until(pilot, lambda: connected(app), "the sandbox synced")
+    await pilot.press("4")
+    await until(
+        pilot,
+        lambda: isinstance(app.screen, ListScreen) and app.screen.count is not None,
+        "bills",
+    )
+    table = app.screen.query_one(LazyTable)
+    await until(pilot, lambda: len(table.visible_keys()) > 5, "rows on screen")
+    return table
+
+
 def received_epoch(iso: str) -> float:
     return dt.datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp()
 
@@ -360,15 +374,7 @@ async def live(rate: float, seconds: float, *, pane: bool = True) -> None:
     with tempfile.TemporaryDirectory() as folder, OwnSandbox(Path(folder)) as own:
         app = own.console()
         async with app.run_test(size=SIZE) as pilot:
-            await until(pilot, lambda: connected(app), "the sandbox synced")
-            await pilot.press("4")
-            await until(
-                pilot,
-                lambda: isinstance(app.screen, ListScreen) and app.screen.count is not None,
-                "bills",
-            )
-            table = app.screen.query_one(LazyTable)
-            await until(pilot, lambda: len(table.visible_keys()) > 5, "rows on screen")
+            table = await bills_view(pilot, app)
             if not pane:
                 await pilot.press("e")
             unpaid = [
@@ -423,15 +429,7 @@ async def burst(seconds: float) -> None:
     with tempfile.TemporaryDirectory() as folder, OwnSandbox(Path(folder)) as own:
         app = own.console()
         async with app.run_test(size=SIZE) as pilot:
-            await until(pilot, lambda: connected(app), "the sandbox synced")
-            await pilot.press("4")
-            await until(
-                pilot,
-                lambda: isinstance(app.screen, ListScreen) and app.screen.count is not None,
-                "bills",
-            )
-            table = app.screen.query_one(LazyTable)
-            await until(pilot, lambda: len(table.visible_keys()) > 5, "rows on screen")
+            table = await bills_view(pilot, app)
             bills = table.visible_keys()
             base_url = app.moment.runtime.client.base_url  # type: ignore[union-attr]
             flood = asyncio.create_task(drive(base_url, bills, 0, seconds))
