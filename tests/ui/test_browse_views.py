@@ -10,7 +10,9 @@ from typing import Any
 
 import httpx
 import pytest
+from textual import events
 from textual.pilot import Pilot
+from textual.widgets import Input
 
 from moment_tui.api.client import MomentClient, RetryPolicy
 from moment_tui.config import Settings
@@ -137,6 +139,25 @@ async def test_go_to_is_in_the_palette_and_help_names_it_and_the_filter_key(
 
 
 # --- lists: filter, sort, status ------------------------------------------------------------
+
+
+async def test_slash_and_the_text_after_it_in_one_burst_all_go_to_the_filter(
+    tmp_path: Path,
+) -> None:
+    """Keys as a terminal delivers them, nothing waited for in between (a fast typist,
+    tmux send-keys): "/" used to move the focus only after the keys behind it had gone
+    to the table, where the "n" of "nomvula" opened New bill. And in the filter, "/"
+    is text."""
+    async with sandbox_app(tmp_path).run_test(size=SIZE) as pilot:
+        app = await show(pilot, "4", "bills", SEEDED["bill"])
+        screen = app.screen
+        for character in "/nomvula/":
+            key = "slash" if character == "/" else character
+            app.post_message(events.Key(key, character))
+        field = screen.query_one("#filter", Input)
+        await wait_until(pilot, lambda: field.value == "nomvula/", "the whole text filtered")
+        assert app.screen is screen  # no form opened on the way
+        assert app.focused is field
 
 
 async def test_filter_as_you_type_and_escape_clears_it(tmp_path: Path) -> None:

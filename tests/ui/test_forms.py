@@ -15,6 +15,7 @@ from typing import Any
 
 import httpx
 import pytest
+from textual import events
 from textual.pilot import Pilot
 from textual.widgets import Input, OptionList, Select, Static
 from textual.widgets._toast import Toast
@@ -272,6 +273,27 @@ async def test_n_opens_the_form_first_field_focused_and_tab_walks_in_visual_orde
             await pilot.press("shift+tab")
             backwards.append(focused_path(app))
         assert backwards == list(reversed(order))  # up the form, from the top round
+
+
+async def test_text_typed_right_after_tab_goes_into_the_next_field(tmp_path: Path) -> None:
+    """Keys as a terminal delivers them, all in one burst (a fast typist, a paste, tmux
+    send-keys): nothing waits between Tab and the text after it. Textual forwards each
+    key to the focused widget's queue; a plain Tab moved the focus only once it had
+    bubbled back up, and the text after it landed in the field it left."""
+    async with sandbox_app(tmp_path).run_test(size=SIZE) as pilot:
+        app = await open_form(pilot, "customer")
+        typed = {"external_reference": "UCR9", "name": "Thabo", "email": "thabo"}
+        for index, text in enumerate(typed.values()):
+            if index:
+                app.post_message(events.Key("tab", "\t"))
+            for character in text:
+                app.post_message(events.Key(character, character))
+
+        def values() -> dict[str, str]:
+            return {path: field(app, path).value for path in typed}
+
+        await wait_until(pilot, lambda: values() == typed, f"each text in its field: {typed}")
+        assert focused_path(app) == "email"
 
 
 async def test_sections_follow_the_choice(tmp_path: Path) -> None:

@@ -117,7 +117,9 @@ class ListScreen(ConsoleScreen, Generic[RowT]):
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("n", "new", "New"),
-        Binding("slash", "filter", "Filter", key_display="/"),
+        # Priority, and the focus set at once: "/" and the text after it typed in one
+        # burst (fast, or sent by tmux) went to the table, where "n" opened a form.
+        Binding("slash", "filter", "Filter", key_display="/", priority=True),
         # In ? and the palette, not the footer: at 80 columns it has room for the rest.
         Binding("r", "refetch", "Re-fetch", show=False),
         Binding("c", "copy", "Copy", show=False),
@@ -248,7 +250,7 @@ class ListScreen(ConsoleScreen, Generic[RowT]):
     def action_filter(self) -> None:
         field = self.query_one("#filter", Input)
         field.display = True
-        field.focus()
+        self.set_focus(field)  # now, not after this turn: the next key is the filter's
 
     def on_input_changed(self, event: Input.Changed) -> None:
         if event.input.id == "filter" and event.value.strip() != self.filter_text:
@@ -280,6 +282,8 @@ class ListScreen(ConsoleScreen, Generic[RowT]):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "new" and self.console.read_only:
             return False  # read-only: no write in the footer, the keys or the palette
+        if action == "filter" and self.focused is not None and self.focused.id == "filter":
+            return False  # typing in the filter: a "/" is text
         return super().check_action(action, parameters)
 
     def action_new(self) -> None:

@@ -50,6 +50,12 @@ class FormScreen(ConsoleScreen):
         Binding("ctrl+s", "send", "Send", priority=True),
         Binding("f2", "preview", "Preview", priority=True),
         Binding("ctrl+o", "open_existing", "Open existing", show=False, priority=True),
+        # Priority, so the focus moves as the app reads the key: Textual forwards each
+        # key to the focused widget's queue and a plain Tab moved the focus only once it
+        # had bubbled back up, so text typed right after it (fast, pasted, or sent by
+        # tmux) went into the field it left.
+        Binding("tab", "next_field", show=False, priority=True),
+        Binding("shift+tab", "previous_field", show=False, priority=True),
     ]
     EXTRA_KEYS: ClassVar[tuple[tuple[str, str], ...]] = (
         ("Tab / Shift+Tab", "next / previous field"),
@@ -369,6 +375,12 @@ class FormScreen(ConsoleScreen):
         return (
             f"Request · {self.method} {self.path()}\n{json.dumps(shown, indent=2)}\n\ncurl\n{curl}"
         )
+
+    def action_next_field(self) -> None:
+        self.focus_next()
+
+    def action_previous_field(self) -> None:
+        self.focus_previous()
 
     # --- sending --------------------------------------------------------------------------
 

@@ -16,8 +16,8 @@ on its way for the old rows.
 from __future__ import annotations
 
 import time
-from collections.abc import Collection, Sequence
-from typing import ClassVar, Final
+from collections.abc import Awaitable, Callable, Collection, Sequence
+from typing import Any, ClassVar, Final
 
 from rich.segment import Segment
 from rich.style import Style
@@ -49,6 +49,17 @@ STRIP_CACHE: Final = 256  # rendered lines kept (a few screens: each Strip holds
 FOLLOW_TRIES: Final = 3  # a load re-anchors this often if the cursor moves meanwhile
 _MOVE: Final = Binding.Group("Move", compact=True)  # the footer's "↑↓ Move"
 _PAD: Final = " " * CELL_PADDING
+
+
+def later(call: Callable[..., Awaitable[None]], *args: Any) -> Callable[[], Awaitable[None]]:
+    """``call(*args)`` as a worker's work, made only when the worker runs: a worker
+    cancelled before it started (a load replaced by the next keystroke's) then leaves
+    no coroutine never awaited."""
+
+    async def work() -> None:
+        await call(*args)
+
+    return work
 
 
 class _RowMessage(Message):
@@ -253,9 +264,8 @@ class LazyTable(ScrollView, can_focus=True):
         cached = {row.key for _, row in self._pages.rows() if row.key in wanted}
         if cached and self._shown is not None:
             source, generation = self._shown[0], self._generation
-            self.run_worker(
-                self._refresh_rows(generation, source, cached, flash), group="lazy-table-rows"
-            )
+            work = later(self._refresh_rows, generation, source, cached, flash)
+            self.run_worker(work, group="lazy-table-rows")
 
     # --- workers: every call to the source is made in one ------------------------
 
@@ -263,7 +273,9 @@ class LazyTable(ScrollView, can_focus=True):
         if self._source is None or not self._ready:
             return  # on_mount loads
         self._loads += 1
-        work = self._load_rows(self._loads, self._source, self._sort, follow, keep_index)
+        # A function, not a coroutine: a load cancelled by the next one before it ran
+        # (keys typed in a burst) leaves no coroutine never awaited.
+        work = later(self._load_rows, self._loads, self._source, self._sort, follow, keep_index)
         self.run_worker(work, group="lazy-table-load", exclusive=True)
 
     async def _load_rows(
@@ -312,7 +324,7 @@ class LazyTable(ScrollView, can_focus=True):
             return
         self._inflight.add(page)
         source, sort = self._shown
-        work = self._fetch_page(self._generation, source, sort, page)
+        work = later(self._fetch_page, self._generation, source, sort, page)
         self.run_worker(work, group="lazy-table-page")
 
     async def _fetch_page(
