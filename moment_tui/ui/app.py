@@ -11,6 +11,7 @@ from textual import events
 from textual.app import App, ScreenStackError, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
+from textual.widgets import Input
 
 from moment_tui.config import screenshot_dir
 from moment_tui.ui.styles import stylesheets
@@ -45,7 +46,11 @@ class MomentApp(App[int]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("q", "quit_key", "Quit"),
         Binding("ctrl+c", "quit", "Quit", show=False),
-        Binding("g", "go_to", "Go to"),
+        # Priority: Go to is pushed as the app reads "g", so the reference typed right
+        # after it reaches its field (a plain binding acted only once the key had
+        # bubbled back up, and the keys read meanwhile went to the old screen's focus).
+        # Not while typing (check_action).
+        Binding("g", "go_to", "Go to", priority=True),
         Binding("question_mark", "help", "Keys", key_display="?"),
         Binding(MASK_KEY, "toggle_mask", show=False, priority=True),
     ]
@@ -161,6 +166,8 @@ class MomentApp(App[int]):
         In a form, single letters are for typing: q, g and 1-5 do nothing there (a
         stray q on a choice must not quit with the form half-filled; Ctrl+C still does)."""
         in_form = bool(getattr(self.screen, "is_form", False))
+        if action == "go_to" and isinstance(self.focused, Input):
+            return False  # a "g" typed in a field (a filter, the Go to prompt) is text
         if action == "simulate_payment":
             return self.moment.is_sandbox and not in_form
         return not (in_form and action in ("quit_key", "go_to", "view"))

@@ -160,6 +160,35 @@ async def test_slash_and_the_text_after_it_in_one_burst_all_go_to_the_filter(
         assert app.focused is field
 
 
+async def test_g_the_reference_and_enter_typed_at_once_open_the_bill(tmp_path: Path) -> None:
+    """Keys as a terminal delivers them, in one burst: "g" pushes Go to as the app
+    reads it, so the reference and Enter after it reach its field; and "g" typed into
+    a field is text."""
+    async with sandbox_app(tmp_path).run_test(size=SIZE) as pilot:
+        app = await started(pilot)
+        reference = "INV-2026-0022"
+        for character in f"g{reference}\r":
+            key = "enter" if character == "\r" else character
+            app.post_message(events.Key(key, character))
+        await wait_until(
+            pilot,
+            lambda: (
+                type(app.screen).__name__ == "BillDetail"
+                and getattr(app.screen, "loaded", None) is not None
+            ),
+            "the bill's detail",
+        )
+        assert app.screen.loaded.obj.external_reference == reference  # type: ignore[attr-defined]
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: app.screen is app.home, "back home")
+        await pilot.press("g")
+        await wait_until(pilot, lambda: isinstance(app.focused, Input), "the Go to prompt")
+        await pilot.press("g", "x")
+        prompt = app.focused
+        assert isinstance(prompt, Input)
+        await wait_until(pilot, lambda: prompt.value == "gx", "g typed as text")
+
+
 async def test_filter_as_you_type_and_escape_clears_it(tmp_path: Path) -> None:
     async with sandbox_app(tmp_path).run_test(size=SIZE) as pilot:
         app = await show(pilot, "2", "customers", SEEDED["customer"])

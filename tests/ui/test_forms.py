@@ -296,6 +296,30 @@ async def test_text_typed_right_after_tab_goes_into_the_next_field(tmp_path: Pat
         assert focused_path(app) == "email"
 
 
+async def test_what_is_typed_while_the_form_opens_goes_into_its_first_field(
+    tmp_path: Path,
+) -> None:
+    """``n`` and the reference at once, then Tab and the name, in one burst: "n" pushes
+    the form as the app reads it, and the keys read while it is built reach its first
+    field, in order, ahead of those after."""
+    async with sandbox_app(tmp_path).run_test(size=SIZE) as pilot:
+        app = await started(pilot)
+        await view(pilot, app, "customer")
+        for key, character in [("n", "n"), *[(c, c) for c in "UCR77"], ("tab", "\t")]:
+            app.post_message(events.Key(key, character))
+        for character in "Ayanda":
+            app.post_message(events.Key(character, character))
+        typed = {"external_reference": "UCR77", "name": "Ayanda"}
+
+        def values() -> dict[str, str]:
+            if not isinstance(app.screen, FormScreen) or not app.screen.is_mounted:
+                return {}
+            return {path: field(app, path).value for path in typed}
+
+        await wait_until(pilot, lambda: values() == typed, f"each text in its field: {typed}")
+        assert focused_path(app) == "name"
+
+
 async def test_sections_follow_the_choice(tmp_path: Path) -> None:
     async with sandbox_app(tmp_path).run_test(size=SIZE) as pilot:
         app = await open_form(pilot, "bill")

@@ -21,6 +21,8 @@ PROMPT = "An id (bcus_…, bacc_…, bill_…) or an external reference; Enter o
 
 
 class GoTo(ModalScreen[None]):
+    """``g``: an id or an external reference, and Enter."""
+
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "dismiss", "Cancel", key_display="Esc"),
     ]

@@ -116,9 +116,13 @@ class ListScreen(ConsoleScreen, Generic[RowT]):
     """A browse view; subclasses set the class attributes and the three hooks."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("n", "new", "New"),
-        # Priority, and the focus set at once: "/" and the text after it typed in one
-        # burst (fast, or sent by tmux) went to the table, where "n" opened a form.
+        # Priority (not while typing in the filter): the form is pushed as the app reads
+        # the key, so text typed right after it reaches the form's first field. A plain
+        # binding acted only once the key had bubbled back up from the table, and the
+        # keys typed meanwhile went to the table.
+        Binding("n", "new", "New", priority=True),
+        # Likewise "/", the focus set at once: "/nomvula" typed in one burst went to the
+        # table, where its "n" opened a form.
         Binding("slash", "filter", "Filter", key_display="/", priority=True),
         # In ? and the palette, not the footer: at 80 columns it has room for the rest.
         Binding("r", "refetch", "Re-fetch", show=False),
@@ -282,8 +286,9 @@ class ListScreen(ConsoleScreen, Generic[RowT]):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "new" and self.console.read_only:
             return False  # read-only: no write in the footer, the keys or the palette
-        if action == "filter" and self.focused is not None and self.focused.id == "filter":
-            return False  # typing in the filter: a "/" is text
+        typing = self.focused is not None and self.focused.id == "filter"
+        if action in ("filter", "new") and typing:
+            return False  # typing in the filter: "/" and "n" are text
         return super().check_action(action, parameters)
 
     def action_new(self) -> None:

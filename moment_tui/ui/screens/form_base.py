@@ -205,7 +205,7 @@ class FormScreen(ConsoleScreen):
         self._recheck()
         fields = [f for f in self.query(FormField) if f.display]
         if fields:
-            fields[0].control.focus()
+            self.set_focus(fields[0].control)  # now: a Tab typed ahead moves on from it
 
     # --- as you type ---------------------------------------------------------------------
 
