@@ -125,7 +125,7 @@ class MomentApp(App[int]):
     def warm(self) -> None:
         """Make the next view's screen ahead of time, one per idle moment, so its key
         switches to a screen already built (building one costs a few hundred ms)."""
-        if not self.is_running:
+        if not self.is_running or self.return_code is not None:
             return  # closing: no new screens (the stacks are being emptied)
         for view in self.views:
             if view.mode not in self._screen_stacks:

@@ -39,7 +39,7 @@ EXPECTED = {
     ],
     "event-pane-80x24": ["Live deliveries", "Inspect", "no_matching_signature"],
     "rejected-detail-120x40": ["Signature check", "no_matching_signature", "hints"],
-    "verified-detail-80x24": ["verified", "obligation.amount_applied", "Open (Enter)"],
+    "verified-detail-80x24": ["verified", "obligation.amount_applied", "Open ", "u customer"],
     "requests-120x40": ["API calls · 5", "/billing/bills", "timed out"],
     "doctor-100": ["✓", "API key", "Listener", "test mode", "Send Moment"],
 }

@@ -175,6 +175,8 @@ class ListScreen(ConsoleScreen, Generic[RowT]):
             yield EventPane(self.console.queries)
 
     def on_mount(self) -> None:
+        if not self.query("#list"):
+            return  # a view being made ahead as the app closed: its widgets are gone
         self.query_one("#filter", Input).display = False
         table = self.query_one(LazyTable)
         table.set_source(self._source())
