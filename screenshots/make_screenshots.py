@@ -71,7 +71,6 @@ from textual.pilot import Pilot  # noqa: E402
 from textual.widgets import Static  # noqa: E402
 
 from moment_tui.api.models import BillStatus  # noqa: E402
-from moment_tui.api.requestlog import RequestLog  # noqa: E402
 from moment_tui.cli import main as cli_main  # noqa: E402
 from moment_tui.commands.base import Io  # noqa: E402
 from moment_tui.sandbox.server import SandboxConfig, SandboxThread  # noqa: E402
@@ -83,7 +82,6 @@ from moment_tui.ui.modals.go_to import GoTo  # noqa: E402
 from moment_tui.ui.screens.bill_detail import BillDetail  # noqa: E402
 from moment_tui.ui.screens.customer_detail import CustomerDetail  # noqa: E402
 from moment_tui.ui.screens.form_base import FormScreen  # noqa: E402
-from moment_tui.ui.screens.requests import RequestList, RequestsScreen, RequestTable  # noqa: E402
 from moment_tui.ui.widgets.delivery_table import DeliveryTable  # noqa: E402
 from moment_tui.ui.widgets.event_pane import EventPane  # noqa: E402
 from moment_tui.ui.widgets.glance import GlancePanel  # noqa: E402
@@ -101,15 +99,14 @@ from tests.ui.ui_helpers import (  # noqa: E402
     cell,
     connected,
     detail_shown,
-    fixed_requests,
     footer_drawn,
     full_payments,
     list_shown,
     list_still,
     nested_bill_refused,
     on_screen,
+    requests_shown,
     sandbox_app,
-    screen_text,
     shows,
     table_settled,
     wait_still,
@@ -508,29 +505,9 @@ async def home_drawn(camera: Camera) -> None:
 async def requests(camera: Camera) -> None:
     """The Requests view over fixed records: the run's own calls are hundreds of
     listing pages and re-fetches; these show a 404, a create and a replayed retry."""
-    pilot, app = camera.pilot, camera.app
+    pilot = camera.pilot
     await camera.resize(WIDE)
-    log = RequestLog()
-    records = fixed_requests()
-    for record in records:
-        log.add(record)
-    app.moment.state.watch_requests(log)
-    await pilot.press("5")
-
-    def drawn() -> bool:
-        if not isinstance(app.screen, RequestsScreen):
-            return False
-        table = app.screen.query_one(RequestTable)
-        if list(table.records.values()) != records:
-            return False
-        lines = screen_text(app).splitlines()
-        for key in table.records:
-            cells = [table.get_cell(key, c).plain for c in ("time", "method", "status", "latency")]
-            if not any(all(text in line for text in cells) for line in lines):
-                return False
-        return shows(app, app.screen.query_one(RequestList), f"API calls · {len(records)}")
-
-    await wait_until(pilot, drawn, "the requests drawn")
+    await requests_shown(pilot)
     await camera.take("requests-120x40")
 
 

@@ -51,20 +51,17 @@ from textual.widgets import Input, Static
 
 from moment_tui.api.kinds import ObjectKind
 from moment_tui.api.models import BillStatus
-from moment_tui.api.requestlog import RequestLog
 from moment_tui.store import catalogue
 from moment_tui.ui.app import MomentApp
 from moment_tui.ui.modals.delivery_detail import DeliveryDetail
 from moment_tui.ui.modals.go_to import GoTo
 from moment_tui.ui.modals.keys import KeysHelp
 from moment_tui.ui.navigate import open_detail
-from moment_tui.ui.present import HIGHLIGHT
 from moment_tui.ui.screens.account_detail import AccountDetail
 from moment_tui.ui.screens.bill_detail import BillDetail
 from moment_tui.ui.screens.browse import ListScreen
 from moment_tui.ui.screens.customer_detail import CustomerDetail
 from moment_tui.ui.screens.detail_base import DetailScreen
-from moment_tui.ui.screens.requests import RequestList, RequestsScreen, RequestTable
 from moment_tui.ui.widgets.connection_panel import ConnectionPanel
 from moment_tui.ui.widgets.delivery_list import DeliveryList
 from moment_tui.ui.widgets.delivery_table import DeliveryTable
@@ -73,7 +70,6 @@ from moment_tui.ui.widgets.glance import GlancePanel
 from moment_tui.ui.widgets.lazy_table import LazyTable
 from moment_tui.ui.widgets.note import Note
 from moment_tui.ui.widgets.payments_spark import PaymentsSpark
-from moment_tui.ui.widgets.rows_table import RowsTable
 from moment_tui.ui.widgets.webhook_panel import WebhookPanel
 from moment_tui.webhooks import confirm, listener, reconcile
 from tests.ui.ui_helpers import (
@@ -85,13 +81,13 @@ from tests.ui.ui_helpers import (
     cell,
     connected,
     fixed_deliveries,
-    fixed_requests,
     footer_drawn,
     form_opened,
     full_payments,
     keyed_app,
     nested_bill_refused,
     on_screen,
+    requests_shown,
     sandbox_app,
     screen_text,
     shows,
@@ -99,6 +95,9 @@ from tests.ui.ui_helpers import (
     text_of,
     wait_still,
     wait_until,
+)
+from tests.ui.ui_helpers import (
+    detail_shown as detail_drawn,
 )
 
 SNAPSHOT_PORT = 28765
@@ -242,40 +241,6 @@ async def show_list(pilot: Pilot[Any], key: str, mode: str, count: int) -> Momen
     await pilot.press(key)
     await wait_until(pilot, lambda: list_drawn(app, mode, count), f"{count} rows in {mode}")
     return app
-
-
-def rows_drawn(app: MomentApp, table: RowsTable) -> bool:
-    """Every row of a detail's table is drawn whole, on one line."""
-    lines = screen_text(app).splitlines()
-    return all(
-        any(all(text.plain.strip() in line for text in cells) for line in lines)
-        for cells in table.cells.values()
-    )
-
-
-def lit(screen: DetailScreen) -> bool:
-    """A payment is highlighted in the timeline (for a moment after it changes)."""
-    timeline = screen.query_one("#timeline", Static).content
-    return any(
-        span.style == HIGHLIGHT for _, text in getattr(timeline, "lines", []) for span in text.spans
-    )
-
-
-def detail_drawn(app: MomentApp, kind: type[DetailScreen], object_id: str) -> bool:
-    """The detail of ``object_id`` loaded and drawn: no status line, its id and the
-    timeline's title on screen, every table row drawn, nothing highlighted."""
-    screen = app.screen
-    if not isinstance(screen, kind) or screen.loaded is None or screen.loaded.obj.id != object_id:
-        return False
-    status = screen.query_one("#detail-status", Static)
-    title = str(screen.query_one("#timeline-title", Static).content)
-    return (
-        status.has_class("-empty")
-        and on_screen(app, object_id, title)
-        and all(rows_drawn(app, table) for table in screen.query(RowsTable) if table.display)
-        and not lit(screen)
-        and not any(w.has_class("-changed") for w in screen.query("*"))
-    )
 
 
 DETAILS: dict[ObjectKind, type[DetailScreen]] = {
@@ -508,29 +473,8 @@ def test_event_pane_on_bills(snap_compare: Snap, tmp_path: Path, size: tuple[int
 
 async def requests(pilot: Pilot[Any]) -> None:
     """The Requests view over the fixed records only."""
-    app = await started(pilot)
-    log = RequestLog()
-    records = fixed_requests()
-    for record in records:
-        log.add(record)
-    app.moment.state.watch_requests(log)
-    await pilot.press("5")
-
-    def drawn() -> bool:
-        if not isinstance(app.screen, RequestsScreen):
-            return False
-        table = app.screen.query_one(RequestTable)
-        if list(table.records.values()) != records:
-            return False
-        lines = screen_text(app).splitlines()
-        for key in table.records:
-            # Path and problem are cut with "…" to fit: the rest is drawn whole.
-            cells = [table.get_cell(key, c).plain for c in ("time", "method", "status", "latency")]
-            if not any(all(text in line for text in cells) for line in lines):
-                return False
-        return shows(app, app.screen.query_one(RequestList), "API calls · 5")
-
-    await wait_until(pilot, drawn, "the fixed requests drawn")
+    await started(pilot)
+    await requests_shown(pilot)
     await steady(pilot)
 
 

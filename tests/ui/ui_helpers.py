@@ -537,6 +537,37 @@ def detail_shown(app: MomentApp, kind: type[DetailScreen], object_id: str) -> bo
     )
 
 
+async def requests_shown(pilot: Pilot[Any]) -> None:
+    """``5``: the Requests view over the fixed records only (``fixed_requests``), each
+    drawn (path and problem are cut with "…" to fit; the rest is drawn whole)."""
+    from moment_tui.api.requestlog import RequestLog
+    from moment_tui.ui.screens.requests import RequestList, RequestsScreen, RequestTable
+
+    app = pilot.app
+    assert isinstance(app, MomentApp)
+    log = RequestLog()
+    records = fixed_requests()
+    for record in records:
+        log.add(record)
+    app.moment.state.watch_requests(log)
+    await pilot.press("5")
+
+    def drawn() -> bool:
+        if not isinstance(app.screen, RequestsScreen):
+            return False
+        table = app.screen.query_one(RequestTable)
+        if list(table.records.values()) != records:
+            return False
+        lines = screen_text(app).splitlines()
+        for key in table.records:
+            cells = [table.get_cell(key, c).plain for c in ("time", "method", "status", "latency")]
+            if not any(all(text in line for text in cells) for line in lines):
+                return False
+        return shows(app, app.screen.query_one(RequestList), f"API calls · {len(records)}")
+
+    await wait_until(pilot, drawn, "the fixed requests drawn")
+
+
 # --- driving a form, for pictures -----------------------------------------------------------
 # As tests/ui/test_forms.py drives them: keys only, each step waited for.
 
