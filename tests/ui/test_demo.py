@@ -194,9 +194,10 @@ async def test_the_key_strip_shows_the_last_keys_and_changes_nothing_they_do(
             pilot, lambda: str(strip.content) == "Keys  2  j  j  /  T  h  a", "the keys shown"
         )
         assert app.screen.query_one("#filter", Input).value == "Tha"  # typed as ever
+        await wait_until(pilot, lambda: footer_drawn(app), "the footer redrawn for the filter")
         lines = screen_text(app).splitlines()
-        assert lines[-2].strip() == "Keys  2  j  j  /  T  h  a"  # above the footer …
-        assert footer_drawn(app)  # … which keeps its line
+        assert lines[-2].strip() == "Keys  2  j  j  /  T  h  a"  # above the footer, which
+        assert "Esc Clear" in lines[-1]  # keeps its line: the filter's keys
         await pilot.press("enter", "ctrl+n", "1")
         expected = "Keys  j  /  T  h  a  ↵  Ctrl+N  1"  # the last eight
         await wait_until(pilot, lambda: app.current_mode == "home", "home")

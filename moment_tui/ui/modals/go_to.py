@@ -10,7 +10,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Input, Static
+from textual.widgets import Footer, Input, Static
 
 from moment_tui.ui.navigate import open_detail
 
@@ -36,6 +36,7 @@ class GoTo(ModalScreen[None]):
             yield Static("Go to", classes="title")
             yield Input(placeholder="bill_…, INV-2026-0042, UCR…", id="go-to-input")
             yield Static(PROMPT, id="go-to-status", markup=False)
+        yield Footer()  # its own keys, not those of the view behind it
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         text = event.value.strip()

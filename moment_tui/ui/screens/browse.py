@@ -24,6 +24,7 @@ from moment_tui.ui.modals.copy import KEY_LABEL, CopyMenu
 from moment_tui.ui.navigate import kind_of, open_detail
 from moment_tui.ui.screens.base import ConsoleScreen
 from moment_tui.ui.widgets.event_pane import EventPane
+from moment_tui.ui.widgets.filter_input import FilterInput
 from moment_tui.ui.widgets.lazy_rows import Column, Row, Sort
 from moment_tui.ui.widgets.lazy_table import LazyTable
 from moment_tui.ui.widgets.note import Note
@@ -167,7 +168,7 @@ class ListScreen(ConsoleScreen, Generic[RowT]):
     def compose_body(self) -> ComposeResult:
         with Horizontal(id="browse"):
             with Vertical(id="list-side"):
-                yield Input(placeholder=f"Filter {self.noun} …", id="filter")
+                yield FilterInput(placeholder=f"Filter {self.noun} …", id="filter")
                 yield Note(id="list-note")
                 table = LazyTable(self.columns, sort=self.default_sort, id="list")
                 table.empty_text = f"No {self.noun} known here yet."
@@ -267,19 +268,11 @@ class ListScreen(ConsoleScreen, Generic[RowT]):
         if event.input.id == "filter":
             self.query_one(LazyTable).focus()
 
-    def on_key(self, event: events.Key) -> None:
-        """In the filter: Escape clears it, ↓ goes to the list (the filter stays)."""
-        field = self.query_one("#filter", Input)
-        if not field.has_focus:
-            return
-        if event.key == "escape":
-            event.stop()
-            field.value = ""
-            field.display = False
-            self.query_one(LazyTable).focus()
-        elif event.key == "down":
-            event.stop()
-            self.query_one(LazyTable).focus()
+    def on_filter_input_left(self, event: FilterInput.Left) -> None:
+        """Esc in the filter cleared it (and hides it); ↓ keeps it. Either way, the list."""
+        if event.cleared:
+            self.query_one("#filter", Input).display = False
+        self.query_one(LazyTable).focus()
 
     def on_lazy_table_row_selected(self, event: LazyTable.RowSelected) -> None:
         kind = kind_of(event.key) or self.kind
