@@ -30,7 +30,13 @@ from moment_tui.commands.base import (
     UsageError,
     add_version,
 )
-from moment_tui.config import ConfigError, Settings, parse_api_url, parse_listen
+from moment_tui.config import (
+    SECRET_VARIABLES,
+    ConfigError,
+    Settings,
+    parse_api_url,
+    parse_listen,
+)
 from moment_tui.secrets import (
     SecretFileError,
     SecretFormatError,
@@ -157,9 +163,7 @@ def console_flags(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def cmd_console(args: argparse.Namespace, io: Io) -> int:
-    # Without a terminal the app would write kilobytes of escape codes into a pipe;
-    # under `moment-tui serve` (Textual's web driver) the pipes are the terminal.
-    if not (serve.web_driver_session(io.env) or (io.stdin.isatty() and io.stdout.isatty())):
+    if not serve.can_draw(io):
         raise UsageError(NEEDS_A_TERMINAL)
     settings = io.settings()
     from moment_tui.ui.factory import create_app
@@ -269,7 +273,7 @@ def cmd_logout(args: argparse.Namespace, io: Io) -> int:
 
 def _env_wins_note(io: Io, names: Sequence[SecretName]) -> None:
     for name in names:
-        variable = "MOMENT_API_KEY" if name == "api_key" else "MOMENT_WEBHOOK_SECRET"
+        variable = SECRET_VARIABLES[name]
         if io.env.get(variable, "").strip():
             io.err(f"Note: {variable} is set in the environment and takes precedence.")
 

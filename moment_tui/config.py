@@ -32,8 +32,10 @@ import platformdirs
 
 from moment_tui.api.kinds import DEFAULT_BASE_URL
 from moment_tui.secrets import (
+    Located,
     Secret,
     SecretFormatError,
+    SecretName,
     SecretStore,
     check_api_key,
     check_webhook_secret,
@@ -42,6 +44,11 @@ from moment_tui.secrets import (
 )
 
 APP_NAME: Final = "moment-tui"
+# The environment variable that holds each secret, and always wins over the store.
+SECRET_VARIABLES: Final[dict[SecretName, str]] = {
+    "api_key": "MOMENT_API_KEY",
+    "webhook_secret": "MOMENT_WEBHOOK_SECRET",
+}
 DEFAULT_LISTEN: Final = "127.0.0.1:8765"
 DEFAULT_LISTEN_PATH: Final = "/webhooks/moment"
 DEFAULT_TOLERANCE: Final = 180  # Moment advises a window of up to 3 minutes
@@ -387,10 +394,10 @@ def load_settings(
 
     config_dir = config_dir or default_config_dir()
     store = store or SecretStore(config_dir)
-    api_key = _secret_from(env, "MOMENT_API_KEY", store, "api_key", sources)
+    api_key = _secret_from(env, store, "api_key", sources)
     if api_key is not None:
         _checked(check_api_key, api_key, sources["api_key"])
-    webhook = _secret_from(env, "MOMENT_WEBHOOK_SECRET", store, "webhook_secret", sources)
+    webhook = _secret_from(env, store, "webhook_secret", sources)
     secrets: tuple[Secret, ...] = ()
     if webhook is not None:
         secrets = tuple(Secret(part) for part in webhook.reveal().split())
@@ -414,17 +421,18 @@ def load_settings(
     )
 
 
+def locate_secret(env: Mapping[str, str], store: SecretStore, name: SecretName) -> Located:
+    """A secret and where it came from: its environment variable wins, then the store."""
+    variable = SECRET_VARIABLES[name]
+    if env.get(variable, "").strip():
+        return Located(Secret(env[variable].strip()), f"{variable} (environment)")
+    return store.get(name)
+
+
 def _secret_from(
-    env: Mapping[str, str],
-    env_name: str,
-    store: SecretStore,
-    name: Literal["api_key", "webhook_secret"],
-    sources: dict[str, str],
+    env: Mapping[str, str], store: SecretStore, name: SecretName, sources: dict[str, str]
 ) -> Secret | None:
-    if env.get(env_name, "").strip():
-        sources[name] = f"{env_name} (environment)"
-        return Secret(env[env_name].strip())
-    located = store.get(name)
+    located = locate_secret(env, store, name)
     sources[name] = located.source
     return located.value
 

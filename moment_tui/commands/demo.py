@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 from moment_tui.commands import serve
 from moment_tui.commands.base import PROG, Io, UsageError, add_version, ascii_digits
-from moment_tui.config import Listen, Settings
+from moment_tui.config import SECRET_VARIABLES, Listen, Settings, locate_secret
 
 if TYPE_CHECKING:
     from moment_tui.runtime import RuntimeOptions
@@ -118,7 +118,7 @@ def _speed(text: str) -> float:
 
 
 def cmd_demo(args: argparse.Namespace, io: Io, *, console: Console) -> int:
-    if not (serve.web_driver_session(io.env) or (io.stdin.isatty() and io.stdout.isatty())):
+    if not serve.can_draw(io):
         raise UsageError(NEEDS_A_TERMINAL)
     with tempfile.TemporaryDirectory(prefix="moment-tui-demo-", ignore_cleanup_errors=True) as tmp:
         setup = prepare(args, io, Path(tmp))
@@ -185,10 +185,11 @@ def prepare(args: argparse.Namespace, io: Io, workdir: Path) -> DemoSetup:
 
 def configured_key(io: Io) -> str | None:
     """Where a configured API key comes from (the demo ignores it), or None."""
-    if io.env.get("MOMENT_API_KEY", "").strip():
-        return "MOMENT_API_KEY"
+    variable = SECRET_VARIABLES["api_key"]
+    if io.env.get(variable, "").strip():
+        return variable
     with contextlib.suppress(Exception):  # an unreadable store: nothing to ignore
-        located = io.secret_store().get("api_key")
+        located = locate_secret(io.env, io.secret_store(), "api_key")
         if located.value is not None:
             return located.source
     return None

@@ -43,10 +43,12 @@ from moment_tui.commands.base import (
     positive_float,
 )
 from moment_tui.config import (
+    SECRET_VARIABLES,
     Listen,
     Settings,
     is_loopback,
     load_settings,
+    locate_secret,
     parse_destination_url,
     parse_listen,
 )
@@ -77,8 +79,8 @@ DEFAULT_TIMEOUT: Final = 15.0  # seconds for the test delivery to come back
 ARRIVAL_GRACE: Final = 0.5
 TEST_EVENT_TYPE: Final = "moment_tui.doctor.test"  # no handler can take it for a payment
 EVENTS_WANTED: Final = (AMOUNT_APPLIED,)
-KEY_VARIABLE: Final = "MOMENT_API_KEY"
-SECRET_VARIABLE: Final = "MOMENT_WEBHOOK_SECRET"  # noqa: S105 - a variable's name
+KEY_VARIABLE: Final = SECRET_VARIABLES["api_key"]
+SECRET_VARIABLE: Final = SECRET_VARIABLES["webhook_secret"]
 TUNNEL_EXAMPLES: Final = "cloudflared tunnel --url http://{listen}, or ngrok http {listen}"
 
 
@@ -269,7 +271,7 @@ class _NoSecrets(SecretStore):
 
 def _load(io: Io, flags: Mapping[str, Any]) -> tuple[Settings, Credential, Credential]:
     store = io.secret_store()
-    env = {k: v for k, v in io.env.items() if k not in (KEY_VARIABLE, SECRET_VARIABLE)}
+    env = {k: v for k, v in io.env.items() if k not in SECRET_VARIABLES.values()}
     settings = load_settings(
         env=env, flags={**io.flags, **flags}, store=_NoSecrets(store.config_dir)
     )
@@ -278,10 +280,7 @@ def _load(io: Io, flags: Mapping[str, Any]) -> tuple[Settings, Credential, Crede
 
 def _locate(io: Io, store: SecretStore, name: SecretName) -> Credential:
     """As the settings loader finds it: the environment wins, then the store."""
-    variable = KEY_VARIABLE if name == "api_key" else SECRET_VARIABLE
-    if io.env.get(variable, "").strip():
-        return Credential(Secret(io.env[variable].strip()), f"{variable} (environment)")
-    located = store.get(name)
+    located = locate_secret(io.env, store, name)
     return Credential(located.value, located.source)
 
 

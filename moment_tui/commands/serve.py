@@ -87,6 +87,13 @@ def web_driver_session(env: Mapping[str, str]) -> bool:
     return env.get("TEXTUAL_DRIVER") == WEB_DRIVER
 
 
+def can_draw(io: Io) -> bool:
+    """A console can be drawn here: a terminal on both ends, or Textual's web driver
+    (under ``moment-tui serve`` the pipes are the terminal). Without one the app would
+    write kilobytes of escape codes into a pipe."""
+    return web_driver_session(io.env) or (io.stdin.isatty() and io.stdout.isatty())
+
+
 def public_warning(host: str) -> str:
     return (
         f"Warning: --host {host} is not a loopback address: anyone who can reach "

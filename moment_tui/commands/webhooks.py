@@ -262,7 +262,7 @@ def cmd_events(args: argparse.Namespace, io: Io) -> int:
         apps = applications.for_deliveries(conn, [d.seq for d in rows]) if args.json else {}
         total = len(rows)
         if total == args.limit and not args.json:  # perhaps more: the note says how many
-            total = int(conn.execute("SELECT COUNT(*) FROM deliveries").fetchone()[0])
+            total = eventlog.count(conn)
         return rows, apps, total
 
     nothing: tuple[list[Delivery], dict[int, Application], int] = ([], {}, 0)

@@ -350,6 +350,11 @@ class Books:
     unconfirmed: int
 
 
+def count(conn: sqlite3.Connection) -> int:
+    """How many deliveries the log holds."""
+    return int(conn.execute("SELECT COUNT(*) FROM deliveries").fetchone()[0])
+
+
 def books(conn: sqlite3.Connection) -> Books:
     by_verdict = dict(
         conn.execute("SELECT verdict, count(*) FROM deliveries GROUP BY verdict").fetchall()

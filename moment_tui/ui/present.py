@@ -31,11 +31,20 @@ __all__ = [
 
 BAR_FULL: Final = "█"
 BAR_PARTS: Final = " ▏▎▍▌▋▊▉"
+# A delivery's verdict and its payment's state, in every table and pane that shows them.
+VERDICT_STYLE: Final = {"verified": "green", "duplicate": "yellow", "rejected": "bold red"}
+STATE_STYLE: Final = {"confirmed": "green", "drift": "bold magenta", "unconfirmed": "dim"}
+READ_ONLY: Final = "Read-only (--read-only): this console sends no writes."
 
 
 def money(amount: int | None, currency: str | None, *, dash: str = "—") -> str:
     """``R 1,234.50``, or ``dash`` when there is no amount (a balance not tracked)."""
     return amount_text(amount, currency) or dash
+
+
+def counted(count: int, one: str, many: str = "") -> str:
+    """``1 bill``, ``2 bills``, ``1,204 customers`` (``many`` defaults to ``one`` + s)."""
+    return f"{count:,} {one if count == 1 else many or one + 's'}"
 
 
 def short(text: str, width: int) -> str:

@@ -22,6 +22,7 @@ from textual.widgets import Input
 from moment_tui.store.browse import Filter, Order
 from moment_tui.ui.modals.copy import KEY_LABEL, CopyMenu
 from moment_tui.ui.navigate import kind_of, open_detail
+from moment_tui.ui.present import counted
 from moment_tui.ui.screens.base import ConsoleScreen
 from moment_tui.ui.widgets.event_pane import EventPane
 from moment_tui.ui.widgets.filter_input import FilterInput
@@ -235,7 +236,7 @@ class ListScreen(ConsoleScreen, Generic[RowT]):
             self.query_one(Note).set(note)
             return
         count = self.count or 0
-        parts = [f"{count:,} {self.noun}"]
+        parts = [counted(count, self.kind, self.noun)]
         described = self.describe_filter()
         if described:
             parts.append(described)
@@ -323,7 +324,8 @@ class ListScreen(ConsoleScreen, Generic[RowT]):
     def action_refetch(self) -> None:
         keys = self.query_one(LazyTable).visible_keys()[:REFETCH_LIMIT]
         if keys:
-            self.notify(f"Re-fetching {len(keys)} {self.noun} from the API …", timeout=3)
+            what = counted(len(keys), self.kind, self.noun)
+            self.notify(f"Re-fetching {what} from the API …", timeout=3)
             self.refetch(keys)
 
     @work(group="refetch", exclusive=True, exit_on_error=False)
@@ -340,4 +342,4 @@ class ListScreen(ConsoleScreen, Generic[RowT]):
         self.query_one(LazyTable).refresh_rows(keys)
         missing = len(keys) - answered
         tail = f"; {missing} could not be fetched" if missing else ""
-        self.notify(f"Re-fetched {answered} {self.noun}{tail}.", timeout=4)
+        self.notify(f"Re-fetched {counted(answered, self.kind, self.noun)}{tail}.", timeout=4)

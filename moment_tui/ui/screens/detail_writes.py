@@ -13,7 +13,7 @@ from __future__ import annotations
 import dataclasses
 from typing import TYPE_CHECKING, Any, Final
 
-from moment_tui.ui.present import label_of, money
+from moment_tui.ui.present import READ_ONLY, label_of, money
 
 if TYPE_CHECKING:
     from moment_tui.api.models import Bill
@@ -22,7 +22,6 @@ if TYPE_CHECKING:
 
 WRITES: Final = frozenset({"edit", "new_bill", "pay", "void", "record_payment", "present"})
 SANDBOX_ONLY: Final = frozenset({"pay", "present"})
-READ_ONLY: Final = "Read-only (--read-only): this console sends no writes."
 VOIDED: Final = "{ref} is voided: a voided bill cannot be changed, paid or voided again."
 IRREVERSIBLE: Final = (
     "Voiding is irreversible: the bill can no longer be paid or changed, and nothing "

@@ -6,7 +6,6 @@ from moment_tui.api.models import AccountUpdate
 from moment_tui.ui.forms import fields
 from moment_tui.ui.forms.spec import FieldSpec, Section
 from moment_tui.ui.screens.edit_base import EditForm
-from moment_tui.ui.screens.edit_customer import INTRO
 
 ACCOUNT_EDIT_FIELDS = (
     FieldSpec("name", "Name", placeholder="e.g. Device plan"),
@@ -25,6 +24,3 @@ class EditAccount(EditForm):
     model = AccountUpdate
     kind = "account"
     draft_prefix = "edit-account"
-
-    def intro(self) -> str:
-        return f"{self.label} · {self.obj.id}\n{INTRO}"

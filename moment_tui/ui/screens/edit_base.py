@@ -49,6 +49,12 @@ def shown(value: Any, path: str, currency: str | None) -> str:
     return str(value)
 
 
+INTRO: Final = (
+    "Only what you change is sent. Balance replaces the stored one. Metadata merges: "
+    "keys you add or change are sent, a key you delete stays (the API cannot remove it)."
+)
+
+
 class EditForm(FormScreen):
     """A PATCH form for one object. Subclasses set the class attributes of a form
     (``sections``, ``model``, ``kind``, ``heading``) and :attr:`draft_prefix`."""
@@ -112,6 +118,10 @@ class EditForm(FormScreen):
         name = getattr(self.obj, "name", None)
         reference = self.obj.external_reference
         return f"{name} ({reference})" if name else reference
+
+    def intro(self) -> str:
+        """What is edited, then how an edit is sent (a bill's says what cannot change)."""
+        return f"{self.label} · {self.obj.id}\n{INTRO}"
 
     def on_mount(self) -> None:
         """The object's currency is shown, not edited: a balance is typed in it. An

@@ -16,10 +16,6 @@ CUSTOMER_EDIT_FIELDS = (
     fields.currency(),
     fields.metadata("plan=gold; region=KZN"),
 )
-INTRO = (
-    "Only what you change is sent. Balance replaces the stored one. Metadata merges: "
-    "keys you add or change are sent, a key you delete stays (the API cannot remove it)."
-)
 
 
 class EditCustomer(EditForm):
@@ -28,6 +24,3 @@ class EditCustomer(EditForm):
     model = CustomerUpdate
     kind = "customer"
     draft_prefix = "edit-customer"
-
-    def intro(self) -> str:
-        return f"{self.label} · {self.obj.id}\n{INTRO}"

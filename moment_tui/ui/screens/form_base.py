@@ -29,6 +29,7 @@ from textual.containers import VerticalScroll
 from textual.widgets import Input, Select, Static
 
 from moment_tui.ui.forms.spec import Checked, Section, check, visible_fields
+from moment_tui.ui.present import READ_ONLY
 from moment_tui.ui.screens.base import ConsoleScreen
 from moment_tui.ui.widgets.form_field import FormField
 
@@ -388,7 +389,7 @@ class FormScreen(ConsoleScreen):
         if self.sending or self._built != self._mounted:
             return  # sending, or a section just shown is being built (a blink: press again)
         if self.console.read_only:
-            self.say("Read-only (--read-only): this console sends no writes.", error=True)
+            self.say(READ_ONLY, error=True)
             return
         for field in self._fields():
             field.touched = True

@@ -21,13 +21,12 @@ from moment_tui.api.kinds import ID_PATTERNS
 from moment_tui.money import amount_text
 from moment_tui.store.applications import Application
 from moment_tui.store.eventlog import Delivery
+from moment_tui.ui.present import STATE_STYLE, VERDICT_STYLE
 
 MAX_ROWS: Final = 200  # the full history is in the event log (`moment-tui events`)
 REBUILD_AT: Final = 20  # dropping more old rows than this: redraw instead
 BURST: Final = 40  # this many waiting rows: draw at most once per BURST_SECONDS
 BURST_SECONDS: Final = 1.0
-_VERDICT_STYLE: Final = {"verified": "green", "duplicate": "yellow", "rejected": "bold red"}
-_STATE_STYLE: Final = {"confirmed": "green", "drift": "bold magenta", "unconfirmed": "dim"}
 _MOVE: Final = Binding.Group("Move", compact=True)  # the footer's "↑↓ Move"
 
 
@@ -253,12 +252,12 @@ class DeliveryTable(DataTable[str | Text]):
         elif (known := self.applications.get(d.seq)) is not None:
             result = self._result(known)
         elif d.application:
-            result = Text(d.application, style=_STATE_STYLE.get(d.application, ""))
+            result = Text(d.application, style=STATE_STYLE.get(d.application, ""))
         else:
             result = Text("applying…", style="dim")
         cells: dict[str, str | Text] = {} if self.compact else {"seq": str(d.seq)}
         cells["time"] = d.received_at[11:19]
-        cells["verdict"] = Text(d.verdict, style=_VERDICT_STYLE.get(d.verdict, ""))
+        cells["verdict"] = Text(d.verdict, style=VERDICT_STYLE.get(d.verdict, ""))
         if self.compact:
             cells["type"] = (d.event_type or "—").removeprefix("obligation.")
         cells["amount"] = amount_text(d.amount, d.currency) or "—"
@@ -275,4 +274,4 @@ class DeliveryTable(DataTable[str | Text]):
         label: str = application.state
         if application.state == "drift":
             label = f"drift ({len(application.drift)} field{'s' * (len(application.drift) != 1)})"
-        return Text(label, style=_STATE_STYLE.get(application.state, ""))
+        return Text(label, style=STATE_STYLE.get(application.state, ""))

@@ -27,7 +27,7 @@ from textual.widget import Widget
 from moment_tui.api.kinds import ID_PATTERNS
 from moment_tui.money import amount_text
 from moment_tui.ui.follows import Follows
-from moment_tui.ui.present import short
+from moment_tui.ui.present import STATE_STYLE, VERDICT_STYLE, short
 from moment_tui.ui.privacy import Privacy
 from moment_tui.ui.widgets.delivery_list import OpenObject
 
@@ -39,8 +39,6 @@ if TYPE_CHECKING:
 
 KEEP: Final = 200  # lines kept; the event log keeps every delivery
 DRAW_EVERY: Final = 0.1  # seconds: a burst is drawn ten times a second, not per delivery
-VERDICT_STYLE: Final = {"verified": "green", "duplicate": "yellow", "rejected": "bold red"}
-STATE_STYLE: Final = {"confirmed": "green", "drift": "bold magenta", "unconfirmed": "dim"}
 COLUMNS: Final = (("Time", 8), ("Verdict", 9), ("Amount", 12), ("Result", 11), ("To", 0))
 _MOVE: Final = Binding.Group("Move", compact=True)
 

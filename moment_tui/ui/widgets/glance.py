@@ -20,7 +20,7 @@ from textual.widgets import Static
 
 from moment_tui.store.browse import AGING, Glance
 from moment_tui.ui.follows import Follows
-from moment_tui.ui.present import bar, money
+from moment_tui.ui.present import bar, counted, money
 from moment_tui.ui.queries import Unavailable
 from moment_tui.ui.state import Change, ConsoleState, Topic
 
@@ -78,7 +78,7 @@ def scaled_bars(amounts: Sequence[int], width: int) -> list[str]:
 
 
 def bills(count: int) -> str:
-    return f"{count} bill" if count == 1 else f"{count} bills"
+    return counted(count, "bill")
 
 
 @dataclass(frozen=True)
