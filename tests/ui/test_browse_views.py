@@ -33,11 +33,11 @@ from tests.ui.ui_helpers import (
     SEEDED,
     TEST_KEY,
     assert_no_secret,
-    connected,
     on_screen,
     part_payments,
     sandbox_app,
     screen_text,
+    started,
     wait_until,
 )
 
@@ -71,13 +71,6 @@ def listed(app: MomentApp, mode: str, count: int) -> bool:
         and screen.count == count
         and len(shown_rows(app)) == min(count, table(app).row_count)
     )
-
-
-async def started(pilot: Pilot[Any]) -> MomentApp:
-    app = pilot.app
-    assert isinstance(app, MomentApp)
-    await wait_until(pilot, lambda: connected(app), "the catalogue synced")
-    return app
 
 
 async def show(pilot: Pilot[Any], key: str, mode: str, count: int) -> MomentApp:

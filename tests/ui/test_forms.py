@@ -17,7 +17,7 @@ import httpx
 import pytest
 from textual import events
 from textual.pilot import Pilot
-from textual.widgets import Input, OptionList, Select, Static
+from textual.widgets import OptionList, Select, Static
 from textual.widgets._toast import Toast
 
 from moment_tui.api.client import MomentClient, RetryPolicy
@@ -40,11 +40,26 @@ from tests.ui.ui_helpers import (
     SEEDED,
     TEST_KEY,
     assert_no_secret,
-    connected,
     on_screen,
     sandbox_app,
     shows,
+    started,
     wait_until,
+)
+from tests.ui.ui_helpers import (
+    field_message as message,
+)
+from tests.ui.ui_helpers import (
+    focus_field as focus,
+)
+from tests.ui.ui_helpers import (
+    focused_field as focused_path,
+)
+from tests.ui.ui_helpers import (
+    form_field as field,
+)
+from tests.ui.ui_helpers import (
+    type_in_field as type_in,
 )
 
 SIZE = (120, 40)
@@ -61,25 +76,6 @@ def form(app: MomentApp) -> FormScreen:
     screen = app.screen
     assert isinstance(screen, FormScreen), f"not a form: {screen!r}"
     return screen
-
-
-def field(app: MomentApp, path: str) -> FormField:
-    return app.screen.query_one(f"#{field_id(path)}", FormField)
-
-
-def focused_path(app: MomentApp) -> str | None:
-    """The path of the field holding the focus (None: no field has it)."""
-    node = app.focused
-    while node is not None and not isinstance(node, FormField):
-        node = node.parent  # type: ignore[assignment]
-    return node.spec.path if isinstance(node, FormField) else None
-
-
-def message(app: MomentApp, path: str) -> str:
-    """What the line under a field says ("" when it is hidden, or was never needed)."""
-    lines = field(app, path).query(".message").results(Static)
-    line = next(lines, None)
-    return str(line.content) if line is not None and line.has_class("-shown") else ""
 
 
 def built(app: MomentApp) -> bool:
@@ -109,13 +105,6 @@ def first_field_ready(app: MomentApp, path: str) -> bool:
     if not isinstance(app.screen, FormScreen) or focused_path(app) != path:
         return False
     return on_screen(app, field(app, path).spec.label)
-
-
-async def started(pilot: Pilot[Any]) -> MomentApp:
-    app = pilot.app
-    assert isinstance(app, MomentApp)
-    await wait_until(pilot, lambda: connected(app), "the catalogue synced")
-    return app
 
 
 async def view(pilot: Pilot[Any], app: MomentApp, kind: str) -> ListScreen[Any]:
@@ -149,24 +138,9 @@ async def open_form(pilot: Pilot[Any], kind: str) -> MomentApp:
     return app
 
 
-async def focus(pilot: Pilot[Any], app: MomentApp, path: str) -> None:
-    field(app, path).control.focus()
-    await wait_until(pilot, lambda: focused_path(app) == path, f"{path} focused")
-
-
-async def type_in(pilot: Pilot[Any], app: MomentApp, path: str, text: str) -> None:
-    """Type ``text`` into an (empty) field, a key at a time."""
-    await focus(pilot, app, path)
-    control = field(app, path).control
-    assert isinstance(control, Input)
-    assert control.value == "", f"{path} already holds {control.value!r}"
-    await pilot.press(*text)
-    await wait_until(pilot, lambda: control.value == text, f"{text!r} in {path}")
-
-
 async def fill(pilot: Pilot[Any], app: MomentApp, values: dict[str, str]) -> None:
     for path, text in values.items():
-        await type_in(pilot, app, path, text)
+        await type_in(pilot, path, text)
 
 
 async def choose(pilot: Pilot[Any], app: MomentApp, path: str, value: str) -> None:
@@ -174,7 +148,7 @@ async def choose(pilot: Pilot[Any], app: MomentApp, path: str, value: str) -> No
     select = field(app, path).control
     assert isinstance(select, Select)
     values = [v for v, _ in field(app, path).spec.choices]
-    await focus(pilot, app, path)
+    await focus(pilot, path)
     moves = values.index(value) - values.index(str(select.value))
     await pilot.press("enter")
     await wait_until(pilot, lambda: select.expanded, "the choices open")
@@ -187,7 +161,7 @@ async def choose(pilot: Pilot[Any], app: MomentApp, path: str, value: str) -> No
 async def pick(pilot: Pilot[Any], app: MomentApp, path: str, search: str, object_id: str) -> None:
     """Search the catalogue in a pick field, and take the match ``object_id`` by ↓ and
     Enter (the first match by Enter alone)."""
-    await type_in(pilot, app, path, search)
+    await type_in(pilot, path, search)
     chosen = field(app, path)
     await wait_until(pilot, lambda: chosen.first_match() is not None, f"matches for {search!r}")
     options = chosen.query_one(OptionList)
@@ -258,7 +232,7 @@ async def test_n_opens_the_form_first_field_focused_and_tab_walks_in_visual_orde
         app = await open_form(pilot, kind)
         if kind == "bill":
             await choose(pilot, app, "target", "new_both")  # every section it can show
-            await focus(pilot, app, "target")
+            await focus(pilot, "target")
         order = shown_fields(app)
         fields = [field(app, path) for path in order]
         ys = [f.region.y for f in fields]
@@ -693,7 +667,7 @@ async def test_errors_show_beside_their_fields_while_typing(tmp_path: Path) -> N
             pilot, lambda: message(app, "amount_due") == "sends 1234 (R 12.34)", "the minor units"
         )
         assert on_screen(app, "sends 1234 (R 12.34)")
-        await focus(pilot, app, "due_date")
+        await focus(pilot, "due_date")
         await pilot.press("ctrl+u", *"2026-10-31")
         await wait_until(
             pilot,

@@ -59,7 +59,6 @@ from moment_tui.ui.modals.keys import KeysHelp
 from moment_tui.ui.navigate import open_detail
 from moment_tui.ui.screens.account_detail import AccountDetail
 from moment_tui.ui.screens.bill_detail import BillDetail
-from moment_tui.ui.screens.browse import ListScreen
 from moment_tui.ui.screens.customer_detail import CustomerDetail
 from moment_tui.ui.screens.detail_base import DetailScreen
 from moment_tui.ui.widgets.connection_panel import ConnectionPanel
@@ -67,8 +66,6 @@ from moment_tui.ui.widgets.delivery_list import DeliveryList
 from moment_tui.ui.widgets.delivery_table import DeliveryTable
 from moment_tui.ui.widgets.event_pane import EventPane
 from moment_tui.ui.widgets.glance import GlancePanel
-from moment_tui.ui.widgets.lazy_table import LazyTable
-from moment_tui.ui.widgets.note import Note
 from moment_tui.ui.widgets.payments_spark import PaymentsSpark
 from moment_tui.ui.widgets.webhook_panel import WebhookPanel
 from moment_tui.webhooks import confirm, listener, reconcile
@@ -79,18 +76,18 @@ from tests.ui.ui_helpers import (
     TEST_KEY,
     assert_no_secret,
     cell,
-    connected,
     fixed_deliveries,
     footer_drawn,
     form_opened,
     full_payments,
     keyed_app,
+    list_still,
     nested_bill_refused,
     on_screen,
     requests_shown,
     sandbox_app,
-    screen_text,
     shows,
+    started,
     table_settled,
     text_of,
     wait_still,
@@ -98,6 +95,9 @@ from tests.ui.ui_helpers import (
 )
 from tests.ui.ui_helpers import (
     detail_shown as detail_drawn,
+)
+from tests.ui.ui_helpers import (
+    list_shown as list_drawn,
 )
 
 SNAPSHOT_PORT = 28765
@@ -156,14 +156,6 @@ def clock(monkeypatch: pytest.MonkeyPatch) -> Iterator[Clock]:
 # --- waiting for a view to be drawn -----------------------------------------------------
 
 
-async def started(pilot: Pilot[Any]) -> MomentApp:
-    """Connected: the catalogue synced, its counts and the event log's books read."""
-    app = pilot.app
-    assert isinstance(app, MomentApp)
-    await wait_until(pilot, lambda: connected(app), "the catalogue counts")
-    return app
-
-
 async def steady(pilot: Pilot[Any]) -> None:
     """The footer drawn, then nothing on screen changing any more."""
     app = pilot.app
@@ -202,38 +194,6 @@ async def home_drawn(pilot: Pilot[Any]) -> MomentApp:
     hint = home.query_one(DeliveryList).hint
     await wait_until(pilot, lambda: on_screen(app, hint), "the empty table's hint")
     return app
-
-
-def reference_column(app: MomentApp) -> list[str]:
-    """The references of the list's rows on screen, as drawn ([] while any is missing)."""
-    table = app.screen.query_one(LazyTable)
-    top = table.scroll_offset.y
-    lines = max(table.scrollable_content_region.height - 1, 0)  # under the header
-    rows = [table.get_row(i) for i in range(top, min(table.row_count, top + lines))]
-    if any(row is None for row in rows):
-        return []
-    return [str(row.cells["reference"]) for row in rows if row is not None]
-
-
-def list_drawn(app: MomentApp, mode: str, count: int) -> bool:
-    """The list of ``mode`` counted ``count`` rows, and every row on screen is loaded
-    and drawn (in order), its note and the event pane's hint with it."""
-    screen = app.screen
-    if app.current_mode != mode or not isinstance(screen, ListScreen) or screen.count != count:
-        return False
-    references = reference_column(app)
-    if count and not references:
-        return False
-    lines = screen_text(app).splitlines()
-    at = 0
-    for reference in references:
-        at = next((i for i in range(at, len(lines)) if reference in lines[i]), -1)
-        if at < 0:
-            return False
-    pane = screen.query_one(EventPane)
-    return on_screen(app, screen.query_one(Note).text) and (
-        bool(pane.deliveries) or shows(app, pane, pane.hint)
-    )
 
 
 async def show_list(pilot: Pilot[Any], key: str, mode: str, count: int) -> MomentApp:
@@ -426,15 +386,7 @@ async def events_on_bills(pilot: Pilot[Any]) -> None:
         "the pane drawn",
     )
     # The payment touched a bill of the list: its row is read again and flashes.
-    table = app.screen.query_one(LazyTable)
-    await wait_until(
-        pilot,
-        lambda: (
-            not table.flashing
-            and all(w.is_finished for w in app.workers if w.group == "lazy-table-rows")
-        ),
-        "the bill's row read again, its flash over",
-    )
+    await wait_until(pilot, lambda: list_still(app), "the bill's row read again, its flash over")
     await steady(pilot)
 
 

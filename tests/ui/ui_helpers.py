@@ -276,6 +276,14 @@ def books_loaded(app: MomentApp) -> bool:
         return False
 
 
+async def started(pilot: Pilot[Any]) -> MomentApp:
+    """Connected: the catalogue synced, its counts and the event log's books read."""
+    app = pilot.app
+    assert isinstance(app, MomentApp)
+    await wait_until(pilot, lambda: connected(app), "the catalogue synced")
+    return app
+
+
 def counts_of(app: MomentApp) -> dict[str, int]:
     """The catalogue counts the Moment panel shows."""
     return app.home.query_one(ConnectionPanel).counts
@@ -593,9 +601,10 @@ def form_field(app: MomentApp, path: str) -> FormField:
 
 
 def field_message(app: MomentApp, path: str) -> str:
-    """What the line under a field says ("" when it is hidden)."""
-    line = form_field(app, path).query_one(".message", Static)
-    return str(line.content) if line.has_class("-shown") else ""
+    """What the line under a field says ("" when it is hidden, or was never needed)."""
+    lines = form_field(app, path).query(".message").results(Static)
+    line = next(lines, None)
+    return str(line.content) if line is not None and line.has_class("-shown") else ""
 
 
 def focused_field(app: MomentApp) -> str | None:

@@ -101,7 +101,7 @@ BILL_COLUMNS: Final = (
     ("due", "Due"),
     ("paid", "Paid"),
     ("remaining", "Remaining"),
-    ("bar", "Paid"),
+    ("bar", "%"),  # the paid share as a bar; "Paid" is the amount beside it
     ("status", "Status"),
     ("due_date", "Due date"),
 )
@@ -112,7 +112,7 @@ ACCOUNT_COLUMNS: Final = (
     ("bills", "Bills"),
     ("outstanding", "Outstanding"),
 )
-BAR_WIDTH: Final = 6
+BAR_WIDTH: Final = 4  # the table fits 78 columns (80x24, the timeline below it)
 
 
 def bill_cells(row: BillRow, today: dt.date) -> Cells:
