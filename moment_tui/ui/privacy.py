@@ -10,8 +10,11 @@ still tell one customer from another and what kind of value it is::
     +27821234567         →  +27•••••••67
 
 Ids, external references, amounts and account names stay as they are: they are what a
-demo shows. Only what is drawn is masked: the catalogue, copies (``c``) and forms hold
-the real values.
+demo shows. Only what is drawn is masked: the catalogue and copies (``c``) hold the
+real values. A form's choices of an existing customer (its search matches, and the
+customer a New bill from a detail view starts with) are drawn masked too; what a form
+holds to edit (an Edit customer's name, email and phone) is shown as it is, since it
+is there to be changed.
 """
 
 from __future__ import annotations
@@ -94,6 +97,9 @@ class Privacy:
         if self.masked and label and object_id.startswith(CUSTOMER_PREFIX):
             return mask_name(label)
         return label
+
+
+NO_MASK: Final = Privacy()  # everything drawn as it is
 
 
 def mask_json(value: Any, *, customer: bool = False) -> Any:

@@ -27,6 +27,7 @@ from moment_tui.store.browse import (
     Order,
     Related,
 )
+from moment_tui.ui.privacy import NO_MASK, Privacy
 
 if TYPE_CHECKING:
     import sqlite3
@@ -280,10 +281,16 @@ class Queries:
         return sum(done)
 
     async def search(
-        self, text: str, kinds: Collection[ObjectKind], limit: int = 8
+        self,
+        text: str,
+        kinds: Collection[ObjectKind],
+        limit: int = 8,
+        *,
+        privacy: Privacy = NO_MASK,
     ) -> list[tuple[str, str]]:
         """``(id, label)`` of customers or accounts whose name, email, phone, id or
-        reference contain ``text``: what a form's "choose an existing …" offers."""
+        reference contain ``text``: what a form's "choose an existing …" offers. The
+        labels are drawn through ``privacy`` (masked while the mask is on)."""
         from moment_tui.store import catalogue
 
         trigram = await self._trigram()
@@ -291,7 +298,9 @@ class Queries:
         def read(conn: sqlite3.Connection) -> list[tuple[str, str]]:
             found = catalogue.search(conn, text, limit=limit * 4, trigram=trigram)
             return [
-                (entry.obj.id, pick_label(entry.obj)) for entry in found if entry.obj.KIND in kinds
+                (entry.obj.id, pick_label(entry.obj, privacy))
+                for entry in found
+                if entry.obj.KIND in kinds
             ][:limit]
 
         return await self.read(read)
@@ -315,10 +324,12 @@ class Queries:
         return await self.read(read)
 
 
-def pick_label(obj: Any) -> str:
-    """``Thabo Mokoena · UCR0042 · thabo@…``: what tells one object from another."""
-    parts = [getattr(obj, "name", None) or "", obj.external_reference]
-    email = getattr(obj, "email", None)
+def pick_label(obj: Any, privacy: Privacy = NO_MASK) -> str:
+    """``Thabo Mokoena · UCR0042 · thabo@…``: what tells one object from another (a
+    customer's name and email masked when ``privacy`` says so)."""
+    name = getattr(obj, "name", None) or ""
+    parts = [privacy.label(obj.id, name) if name else "", obj.external_reference]
+    email = privacy.email(getattr(obj, "email", None))
     if email:
         parts.append(email)
     currency = getattr(obj, "currency", None)

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from textual.pilot import Pilot
-from textual.widgets import Input
+from textual.widgets import Input, OptionList
 
 from moment_tui.store.browse import CustomerRow
 from moment_tui.ui.app import MomentApp
@@ -22,11 +22,14 @@ from tests.ui.ui_helpers import (
     SEEDED,
     connected,
     footer_drawn,
+    form_field,
+    form_opened,
     on_screen,
     part_payments,
     sandbox_app,
     screen_text,
     shows,
+    type_in_field,
     wait_until,
 )
 
@@ -242,3 +245,45 @@ def test_keys_read_as_they_are_typed_or_named() -> None:
     unsubscribe()
     log.add("k", "k")
     assert seen[-1] == "c  d  e  f  g  h  i  j"
+
+
+async def test_a_forms_choices_of_a_customer_are_drawn_masked(tmp_path: Path) -> None:
+    """With the mask on, New bill from a customer's detail starts with the customer
+    masked, and New account's search draws its matches masked; the id picked is the
+    real one, and the real name, email and phone are nowhere on screen."""
+    app = sandbox_app(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await customers_listed(pilot)
+        customer = await first_customer(app)
+        name, email = customer.name or "", customer.email or ""
+        await pilot.press("ctrl+n")
+        await pilot.press("enter")
+        await wait_until(
+            pilot,
+            lambda: isinstance(app.screen, CustomerDetail) and app.screen.loaded is not None,
+            "the customer's detail",
+        )
+        await form_opened(pilot, "n", "New bill")
+        chosen = form_field(app, "customer")
+        assert chosen.value == customer.id
+        assert chosen.picked_label == mask_name(name)
+        await wait_until(pilot, lambda: on_screen(app, mask_name(name)), "the customer, masked")
+        assert hidden(app, name, email)
+
+        await pilot.press("escape", "escape")
+        await wait_until(pilot, lambda: isinstance(app.screen, CustomersScreen), "the list")
+        await pilot.press("3")
+        await form_opened(pilot, "n", "New account")
+        search = form_field(app, "customer")
+        # The customer's surname: a word of the name only a match's label would draw.
+        await type_in_field(pilot, "customer", name.split(" ")[1])
+        await wait_until(pilot, lambda: search.first_match() is not None, "the matches")
+        options = search.query_one(OptionList)
+        labels = [str(options.get_option_at_index(i).prompt) for i in range(options.option_count)]
+        assert any(label.startswith(mask_name(name)) for label in labels), labels
+        assert mask_email(email) in " ".join(labels)
+        assert not any(name in label or email in label for label in labels), labels
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: search.value != "", "a match picked")
+        assert search.value.startswith("bcus_")
+        assert hidden(app, name, email)

@@ -98,7 +98,7 @@ def new_bill(screen: DetailScreen) -> None:
 
     assert screen.loaded is not None
     obj = screen.loaded.obj
-    holder = (obj.id, label_of(obj), obj.currency)
+    holder = (obj.id, screen.privacy.label(obj.id, label_of(obj)), obj.currency)
     if screen.kind == "account":
         screen.app.push_screen(NewBill(screen.console, account=holder))
     else:

@@ -292,7 +292,7 @@ class FormScreen(ConsoleScreen):
         if len(text.strip()) < 1:
             field.show_matches([])
             return
-        matches = await self.console.queries.search(text, field.spec.pick)
+        matches = await self.console.queries.search(text, field.spec.pick, privacy=self.privacy)
         field.show_matches(matches)
 
     def _recheck(self) -> None:
