@@ -8,13 +8,16 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from rich.cells import cell_len, set_cell_size
 from rich.console import Console, ConsoleOptions, RenderResult
 from rich.text import Text
 
 from moment_tui.money import amount_text
+
+if TYPE_CHECKING:
+    from moment_tui.ui.state import ConsoleState
 
 __all__ = [
     "HIGHLIGHT",
@@ -23,6 +26,7 @@ __all__ = [
     "amount_text",
     "bar",
     "days_overdue",
+    "deliveries_hint",
     "label_of",
     "money",
     "short",
@@ -35,6 +39,39 @@ BAR_PARTS: Final = " ▏▎▍▌▋▊▉"
 VERDICT_STYLE: Final = {"verified": "green", "duplicate": "yellow", "rejected": "bold red"}
 STATE_STYLE: Final = {"confirmed": "green", "drift": "bold magenta", "unconfirmed": "dim"}
 READ_ONLY: Final = "Read-only (--read-only): this console sends no writes."
+# What an empty list of deliveries says, as Home's box words it and as the narrower
+# event pane does.
+EMPTY_DELIVERIES: Final = {
+    "failed": ("No deliveries: the console could not start.",) * 2,
+    "no-listener": ("No deliveries: the webhook listener is not running.",) * 2,
+    "sandbox": (
+        "No deliveries yet — press p to simulate a payment.",
+        "No deliveries yet — p simulates a payment.",
+    ),
+    "api": (
+        "No deliveries yet — webhooks Moment sends to the address above appear here.",
+        "No deliveries yet — webhooks Moment sends appear here.",
+    ),
+}
+
+
+def deliveries_hint(state: ConsoleState, *, brief: bool = False) -> str | None:
+    """What an empty list of deliveries says now (``brief``: the event pane's words),
+    or None before the console has started (the list's "No deliveries yet." stays)."""
+    status = state.status
+    if status.failure is not None:
+        case = "failed"
+    elif state.history_problem is not None:
+        return f"Earlier deliveries could not be read: {state.history_problem}"
+    elif status.started is None:
+        return None
+    elif not status.started.listener_url:
+        case = "no-listener"
+    elif status.started.api == "the sandbox" and status.has_api:
+        case = "sandbox"
+    else:
+        case = "api"
+    return EMPTY_DELIVERIES[case][brief]
 
 
 def money(amount: int | None, currency: str | None, *, dash: str = "—") -> str:

@@ -13,6 +13,7 @@ from moment_tui.api.client import Probe, RequestLog, RequestRecord
 from moment_tui.runtime import Connected, Started
 from moment_tui.store.applications import Application, Change, Drift
 from moment_tui.store.eventlog import Books, BooksSnapshot, Delivery
+from moment_tui.ui.present import deliveries_hint
 from moment_tui.ui.state import RECENT, SERIES_SECONDS, ConsoleState, touched_by
 from moment_tui.ui.state import Change as StateChange
 
@@ -448,3 +449,28 @@ def test_a_failing_subscriber_does_not_fail_the_request_being_logged() -> None:
     state.subscribe(broken)
     log.add(record())  # the client's call must not fail because a view did
     assert len(log) == 1
+
+
+def test_an_empty_list_of_deliveries_says_why_in_home_s_words_and_the_pane_s() -> None:
+    state = ConsoleState()
+    assert deliveries_hint(state) is None  # not started: "No deliveries yet." stays
+    state.start(Started(api="the sandbox", listener_url="http://127.0.0.1:9/webhooks"))
+    state.status.has_api = True
+    assert deliveries_hint(state) == "No deliveries yet — press p to simulate a payment."
+    assert deliveries_hint(state, brief=True) == "No deliveries yet — p simulates a payment."
+    state.status.has_api = False  # the sandbox did not start: nothing to simulate with
+    assert deliveries_hint(state, brief=True) == (
+        "No deliveries yet — webhooks Moment sends appear here."
+    )
+    state.history_failed("database disk image is malformed")
+    for brief in (False, True):
+        assert deliveries_hint(state, brief=brief) == (
+            "Earlier deliveries could not be read: database disk image is malformed"
+        )
+    keyed = ConsoleState()
+    keyed.start(Started(api="https://api.example.test", listener_url=None))
+    assert deliveries_hint(keyed, brief=True) == (
+        "No deliveries: the webhook listener is not running."
+    )
+    keyed.fail("the workspace is newer than this console")
+    assert deliveries_hint(keyed) == "No deliveries: the console could not start."

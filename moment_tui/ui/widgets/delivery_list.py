@@ -13,13 +13,10 @@ from textual.message import Message
 from textual.widgets import DataTable, Static
 
 from moment_tui.ui.follows import Follows
+from moment_tui.ui.present import deliveries_hint
 from moment_tui.ui.state import Change, ConsoleState
 from moment_tui.ui.widgets.delivery_table import BURST_SECONDS, DeliveryTable
 
-SANDBOX_HINT: Final = "No deliveries yet — press p to simulate a payment."
-API_HINT: Final = "No deliveries yet — webhooks Moment sends to the address above appear here."
-NO_LISTENER_HINT: Final = "No deliveries: the webhook listener is not running."
-FAILED_HINT: Final = "No deliveries: the console could not start."
 RETRY_SECONDS: Final = BURST_SECONDS / 4  # a burst held back is looked at again this soon
 # At most this often: a DataTable redraws every visible row when rows are added, which
 # at 100 deliveries a second would take most of the loop from the rows people read.
@@ -85,17 +82,10 @@ class DeliveryList(Vertical, Follows):
             self.schedule_flush()
 
     def _hint_from(self, state: ConsoleState) -> None:
-        status = state.status
         self.history_known = state.history_known
-        if status.failure is not None:
-            self.set_hint(FAILED_HINT)
-        elif state.history_problem is not None:
-            self.set_hint(f"Earlier deliveries could not be read: {state.history_problem}")
-        elif status.started is not None and not status.started.listener_url:
-            self.set_hint(NO_LISTENER_HINT)
-        elif status.started is not None:
-            sandbox = status.started.api == "the sandbox"
-            self.set_hint(SANDBOX_HINT if sandbox and status.has_api else API_HINT)
+        hint = deliveries_hint(state)
+        if hint is not None:
+            self.set_hint(hint)
 
     # --- drawing --------------------------------------------------------------------------
 

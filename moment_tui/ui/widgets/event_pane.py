@@ -27,7 +27,7 @@ from textual.widget import Widget
 from moment_tui.api.kinds import ID_PATTERNS
 from moment_tui.money import amount_text
 from moment_tui.ui.follows import Follows
-from moment_tui.ui.present import STATE_STYLE, VERDICT_STYLE, short
+from moment_tui.ui.present import STATE_STYLE, VERDICT_STYLE, deliveries_hint, short
 from moment_tui.ui.privacy import Privacy
 from moment_tui.ui.widgets.delivery_list import OpenObject
 
@@ -123,15 +123,11 @@ class EventPane(Widget, Follows, can_focus=True):
             self.follow(state)
 
     def _hint_from(self, state: ConsoleState) -> None:
-        status = state.status
-        if status.failure is not None:
-            self.hint = "No deliveries: the console could not start."
-        elif status.started is not None and not status.started.listener_url:
-            self.hint = "No deliveries: the webhook listener is not running."
-        elif state.status.started is not None and state.status.started.api == "the sandbox":
-            self.hint = "No deliveries yet — p simulates a payment."
-        else:
-            self.hint = "No deliveries yet — webhooks Moment sends appear here."
+        hint = deliveries_hint(state, brief=True)
+        if hint is not None and hint != self.hint:
+            self.hint = hint
+            if not self.deliveries:
+                self.refresh()
 
     # --- drawing ------------------------------------------------------------------------
 
