@@ -38,6 +38,7 @@ from moment_tui.ui.screens.bill_detail import BillDetail
 from moment_tui.ui.screens.browse import ListScreen
 from moment_tui.ui.screens.customer_detail import CustomerDetail
 from moment_tui.ui.screens.detail_base import DetailScreen
+from moment_tui.ui.screens.detail_writes import refusal
 from moment_tui.ui.screens.edit_account import EditAccount
 from moment_tui.ui.screens.edit_bill import EditBillMetadata
 from moment_tui.ui.screens.edit_customer import EditCustomer
@@ -354,11 +355,17 @@ async def test_void_names_the_bill_and_its_amount_then_voids_it(tmp_path: Path) 
         assert app.runtime.client is not None
         assert (await app.runtime.client.get_bill(bill.id)).status is BillStatus.VOIDED
 
-        # A voided bill cannot change: its keys say so, and send nothing.
-        await pilot.press("m")
-        await wait_until(pilot, lambda: "is voided" in status(app), "why not")
-        assert isinstance(app.screen, BillDetail)
+        # A voided bill cannot change: its write keys leave the footer, and send nothing.
+        await wait_until(
+            pilot, lambda: not on_screen(app, "v Void") and not on_screen(app, "m Record"), "keys"
+        )
+        await pilot.press("m", "v", "e")
+        await wait_until(pilot, lambda: isinstance(app.screen, BillDetail), "still the bill")
         assert len(writes(app)) == 1
+        assert refusal(app.screen, "record_payment") == (
+            f"{bill.external_reference} is voided: a voided bill cannot be changed, paid or"
+            " voided again."
+        )
 
 
 # --- record a payment ---------------------------------------------------------------------
@@ -656,3 +663,20 @@ async def test_a_live_form_refused_at_the_confirmation_is_not_sent(tmp_path: Pat
         await wait_until(pilot, lambda: isinstance(app.screen, FormScreen), "back in the form")
         assert on_screen(app, "Not sent.")
         assert writes(app) == []
+
+
+def test_a_bills_state_forbids_the_writes_it_can_no_longer_take() -> None:
+    """A voided bill takes no write (its page can still be shown); a paid one cannot be
+    voided; an unpaid one, and any account or customer, takes all of them."""
+    from types import SimpleNamespace
+
+    from moment_tui.ui.screens.detail_writes import WRITES, forbidden
+
+    def bill(status: str) -> SimpleNamespace:
+        return SimpleNamespace(status=BillStatus(status), external_reference="INV-1")
+
+    assert {a for a in WRITES if forbidden("bill", bill("voided"), a)} == WRITES - {"present"}
+    assert {a for a in WRITES if forbidden("bill", bill("paid"), a)} == {"void"}
+    assert forbidden("bill", bill("paid"), "void") == "INV-1 is paid: a paid bill cannot be voided."
+    assert not any(forbidden("bill", bill("unpaid"), a) for a in WRITES)
+    assert not any(forbidden("account", bill("voided"), a) for a in WRITES)

@@ -195,8 +195,10 @@ class DetailScreen(ConsoleScreen):
         view, was = self.as_drawn(loaded), None if before is None else self.as_drawn(before)
         self.draw(view, was)
         self._draw_timeline(view, was)
+        status = getattr(loaded.obj, "status", None)
+        if before is None or status != getattr(before.obj, "status", None):
+            self.refresh_bindings()  # the keys its state allows (a voided bill: none)
         if before is None:  # the first load only: later ones never move the focus
-            self.refresh_bindings()  # o and a have something to open now
             for table in self.query(RowsTable):
                 if table.row_count:
                     table.focus()

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 WRITES: Final = frozenset({"edit", "new_bill", "pay", "void", "record_payment", "present"})
 SANDBOX_ONLY: Final = frozenset({"pay", "present"})
 VOIDED: Final = "{ref} is voided: a voided bill cannot be changed, paid or voided again."
+PAID: Final = "{ref} is paid: a paid bill cannot be voided."
 IRREVERSIBLE: Final = (
     "Voiding is irreversible: the bill can no longer be paid or changed, and nothing "
     "brings it back."
@@ -30,13 +31,29 @@ IRREVERSIBLE: Final = (
 
 
 def allowed(screen: DetailScreen, action: str) -> bool:
-    """Whether the key is offered at all (False: gone from footer, palette and ``?``)."""
+    """Whether the key is offered at all (False: gone from footer, palette and ``?``):
+    not under ``--read-only``, the sandbox's keys only on the sandbox, and none the
+    object's state forbids (a voided bill's writes, a paid bill's void)."""
     console = screen.console
     if console.read_only:
         return False
     if action in SANDBOX_ONLY and not console.is_sandbox:
         return False
-    return screen.loaded is not None
+    if screen.loaded is None:
+        return False
+    return forbidden(screen.kind, screen.loaded.obj, action) is None
+
+
+def forbidden(kind: str, obj: Any, action: str) -> str | None:
+    """Why the object's state forbids ``action`` (None: it does not)."""
+    if kind != "bill":
+        return None
+    status = obj.status.value
+    if status == "voided" and action != "present":
+        return VOIDED.format(ref=obj.external_reference)
+    if status == "paid" and action == "void":
+        return PAID.format(ref=obj.external_reference)
+    return None
 
 
 def refusal(screen: DetailScreen, action: str) -> str | None:
@@ -48,10 +65,7 @@ def refusal(screen: DetailScreen, action: str) -> str | None:
         return "Only the sandbox simulates payments and serves bill pages."
     if screen.loaded is None:
         return "Not loaded yet: nothing to change."
-    obj = screen.loaded.obj
-    if screen.kind == "bill" and obj.status.value == "voided" and action != "present":
-        return VOIDED.format(ref=obj.external_reference)
-    return None
+    return forbidden(screen.kind, screen.loaded.obj, action)
 
 
 def run(screen: DetailScreen, action: str) -> None:
