@@ -323,13 +323,14 @@ async def customers(camera: Camera) -> None:
 
 
 async def bills_with_deliveries(camera: Camera) -> None:
-    """Bills; ``p`` pays a second bill, and a delivery signed with a secret the console
-    does not have is refused: the pane shows both payments and the rejection."""
+    """Bills; a second simulated payment (``p`` on Home's), and a delivery signed with a
+    secret the console does not have is refused: the pane shows both payments and the
+    rejection."""
     pilot, app = camera.pilot, camera.app
     await pilot.press("4")
     await wait_until(pilot, lambda: list_shown(app, "bills", SEEDED["bill"]), "the bills")
     pane = app.screen.query_one(EventPane)
-    await pilot.press("p")
+    assert await app.moment.simulate_payment() is None
     await wait_until(
         pilot,
         lambda: [a.state for a in pane.applications.values()] == ["confirmed", "confirmed"],

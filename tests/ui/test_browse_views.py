@@ -24,6 +24,8 @@ from moment_tui.ui.app import MomentApp
 from moment_tui.ui.factory import create_app
 from moment_tui.ui.modals.go_to import GoTo
 from moment_tui.ui.modals.keys import KeysHelp
+from moment_tui.ui.modals.simulate_payment import SimulatePayment
+from moment_tui.ui.screens.bills import BillsScreen
 from moment_tui.ui.screens.browse import ListScreen
 from moment_tui.ui.widgets.breadcrumb import Breadcrumb
 from moment_tui.ui.widgets.event_pane import EventPane
@@ -400,6 +402,41 @@ async def test_a_payment_updates_the_bills_row_in_place_and_shows_in_the_pane(
         await wait_until(
             pilot, lambda: on_screen(app, target.external_reference), "named in the pane"
         )
+
+
+async def test_p_on_a_list_pays_the_row_under_the_cursor(tmp_path: Path) -> None:
+    """``p`` on Bills offers the bill under the cursor (then its account and customer);
+    Enter pays what remains, and that row, not another, turns paid."""
+    app = sandbox_app(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await show(pilot, "4", "bills", SEEDED["bill"])
+        rows = shown_rows(app)
+        index = next(i for i, row in enumerate(rows) if i > 0 and row["status"] == "unpaid")
+        await pilot.press(*["j"] * index)
+        await wait_until(pilot, lambda: table(app).cursor_row == index, "the cursor on it")
+        bill = rows[index]["key"]
+        reference = rows[index]["reference"]
+        await pilot.press("p")
+        await wait_until(pilot, lambda: isinstance(app.screen, SimulatePayment), "the dialog")
+        dialog = app.screen
+        assert isinstance(dialog, SimulatePayment)
+        assert (dialog.targets[0].kind, dialog.targets[0].id) == ("bill", bill)
+        kinds = [t.kind for t in dialog.targets]
+        assert kinds in (["bill", "account", "customer"], ["bill", "customer"])
+        assert on_screen(app, f"bill {reference}")
+        await pilot.press("enter")
+        await wait_until(
+            pilot,
+            lambda: (
+                isinstance(app.screen, BillsScreen) and shown_rows(app)[index]["status"] == "paid"
+            ),
+            "the row paid",
+        )
+        assert shown_rows(app)[index]["key"] == bill
+        assert app.moment.runtime.client is not None
+        assert (await app.moment.runtime.client.get_bill(bill)).amount_remaining == 0
+        others = [r for i, r in enumerate(shown_rows(app)) if i != index]
+        assert [r["status"] for r in others] == [r["status"] for r in rows if r is not rows[index]]
 
 
 async def test_e_hides_and_shows_the_event_pane(tmp_path: Path) -> None:

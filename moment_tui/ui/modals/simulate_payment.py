@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Final
 
 from textual import work
 from textual.app import ComposeResult
@@ -25,6 +25,11 @@ from moment_tui.ui.present import money
 if TYPE_CHECKING:
     from moment_tui.api.kinds import ObjectKind
     from moment_tui.ui.console import Console
+
+
+# What a payment left empty ("in full") pays, by what it is paid to.
+HOLDER_FULL: Final = "its unpaid bills, oldest due first, then any positive balance"
+CUSTOMER_FULL: Final = "its own unpaid bills (not those on its accounts), then any positive balance"
 
 
 @dataclass(frozen=True)
@@ -79,7 +84,8 @@ class SimulatePayment(ModalScreen[dict[str, Any] | None]):
             yield Static("", id="pay-note", markup=False)
             yield Static("", id="pay-status", markup=False)
             yield Static(
-                "Enter pays; the sandbox's signed webhook then arrives in the live pane.",
+                "Enter pays; the sandbox then sends its signed webhook, and the figures on"
+                " screen follow when it is applied.",
                 classes="hint",
                 markup=False,
             )

@@ -4,11 +4,15 @@ amount outstanding on them."""
 from __future__ import annotations
 
 from collections.abc import Awaitable, Collection
+from typing import TYPE_CHECKING
 
 from moment_tui.store.browse import AccountRow
 from moment_tui.ui.present import money
 from moment_tui.ui.screens.browse import ListScreen
 from moment_tui.ui.widgets.lazy_rows import Column, Row, Sort
+
+if TYPE_CHECKING:
+    from moment_tui.ui.modals.simulate_payment import PayTarget
 
 
 class AccountsScreen(ListScreen[AccountRow]):
@@ -27,6 +31,17 @@ class AccountsScreen(ListScreen[AccountRow]):
 
     def read(self, ids: Collection[str]) -> Awaitable[dict[str, AccountRow]]:
         return self.console.queries.account_rows(ids)
+
+    def pay_targets(self, row: AccountRow) -> list[PayTarget]:
+        from moment_tui.ui.modals.simulate_payment import CUSTOMER_FULL, HOLDER_FULL, PayTarget
+
+        currency = row.currency or row.outstanding_currency
+        label = row.name or row.external_reference
+        holder = row.customer_name or row.customer_id
+        return [
+            PayTarget("account", row.id, label, currency, HOLDER_FULL),
+            PayTarget("customer", row.customer_id, holder, currency, CUSTOMER_FULL),
+        ]
 
     def draw(self, a: AccountRow) -> Row:
         return Row(

@@ -17,6 +17,7 @@ from moment_tui.ui.widgets.lazy_table import LazyTable
 
 if TYPE_CHECKING:
     from moment_tui.ui.console import Console
+    from moment_tui.ui.modals.simulate_payment import PayTarget
 
 BAR_WIDTH: Final = 8
 STATUS_STYLE: Final = {"paid": "green", "voided": "dim", "unpaid": ""}
@@ -55,6 +56,12 @@ class BillsScreen(ListScreen[BillRow]):
 
     def read(self, ids: Collection[str]) -> Awaitable[dict[str, BillRow]]:
         return self.console.queries.bill_rows(ids)
+
+    def pay_targets(self, row: BillRow) -> list[PayTarget]:
+        from moment_tui.ui.screens.detail_writes import bill_targets
+
+        account = (row.account_name or row.account_id, None) if row.account_id else None
+        return bill_targets(row, account, (row.customer_name or row.customer_id, None))
 
     def current_filter(self) -> Filter:
         return self.console.queries.filter(text=self.filter_text, status=self.status)

@@ -33,6 +33,7 @@ from moment_tui.ui.widgets.note import Note
 if TYPE_CHECKING:
     from moment_tui.api.models import ObjectKind
     from moment_tui.ui.console import Console
+    from moment_tui.ui.modals.simulate_payment import PayTarget
     from moment_tui.ui.state import Change
 
 RowT = TypeVar("RowT")
@@ -130,7 +131,9 @@ class ListScreen(ConsoleScreen, Generic[RowT]):
         Binding("r", "refetch", "Re-fetch", show=False),
         Binding("c", "copy", "Copy", show=False),
         Binding("e", "toggle_events", "Events", show=False),
-        Binding("p", "app.simulate_payment", "Simulate a payment", show=False),
+        Binding(
+            "p", "pay", "Pay", show=False, tooltip="Simulate a payment to the row under the cursor"
+        ),
     ]
     EXTRA_KEYS: ClassVar[tuple[tuple[str, str], ...]] = (
         ("/", "filter as you type: name, email, phone, id, external reference"),
@@ -280,8 +283,10 @@ class ListScreen(ConsoleScreen, Generic[RowT]):
         open_detail(self.app, self.console, kind, event.key)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action == "new" and self.console.read_only:
+        if action in ("new", "pay") and self.console.read_only:
             return False  # read-only: no write in the footer, the keys or the palette
+        if action == "pay" and not self.console.is_sandbox:
+            return False  # only the sandbox simulates payments
         typing = self.focused is not None and self.focused.id == "filter"
         if action in ("filter", "new") and typing:
             return False  # typing in the filter: "/" and "n" are text
@@ -291,6 +296,32 @@ class ListScreen(ConsoleScreen, Generic[RowT]):
         from moment_tui.ui.navigate import new_form
 
         self.app.push_screen(new_form(self.console, self.kind))
+
+    def action_pay(self) -> None:
+        """``p``: the simulate-a-payment dialog for the row under the cursor."""
+        key = self.query_one(LazyTable).cursor_key
+        if key is None:
+            self.notify("No row under the cursor to pay.", severity="warning")
+            return
+        self.offer_payment(key)
+
+    @work(group="pay", exclusive=True, exit_on_error=False)
+    async def offer_payment(self, key: str) -> None:
+        from moment_tui.ui.screens.detail_writes import offer_payment
+
+        try:
+            row = (await self.read([key])).get(key)
+        except Exception as exc:  # a broken workspace: one line, never a traceback
+            self.notify(f"Could not read the catalogue: {exc}", severity="error")
+            return
+        if row is None:
+            self.notify(f"{key} is no longer in the catalogue.", severity="warning")
+            return
+        offer_payment(self, self.pay_targets(row))
+
+    def pay_targets(self, row: RowT) -> list[PayTarget]:
+        """What a payment from this row may go to (the view's own object first)."""
+        raise NotImplementedError
 
     def action_toggle_events(self) -> None:
         pane = self.query_one(EventPane)

@@ -4,11 +4,15 @@ bills, and the amount outstanding on their unpaid bills."""
 from __future__ import annotations
 
 from collections.abc import Awaitable, Collection
+from typing import TYPE_CHECKING
 
 from moment_tui.store.browse import CustomerRow
 from moment_tui.ui.present import money
 from moment_tui.ui.screens.browse import ListScreen
 from moment_tui.ui.widgets.lazy_rows import Column, Row, Sort
+
+if TYPE_CHECKING:
+    from moment_tui.ui.modals.simulate_payment import PayTarget
 
 
 class CustomersScreen(ListScreen[CustomerRow]):
@@ -29,6 +33,13 @@ class CustomersScreen(ListScreen[CustomerRow]):
 
     def read(self, ids: Collection[str]) -> Awaitable[dict[str, CustomerRow]]:
         return self.console.queries.customer_rows(ids)
+
+    def pay_targets(self, row: CustomerRow) -> list[PayTarget]:
+        from moment_tui.ui.modals.simulate_payment import CUSTOMER_FULL, PayTarget
+
+        label = row.name or row.external_reference
+        currency = row.currency or row.outstanding_currency
+        return [PayTarget("customer", row.id, label, currency, CUSTOMER_FULL)]
 
     def draw(self, c: CustomerRow) -> Row:
         privacy = self.privacy

@@ -11,6 +11,7 @@ voided bill cannot change).
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Final
 
 from moment_tui.ui.present import READ_ONLY, label_of, money
@@ -18,6 +19,7 @@ from moment_tui.ui.present import READ_ONLY, label_of, money
 if TYPE_CHECKING:
     from moment_tui.api.models import Bill
     from moment_tui.ui.modals.simulate_payment import PayTarget
+    from moment_tui.ui.screens.base import ConsoleScreen
     from moment_tui.ui.screens.detail_base import DetailScreen
 
 WRITES: Final = frozenset({"edit", "new_bill", "pay", "void", "record_payment", "present"})
@@ -226,81 +228,105 @@ async def _void(screen: DetailScreen, bill: Bill) -> None:
 def pay_targets(screen: DetailScreen) -> list[PayTarget]:
     """What the view's object lets a payment go to: a bill, its account and customer;
     an account and its customer; a customer."""
-    from moment_tui.ui.modals.simulate_payment import PayTarget
+    from moment_tui.ui.modals.simulate_payment import CUSTOMER_FULL, HOLDER_FULL, PayTarget
 
     assert screen.loaded is not None
     loaded = screen.loaded
     obj = loaded.obj
     holders = loaded.holders
-    targets: list[PayTarget] = []
-    holder_full = "its unpaid bills, oldest due first, then any positive balance"
+    account, customer = holders.get("account"), holders.get("customer")
     if screen.kind == "bill":
         bill: Bill = obj
-        if bill.status.value == "unpaid":
-            left = money(bill.amount_remaining, bill.currency)
-            targets.append(
-                PayTarget(
-                    "bill",
-                    bill.id,
-                    bill.external_reference,
-                    bill.currency,
-                    f"{left} (what remains)",
-                    bill.amount_remaining,
-                )
-            )
-        account = holders.get("account")
-        if account is not None:
-            currency = account.obj.currency or bill.currency
-            targets.append(
-                PayTarget("account", account.obj.id, label_of(account.obj), currency, holder_full)
-            )
-        customer = holders.get("customer")
-        if customer is not None:
-            currency = customer.obj.currency or bill.currency
-            full = "its own unpaid bills (not those on its accounts), then any positive balance"
-            if bill.account_id:
-                full += f"; it does not reach {bill.external_reference}, which is on an account"
-            targets.append(
-                PayTarget("customer", customer.obj.id, label_of(customer.obj), currency, full)
-            )
-        return targets
+        return bill_targets(
+            bill,
+            None if account is None else (label_of(account.obj), account.obj.currency),
+            None if customer is None else (label_of(customer.obj), customer.obj.currency),
+        )
     bills = loaded.related.bills
     currency = obj.currency or next((b.currency for b in bills), None)
-    targets.append(PayTarget(screen.kind, obj.id, label_of(obj), currency, holder_full))
-    customer = holders.get("customer")
+    full = CUSTOMER_FULL if screen.kind == "customer" else HOLDER_FULL
+    targets = [PayTarget(screen.kind, obj.id, label_of(obj), currency, full)]
     if screen.kind == "account" and customer is not None:
         own = customer.obj.currency or currency
-        full = "its own unpaid bills (not those on its accounts), then any positive balance"
-        targets.append(PayTarget("customer", customer.obj.id, label_of(customer.obj), own, full))
+        targets.append(
+            PayTarget("customer", customer.obj.id, label_of(customer.obj), own, CUSTOMER_FULL)
+        )
+    return targets
+
+
+def bill_targets(
+    bill: Any,
+    account: tuple[str, str | None] | None,
+    customer: tuple[str, str | None] | None,
+) -> list[PayTarget]:
+    """A bill (while unpaid), its account and its customer; ``account``/``customer``
+    are ``(label, currency)`` (a currency of None: the bill's). ``bill`` is a
+    :class:`Bill` or a list's row of one (the same fields)."""
+    from moment_tui.ui.modals.simulate_payment import CUSTOMER_FULL, HOLDER_FULL, PayTarget
+
+    status = getattr(bill.status, "value", bill.status)
+    targets: list[PayTarget] = []
+    if status == "unpaid":
+        left = money(bill.amount_remaining, bill.currency)
+        targets.append(
+            PayTarget(
+                "bill",
+                bill.id,
+                bill.external_reference,
+                bill.currency,
+                f"{left} (what remains)",
+                bill.amount_remaining,
+            )
+        )
+    if account is not None and bill.account_id:
+        label, currency = account
+        targets.append(
+            PayTarget("account", bill.account_id, label, currency or bill.currency, HOLDER_FULL)
+        )
+    if customer is not None:
+        label, currency = customer
+        full = CUSTOMER_FULL
+        if bill.account_id:
+            full += f"; it does not reach {bill.external_reference}, which is on an account"
+        targets.append(
+            PayTarget("customer", bill.customer_id, label, currency or bill.currency, full)
+        )
     return targets
 
 
 def pay(screen: DetailScreen) -> None:
+    offer_payment(screen, pay_targets(screen), screen.say)
+
+
+def offer_payment(
+    screen: ConsoleScreen, targets: list[PayTarget], say: Callable[..., None] | None = None
+) -> None:
+    """The simulate-a-payment dialog over ``targets`` (on the sandbox), or why not.
+    What happened is notified, and said with ``say(text, error=…)`` too if given."""
     from moment_tui.ui.modals.simulate_payment import SimulatePayment, paid_text
 
     why = screen.console.runtime.payment_refusal()
+    if why is None and not targets:
+        why = "Nothing here can be paid."
     if why is not None:
-        screen.say(why, error=True)
+        if say is not None:
+            say(why, error=True)
         screen.notify(why, severity="warning", timeout=8)
         return
     privacy = screen.privacy  # a customer's name is masked in the modal and the note too
-    targets = [
-        dataclasses.replace(t, label=privacy.label(t.id, t.label)) for t in pay_targets(screen)
-    ]
-    if not targets:
-        screen.say("Nothing here can be paid.", error=True)
-        return
+    shown = [dataclasses.replace(t, label=privacy.label(t.id, t.label)) for t in targets]
 
     def paid(payment: dict[str, Any] | None) -> None:
         if payment is None:
             return
         kind = next((k for k in ("bill", "account", "customer") if k in payment), None)
-        target = next((t for t in targets if kind and t.id == payment.get(kind)), None)
+        target = next((t for t in shown if kind and t.id == payment.get(kind)), None)
         text = paid_text(payment, target.title if target is not None else "it")
-        screen.say(text)
+        if say is not None:
+            say(text)
         screen.notify(text, timeout=6)
 
-    screen.app.push_screen(SimulatePayment(screen.console, targets), paid)
+    screen.app.push_screen(SimulatePayment(screen.console, shown), paid)
 
 
 # --- the bill's payment page (sandbox) ----------------------------------------------------------
