@@ -197,6 +197,12 @@ async def test_filter_as_you_type_and_escape_clears_it(tmp_path: Path) -> None:
         assert [row["key"] for row in shown_rows(app)] == expected  # by name, as the view
         assert all(name[:5].lower() in row["name"].lower() for row in shown_rows(app))
         assert on_screen(app, f"matching “{name[:5]}”")
+        await pilot.press(*"zzzq")  # matches nothing: the list says so, not "none known"
+        await wait_until(pilot, lambda: listed(app, "customers", 0), "nothing matches")
+        await wait_until(
+            pilot, lambda: on_screen(app, "No customers match the filter."), "why it is empty"
+        )
+        assert not on_screen(app, "known here yet")
         await pilot.press("escape")  # clears the filter, back to the list
         await wait_until(pilot, lambda: listed(app, "customers", SEEDED["customer"]), "all again")
         assert table(app).has_focus

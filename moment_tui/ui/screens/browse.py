@@ -230,6 +230,17 @@ class ListScreen(ConsoleScreen, Generic[RowT]):
 
     def on_lazy_table_loaded(self, event: LazyTable.Loaded) -> None:
         self.count = event.count
+        # Empty because of the filter, or because there is nothing at all.
+        empty = (
+            f"No {self.noun} match the filter."
+            if self.describe_filter()
+            else f"No {self.noun} known here yet."
+        )
+        table = event.table
+        if empty != table.empty_text:
+            table.empty_text = empty
+            if not event.count:
+                table.refresh()
         self._note()
 
     def _note(self) -> None:
