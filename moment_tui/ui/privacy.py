@@ -29,6 +29,8 @@ CUSTOMER_PREFIX: Final = "bcus_"
 PERSONAL_FIELDS: Final = ("name", "email", "phone")
 KEPT_DIGITS: Final = 2  # a phone number keeps this many digits at each end
 _EMAIL: Final = re.compile(r"[^\s\"'<>()@,;:]+@[^\s\"'<>()@,;:]+\.[A-Za-z]{2,}")
+# A JSON "name" or "phone" in text (a cut body's last may have lost its closing quote).
+_FIELD_IN_TEXT: Final = re.compile(r'"(name|phone)"\s*:\s*"((?:[^"\\\n]|\\.)*)')
 
 
 def _word(word: str) -> str:
@@ -106,9 +108,16 @@ def mask_json(value: Any, *, customer: bool = False) -> Any:
     """A JSON value (an API call's body, as the Requests view shows it) with personal
     data masked: the ``name`` of every customer (an object with a ``bcus_`` id, an email
     or a phone, or the value of a ``customer`` key), every ``email`` and ``phone``, and
-    any email address in text (a body that was not JSON, or was cut, is text)."""
+    any email address in text (a body that was not JSON, or was cut, is text).
+
+    ``customer``: the value is a customer, or a listing of them, whatever it holds (a
+    call under ``/billing/customers``: ``{"name": "…"}`` alone is a customer's update).
+    Its ``data`` items are customers too, and in text every ``"name": "…"`` is masked
+    (text's ``"phone": "…"`` always is).
+    """
     if isinstance(value, str):
-        return _EMAIL.sub(lambda found: mask_email(found.group()), value)
+        text = _EMAIL.sub(lambda found: mask_email(found.group()), value)
+        return _FIELD_IN_TEXT.sub(lambda found: _field_in_text(found, customer), text)
     if isinstance(value, list):
         return [mask_json(item, customer=customer) for item in value]
     if not isinstance(value, dict):
@@ -124,8 +133,16 @@ def mask_json(value: Any, *, customer: bool = False) -> Any:
         if key in MASKS and isinstance(item, str) and item and (key != "name" or is_customer):
             masked[key] = MASKS[key](item)
         else:
-            masked[key] = mask_json(item, customer=key in ("customer", "customers"))
+            holds_customers = key in ("customer", "customers") or (customer and key == "data")
+            masked[key] = mask_json(item, customer=holds_customers)
     return masked
+
+
+def _field_in_text(found: re.Match[str], customer: bool) -> str:
+    field, value = found[1], found[2]
+    if field == "name" and not customer:
+        return found[0]
+    return found[0][: found.start(2) - found.start()] + MASKS[field](value)
 
 
 def masked_object(obj: Any) -> Any:

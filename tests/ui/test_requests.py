@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import urllib.parse
 from pathlib import Path
 from typing import Any
 
 import httpx
 
 from moment_tui.api.client import RequestLog, RequestRecord, RetryPolicy
+from moment_tui.api.models import CustomerUpdate
 from moment_tui.config import Settings
 from moment_tui.runtime import RuntimeOptions
 from moment_tui.secrets import Secret, mask
@@ -40,6 +42,8 @@ PROBE = "/billing/customers/moment-tui-connection-probe"
 WHSEC = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"  # a signing secret a server leaks
 OTHER_KEY = "sk_live_9xQ2mZ7vT4kR8pL3nW6yB1cD"  # someone else's key, echoed back
 AT = dt.datetime(2026, 11, 1, 9, 14, 3, 512000, tzinfo=dt.UTC)
+NEW_NAME = "Second Person Jr"  # a customer's new name, sent alone in its update
+MASKED_NAME = "S••••• P••••• J•"
 
 
 # --- helpers ---------------------------------------------------------------------------
@@ -186,6 +190,76 @@ async def test_the_view_lists_the_calls_the_console_made_at_start(tmp_path: Path
             assert key in text.splitlines()[-1]
         assert not on_screen(app, HINT)
         assert_no_secret(app)
+
+
+async def test_with_the_mask_on_a_customers_new_name_is_nowhere_in_its_call(
+    tmp_path: Path,
+) -> None:
+    """A customer's update sends only the name: nothing in the body says "customer" but
+    the path, and the mask (Ctrl+N) must hide it in the bodies and the curl."""
+    app = sandbox_app(tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_until(pilot, lambda: connected(app), "the catalogue counts")
+        client = app.runtime.client
+        assert client is not None
+        customer = (await client.list_page("customer", limit=1)).items[0]
+        await client.update_customer(customer.id, CustomerUpdate(name=NEW_NAME))
+        await pilot.press("ctrl+n", "5")
+        path = f"/billing/customers/{customer.id}"
+        await wait_until(
+            pilot, lambda: row_where(app, method="PATCH", path=path) is not None, "the PATCH"
+        )
+        assert app.moment.state.masked
+        keys = list(table(app).records)
+        patch = next(k for k, r in table(app).records.items() if r.method == "PATCH")
+        table(app).move_cursor(row=keys.index(patch))
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: isinstance(app.screen, RequestDetail), "the detail")
+        assert isinstance(app.screen, RequestDetail)
+        text = app.screen.text
+        assert f"PATCH {path}" in text
+        assert f'"name": "{MASKED_NAME}"' in text  # the body sent, and the answer
+        assert f'"name":"{MASKED_NAME}"' in text  # the curl's compact body
+        assert NEW_NAME not in text
+        assert customer.name is None or customer.name not in text
+        await wait_until(pilot, lambda: on_screen(app, "Request body"), "the detail drawn")
+        assert NEW_NAME not in screen_text(app)
+        # The detail scrolls: every line of it, drawn, holds no name either.
+        await pilot.press("end")
+        await wait_until(pilot, lambda: on_screen(app, "curl (the key as"), "the curl drawn")
+        assert NEW_NAME not in screen_text(app)
+        # Copying is of the call as it was made (the mask is for what is drawn).
+        await pilot.press("c", "b")
+        await wait_until(pilot, lambda: NEW_NAME in app._clipboard, "the body copied")
+
+
+async def test_the_mask_covers_a_rows_query_and_problem_as_it_is_turned_on(
+    tmp_path: Path,
+) -> None:
+    app = keyed_app(TEST_KEY, tmp_path)
+    async with app.run_test(size=(160, 40)) as pilot:
+        await pilot.press("5")
+        await wait_until(pilot, lambda: table(app).row_count == 2, "the probe and listing")
+        log_of(app).add(
+            record(
+                "/billing/customers",
+                params={"email": "thabo@example.com"},
+                status=409,
+                problem='{"name": "Thabo Mokoena"} is taken',
+            )
+        )
+        await wait_until(pilot, lambda: table(app).row_count == 3, "the call")
+        await wait_until(pilot, lambda: on_screen(app, "thabo%40example.com"), "drawn")
+        assert rows(app)[-1]["problem"] == '{"name": "Thabo Mokoena"} is taken'
+        await pilot.press("ctrl+n")
+        dots = urllib.parse.quote("t••••@e••••••.com")
+        await wait_until(pilot, lambda: rows(app)[-1]["path"].endswith(dots), "the query masked")
+        assert rows(app)[-1]["problem"] == '{"name": "T•••• M••••••"} is taken'
+        await wait_until(pilot, lambda: on_screen(app, "T•••• M••••••"), "drawn masked")
+        assert "Thabo" not in screen_text(app)
+        assert "thabo" not in screen_text(app)
+        await pilot.press("ctrl+n")
+        await wait_until(pilot, lambda: on_screen(app, "Thabo Mokoena"), "drawn as it is")
 
 
 # --- a failing Moment -------------------------------------------------------------------------

@@ -189,6 +189,51 @@ def test_an_api_body_is_masked_where_it_holds_personal_data() -> None:
     assert mask_json(None) is None
 
 
+def test_a_customers_body_is_masked_as_one_and_nested_customers_stay_masked() -> None:
+    """A call under /billing/customers carries a customer at its top level: its update
+    may hold only a name, with no id, email or phone to say whose it is."""
+    update = {"name": "Second Person Jr"}
+    assert mask_json(update) == update  # nothing in it says "customer"
+    assert mask_json(update, customer=True) == {"name": "S••••• P••••• J•"}
+    listing = {"data": [{"external_reference": "UCR9", "name": "Thabo Mokoena"}], "more": False}
+    assert mask_json(listing, customer=True) == {
+        "data": [{"external_reference": "UCR9", "name": "T•••• M••••••"}],
+        "more": False,
+    }
+    # A body that was cut (or not JSON) is text: its names and phones are masked too.
+    cut = '{"name": "Thabo Mokoena", "phone": "+27821234567", "metadata": {"name": "Th'
+    assert mask_json(cut, customer=True) == (
+        '{"name": "T•••• M••••••", "phone": "+27•••••••67", "metadata": {"name": "T•'
+    )
+    assert mask_json(cut) == (
+        '{"name": "Thabo Mokoena", "phone": "+27•••••••67", "metadata": {"name": "Th'
+    )
+    assert mask_json("no such customer", customer=True) == "no such customer"
+    # Nested creation (a bill with a new account with a new customer) is a call under
+    # /billing/bills or /billing/accounts: its customer is found by its key, and stays
+    # masked; the account's name stays as it is.
+    bill = {
+        "external_reference": "INV-9",
+        "amount_due": 1500,
+        "account": {
+            "external_reference": "UAR9",
+            "name": "Electricity prepaid",
+            "customer": {"external_reference": "UCR9", "name": "Johan Botha"},
+        },
+    }
+    masked = mask_json(bill)
+    assert masked["account"]["name"] == "Electricity prepaid"
+    assert masked["account"]["customer"] == {"external_reference": "UCR9", "name": "J•••• B••••"}
+    account = {"external_reference": "UAR9", "name": "Fibre", "customer": {"name": "Anele Ndlovu"}}
+    assert mask_json(account) == {
+        "external_reference": "UAR9",
+        "name": "Fibre",
+        "customer": {"name": "A•••• N•••••"},
+    }
+    direct = {"external_reference": "INV-8", "customer": {"name": "Lerato Molefe"}}
+    assert mask_json(direct)["customer"] == {"name": "L••••• M•••••"}
+
+
 def test_the_module_imports_no_textual() -> None:
     tree = ast.parse(Path(privacy.__file__).read_text(encoding="utf-8"))
     imported = {

@@ -24,6 +24,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Footer, Static
 
 from moment_tui.api.curl import record_curl
+from moment_tui.api.kinds import COLLECTION
 from moment_tui.secrets import mask
 from moment_tui.ui.modals.copy import KEY_LABEL, CopyMenu
 from moment_tui.ui.present import Hanging
@@ -116,13 +117,29 @@ def describe(record: RequestRecord, base_url: str) -> str:
     return shown("\n".join(lines))
 
 
-def masked_record(record: RequestRecord) -> RequestRecord:
-    """The record with names, emails and phones masked in its query and bodies."""
-    return dataclasses.replace(
+def about_customers(record: RequestRecord) -> bool:
+    """A call under ``/billing/customers`` (a customer's create, update or get, or their
+    listing): what it sends and gets back is a customer at its top level, even a body
+    that holds nothing that says so (``{"name": "…"}``)."""
+    base = COLLECTION["customer"]
+    return record.path == base or record.path.startswith(f"{base}/")
+
+
+def masked_record(record: RequestRecord, *, bodies: bool = True) -> RequestRecord:
+    """The record with names, emails and phones masked in its query, its problem and
+    (unless ``bodies`` is False: a list row draws neither) its bodies."""
+    customer = about_customers(record)
+    masked = dataclasses.replace(
         record,
-        params=mask_json(record.params),
-        request_body=mask_json(record.request_body),
-        response_body=mask_json(record.response_body),
+        params=mask_json(record.params, customer=customer),
+        problem=mask_json(record.problem, customer=customer),
+    )
+    if not bodies:
+        return masked
+    return dataclasses.replace(
+        masked,
+        request_body=mask_json(record.request_body, customer=customer),
+        response_body=mask_json(record.response_body, customer=customer),
     )
 
 
@@ -139,8 +156,10 @@ def copy_choices(record: RequestRecord, base_url: str) -> list[tuple[str, str]]:
     return [(label, hide_secrets(text)) for label, text in choices]
 
 
-def copy_menu(record: RequestRecord, base_url: str) -> CopyMenu:
-    what = shown(f"{record.method} {target(record)}")
+def copy_menu(record: RequestRecord, base_url: str, *, masked: bool = False) -> CopyMenu:
+    """What ``c`` offers: the call as it was made (its title masked when ``masked``)."""
+    drawn = masked_record(record, bodies=False) if masked else record
+    what = shown(f"{drawn.method} {target(drawn)}")
     return CopyMenu(what, copy_choices(record, base_url))
 
 
@@ -158,6 +177,7 @@ class RequestDetail(ModalScreen[None]):
         super().__init__()
         self.record = record
         self.base_url = base_url
+        self.masked = masked
         # Ctrl+N: personal data in the bodies (and their curl) drawn masked; `c` copies
         # the call as it was made.
         self.text = describe(masked_record(record) if masked else record, base_url)
@@ -168,4 +188,4 @@ class RequestDetail(ModalScreen[None]):
         yield Footer()
 
     def action_copy(self) -> None:
-        self.app.push_screen(copy_menu(self.record, self.base_url))
+        self.app.push_screen(copy_menu(self.record, self.base_url, masked=self.masked))

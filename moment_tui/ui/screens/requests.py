@@ -3,7 +3,10 @@
 The rows are the client's :class:`~moment_tui.api.client.RequestLog` (its last 1000
 attempts), drawn as they are made while the view is shown, and caught up with when it
 is shown again. Enter opens a call whole (:class:`RequestDetail`), ``c`` copies its
-curl, bodies or path. Every text drawn passes through the secret mask first.
+curl, bodies or path. Every text drawn passes through the secret mask first; with
+Ctrl+N on, names, emails and phones in a row's query and problem, and in the detail's
+bodies and curl, are drawn masked too (a call under ``/billing/customers`` is masked as
+a customer whatever its body holds).
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from textual.widgets.data_table import ColumnKey
 from moment_tui.ui.modals.request_detail import (
     RequestDetail,
     copy_menu,
+    masked_record,
     shown,
     target,
     utc,
@@ -72,8 +76,11 @@ def status_cell(record: RequestRecord, *, folded: bool = False) -> Text:
     return text
 
 
-def cells(record: RequestRecord, *, wide: bool) -> dict[str, Text]:
-    """A row's cells by column key; path and problem whole (cut with "…" when drawn)."""
+def cells(record: RequestRecord, *, wide: bool, masked: bool = False) -> dict[str, Text]:
+    """A row's cells by column key; path and problem whole (cut with "…" when drawn).
+    ``masked`` (Ctrl+N): personal data in the query and the problem drawn masked."""
+    if masked:
+        record = masked_record(record, bodies=False)
     key = record.idempotency_key
     row = {
         "time": Text(utc(record).strftime("%H:%M:%S")),
@@ -108,6 +115,7 @@ class RequestTable(DataTable[Text]):
         self._keys: dict[int, str] = {}  # id(record) → row key (records are held: ids stay)
         self._widest: dict[str, int] = {}  # the widest text in each column (path: uncut)
         self._wide: bool | None = None
+        self.masked = False  # Ctrl+N: rows drawn with personal data masked
         self._counter = 0
         self.unseen = 0  # rows added below the cursor since it left the newest row
 
@@ -116,6 +124,13 @@ class RequestTable(DataTable[Text]):
     def _should_be_wide(self) -> bool:
         width = self.size.width or self.app.size.width - 2  # before layout: the screen's
         return width >= WIDE
+
+    def set_masked(self, masked: bool) -> None:
+        """Ctrl+N: draw every row again, masked or not."""
+        if masked != self.masked:
+            self.masked = masked
+            self._wide = None  # the columns, and with them every row, drawn again
+            self._ensure_columns()
 
     def _ensure_columns(self) -> None:
         wide = self._should_be_wide()
@@ -246,7 +261,7 @@ class RequestTable(DataTable[Text]):
         key = str(self._counter)
         self.records[key] = record
         self._keys[id(record)] = key
-        row = cells(record, wide=bool(self._wide))
+        row = cells(record, wide=bool(self._wide), masked=self.masked)
         for column, text in row.items():
             self._widest[column] = max(self._widest.get(column, 0), text.cell_len)
         self.add_row(*row.values(), key=key)
@@ -318,7 +333,7 @@ class RequestsScreen(ConsoleScreen):
 
     def changed(self, change: Change) -> None:
         # "connection": the log is watched from the runtime's start, with what it holds.
-        if change.topics & {"requests", "connection"}:
+        if change.topics & {"requests", "connection", "privacy"}:
             self.schedule_sync()
 
     def schedule_sync(self) -> None:
@@ -333,6 +348,7 @@ class RequestsScreen(ConsoleScreen):
             return
         log = self.console.state.requests
         box = self.query_one(RequestList)
+        box.table.set_masked(self.console.state.masked)
         had_rows = box.table.row_count > 0
         box.table.sync(list(log) if log is not None else [])
         box.show()
@@ -360,4 +376,5 @@ class RequestsScreen(ConsoleScreen):
     def action_copy(self) -> None:
         record = self.query_one(RequestTable).highlighted
         if record is not None:
-            self.app.push_screen(copy_menu(record, self.base_url))
+            masked = self.console.state.masked
+            self.app.push_screen(copy_menu(record, self.base_url, masked=masked))
