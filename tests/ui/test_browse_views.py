@@ -255,6 +255,8 @@ async def test_f_cycles_the_bill_status_and_overdue_is_unpaid_past_its_due_date(
         await wait_until(pilot, lambda: listed(app, "bills", SEEDED["bills_paid"]), "paid")
         await pilot.press("f")
         await wait_until(pilot, lambda: listed(app, "bills", SEEDED["bills_voided"]), "voided")
+        # Nothing is owed on a voided bill: no figure under Remaining.
+        assert {(r["status"], r["amount_remaining"]) for r in shown_rows(app)} == {("voided", "—")}
         await pilot.press("f")
         await wait_until(pilot, lambda: listed(app, "bills", SEEDED["bill"]), "all bills")
 

@@ -86,7 +86,11 @@ class BillsScreen(ListScreen[BillRow]):
                 "account": b.account_name or b.account_id or "—",
                 "amount_due": money(b.amount_due, b.currency),
                 "amount_paid": money(b.amount_paid, b.currency),
-                "amount_remaining": money(b.amount_remaining, b.currency),
+                # A voided bill is owed nothing, whatever its amounts say (its detail
+                # keeps them): a figure there read as money still to collect.
+                "amount_remaining": (
+                    "—" if b.status == "voided" else money(b.amount_remaining, b.currency)
+                ),
                 "paid_fraction": Text(bar(fraction, BAR_WIDTH), style="green"),
                 "status": status,
                 "bill_date": b.bill_date or "—",
