@@ -468,6 +468,19 @@ async def test_at_80x24_the_list_and_the_pane_both_fit(tmp_path: Path) -> None:
             assert column in header
         assert any("Live deliveries" in line for line in lines)
         assert all(len(line) <= 80 for line in lines)
+        assert lines[1].rstrip().endswith(" 4 Bills  5 Requests")
+
+
+def test_the_views_keys_narrow_to_this_views_name_then_to_the_keys() -> None:
+    """With no room for every view's name, the current one's stays in full and the
+    others show their keys (names were cut to 'Cust', 'Acco', 'Requ')."""
+    crumb = Breadcrumb()
+    titles = ("Home", "Customers", "Accounts", "Bills", "Requests")
+    crumb.views = [(str(i), t, t == "Bills") for i, t in enumerate(titles, 1)]
+    assert crumb._tabs(80).plain == " 1 Home  2 Customers  3 Accounts  4 Bills  5 Requests "
+    assert crumb._tabs(40).plain == " 1  2  3  4 Bills  5 "
+    assert crumb._tabs(16).plain == " 1  2  3  4  5 "
+    assert crumb._tabs(10).plain == ""
 
 
 async def test_the_pane_inspects_a_delivery_and_links_to_its_bill(tmp_path: Path) -> None:

@@ -39,11 +39,13 @@ class Breadcrumb(Static):
         self._draw()
 
     def _tabs(self, room: int) -> Text:
-        """``1 Home  2 Customers …``; initials, then keys alone, when narrower."""
-        for form in (lambda t: t, lambda t: t[:4], lambda t: ""):
+        """``1 Home  2 Customers …``; narrower, the current view's name and the other
+        views' keys (``1  2 Customers  3  4  5``), then the keys alone."""
+        for form in ("all", "current", "none"):
             text = Text()
             for key, title, current in self.views:
-                label = f"{key} {form(title)}".rstrip()
+                named = form == "all" or (form == "current" and current)
+                label = f"{key} {title}" if named else key
                 text.append(f" {label} ", style="reverse" if current else "dim")
             if cell_len(text.plain) <= room:
                 return text
