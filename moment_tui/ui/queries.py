@@ -289,19 +289,41 @@ class Queries:
         privacy: Privacy = NO_MASK,
     ) -> list[tuple[str, str]]:
         """``(id, label)`` of customers or accounts whose name, email, phone, id or
-        reference contain ``text``: what a form's "choose an existing …" offers. The
-        labels are drawn through ``privacy`` (masked while the mask is on)."""
+        reference contain ``text``: what a form's "choose an existing …" offers.
+
+        Customers first, then accounts, at most ``limit`` in all. An account matches
+        through its customer too (``johan`` finds Johan Botha's accounts), as the
+        Accounts view's filter does, and in that view's order (by customer name); its
+        label names the customer. The labels are drawn through ``privacy`` (a
+        customer's name masked while the mask is on)."""
         from moment_tui.store import catalogue
 
         trigram = await self._trigram()
+        f = self.filter(text=text)
 
         def read(conn: sqlite3.Connection) -> list[tuple[str, str]]:
-            found = catalogue.search(conn, text, limit=limit * 4, trigram=trigram)
-            return [
-                (entry.obj.id, pick_label(entry.obj, privacy))
-                for entry in found
-                if entry.obj.KIND in kinds
-            ][:limit]
+            found: list[tuple[str, str]] = []
+            others = [kind for kind in kinds if kind != "account"]
+            if others:
+                hits = catalogue.search(conn, text, limit=limit * 4, trigram=trigram)
+                found += [
+                    (entry.obj.id, pick_label(entry.obj, privacy))
+                    for entry in hits
+                    if entry.obj.KIND in others
+                ][:limit]
+            room = limit - len(found)
+            if "account" in kinds and room > 0 and f.text.strip():
+                ids = browse.account_ids(conn, f, None, trigram=trigram)[:room]
+                accounts = catalogue.get_many(conn, "account", ids)
+                holders = {entry.obj.customer_id for entry in accounts.values()}
+                owners = catalogue.get_many(conn, "customer", holders)
+                for object_id in ids:
+                    if (account := accounts.get(object_id)) is None:
+                        continue
+                    owner = owners.get(account.obj.customer_id)
+                    name = getattr(owner.obj, "name", None) if owner is not None else None
+                    found.append((object_id, pick_label(account.obj, privacy, customer_name=name)))
+            return found
 
         return await self.read(read)
 
@@ -324,11 +346,17 @@ class Queries:
         return await self.read(read)
 
 
-def pick_label(obj: Any, privacy: Privacy = NO_MASK) -> str:
+def pick_label(obj: Any, privacy: Privacy = NO_MASK, *, customer_name: str | None = None) -> str:
     """``Thabo Mokoena · UCR0042 · thabo@…``: what tells one object from another (a
-    customer's name and email masked when ``privacy`` says so)."""
+    customer's name and email masked when ``privacy`` says so). An account's label
+    names its customer second (``customer_name``, masked likewise): accounts are
+    often named alike (``Electricity prepaid · Johan Botha · UAR100030 · ZAR``)."""
     name = getattr(obj, "name", None) or ""
-    parts = [privacy.label(obj.id, name) if name else "", obj.external_reference]
+    parts = [privacy.label(obj.id, name) if name else ""]
+    customer_id = getattr(obj, "customer_id", None)
+    if customer_name and isinstance(customer_id, str):
+        parts.append(privacy.label(customer_id, customer_name))
+    parts.append(obj.external_reference)
     email = privacy.email(getattr(obj, "email", None))
     if email:
         parts.append(email)
