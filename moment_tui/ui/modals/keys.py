@@ -20,7 +20,8 @@ SKIP = frozenset({"ctrl+c", "q", "g", "question_mark", "escape", "1", "2", "3", 
 # Textual's own keys on every widget (scrolling, focus, copying a selection, its quit
 # and palette): named once in EVERYWHERE, or not worth a line.
 INTERNAL = ("scroll_", "page_", "focus_", "copy_text", "quit", "command_palette", "cursor_")
-MOVE_KEYS = "↑ ↓  j / k  PgUp PgDn  Home End"
+MOVE_KEYS = "↑ ↓ j k"  # single spaces: two would end the key column there
+MOVES = "move (j / k like the arrows); PgUp PgDn Home End: by a page, to either end"
 
 
 def keys_text(screen: Screen[object]) -> str:
@@ -44,12 +45,13 @@ def keys_text(screen: Screen[object]) -> str:
         seen.add(binding.description)
         rows.append((shown, binding.description))
     if moves:
-        rows.insert(0, (MOVE_KEYS, "move (j / k like the arrows)"))
+        # Its keys kept short: the widest key sets where every description starts.
+        rows.insert(0, (MOVE_KEYS, MOVES))
     rows += list(extra.items())
     width = max((len(k) for k, _ in rows), default=4) + 2
     # The keys that work everywhere first, on two lines: at 80x24 they must show
     # without scrolling (Go to above all).
-    lines[1:1] = [EVERYWHERE, ""]
+    lines[1:1] = [EVERYWHERE]
     lines += [f"  {k.ljust(width)}{text}" for k, text in rows]
     return "\n".join(lines)
 
