@@ -20,6 +20,7 @@ from moment_tui.store.eventlog import Delivery
 from moment_tui.ui.app import MomentApp
 from moment_tui.ui.modals.delivery_detail import DeliveryDetail, describe
 from moment_tui.ui.present import Hanging
+from moment_tui.ui.privacy import mask_name
 from moment_tui.ui.screens.home import HomeScreen
 from moment_tui.ui.widgets.connection_panel import ConnectionPanel
 from moment_tui.ui.widgets.delivery_table import DeliveryTable
@@ -58,6 +59,11 @@ def sandbox_secret(app: MomentApp) -> str:
     assert app.runtime.sandbox is not None
     (secret,) = app.runtime.sandbox.config.webhook_secrets
     return secret
+
+
+def shown_as(drawn: str, whole: str) -> bool:
+    """``drawn`` is ``whole``, or ``whole`` cut to fit with "…"."""
+    return drawn == whole or (drawn.endswith("…") and whole.startswith(drawn[:-1]))
 
 
 def detail_text(app: MomentApp) -> str:
@@ -113,7 +119,12 @@ async def test_a_simulated_payment_is_verified_confirmed_and_explained(tmp_path:
         await pilot.press("p")
         await wait_until(pilot, lambda: cell(app, 1, "result") == "confirmed", "#1 confirmed")
         assert cell(app, 1, "verdict") == "verified"
-        assert cell(app, 1, "target") == before.id  # "bill_…": the prefix says it is a bill
+        # Whom it paid: the bill's reference (and its customer's name), once looked up.
+        await wait_until(
+            pilot,
+            lambda: cell(app, 1, "target").startswith(before.external_reference),
+            "the bill named",
+        )
         table = app.home.query_one(DeliveryTable)
         assert table.row_count == 1
         delivery = table.deliveries[1]
@@ -173,6 +184,42 @@ async def test_a_simulated_payment_is_verified_confirmed_and_explained(tmp_path:
         await pilot.press("escape")
         await wait_until(pilot, lambda: isinstance(app.screen, HomeScreen), "the detail to close")
         assert "Delivery #1" not in screen_text(app)
+
+
+async def test_a_payments_row_names_the_bill_and_its_customer_not_the_id(tmp_path: Path) -> None:
+    """ "Paid to" says what the event pane says (the bill's reference, its customer's
+    name), masked with Ctrl+N; an object the catalogue does not know keeps its id."""
+    app = sandbox_app(tmp_path, rng=part_payments())
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_until(pilot, lambda: connected(app), "the catalogue counts")
+        bill = await first_unpaid_bill(app)
+        assert app.runtime.client is not None
+        customer = await app.runtime.client.get_customer(bill.customer_id)
+        assert customer.name
+        await pilot.press("p")
+        await wait_until(pilot, lambda: cell(app, 1, "result") == "confirmed", "#1 confirmed")
+        named = f"{bill.external_reference} · {customer.name}"
+        await wait_until(pilot, lambda: cell(app, 1, "target") == named, "the bill named")
+        await wait_until(pilot, lambda: on_screen(app, f" {named}"), "drawn")
+        assert bill.id not in screen_text(app)
+
+        await pilot.press("ctrl+n")
+        masked = f"{bill.external_reference} · {mask_name(customer.name)}"
+        await wait_until(pilot, lambda: cell(app, 1, "target") == masked, "the name masked")
+        await wait_until(pilot, lambda: on_screen(app, f" {masked}"), "drawn masked")
+        assert customer.name not in screen_text(app)
+        await pilot.press("ctrl+n")
+        await wait_until(pilot, lambda: cell(app, 1, "target") == named, "as it is again")
+
+        # A bill the catalogue has never heard of: its id, as before.
+        nowhere = "bill_NoSuchBi11InTheCata1ogue"
+        unknown = dataclasses.replace(
+            fixed_deliveries()[0][0], seq=2, webhook_id="msg_x", bill_id=nowhere
+        )
+        app.moment.state.add_deliveries([unknown])
+        table = app.home.query_one(DeliveryTable)
+        await wait_until(pilot, lambda: nowhere in table.names, "the catalogue asked")
+        assert cell(app, 2, "target") == nowhere
 
 
 async def test_paying_a_bill_in_full_moves_it_from_unpaid_to_paid(tmp_path: Path) -> None:
@@ -459,8 +506,15 @@ async def test_simulated_payments_vary_and_the_summary_moves_within_a_few_presse
         targets = [table.deliveries[seq].target() or ("", "") for seq in (1, 2, 3)]
         # PAYMENT_SEED's first three: a bill, an account, a customer.
         assert [kind for kind, _ in targets] == ["bill", "account", "customer"]
-        assert cell(app, 2, "target").startswith("bacc_")
-        assert cell(app, 3, "target").startswith("bcus_")
+        # Each named as the event pane names it: an account and its customer; a customer.
+        assert app.runtime.client is not None
+        account = await app.runtime.client.get_account(targets[1][1])
+        owner = await app.runtime.client.get_customer(account.customer_id)
+        customer = await app.runtime.client.get_customer(targets[2][1])
+        for seq, named in ((2, f"{account.name} · {owner.name}"), (3, str(customer.name))):
+            await wait_until(
+                pilot, lambda seq=seq, named=named: shown_as(cell(app, seq, "target"), named), named
+            )
         # Two bills paid off (the first in full, one more through its holder).
         await wait_until(pilot, lambda: bill_counts(app) == (14, 12, 5), "the bills paid off")
         await wait_until(

@@ -37,7 +37,8 @@ class HomeScreen(ConsoleScreen):
         with Horizontal(id="glance-row"):
             yield GlancePanel(self.console.queries)
             yield PaymentsSpark()
-        yield DeliveryList()
+        # Whom each payment went to by name (a worker asks the catalogue, never the draw).
+        yield DeliveryList(queries=self.console.queries)
 
     def on_mount(self) -> None:
         settings = self.console.settings

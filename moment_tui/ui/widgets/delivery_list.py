@@ -14,6 +14,7 @@ from textual.widgets import DataTable, Static
 
 from moment_tui.ui.follows import Follows
 from moment_tui.ui.present import deliveries_hint
+from moment_tui.ui.privacy import Privacy
 from moment_tui.ui.state import Change, ConsoleState
 from moment_tui.ui.widgets.delivery_table import BURST_SECONDS, DeliveryTable
 
@@ -49,7 +50,7 @@ class DeliveryList(Vertical, Follows):
     ) -> None:
         super().__init__(id=id)
         self.compact = compact
-        self.queries = queries  # to name whom the money went to (compact)
+        self.queries = queries  # to name whom the money went to (without: ids)
         self.border_title = "Deliveries"
         self.hint = "No deliveries yet."
         self.history_known = False
@@ -65,6 +66,7 @@ class DeliveryList(Vertical, Follows):
     def follow(self, state: ConsoleState) -> None:
         """Everything the state holds that the table lacks (it skips what it has)."""
         table = self.table
+        table.set_privacy(Privacy(state.masked))
         table.queue_history(state.recent())
         for application in state.applications.values():
             table.queue_result(application)
@@ -72,6 +74,8 @@ class DeliveryList(Vertical, Follows):
         self.schedule_flush()
 
     def changed(self, change: Change, state: ConsoleState) -> None:
+        if "privacy" in change.topics:
+            self.table.set_privacy(Privacy(state.masked))
         if change.deliveries:
             self.table.queue_history(list(change.deliveries))
         for application in change.applications:
@@ -110,7 +114,7 @@ class DeliveryList(Vertical, Follows):
             self._scheduled = True
             self.set_timer(RETRY_SECONDS, self.flush)
         self.show_empty()
-        if self.compact and self.queries is not None and (wanted := self.table.wanted_names()):
+        if self.queries is not None and (wanted := self.table.wanted_names()):
             self.look_up_names(wanted)
 
     @work(group="names", exclusive=True, exit_on_error=False)

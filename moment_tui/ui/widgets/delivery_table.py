@@ -22,6 +22,7 @@ from moment_tui.money import amount_text
 from moment_tui.store.applications import Application
 from moment_tui.store.eventlog import Delivery
 from moment_tui.ui.present import STATE_STYLE, VERDICT_STYLE
+from moment_tui.ui.privacy import NO_MASK, Privacy
 
 MAX_ROWS: Final = 200  # the full history is in the event log (`moment-tui events`)
 REBUILD_AT: Final = 20  # dropping more old rows than this: redraw instead
@@ -50,10 +51,12 @@ class DeliveryTable(DataTable[str | Text]):
 
     def __init__(self, *, compact: bool = False) -> None:
         super().__init__(id="deliveries", cursor_type="row", zebra_stripes=True)
-        # Compact (the event pane beside a list): no #, the event's type, and whom the
-        # money went to by name when the catalogue knows it.
+        # Compact: no #, and the event's type.
         self.compact = compact
+        # Whom the money went to, by name, once the catalogue is asked (set_names): a
+        # bill's reference, an account's or customer's name, then the customer's.
         self.names: dict[str, str] = {}
+        self.privacy: Privacy = NO_MASK  # customers' names drawn masked or not
         self._targets: dict[int, str] = {}  # each row's "Paid to", before fitting
         self._widest: dict[str, int] = {}  # the widest text drawn in each other column
         self._fitted = 0  # the width "Paid to" was last fitted to
@@ -73,11 +76,12 @@ class DeliveryTable(DataTable[str | Text]):
             self.add_column("Type", key="type")
         self.add_column("Amount", key="amount")
         self.add_column("Result", key="result")
-        # Last, so a narrow terminal cuts an id, never a verdict, amount or result.
+        # Last, so a narrow terminal cuts whom it paid, never a verdict, amount or result.
         self.add_column("Paid to", key="target")
 
     def set_names(self, names: dict[str, str]) -> None:
-        """Names for target ids (compact only): the rows paid to them say whom."""
+        """Names for target ids (an id the catalogue does not know: itself): the rows
+        paid to them say whom."""
         fresh = {k: v for k, v in names.items() if self.names.get(k) != v}
         if not fresh:
             return
@@ -100,21 +104,39 @@ class DeliveryTable(DataTable[str | Text]):
                     wanted.add(object_id)
         return wanted
 
+    def set_privacy(self, privacy: Privacy) -> None:
+        """Ctrl+N: every row's "Paid to" drawn again, customers' names masked or not."""
+        if privacy == self.privacy:
+            return
+        self.privacy = privacy
+        width = self._fitted or self._target_width()
+        changed: dict[int, str] = {}
+        for seq, delivery in self.deliveries.items():
+            self._targets[seq] = self._paid_to(delivery)
+            changed[seq] = _short(self._targets[seq], width)
+        self._set_targets(changed)
+
     def _names_of(self, d: Delivery) -> str | None:
+        """``INV-2026-0081 · Johan Botha``, as the event pane says it; None while the
+        target's name is not known (or the catalogue does not know it)."""
         target = d.target()
-        if target is None or target[1] not in self.names:
+        if target is None:
             return None
-        name = self.names[target[1]]
-        holder = d.customer_id if target[0] != "customer" else None
-        if holder and holder in self.names and self.names[holder] != name:
-            return f"{name} · {self.names[holder]}"
-        return name
+        kind, ref = target
+        name = self.names.get(ref)
+        if name is None or name == ref:
+            return None
+        shown = self.privacy.label(ref, name)
+        holder = d.customer_id if kind != "customer" else None
+        if holder and self.names.get(holder) not in (None, holder, name):
+            return f"{shown} · {self.privacy.label(holder, self.names[holder])}"
+        return shown
 
     def _paid_to(self, d: Delivery) -> str:
         target = d.target()
         if target is None:
             return "—"
-        if self.compact and (named := self._names_of(d)) is not None:
+        if (named := self._names_of(d)) is not None:
             return _short(named, 40)
         kind, ref = target
         # An id with its kind's prefix (bcus_…, bacc_…, bill_…) says what it is by itself.
