@@ -23,7 +23,7 @@ from moment_tui.secrets import Secret, mask
 from moment_tui.ui.app import MomentApp
 from moment_tui.ui.factory import create_app
 from moment_tui.ui.modals.copy import CopyMenu
-from moment_tui.ui.modals.request_detail import RequestDetail, hide_secrets
+from moment_tui.ui.modals.request_detail import RequestDetail, copy_menu, hide_secrets
 from moment_tui.ui.screens.requests import HINT, RequestList, RequestsScreen, RequestTable
 from tests.ui.ui_helpers import (
     API_URL,
@@ -229,8 +229,16 @@ async def test_with_the_mask_on_a_customers_new_name_is_nowhere_in_its_call(
         await wait_until(pilot, lambda: on_screen(app, "curl (the key as"), "the curl drawn")
         assert NEW_NAME not in screen_text(app)
         # Copying is of the call as it was made (the mask is for what is drawn).
-        await pilot.press("c", "b")
+        await pilot.press("c")
+        await wait_until(pilot, lambda: on_screen(app, "Copy · PATCH"), "the copy menu")
+        assert NEW_NAME not in screen_text(app)  # no preview of the bodies while masked
+        await pilot.press("b")
         await wait_until(pilot, lambda: NEW_NAME in app._clipboard, "the body copied")
+        said = [str(n.message) for n in app._notifications]
+        assert [n for n in said if n.startswith("Copied body sent")] == [
+            "Copied body sent (json): 3 lines"
+        ]
+        assert not any(NEW_NAME in n for n in said)  # the notice names no one either
 
 
 async def test_the_mask_covers_a_rows_query_and_problem_as_it_is_turned_on(
@@ -598,3 +606,23 @@ def test_the_mask_hides_keys_and_secrets_but_not_ids_or_labels() -> None:
     # Labels already masked, ids, and words that merely hold "sk_" stay as they are.
     kept = "sk_test_…7dc sk_…7dc whsec_…gM= bcus_8Jf4LpQ2sW9kHn3TzRbVx desk_4200 risk_score"
     assert hide_secrets(kept) == kept
+
+
+def test_while_masked_the_copy_menu_previews_nothing() -> None:
+    """A text body's first line (a cut answer, say) may hold a name: with the mask on,
+    the copy menu shows only what each choice is, and the notice only how long."""
+    at = dt.datetime(2026, 11, 1, 9, 14, 3, tzinfo=dt.UTC)
+    record = RequestRecord(
+        at,
+        "POST",
+        "/billing/customers",
+        502,
+        12.0,
+        1,
+        response_body="upstream said: Thabo Mokoena thabo@example.com",
+    )
+    assert copy_menu(record, "http://127.0.0.1:9", masked=False).preview
+    menu = copy_menu(record, "http://127.0.0.1:9", masked=True)
+    assert not menu.preview
+    assert menu._start("upstream said: Thabo Mokoena") == ""
+    assert CopyMenu("x", []).preview  # unmasked, as before

@@ -30,10 +30,18 @@ class CopyMenu(ModalScreen[None]):
         Binding("escape", "dismiss", "Cancel", key_display="Esc"),
     ]
 
-    def __init__(self, what: str, choices: Sequence[tuple[str, str]]) -> None:
+    def __init__(
+        self, what: str, choices: Sequence[tuple[str, str]], *, preview: bool = True
+    ) -> None:
+        """``preview``: show the start of each text, and of what was copied (not while
+        personal data is masked: a body's start may hold a name)."""
         super().__init__()
         self.what = what
         self.choices = list(choices)  # (label, text to copy)
+        self.preview = preview
+
+    def _start(self, text: str) -> str:
+        return short(text.splitlines()[0] if text else "", 40) if self.preview else ""
 
     def compose(self) -> ComposeResult:
         with Vertical(id="copy-menu"):
@@ -41,7 +49,7 @@ class CopyMenu(ModalScreen[None]):
             # Plain text: a preview may be a server's answer ("[/b]" is not markup here).
             yield OptionList(
                 *(
-                    Option(f"{label}  {short(text.splitlines()[0] if text else '', 40)}", id=str(i))
+                    Option(f"{label}  {self._start(text)}".rstrip(), id=str(i))
                     for i, (label, text) in enumerate(self.choices)
                 ),
                 markup=False,
@@ -68,6 +76,9 @@ class CopyMenu(ModalScreen[None]):
         label, text = self.choices[index]
         self.app.copy_to_clipboard(text)
         lines = text.count("\n") + 1
-        size = f"{lines} lines" if lines > 1 else short(text, 60)
+        if lines == 1 and self.preview:
+            size = short(text, 60)
+        else:
+            size = f"{lines} line{'s' if lines > 1 else ''}"
         self.app.notify(f"Copied {label.lower()}: {size}", timeout=4)
         self.dismiss()

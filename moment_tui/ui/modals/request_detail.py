@@ -160,7 +160,7 @@ def copy_menu(record: RequestRecord, base_url: str, *, masked: bool = False) -> 
     """What ``c`` offers: the call as it was made (its title masked when ``masked``)."""
     drawn = masked_record(record, bodies=False) if masked else record
     what = shown(f"{drawn.method} {target(drawn)}")
-    return CopyMenu(what, copy_choices(record, base_url))
+    return CopyMenu(what, copy_choices(record, base_url), preview=not masked)
 
 
 class RequestDetail(ModalScreen[None]):
