@@ -671,10 +671,10 @@ async def test_errors_show_beside_their_fields_while_typing(tmp_path: Path) -> N
         await pilot.press("ctrl+u", *"2026-10-31")
         await wait_until(
             pilot,
-            lambda: message(app, "due_date") == "due_date cannot be before bill_date",
-            "the due date's error",
+            lambda: message(app, "due_date") == "Due date cannot be before the bill date",
+            "the due date's error, in the form's words (not the API's due_date, bill_date)",
         )
-        assert on_screen(app, "due_date cannot be before bill_date")
+        assert on_screen(app, "Due date cannot be before the bill date")
         await pilot.press("ctrl+s")  # refused before anything is sent
         await wait_until(pilot, lambda: "to fix before sending" in status(app), "nothing sent")
         assert posts(app) == []

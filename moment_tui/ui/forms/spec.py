@@ -12,6 +12,7 @@ far as the reference says.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -74,6 +75,25 @@ class Checked:
 
 def visible_fields(sections: Sequence[Section], values: Values) -> list[FieldSpec]:
     return [f for s in sections if s.when(values) for f in s.fields]
+
+
+_API_NAME = re.compile(r"\b[a-z]+(?:_[a-z]+)+\b")
+
+
+def in_words(message: str, specs: Sequence[FieldSpec]) -> str:
+    """A message in the form's words: the API's name of one of its fields
+    (``due_date``) becomes the field's label, as a sentence reads it ("Due date" first,
+    "the bill date" after), so "due_date cannot be before bill_date" reads "Due date
+    cannot be before the bill date"."""
+    labels = {spec.path.rpartition(".")[2]: spec.label for spec in specs}
+
+    def label(found: re.Match[str]) -> str:
+        name = labels.get(found.group())
+        if name is None:
+            return found.group()
+        return name if found.start() == 0 else f"the {name.lower()}"
+
+    return _API_NAME.sub(label, message)
 
 
 def parse_metadata(text: str) -> dict[str, str]:

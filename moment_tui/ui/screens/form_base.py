@@ -28,7 +28,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.widgets import Input, Select, Static
 
-from moment_tui.ui.forms.spec import Checked, Section, check, visible_fields
+from moment_tui.ui.forms.spec import Checked, Section, check, in_words, visible_fields
 from moment_tui.ui.present import READ_ONLY
 from moment_tui.ui.screens.base import ConsoleScreen
 from moment_tui.ui.widgets.form_field import FormField
@@ -312,10 +312,14 @@ class FormScreen(ConsoleScreen):
             shown = section.when(values)
             for node in self._section_nodes(index):
                 node.display = shown
-        self.checked = self.review(
+        checked = self.review(
             check(self.sections, values, self.model, fixed=self.fixed(values), rules=self.rules),
             values,
         )
+        # In the form's words: its labels, not the API's names of the fields.
+        specs = visible_fields(self.sections, values)
+        errors = {path: in_words(message, specs) for path, message in checked.errors.items()}
+        self.checked = Checked(checked.body, errors, checked.notes)
         self.refusal = {p: mv for p, mv in self.refusal.items() if values.get(p, "") == mv[1]}
         if self.refusal_text and values != self.refused_values:
             self.refusal_text = ""

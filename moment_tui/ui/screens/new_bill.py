@@ -160,7 +160,7 @@ class NewBill(FormScreen):
         except ValueError:
             return {}  # absent, or not a date: the model says which
         if due_date < bill_date:
-            return {"due_date": "due_date cannot be before bill_date"}
+            return {"due_date": "Due date cannot be before the bill date"}
         return {}
 
     def summary(self, body: dict[str, Any]) -> str:
