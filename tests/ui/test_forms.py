@@ -680,6 +680,26 @@ async def test_errors_show_beside_their_fields_while_typing(tmp_path: Path) -> N
         assert posts(app) == []
 
 
+async def test_the_due_dates_note_shows_only_while_it_is_the_offered_date(
+    tmp_path: Path,
+) -> None:
+    offered = "offered: 30 days after the bill date"
+    async with sandbox_app(tmp_path).run_test(size=SIZE) as pilot:
+        app = await open_form(pilot, "bill")
+        await focus(pilot, "due_date")
+        await wait_until(pilot, lambda: message(app, "due_date") == offered, "the offer")
+        await pilot.press("ctrl+u", *"2027-01-15")
+        await wait_until(pilot, lambda: field(app, "due_date").value == "2027-01-15", "typed")
+        await wait_until(pilot, lambda: message(app, "due_date") == "", "no offer any more")
+        await pilot.press("ctrl+u", *DUE)
+        await wait_until(pilot, lambda: message(app, "due_date") == offered, "offered again")
+        await focus(pilot, "bill_date")  # another bill date: DUE is not 30 days after it
+        await pilot.press("ctrl+u", *"2026-11-05")
+        await focus(pilot, "due_date")
+        await wait_until(pilot, lambda: field(app, "bill_date").value == "2026-11-05", "typed")
+        assert message(app, "due_date") == ""
+
+
 # --- the API says no --------------------------------------------------------------------------
 
 

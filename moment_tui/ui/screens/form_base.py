@@ -120,6 +120,11 @@ class FormScreen(ConsoleScreen):
         """Text under the heading (what the form does, what it cannot); none by default."""
         return ""
 
+    def hint(self, field: FormField, values: Mapping[str, str]) -> str:
+        """The line under the focused field when it has nothing else to say: the
+        field's own hint by default."""
+        return field.hint
+
     def review(self, checked: Checked, values: Mapping[str, str]) -> Checked:
         """A last look at the checked form before it is shown or sent (an edit form
         keeps only what changed, and notes what it cannot do). As checked by default."""
@@ -328,7 +333,8 @@ class FormScreen(ConsoleScreen):
             path = field.spec.path
             if path in shown_paths:
                 error = self.checked.errors.get(path) or self.refusal.get(path, ("", ""))[0]
-                field.show(error or None, self.checked.notes.get(path))
+                hint = self.hint(field, values) if field.has_focus_within else ""
+                field.show(error or None, self.checked.notes.get(path), hint)
         whole = self.checked.errors.get("")
         if whole and any(f.touched for f in self._fields()):
             self.say(whole, error=True)

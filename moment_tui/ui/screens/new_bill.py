@@ -163,6 +163,22 @@ class NewBill(FormScreen):
             return {"due_date": "Due date cannot be before the bill date"}
         return {}
 
+    def hint(self, field: FormField, values: Mapping[str, str]) -> str:
+        """The due date says it was offered only while it is: the date offered, still
+        30 days after the bill date (not a date typed, nor one a changed bill date left
+        behind)."""
+        if field.spec.path != "due_date":
+            return super().hint(field, values)
+        offered = self.defaults()["due_date"]
+        try:
+            after = dt.date.fromisoformat(values.get("bill_date", "").strip())
+        except ValueError:
+            return ""
+        due = values.get("due_date", "").strip()
+        return (
+            field.hint if due == offered == (after + dt.timedelta(days=DUE_IN)).isoformat() else ""
+        )
+
     def summary(self, body: dict[str, Any]) -> str:
         from moment_tui.money import amount_text
 

@@ -117,10 +117,19 @@ class FormField(Widget):
             self._control = found[0] if found else None
         return self._control
 
-    def show(self, error: str | None, note: str | None = None) -> None:
-        """The field's error (only once touched), else its note, else its hint."""
+    @property
+    def hint(self) -> str:
+        """What the line under the field says while it has the focus (and nothing else
+        to say): the spec's hint."""
+        return self.spec.hint
+
+    def show(self, error: str | None, note: str | None = None, hint: str | None = None) -> None:
+        """The field's error (only once touched), else its note, else (focused) its
+        hint: ``hint``, or :attr:`hint` when None."""
         shown = error if error and self.touched else None
-        message = shown or note or (self.spec.hint if self.has_focus_within else "")
+        if hint is None:
+            hint = self.hint
+        message = shown or note or (hint if self.has_focus_within else "")
         if self._shown == (message, shown is not None):
             return  # unchanged: no relayout (each keystroke shows every field again)
         self._shown = (message, shown is not None)
