@@ -680,6 +680,36 @@ async def test_errors_show_beside_their_fields_while_typing(tmp_path: Path) -> N
         assert posts(app) == []
 
 
+# --- a new user at 80x24 ----------------------------------------------------------------------
+
+SMALL = (80, 24)
+PHONE = "account.customer.phone"
+PHONE_ERROR = "use international E.164 form, e.g. +27821234567"
+
+
+async def test_f2_on_an_incomplete_form_says_what_to_fix_and_shows_no_curl(
+    tmp_path: Path,
+) -> None:
+    async with sandbox_app(tmp_path).run_test(size=SIZE) as pilot:
+        app = await open_form(pilot, "customer")
+        await fill(pilot, app, {"phone": "082"})
+        await pilot.press("f2")
+        preview = app.screen.query_one("#form-preview", Static)
+        await wait_until(pilot, lambda: preview.display and on_screen(app, "Not valid yet"), "")
+        text = str(preview.content)
+        assert "  External reference is required" in text
+        assert f"Phone: {PHONE_ERROR}" in text
+        assert "curl" not in text
+        assert "(not valid yet)" not in text
+        await focus(pilot, "phone")
+        await pilot.press("ctrl+u", *"+27821234567")
+        await focus(pilot, "external_reference")
+        await pilot.press(*"UCR-PREVIEW-2")
+        await wait_until(pilot, lambda: "curl -X POST" in str(preview.content), "the curl")
+        assert "Not valid yet" not in str(preview.content)
+        assert '"phone": "+27821234567"' in str(preview.content)
+
+
 async def test_the_due_dates_note_shows_only_while_it_is_the_offered_date(
     tmp_path: Path,
 ) -> None:
@@ -1019,7 +1049,10 @@ async def test_f2_previews_the_body_and_curl_without_the_key(tmp_path: Path, rea
 async def test_the_sandbox_key_is_never_shown_either(tmp_path: Path) -> None:
     async with sandbox_app(tmp_path).run_test(size=SIZE) as pilot:
         app = await open_form(pilot, "bill")
-        await pilot.press("f2")
+        account = await catalogue_knows(app, "account", "UAR1000250")
+        await pick(pilot, app, "account", "UAR100025", account.id)
+        await fill(pilot, app, {"external_reference": "INV-KEY-1", "amount_due": "10"})
+        await pilot.press("f2")  # a valid form: its curl is shown
         await wait_until(pilot, lambda: on_screen(app, "Request · POST /billing/bills"), "")
         assert on_screen(app, "Bearer $MOMENT_API_KEY")
         assert_no_secret(app, SANDBOX_KEY)

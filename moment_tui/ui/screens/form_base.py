@@ -4,7 +4,8 @@ request, sending it safely, and nothing typed ever lost.
 * Each keystroke checks the whole form with the request model the client sends
   (``ui/forms/spec.py``); a field shows its error once it has been typed in, and a
   money field shows the minor units that will be sent.
-* ``F2`` shows the JSON body and the equivalent curl (the key is never in it).
+* ``F2`` shows the JSON body and the equivalent curl (the key is never in it); until
+  the form is valid, it names the fields to fix instead (and shows no curl).
 * ``Ctrl+S`` sends. In LIVE mode the request is shown first and sending needs typed
   confirmation. An error from the API is put beside the field it names; a timeout is
   sent again with the same Idempotency-Key ("sent again safely" when Moment answers
@@ -40,7 +41,18 @@ if TYPE_CHECKING:
     from moment_tui.api.kinds import ObjectKind
     from moment_tui.ui.console import Console
     from moment_tui.ui.forms.drafts import Draft
+    from moment_tui.ui.forms.spec import FieldSpec
     from moment_tui.ui.forms.submit import Sent
+
+
+def fix_line(name: str, error: str) -> str:
+    """``Phone: use international E.164 form …``; an error that starts with the field's
+    name is said once ("External reference is required")."""
+    if not name:
+        return error
+    if error.lower().startswith(name.lower()):
+        return error[:1].upper() + error[1:]
+    return f"{name}: {error}"
 
 
 class FormScreen(ConsoleScreen):
@@ -352,6 +364,31 @@ class FormScreen(ConsoleScreen):
         status.set_class(error, "-error")
         status.update(text)
 
+    def named(self, path: str, values: Mapping[str, str]) -> str:
+        """A field as the person knows it: its label, and its section's title when
+        another field shown has the same label ("Phone (New customer)")."""
+        shown = [
+            (section.title, spec)
+            for section in self.sections
+            if section.when(values)
+            for spec in section.fields
+        ]
+        for title, spec in shown:
+            if spec.path == path:
+                twins = [s for _, s in shown if s.label == spec.label]
+                return f"{spec.label} ({title})" if title and len(twins) > 1 else spec.label
+        return path
+
+    def to_fix(self, values: Mapping[str, str]) -> list[tuple[str, str]]:
+        """``(field, error)`` for each field in error, top to bottom (the whole form's
+        error, if any, last)."""
+        errors = self.checked.errors
+        specs: list[FieldSpec] = visible_fields(self.sections, values)
+        found = [(self.named(s.path, values), errors[s.path]) for s in specs if s.path in errors]
+        if "" in errors:
+            found.append(("", errors[""]))
+        return found
+
     # --- preview --------------------------------------------------------------------------
 
     def action_preview(self) -> None:
@@ -371,21 +408,21 @@ class FormScreen(ConsoleScreen):
         from moment_tui.api.curl import curl_command
         from moment_tui.ui.modals.copy import KEY_LABEL
 
+        title = f"Request · {self.method} {self.path()}"
         body = self.checked.body
         if body is None:
-            values = self._values()
-            checked = check(self.sections, values, self.model, fixed=self.fixed(values))
-            body = self.review(checked, values).body
-        shown = body if body is not None else {"(not valid yet)": True}
+            lines = [f"  {fix_line(name, error)}" for name, error in self.to_fix(self._values())]
+            return "\n".join(
+                [title, "Not valid yet: nothing to send until these are fixed:", *lines]
+            )
+        shown = body
         client = self.console.runtime.client
         base = client.base_url if client is not None else "https://api.momentpay.net"
         key = self.draft.idempotency_key if self.method == "POST" else None
         curl = curl_command(
             self.method, base, self.path(), body=shown, idempotency_key=key, key_label=KEY_LABEL
         )
-        return (
-            f"Request · {self.method} {self.path()}\n{json.dumps(shown, indent=2)}\n\ncurl\n{curl}"
-        )
+        return f"{title}\n{json.dumps(shown, indent=2)}\n\ncurl\n{curl}"
 
     def action_next_field(self) -> None:
         self.focus_next()
