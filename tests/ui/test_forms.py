@@ -17,6 +17,7 @@ import httpx
 import pytest
 from textual import events
 from textual.pilot import Pilot
+from textual.widget import Widget
 from textual.widgets import OptionList, Select, Static
 from textual.widgets._toast import Toast
 
@@ -685,6 +686,60 @@ async def test_errors_show_beside_their_fields_while_typing(tmp_path: Path) -> N
 SMALL = (80, 24)
 PHONE = "account.customer.phone"
 PHONE_ERROR = "use international E.164 form, e.g. +27821234567"
+
+
+def in_view(app: MomentApp, widget: Widget) -> bool:
+    """``widget`` is drawn whole inside the form's visible part (not scrolled off)."""
+    shown = app.screen.query_one("#form").region
+    return bool(widget.region) and shown.contains_region(widget.region)
+
+
+async def test_ctrl_s_with_errors_at_80x24_goes_to_the_first_error_in_view_and_says_so(
+    tmp_path: Path,
+) -> None:
+    """Errors below the screen (the focus back on the first field): Ctrl+S moves the
+    focus to the first field in error, scrolls it into view with its message (not only
+    its input, on the last line), and the fields to fix are named on screen, not under
+    the form's last line."""
+    async with sandbox_app(tmp_path).run_test(size=SMALL) as pilot:
+        app = await open_form(pilot, "bill")
+        await choose(pilot, app, "target", "new_both")
+        await fill(
+            pilot,
+            app,
+            {
+                "account.external_reference": "UAR-SMALL-1",
+                "account.customer.external_reference": "UCR-SMALL-1",
+                "account.customer.name": "Lerato Small",
+                PHONE: "+27821234567",
+                "external_reference": "INV-SMALL-1",
+                "currency": "ZAR",
+                "amount_due": "12.345",
+            },
+        )
+        await focus(pilot, "due_date")
+        await pilot.press("ctrl+u", *"2026-10-31")
+        await wait_until(pilot, lambda: field(app, "due_date").has_class("-error"), "refused")
+        amount = field(app, "amount_due")
+        await focus(pilot, "target")  # back at the top: the errors are out of sight
+        await wait_until(pilot, lambda: not in_view(app, amount), "scrolled up")
+        await pilot.press("ctrl+s")
+
+        def shown() -> bool:
+            lines = list(amount.query(".message"))
+            return (
+                focused_path(app) == "amount_due"
+                and bool(lines)
+                and message(app, "amount_due").startswith("'12.345' has too many decimals")
+                and in_view(app, lines[0])
+            )
+
+        await wait_until(pilot, shown, "the first error focused, its message in view")
+        said = "2 fields to fix before sending: Amount due, Due date."
+        await wait_until(pilot, lambda: status(app) == said, "the fields to fix said")
+        assert shows(app, app.screen.query_one("#form-status"), said)
+        assert on_screen(app, "2 fields to fix before sending")
+        assert posts(app) == []
 
 
 async def test_f2_on_an_incomplete_form_says_what_to_fix_and_shows_no_curl(

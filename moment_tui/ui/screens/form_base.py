@@ -6,11 +6,12 @@ request, sending it safely, and nothing typed ever lost.
   money field shows the minor units that will be sent.
 * ``F2`` shows the JSON body and the equivalent curl (the key is never in it); until
   the form is valid, it names the fields to fix instead (and shows no curl).
-* ``Ctrl+S`` sends. In LIVE mode the request is shown first and sending needs typed
-  confirmation. An error from the API is put beside the field it names; a timeout is
-  sent again with the same Idempotency-Key ("sent again safely" when Moment answers
-  with the first attempt's result); a duplicate external reference offers to open
-  the object that has it.
+* ``Ctrl+S`` sends; with errors, it goes to the first field to fix (scrolled into
+  view with its message) and the line under the form names them all. In LIVE mode
+  the request is shown first and sending needs typed confirmation. An error from the
+  API is put beside the field it names; a timeout is sent again with the same
+  Idempotency-Key ("sent again safely" when Moment answers with the first attempt's
+  result); a duplicate external reference offers to open the object that has it.
 * ``Esc`` closes; what was typed is kept for the session (the draft), and the form
   comes back filled when opened again. A successful request forgets the draft and
   opens the new (or changed) object.
@@ -171,8 +172,10 @@ class FormScreen(ConsoleScreen):
                     self._built.add(index)
                     self._mounted.add(index)
                     yield from self._section_widgets(index)
-            yield Static("", id="form-status", markup=False)
             yield Static("", id="form-preview", markup=False)
+        # Under the form, not at its end: what Ctrl+S says (the fields to fix, the
+        # API's refusal) is seen whatever part of the form is on screen.
+        yield Static("", id="form-status", classes="-empty", markup=False)
 
     def _section_widgets(self, index: int) -> ComposeResult:
         section, values = self.sections[index], self.draft.values
@@ -202,7 +205,7 @@ class FormScreen(ConsoleScreen):
         for index in indexes:
             # In its place: before the first section after it that is on the form.
             later = [n for i in sorted(self._mounted) if i > index for n in self._section_nodes(i)]
-            before = later[0] if later else self.query_one("#form-status")
+            before = later[0] if later else self.query_one("#form-preview")
             await form.mount_all(list(self._section_widgets(index)), before=before)
             self._mounted.add(index)
         self._field_list, self._sections_shown = [], {}
@@ -362,6 +365,7 @@ class FormScreen(ConsoleScreen):
         self._said = (text, error)
         status = self.query_one("#form-status", Static)
         status.set_class(error, "-error")
+        status.set_class(not text, "-empty")
         status.update(text)
 
     def named(self, path: str, values: Mapping[str, str]) -> str:
@@ -388,6 +392,14 @@ class FormScreen(ConsoleScreen):
         if "" in errors:
             found.append(("", errors[""]))
         return found
+
+    def go_to(self, field: FormField) -> None:
+        """Focus ``field`` and bring it into view whole, the message under it too (the
+        focus alone scrolls only as far as its input: at the foot of the screen, the
+        message stayed below it)."""
+        field.control.focus(scroll_visible=False)
+        form = self.query_one("#form", VerticalScroll)
+        self.call_after_refresh(form.scroll_to_widget, field, animate=False)
 
     # --- preview --------------------------------------------------------------------------
 
@@ -443,14 +455,24 @@ class FormScreen(ConsoleScreen):
         self._recheck()
         body = self.checked.body
         if body is None:
-            bad = [f for f in self._fields() if f.display and f.has_class("-error")]
-            if bad:
-                bad[0].control.focus()
+            values = self._values()
+            fix = self.to_fix(values)
+            names = [name for name, _ in fix if name]
             # Kept as a refusal is (until the form changes): the focus moving to the
             # first field to fix re-checks the form, which would wipe a line only said.
-            self.refusal_text = f"{len(self.checked.errors)} field(s) to fix before sending."
-            self.refused_values = self._values()
+            said = []
+            if names:
+                many = "s" if len(names) > 1 else ""
+                said.append(f"{len(names)} field{many} to fix before sending: {', '.join(names)}.")
+            whole = self.checked.errors.get("")
+            if whole or not said:
+                said.append(f"Not sent: {whole or 'the form is not valid yet'}")
+            self.refusal_text = " ".join(said)
+            self.refused_values = values
             self._recheck()
+            bad = [f for f in self._fields() if f.display and f.has_class("-error")]
+            if bad:
+                self.go_to(bad[0])
             return
         if self.console.settings.is_live:
             from moment_tui.ui.modals.confirm_write import ConfirmWrite
@@ -528,7 +550,7 @@ class FormScreen(ConsoleScreen):
         self._recheck()
         bad = [paths[p] for p in exc.fields if p in paths]
         if bad:
-            bad[0].control.focus()
+            self.go_to(bad[0])
 
     def action_open_existing(self) -> None:
         """After a 409: open the object that already has the external reference."""
