@@ -742,6 +742,54 @@ async def test_ctrl_s_with_errors_at_80x24_goes_to_the_first_error_in_view_and_s
         assert posts(app) == []
 
 
+async def test_the_focused_field_is_drawn_apart_a_compact_choice_too(tmp_path: Path) -> None:
+    """A compact Select drew the same focused or not (and like an unfocused input): the
+    focused field's label is bold in another colour, and its control has a background
+    of its own."""
+    async with sandbox_app(tmp_path).run_test(size=SMALL) as pilot:
+        app = await open_form(pilot, "bill")
+
+        def style_of(widget: Widget) -> Any:
+            x, y, _, _ = widget.region
+            return app.screen.get_style_at(x, y)
+
+        def apart(one: Any, other: Any) -> int:
+            a, b = one.bgcolor.get_truecolor(), other.bgcolor.get_truecolor()
+            return max(abs(a[0] - b[0]), abs(a[1] - b[1]), abs(a[2] - b[2]))
+
+        target, reference = field(app, "target"), field(app, "external_reference")
+        await wait_until(pilot, lambda: style_of(target.query_one(".label")).bold, "bold")
+        assert not style_of(reference.query_one(".label")).bold
+        assert (
+            style_of(target.query_one(".label")).color
+            != style_of(reference.query_one(".label")).color
+        )
+        focused = style_of(target.control)
+        await focus(pilot, "external_reference")
+        await wait_until(pilot, lambda: style_of(reference.query_one(".label")).bold, "moved")
+        assert not style_of(target.query_one(".label")).bold
+        assert apart(focused, style_of(target.control)) >= 24, "the choice, focused or not"
+        typing = style_of(reference.control)
+        await focus(pilot, "currency")
+        assert apart(typing, style_of(reference.control)) >= 24, "an input, focused or not"
+
+
+async def test_typing_on_the_focused_choice_goes_on_into_the_next_field(tmp_path: Path) -> None:
+    """New bill opens on its choice; a letter typed there was lost. It goes on into the
+    field after the choice (as if Tab came first), and the choice stays as it was."""
+    async with sandbox_app(tmp_path).run_test(size=SMALL) as pilot:
+        app = await open_form(pilot, "bill")
+        assert message(app, "target") == "Enter or ↓ to choose · typing goes to the next field"
+        await pilot.press(*"elec")
+        search = field(app, "account")
+        await wait_until(
+            pilot,
+            lambda: focused_path(app) == "account" and search.control.value == "elec",  # type: ignore[attr-defined]
+            "the letters in the account search",
+        )
+        assert field(app, "target").value == "account"
+
+
 async def test_f2_on_an_incomplete_form_says_what_to_fix_and_shows_no_curl(
     tmp_path: Path,
 ) -> None:

@@ -315,6 +315,24 @@ class FormScreen(ConsoleScreen):
         matches = await self.console.queries.search(text, field.spec.pick, privacy=self.privacy)
         field.show_matches(matches)
 
+    # --- typing on a choice -----------------------------------------------------------------
+
+    def on_form_field_typed_on(self, event: FormField.TypedOn) -> None:
+        """A key typed on a choice goes on into the next field that takes text, as if
+        Tab had come first (the focus moves there, where it is seen)."""
+        shown = [f for f in self._fields() if f.display]
+        if event.field not in shown:
+            return
+        after = shown[shown.index(event.field) + 1 :]
+        boxes = [f.text_box for f in after]
+        target = next((box for box in boxes if box is not None and not box.disabled), None)
+        if target is None:
+            return
+        if self.focused is not target:
+            self.set_focus(target)
+        # After the focus event in its queue, so it lands in the field as a key would.
+        target.post_message(events.Key(event.key, event.character))
+
     def _recheck(self) -> None:
         values = self._values()
         building = self._build_shown(values)

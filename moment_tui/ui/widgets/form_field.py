@@ -1,13 +1,18 @@
 """One field of a form: its label, the input, and under it the error or a note.
 
 A text, money, date, currency or metadata field is an ``Input``; a choice is a
-``Select``; a pick (a customer or account chosen from the catalogue) is an ``Input``
-to search with and a short list of matches under it. The field knows nothing of the
-request: the form reads :attr:`FormField.value` and tells each field its error.
+``Select`` (:class:`Choice`: a letter typed on it goes on into the next field, where
+it was meant to be typed, instead of being lost); a pick (a customer or account
+chosen from the catalogue) is an ``Input`` to search with and a short list of matches
+under it. The field knows nothing of the request: the form reads
+:attr:`FormField.value` and tells each field its error.
 """
 
 from __future__ import annotations
 
+from typing import Final
+
+from textual import events
 from textual.app import ComposeResult
 from textual.css.query import NoMatches
 from textual.message import Message
@@ -17,10 +22,27 @@ from textual.widgets.option_list import Option
 
 from moment_tui.ui.forms.spec import FieldSpec
 
+CHOICE_HINT: Final = "Enter or ↓ to choose · typing goes to the next field"
+
 
 def field_id(path: str) -> str:
     """A widget id from a body path: ``account.customer.phone`` → ``f-account-customer-phone``."""
     return "f-" + path.replace(".", "-").replace("_", "-")
+
+
+class Choice(Select[str]):
+    """A form's compact Select. Closed, it takes Enter, Space and the arrows; a letter
+    (or any printable key) typed on it is meant for a field, so the form is told
+    (:class:`FormField.TypedOn`) and types it into the next one."""
+
+    def on_key(self, event: events.Key) -> None:
+        if self.expanded or not event.is_printable or event.key == "space":
+            return
+        field = self.parent
+        if isinstance(field, FormField):
+            event.stop()
+            event.prevent_default()
+            self.screen.post_message(FormField.TypedOn(field, event.key, event.character))
 
 
 class FormField(Widget):
@@ -57,6 +79,15 @@ class FormField(Widget):
             super().__init__()
             self.field = field
 
+    class TypedOn(Message):
+        """A printable key typed on a choice (sent to the screen, in the order typed)."""
+
+        def __init__(self, field: FormField, key: str, character: str | None) -> None:
+            super().__init__()
+            self.field = field
+            self.key = key
+            self.character = character
+
     def __init__(
         self, spec: FieldSpec, value: str = "", label: str = "", *, classes: str | None = None
     ) -> None:
@@ -76,7 +107,7 @@ class FormField(Widget):
         required = " *" if spec.required else ""
         yield Label(f"{spec.label}{required}", classes="label")
         if spec.kind == "choice":
-            yield Select(
+            yield Choice(
                 [(label, value) for value, label in spec.choices],
                 value=self._value or spec.choices[0][0],
                 allow_blank=False,
@@ -85,6 +116,14 @@ class FormField(Widget):
         else:
             shown = self.picked_label or self._value
             yield Input(value=shown, placeholder=spec.placeholder, compact=True)
+
+    # --- focus: the form draws the focused field apart (styles/forms.tcss) --------------
+
+    def on_descendant_focus(self, event: events.DescendantFocus) -> None:
+        self.add_class("-focused")
+
+    def on_descendant_blur(self, event: events.DescendantBlur) -> None:
+        self.remove_class("-focused")
 
     # --- value --------------------------------------------------------------------------
 
@@ -108,6 +147,12 @@ class FormField(Widget):
             raise NoMatches(f"{self.id} is not composed yet")
         return control
 
+    @property
+    def text_box(self) -> Input | None:
+        """The input text is typed in (None: a choice, or not composed yet)."""
+        control = self._composed()
+        return control if isinstance(control, Input) else None
+
     def _composed(self) -> Input | Select[str] | None:
         """The input or select, once composed (a section shown late mounts its fields
         while the form goes on being checked)."""
@@ -120,8 +165,8 @@ class FormField(Widget):
     @property
     def hint(self) -> str:
         """What the line under the field says while it has the focus (and nothing else
-        to say): the spec's hint."""
-        return self.spec.hint
+        to say): the spec's hint; a choice says how to choose."""
+        return self.spec.hint or (CHOICE_HINT if self.spec.kind == "choice" else "")
 
     def show(self, error: str | None, note: str | None = None, hint: str | None = None) -> None:
         """The field's error (only once touched), else its note, else (focused) its
