@@ -18,7 +18,7 @@ import pytest
 from textual import events
 from textual.pilot import Pilot
 from textual.widget import Widget
-from textual.widgets import OptionList, Select, Static
+from textual.widgets import Input, OptionList, Select, Static
 from textual.widgets._toast import Toast
 
 from moment_tui.api.client import MomentClient, RetryPolicy
@@ -31,6 +31,7 @@ from moment_tui.secrets import Secret
 from moment_tui.ui.app import MomentApp
 from moment_tui.ui.factory import create_app
 from moment_tui.ui.navigate import detail_screen
+from moment_tui.ui.privacy import mask_email, mask_name, mask_phone
 from moment_tui.ui.screens.browse import ListScreen
 from moment_tui.ui.screens.form_base import FormScreen
 from moment_tui.ui.screens.new_bill import NewBill
@@ -811,6 +812,63 @@ async def test_f2_on_an_incomplete_form_says_what_to_fix_and_shows_no_curl(
         await wait_until(pilot, lambda: "curl -X POST" in str(preview.content), "the curl")
         assert "Not valid yet" not in str(preview.content)
         assert '"phone": "+27821234567"' in str(preview.content)
+
+
+async def test_the_preview_is_masked_while_the_request_stays_real(tmp_path: Path) -> None:
+    typed = {"name": "Ayanda Masked", "email": "ayanda.m@example.com", "phone": "+27821239876"}
+    async with sandbox_app(tmp_path).run_test(size=SIZE) as pilot:
+        app = await open_form(pilot, "customer")
+        await pilot.press("ctrl+n")
+        await pilot.press(*"UCR-MASK-1")
+        await fill(pilot, app, typed)
+        await pilot.press("f2")
+        preview = app.screen.query_one("#form-preview", Static)
+        masked = [mask_name(typed["name"]), mask_email(typed["email"]), mask_phone(typed["phone"])]
+        await wait_until(pilot, lambda: "curl -X POST" in str(preview.content), "the preview")
+        text = str(preview.content)
+        for real, drawn in zip(typed.values(), masked, strict=True):
+            assert real not in text
+            assert text.count(drawn) == 2, drawn  # in the body, and in the curl's
+        assert shows(app, preview, f'"name": "{masked[0]}"')
+        await pilot.press("ctrl+n")  # shown again: the preview follows at once
+        await wait_until(pilot, lambda: typed["name"] in str(preview.content), "unmasked")
+        await pilot.press("ctrl+n")
+        await wait_until(pilot, lambda: typed["name"] not in str(preview.content), "masked")
+        await send(pilot, app, "CustomerDetail")
+        [post] = posts(app)
+        assert post.request_body == {"external_reference": "UCR-MASK-1", **typed}
+
+
+async def test_ctrl_n_redraws_a_searchs_matches_and_the_customer_picked(tmp_path: Path) -> None:
+    async with sandbox_app(tmp_path).run_test(size=SIZE) as pilot:
+        app = await open_form(pilot, "account")
+        thabo = await catalogue_knows(app, "customer", "UCR100001")
+        name = thabo.name
+        assert name == "Thabo Mokoena"
+        search = field(app, "customer")
+        await type_in(pilot, "customer", "UCR100001")
+
+        def labels() -> list[str]:
+            options = search.query_one(OptionList)
+            return [str(options.get_option_at_index(i).prompt) for i in range(options.option_count)]
+
+        await wait_until(pilot, lambda: search.first_match() is not None, "the matches")
+        assert labels()[0].startswith(name)
+        await pilot.press("ctrl+n")
+        await wait_until(pilot, lambda: labels()[0].startswith(mask_name(name)), "re-masked")
+        assert not any(name in label for label in labels())
+        await pilot.press("enter")  # picks the first match, masked
+        await wait_until(pilot, lambda: search.value == thabo.id, "picked")
+        control = search.control
+        assert isinstance(control, Input)
+        assert control.value.startswith(mask_name(name))
+        await pilot.press("ctrl+n")  # shown again: the choice says whom, unmasked
+        await wait_until(pilot, lambda: control.value.startswith(name), "the real name")
+        assert search.value == thabo.id  # still picked
+        await pilot.press("ctrl+n")
+        await wait_until(pilot, lambda: control.value.startswith(mask_name(name)), "masked")
+        assert search.value == thabo.id
+        assert not on_screen(app, name)
 
 
 async def test_the_due_dates_note_shows_only_while_it_is_the_offered_date(

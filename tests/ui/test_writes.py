@@ -33,6 +33,7 @@ from moment_tui.ui.modals.present_bill import PresentBill
 from moment_tui.ui.modals.simulate_payment import SimulatePayment
 from moment_tui.ui.navigate import open_detail
 from moment_tui.ui.present import money
+from moment_tui.ui.privacy import mask_name
 from moment_tui.ui.screens.account_detail import AccountDetail
 from moment_tui.ui.screens.bill_detail import BillDetail
 from moment_tui.ui.screens.browse import ListScreen
@@ -296,6 +297,49 @@ async def test_edit_a_bills_metadata_merges_and_a_deleted_key_stays(tmp_path: Pa
         assert app.runtime.client is not None
         after = await app.runtime.client.get_bill(bill.id)
         assert after.metadata == {"description": description, "po": "4471"}
+
+
+async def test_a_masked_edit_draws_the_customer_masked_and_sends_the_real_change(
+    tmp_path: Path,
+) -> None:
+    """With the mask on (Ctrl+N), Edit customer's line naming the customer and the
+    confirmation's before → after and request draw the name masked; the field holds
+    the real name (it is being edited) and the request sent is real."""
+    app = sandbox_app(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: connected(app), "the catalogue counts")
+        assert app.runtime.client is not None
+        page = await app.runtime.client.list_page("customer", limit=1)
+        customer = page.items[0]
+        name = customer.name
+        assert name
+        await open_and_wait(pilot, app, CustomerDetail, customer.id)
+        await pilot.press("ctrl+n")
+        await pilot.press("e")
+        await wait_until(pilot, lambda: up(app, EditCustomer), "the edit form")
+        intro = app.screen.query_one("#form-intro", Static)
+        assert f"{mask_name(name)} ({customer.external_reference})" in str(intro.content)
+        assert name not in str(intro.content)
+        assert field(app, "name").value == name  # the real value, to edit
+        await pilot.press("ctrl+n")  # shown again, on the form: the line follows
+        await wait_until(pilot, lambda: name in str(intro.content), "the real name")
+        await pilot.press("ctrl+n")
+        await wait_until(pilot, lambda: name not in str(intro.content), "masked again")
+
+        new_name = f"{name} Jr"
+        await type_in(pilot, app, "name", new_name)
+        await pilot.press("ctrl+s")
+        await wait_until(pilot, lambda: up(app, ConfirmAction), "before → after")
+        text = "\n".join(str(line.content) for line in app.screen.query(Static))
+        assert f"name  {mask_name(name)} → {mask_name(new_name)}" in text
+        assert f'{{"name": "{mask_name(new_name)}"}}' in text
+        assert f"Change customer {mask_name(name)}" in text
+        assert name not in text
+        await pilot.press("y")
+        await wait_until(pilot, lambda: loaded(app, CustomerDetail, customer.id), "back")
+        [patch] = writes(app)
+        assert patch.request_body == {"name": new_name}
+        assert (await app.runtime.client.get_customer(customer.id)).name == new_name
 
 
 async def test_an_edit_that_changes_nothing_sends_nothing(tmp_path: Path) -> None:

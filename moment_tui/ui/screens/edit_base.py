@@ -12,6 +12,9 @@ sends (``PATCH``) only what was changed, after showing each change, before → a
   request and asks for typed confirmation, as every form does.
 * After success the form closes and the detail underneath reloads from the
   catalogue, which :func:`~moment_tui.ui.forms.submit.send` has updated.
+* With the mask on (``Ctrl+N``) a customer's name, email and phone are drawn masked
+  in the line naming what is edited and in the changes confirmed (before → after,
+  and the request); the fields themselves show the real values, being edited.
 """
 
 from __future__ import annotations
@@ -115,9 +118,21 @@ class EditForm(FormScreen):
 
     @property
     def label(self) -> str:
+        """``Thabo Mokoena (UCR0042)``, as drawn now (a customer's name masked with the
+        mask on)."""
         name = getattr(self.obj, "name", None)
         reference = self.obj.external_reference
-        return f"{name} ({reference})" if name else reference
+        return f"{self.privacy.label(self.obj.id, name)} ({reference})" if name else reference
+
+    def drawn(self, path: str, text: str) -> str:
+        """A value of the form as the confirmation draws it: a customer's name, email
+        or phone masked with the mask on."""
+        from moment_tui.ui.privacy import MASKS
+
+        mask = MASKS.get(path)
+        if mask is None or text == "—" or self.kind != "customer" or not self.privacy.masked:
+            return text
+        return mask(text)
 
     def intro(self) -> str:
         """What is edited, then how an edit is sent (a bill's says what cannot change)."""
@@ -205,8 +220,9 @@ class EditForm(FormScreen):
                 for key, item in value.items():
                     lines.append((f"metadata {key}", shown(old.get(key), path, None), item))
             else:
-                before = shown(self.before.get(path), path, currency)
-                lines.append((labels.get(path, path).lower(), before, shown(value, path, currency)))
+                before = self.drawn(path, shown(self.before.get(path), path, currency))
+                after = self.drawn(path, shown(value, path, currency))
+                lines.append((labels.get(path, path).lower(), before, after))
         return lines
 
     def changes_text(self, body: dict[str, Any]) -> str:
@@ -225,7 +241,8 @@ class EditForm(FormScreen):
     def confirmation(self, body: dict[str, Any]) -> ModalScreen[bool] | None:
         from moment_tui.ui.modals.confirm_action import ConfirmAction
 
-        request = f"{self.method} {self.path()}\n{json.dumps(body, ensure_ascii=False)}"
+        drawn = json.dumps(self.masked_json(body), ensure_ascii=False)
+        request = f"{self.method} {self.path()}\n{drawn}"
         return ConfirmAction(
             self.what(),
             f"{self.changes_text(body)}\n\n{request}",

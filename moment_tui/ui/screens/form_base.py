@@ -5,7 +5,9 @@ request, sending it safely, and nothing typed ever lost.
   (``ui/forms/spec.py``); a field shows its error once it has been typed in, and a
   money field shows the minor units that will be sent.
 * ``F2`` shows the JSON body and the equivalent curl (the key is never in it); until
-  the form is valid, it names the fields to fix instead (and shows no curl).
+  the form is valid, it names the fields to fix instead (and shows no curl). With the
+  mask on (``Ctrl+N``) its names, emails and phones are drawn masked; what is sent
+  stays real.
 * ``Ctrl+S`` sends; with errors, it goes to the first field to fix (scrolled into
   view with its message) and the line under the form names them all. In LIVE mode
   the request is shown first and sending needs typed confirmation. An error from the
@@ -44,6 +46,9 @@ if TYPE_CHECKING:
     from moment_tui.ui.forms.drafts import Draft
     from moment_tui.ui.forms.spec import FieldSpec
     from moment_tui.ui.forms.submit import Sent
+    from moment_tui.ui.state import Change
+
+MASKED: str = "#masked"  # the draft's note of how its pick labels were drawn ("1": masked)
 
 
 def fix_line(name: str, error: str) -> str:
@@ -104,6 +109,10 @@ class FormScreen(ConsoleScreen):
         self._sections_shown: dict[int, list[Widget]] = {}
         self._said: tuple[str, bool] | None = None
         self._shown_once = False
+        # Whether the pick fields' labels and matches were drawn masked: they are drawn
+        # again when the mask is turned on or off (a draft's, when it comes back).
+        known = self.draft.values.get(MASKED)
+        self._drawn_masked = console.state.masked if known is None else known == "1"
         self.crumb = self.heading
 
     # --- what a form gives ---------------------------------------------------------------
@@ -130,13 +139,23 @@ class FormScreen(ConsoleScreen):
         return str(body.get("external_reference") or "yes")
 
     def intro(self) -> str:
-        """Text under the heading (what the form does, what it cannot); none by default."""
+        """Text under the heading (what the form does, what it cannot); none by default.
+        Drawn again when the mask is turned on or off (it may name a customer)."""
         return ""
 
     def hint(self, field: FormField, values: Mapping[str, str]) -> str:
         """The line under the focused field when it has nothing else to say: the
         field's own hint by default."""
         return field.hint
+
+    def masked_json(self, body: Any) -> Any:
+        """``body`` as it is drawn now: with the mask on, names, emails and phones
+        masked (a customer form's top-level name too); the request sent stays real."""
+        from moment_tui.ui.privacy import mask_json
+
+        if not self.privacy.masked:
+            return body
+        return mask_json(body, customer=self.kind == "customer")
 
     def review(self, checked: Checked, values: Mapping[str, str]) -> Checked:
         """A last look at the checked form before it is shown or sent (an edit form
@@ -164,7 +183,7 @@ class FormScreen(ConsoleScreen):
             yield Static(self.heading, classes="form-title", markup=False)
             intro = self.intro()
             if intro:
-                yield Static(intro, classes="form-intro", markup=False)
+                yield Static(intro, id="form-intro", classes="form-intro", markup=False)
             for index, section in enumerate(self.sections):
                 # A section hidden now is built when first shown: a field costs its
                 # share of the opening (≈ 10 ms), and most variants show few sections.
@@ -315,6 +334,58 @@ class FormScreen(ConsoleScreen):
         matches = await self.console.queries.search(text, field.spec.pick, privacy=self.privacy)
         field.show_matches(matches)
 
+    # --- the mask (Ctrl+N) ------------------------------------------------------------------
+
+    def changed(self, change: Change) -> None:
+        if "privacy" in change.topics:
+            self._follow_privacy()
+
+    def resumed(self) -> None:
+        self._follow_privacy()  # turned on or off while the form was away
+
+    def _follow_privacy(self) -> None:
+        """Draw again what the mask covers: the intro, the preview, the pick fields'
+        matches (searched again) and chosen labels."""
+        intro = self.intro()
+        if intro:
+            line = self.query_one("#form-intro", Static)
+            if str(line.content) != intro:
+                line.update(intro)
+        self._show_preview()
+        masked = self.console.state.masked
+        if masked == self._drawn_masked:
+            return
+        self._drawn_masked = masked
+        self.draft.values[MASKED] = "1" if masked else ""
+        for field in self._fields():
+            if field.spec.kind != "pick" or not field.is_mounted:
+                continue
+            if field.value:
+                self.run_worker(self._relabel(field), group=f"relabel-{field.id}", exclusive=True)
+            else:
+                control = field.control
+                if isinstance(control, Input) and control.value.strip():
+                    self.search(field, control.value)
+
+    async def _relabel(self, field: FormField) -> None:
+        """A chosen object's label as drawn now, from the catalogue's copy."""
+        from moment_tui.ui.navigate import kind_of
+        from moment_tui.ui.queries import pick_label
+
+        object_id = field.value
+        kind = kind_of(object_id)
+        entry = await self.console.queries.entry(kind, object_id) if kind else None
+        privacy = self.privacy
+        if entry is not None:
+            label = pick_label(entry.obj, privacy)
+        elif privacy.masked:
+            label = privacy.label(object_id, field.picked_label)
+        else:
+            return  # not known here: its label cannot be drawn unmasked
+        if field.value == object_id and field.is_attached:
+            field.relabel(label)
+            self._recheck()
+
     # --- typing on a choice -----------------------------------------------------------------
 
     def on_form_field_typed_on(self, event: FormField.TypedOn) -> None:
@@ -342,6 +413,7 @@ class FormScreen(ConsoleScreen):
             self.draft.values[field.spec.path] = field.value
             if field.spec.kind == "pick":
                 self.draft.values[f"{field.spec.path}#label"] = field.picked_label
+        self.draft.values[MASKED] = "1" if self._drawn_masked else ""
         if building:
             # Checked once the sections just shown are on the form: until then their
             # fields cannot be read, shown or focused.
@@ -445,14 +517,14 @@ class FormScreen(ConsoleScreen):
             return "\n".join(
                 [title, "Not valid yet: nothing to send until these are fixed:", *lines]
             )
-        shown = body
+        shown = self.masked_json(body)
         client = self.console.runtime.client
         base = client.base_url if client is not None else "https://api.momentpay.net"
         key = self.draft.idempotency_key if self.method == "POST" else None
         curl = curl_command(
             self.method, base, self.path(), body=shown, idempotency_key=key, key_label=KEY_LABEL
         )
-        return f"{title}\n{json.dumps(shown, indent=2)}\n\ncurl\n{curl}"
+        return f"{title}\n{json.dumps(shown, indent=2, ensure_ascii=False)}\n\ncurl\n{curl}"
 
     def action_next_field(self) -> None:
         self.focus_next()

@@ -219,6 +219,16 @@ class FormField(Widget):
         self._hide_matches()
         self.post_message(self.Picked(self))
 
+    def relabel(self, label: str) -> None:
+        """The chosen object's label drawn anew (the mask turned on or off); the
+        choice stays."""
+        if not self._value or label == self.picked_label:
+            return
+        self.picked_label = label
+        field = self.query_one(Input)
+        with field.prevent(Input.Changed):
+            field.value = label
+
     def unpick(self) -> None:
         """Typing again after a pick: the choice is gone until a new one is made."""
         self._value = ""
