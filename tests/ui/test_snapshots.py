@@ -254,6 +254,9 @@ async def with_deliveries(pilot: Pilot[Any]) -> None:
         ),
         "the fixed deliveries and their results",
     )
+    # Whom each paid, looked up in the catalogue after the rows came (ids it does not
+    # know stay ids).
+    await wait_until(pilot, lambda: not table.wanted_names(), "the names looked up")
     await wait_until(
         pilot,
         lambda: on_screen(
