@@ -349,8 +349,11 @@ async def driver(base_url: str, bills: list[str], rate: float, seconds: float) -
 
 
 async def bills_view(pilot: Pilot[Any], app: MomentApp) -> LazyTable:
-    """Once synced, ``4``: the Bills view's table, rows on screen."""
+    """Once synced and settled, ``4``: the Bills view's table, rows on screen."""
     await until(pilot, lambda: connected(app), "the sandbox synced")
+    # The steady state: the other views are made ahead, one per idle moment, in the
+    # first seconds after connecting; measured meanwhile, their building is counted.
+    await until(pilot, lambda: "requests" in app._screen_stacks, "the views made")
     await pilot.press("4")
     await until(
         pilot,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 from collections.abc import Callable
 from pathlib import Path
 
@@ -18,6 +19,7 @@ from moment_tui.ui.app import MomentApp
 from moment_tui.ui.factory import create_app
 from moment_tui.ui.widgets.connection_panel import ConnectionPanel
 from moment_tui.ui.widgets.mode_banner import ModeBanner
+from tests.ui.ui_helpers import sandbox_app
 
 TEST_KEY = "sk_test_4eC39HqLyjWDarjtT1zdp7dc"
 LIVE_KEY = "sk_4eC39HqLyjWDarjtT1zdp7dc"
@@ -181,3 +183,17 @@ async def poll(condition: Callable[[], bool]) -> None:
     async with asyncio.timeout(WAIT_SECONDS):
         while not condition():  # noqa: ASYNC110 (a state to watch, not an event)
             await asyncio.sleep(0.01)
+
+
+async def test_once_settled_the_console_is_frozen_for_the_collector_until_it_closes(
+    tmp_path: Path,
+) -> None:
+    """After the views are made ahead, what exists is frozen (a full collection walked
+    it all, 115-165 ms, under live traffic); closing the console unfreezes it, so a
+    second console in the same process (the tests) leaves nothing uncollectable."""
+    gc.unfreeze()
+    app = sandbox_app(tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_until(pilot, lambda: all(v.mode in app._screen_stacks for v in app.views))
+        await wait_until(pilot, lambda: gc.get_freeze_count() > 0)  # frozen, once settled
+    assert gc.get_freeze_count() == 0
