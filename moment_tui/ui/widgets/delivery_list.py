@@ -45,11 +45,8 @@ class DeliveryList(Vertical, Follows):
     so a restart never flashes "no deliveries" before its history is drawn.
     """
 
-    def __init__(
-        self, *, compact: bool = False, queries: Queries | None = None, id: str = "delivery-list"
-    ) -> None:
+    def __init__(self, *, queries: Queries | None = None, id: str = "delivery-list") -> None:
         super().__init__(id=id)
-        self.compact = compact
         self.queries = queries  # to name whom the money went to (without: ids)
         self.border_title = "Deliveries"
         self.hint = "No deliveries yet."
@@ -58,7 +55,7 @@ class DeliveryList(Vertical, Follows):
         self._flushed_at = 0.0
 
     def compose(self) -> ComposeResult:
-        yield DeliveryTable(compact=self.compact)
+        yield DeliveryTable()
         yield Static(self.hint, id="delivery-hint", markup=False)
 
     # --- following the state ------------------------------------------------------------

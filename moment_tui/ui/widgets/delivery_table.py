@@ -49,10 +49,8 @@ class DeliveryTable(DataTable[str | Text]):
         Binding("enter", "select_cursor", "Open", key_display="Enter"),
     ]
 
-    def __init__(self, *, compact: bool = False) -> None:
+    def __init__(self) -> None:
         super().__init__(id="deliveries", cursor_type="row", zebra_stripes=True)
-        # Compact: no #, and the event's type.
-        self.compact = compact
         # Whom the money went to, by name, once the catalogue is asked (set_names): a
         # bill's reference, an account's or customer's name, then the customer's.
         self.names: dict[str, str] = {}
@@ -68,12 +66,9 @@ class DeliveryTable(DataTable[str | Text]):
         self._drawn_at = 0.0
 
     def on_mount(self) -> None:
-        if not self.compact:
-            self.add_column("#", key="seq")
+        self.add_column("#", key="seq")
         self.add_column("Time", key="time")
         self.add_column("Verdict", key="verdict")
-        if self.compact:
-            self.add_column("Type", key="type")
         self.add_column("Amount", key="amount")
         self.add_column("Result", key="result")
         # Last, so a narrow terminal cuts whom it paid, never a verdict, amount or result.
@@ -277,11 +272,9 @@ class DeliveryTable(DataTable[str | Text]):
             result = Text(d.application, style=STATE_STYLE.get(d.application, ""))
         else:
             result = Text("applying…", style="dim")
-        cells: dict[str, str | Text] = {} if self.compact else {"seq": str(d.seq)}
+        cells: dict[str, str | Text] = {"seq": str(d.seq)}
         cells["time"] = d.received_at[11:19]
         cells["verdict"] = Text(d.verdict, style=VERDICT_STYLE.get(d.verdict, ""))
-        if self.compact:
-            cells["type"] = (d.event_type or "—").removeprefix("obligation.")
         cells["amount"] = amount_text(d.amount, d.currency) or "—"
         cells["result"] = result
         self._measure(cells)
