@@ -28,7 +28,6 @@ from moment_tui.secrets import Secret
 from moment_tui.ui.app import MomentApp
 from moment_tui.ui.factory import create_app
 from moment_tui.ui.modals.confirm_action import ConfirmAction
-from moment_tui.ui.modals.confirm_write import ConfirmWrite
 from moment_tui.ui.modals.present_bill import PresentBill
 from moment_tui.ui.modals.simulate_payment import SimulatePayment
 from moment_tui.ui.navigate import open_detail
@@ -660,7 +659,7 @@ async def test_live_mode_writes_only_once_the_word_is_typed(tmp_path: Path) -> N
         await wait_until(pilot, lambda: up(app, RecordPayment), "the form")
         await type_in(pilot, app, "amount_paid", "500")
         await pilot.press("ctrl+s")
-        await wait_until(pilot, lambda: up(app, ConfirmWrite), "typed confirmation")
+        await wait_until(pilot, lambda: up(app, ConfirmAction), "typed confirmation")
         assert on_screen(app, "LIVE MODE", "Type INV-LIVE-1 and Enter")
         assert on_screen(app, "paid       R 0.00 → R 500.00")
         app.screen.query_one(Input).value = "yes"
@@ -702,7 +701,7 @@ async def test_a_live_form_refused_at_the_confirmation_is_not_sent(tmp_path: Pat
         await wait_until(pilot, lambda: up(app, EditBillMetadata), "the form")
         await type_in(pilot, app, "metadata", "po=4471")
         await pilot.press("ctrl+s")
-        await wait_until(pilot, lambda: up(app, ConfirmWrite), "typed confirmation")
+        await wait_until(pilot, lambda: up(app, ConfirmAction), "typed confirmation")
         await pilot.press("escape")
         await wait_until(pilot, lambda: isinstance(app.screen, FormScreen), "back in the form")
         assert on_screen(app, "Not sent.")

@@ -2,7 +2,9 @@
 
 Outside LIVE mode one key confirms (Enter or ``y``; Esc or ``n`` does not). With a
 ``word`` — LIVE mode, or an irreversible void — the person types it, exactly, and
-Enter; anything else sends nothing and says so.
+Enter; anything else sends nothing and says so. In LIVE mode every write comes here
+first (a form's with its request shown, the method, path and body), framed in red:
+real money moves, so a write is never one keystroke away.
 """
 
 from __future__ import annotations
@@ -47,6 +49,7 @@ class ConfirmAction(ModalScreen[bool]):
         self.warning = warning
 
     def compose(self) -> ComposeResult:
+        self.set_class(self.live, "-live")
         with VerticalScroll(id="confirm-action"):
             if self.live:
                 yield Static("LIVE MODE · real money", classes="live", markup=False)

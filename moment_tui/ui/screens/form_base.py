@@ -164,7 +164,7 @@ class FormScreen(ConsoleScreen):
 
     def confirmation(self, body: dict[str, Any]) -> ModalScreen[bool] | None:
         """Outside LIVE mode: a confirmation to show before sending (None: send at
-        once). LIVE mode always asks for typed confirmation (ConfirmWrite)."""
+        once). LIVE mode always asks for typed confirmation (ConfirmAction, live)."""
         return None
 
     def done(self, sent: Sent) -> None:
@@ -565,12 +565,12 @@ class FormScreen(ConsoleScreen):
                 self.go_to(bad[0])
             return
         if self.console.settings.is_live:
-            from moment_tui.ui.modals.confirm_write import ConfirmWrite
+            from moment_tui.ui.modals.confirm_action import ConfirmAction
 
             word = self.confirmation_word(body)
             preview = self.preview_text()
             self.app.push_screen(
-                ConfirmWrite(self.summary(body), preview, word),
+                ConfirmAction(self.summary(body), preview, word=word, live=True),
                 lambda ok: self._send(body) if ok else self.say("Not sent."),
             )
             return
