@@ -6,55 +6,21 @@ Nothing here sleeps: reads are awaited with a deadline.
 
 from __future__ import annotations
 
-import asyncio
-import datetime as dt
-import random
-from collections.abc import AsyncIterator
-from pathlib import Path
-from typing import Any
-
 import pytest
 
-from moment_tui.config import Settings
-from moment_tui.runtime import Runtime, RuntimeOptions
+from moment_tui.runtime import Runtime
 from moment_tui.ui.privacy import Privacy, mask_name
 from moment_tui.ui.queries import Queries
+from tests.integration.test_queries import sandboxed, within
 
-SEED_TODAY = dt.date(2026, 11, 1)
-WAIT = 20.0  # a deadline for each await, not a sleep
-
-
-def nothing(_: Any) -> None:
-    return None
-
-
-async def within(awaitable: Any) -> Any:
-    return await asyncio.wait_for(awaitable, WAIT)
+__all__ = ["sandboxed"]  # the fixture this module's tests use, through ``queries``
 
 
 @pytest.fixture
-async def queries(tmp_path: Path) -> AsyncIterator[Queries]:
-    """The console's queries over the embedded sandbox, seeded for SEED_TODAY, its
-    listing copied into the catalogue."""
-    settings = Settings(config_dir=tmp_path, data_dir=tmp_path)
-    options = RuntimeOptions(
-        listener_port=0,
-        seed_today=SEED_TODAY,
-        sandbox_db=tmp_path / "sandbox.sqlite3",
-        workspace=tmp_path / "ws.sqlite3",
-        payment_rng=random.Random(7),
-    )
-    runtime = Runtime(settings, options)
-    try:
-        started = await within(runtime.start(on_delivery=nothing, on_application=nothing))
-        assert started.problems == []
-        connected = await within(runtime.connect())
-        assert connected.synced > 0
-        found = Queries(runtime, today=lambda: SEED_TODAY)
-        found.opened()
-        yield found
-    finally:
-        await runtime.close()
+def queries(sandboxed: tuple[Runtime, Queries]) -> Queries:
+    """The console's queries over the embedded sandbox, seeded, its listing copied
+    into the catalogue (test_queries' fixture)."""
+    return sandboxed[1]
 
 
 async def owners(queries: Queries) -> dict[str, str]:
