@@ -201,4 +201,4 @@ def paid_text(payment: dict[str, Any], target: str) -> str:
     currency = payment.get("currency")
     shown = money(amount, currency) if isinstance(amount, int) and currency else "it"
     ident = f" ({payment['id']})" if payment.get("id") else ""
-    return f"Paid {shown} to {target}{ident}: its webhook follows in the live pane."
+    return f"Paid {shown} to {target}{ident}: its webhook follows, and the figures with it."
