@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 if TYPE_CHECKING:
     from textual.app import App
@@ -12,6 +12,9 @@ if TYPE_CHECKING:
     from moment_tui.ui.console import Console
 
 PREFIX_KIND: dict[str, ObjectKind] = {"bcus_": "customer", "bacc_": "account", "bill_": "bill"}
+
+
+READ_AHEAD: Final = 0.15  # s a detail view is read for before it is shown regardless
 
 
 def detail_screen(console: Console, kind: ObjectKind, object_id: str) -> Screen[None]:
@@ -30,8 +33,25 @@ def detail_screen(console: Console, kind: ObjectKind, object_id: str) -> Screen[
 
 
 def open_detail(app: App[object], console: Console, kind: ObjectKind, object_id: str) -> None:
-    """Push the detail view on the current view's stack (Escape comes back here)."""
-    app.push_screen(detail_screen(console, kind, object_id))
+    """Push the detail view on the current view's stack (Escape comes back here).
+
+    The view is read first (from the catalogue, a few milliseconds), so that it is drawn
+    once, with the object in it; an object the API must be asked for opens after
+    :data:`READ_AHEAD` seconds with "Loading …" instead. Nothing is pushed if another
+    screen was shown meanwhile, and a second open (Enter pressed twice) replaces this one.
+    """
+    from moment_tui.ui.screens.detail_base import DetailScreen
+
+    screen = detail_screen(console, kind, object_id)
+    origin = app.screen
+
+    async def read_then_push() -> None:
+        if isinstance(screen, DetailScreen):
+            await screen.prepare(wait=READ_AHEAD)
+        if app.screen is origin:
+            app.push_screen(screen)
+
+    app.run_worker(read_then_push(), group="open-detail", exclusive=True, exit_on_error=False)
 
 
 def kind_of(object_id: str) -> ObjectKind | None:

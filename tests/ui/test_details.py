@@ -7,9 +7,11 @@ open view follows what the reconciler applies.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
 
+import pytest
 from textual.widgets import Static
 
 from moment_tui.api.models import Bill, BillStatus
@@ -382,3 +384,54 @@ async def test_a_bill_at_80x24_shows_its_amounts_and_status_whole(tmp_path: Path
         await wait_until(pilot, lambda: "o Customer" in screen_text(app).splitlines()[-1], "keys")
         # No account: `a` is not offered.
         assert "a Account" not in screen_text(app).splitlines()[-1]
+
+
+async def test_a_detail_is_read_before_it_is_shown_so_its_first_frame_has_the_object(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The view's own load is switched off: whatever it shows was read before it opened.
+    monkeypatch.setattr(DetailScreen, "reload", lambda self: None)
+    app = sandbox_app(tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_until(pilot, lambda: connected(app), "the catalogue counts")
+        bill = await first_unpaid_bill(app)
+        open_detail(app, app.moment, "bill", bill.id)
+        await wait_until(
+            pilot, lambda: isinstance(app.screen, BillDetail) and app.screen.is_mounted, "shown"
+        )
+        screen = detail(app)
+        assert screen.loaded is not None
+        assert screen.loaded.obj.id == bill.id
+        assert status(app) == ""  # never "Loading …"
+        assert trail(app)[-1] == bill.external_reference
+        await wait_until(pilot, lambda: on_screen(app, bill.external_reference), "drawn")
+
+
+async def test_a_detail_slow_to_read_opens_at_once_saying_it_is_loading(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    read = DetailScreen._read
+    released = asyncio.Event()
+    reads = 0
+
+    async def slow_read(self: DetailScreen) -> object:
+        nonlocal reads
+        reads += 1
+        await released.wait()  # as an API asked for a customer's name might be
+        return await read(self)
+
+    monkeypatch.setattr(DetailScreen, "_read", slow_read)
+    app = sandbox_app(tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_until(pilot, lambda: connected(app), "the catalogue counts")
+        bill = await first_unpaid_bill(app)
+        open_detail(app, app.moment, "bill", bill.id)
+        await wait_until(
+            pilot, lambda: isinstance(app.screen, BillDetail) and app.screen.is_mounted, "shown"
+        )
+        assert status(app) == "Loading …"
+        assert detail(app).loaded is None
+        released.set()
+        await wait_until(pilot, lambda: loaded(app, BillDetail, bill.id), "the bill, loaded")
+        assert status(app) == ""
+        assert reads == 2  # the read ahead (given up waiting for) and the view's own

@@ -141,7 +141,7 @@ class ConsoleScreen(Screen[None]):
     def set_crumb(self, crumb: str) -> None:
         """A detail view learned its object's name: the trail says it."""
         self.crumb = crumb
-        if self.is_mounted:
+        if self._composed:  # (its on_mount included: a view read before it was shown)
             self.show_trail()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:

@@ -68,6 +68,8 @@ class DetailScreen(ConsoleScreen):
         self._loading = False
         self._again = False
         self._refetching = False
+        self._read_ahead = False  # read before it was shown (prepare): _prepared holds it
+        self._prepared: Loaded | None = None
 
     def compose_body(self) -> ComposeResult:
         yield Static("Loading …", id="detail-status", markup=False)
@@ -105,7 +107,8 @@ class DetailScreen(ConsoleScreen):
     # --- the status line -----------------------------------------------------------------
 
     def say(self, text: str, *, error: bool = False) -> None:
-        if not self.is_mounted:  # closed while a worker was still at it
+        # Not before its widgets exist; its on_mount is soon enough (a prepared view).
+        if not self._composed:
             return
         status = self.query_one("#detail-status", Static)
         status.set_class(error, "-error")
@@ -114,8 +117,31 @@ class DetailScreen(ConsoleScreen):
 
     # --- loading --------------------------------------------------------------------------
 
+    async def prepare(self, wait: float | None = None) -> None:
+        """Read the object before the view is shown, so that its first frame is drawn
+        with the object in it, once, rather than a "Loading …" frame laid out and drawn
+        while the load waits behind it.
+
+        With ``wait``, up to that many seconds (an object the API must be asked for):
+        the view then opens with "Loading …" and loads as usual; the read goes on and
+        what it fetched is kept. A broken catalogue is left to that load to report."""
+        reading = asyncio.ensure_future(self._read())
+        reading.add_done_callback(_retrieve)
+        try:
+            loaded = await asyncio.wait_for(asyncio.shield(reading), wait)
+        except Exception:  # TimeoutError, or the catalogue's error: the view's load says
+            return
+        self._prepared, self._read_ahead = loaded, True
+
     def resumed(self) -> None:
-        self.reload()
+        if self._read_ahead:
+            self._read_ahead = False
+            prepared, self._prepared = self._prepared, None
+            if prepared is None:  # neither the catalogue nor the API has it: _read said why
+                self.say(self.problem or "", error=True)
+                return
+            self._show(prepared)
+        self.reload()  # (after a read ahead: what changed since, highlighted if anything)
 
     def changed(self, change: Change) -> None:
         if "privacy" in change.topics and self.loaded is not None:
@@ -185,7 +211,7 @@ class DetailScreen(ConsoleScreen):
             self.say(problem, error=True)
 
     def _show(self, loaded: Loaded) -> None:
-        if not self.is_mounted:
+        if not self._composed:
             return
         before, problem = self.loaded, self.problem
         self.loaded, self.problem = loaded, None
@@ -372,6 +398,12 @@ class DetailScreen(ConsoleScreen):
 
 
 TABLE_KIND: Final[dict[str, ObjectKind]] = {"accounts": "account", "bills": "bill"}
+
+
+def _retrieve(task: asyncio.Future[Any]) -> None:
+    """A read ahead that outlived its wait: its outcome is not wanted (no warning)."""
+    if not task.cancelled():
+        task.exception()
 
 
 def _ids_of(app: Application) -> set[str]:

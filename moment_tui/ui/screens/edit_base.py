@@ -263,7 +263,7 @@ class EditForm(FormScreen):
         fields = sorted({path for path in self.changes if path != "currency"} or {"currency"})
         return f"Saved {self.kind} {sent.obj.external_reference}: {', '.join(fields)}"
 
-    def done(self, sent: Sent) -> None:
+    async def done(self, sent: Sent) -> None:
         """Back to the detail underneath: it reloads, showing the new values."""
         if self.app.screen is self:
             self.app.pop_screen()

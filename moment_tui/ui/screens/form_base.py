@@ -167,11 +167,17 @@ class FormScreen(ConsoleScreen):
         once). LIVE mode always asks for typed confirmation (ConfirmAction, live)."""
         return None
 
-    def done(self, sent: Sent) -> None:
-        """After success: open what was made or changed (in place of the form)."""
+    async def done(self, sent: Sent) -> None:
+        """After success: open what was made or changed (in place of the form), read
+        before it is shown so that it is drawn once, with the object in it."""
         from moment_tui.ui.navigate import detail_screen
+        from moment_tui.ui.screens.detail_base import DetailScreen
 
-        self.app.switch_screen(detail_screen(self.console, sent.obj.KIND, sent.obj.id))
+        screen = detail_screen(self.console, sent.obj.KIND, sent.obj.id)
+        if isinstance(screen, DetailScreen):
+            await screen.prepare()
+        if self.app.screen is self:  # not dismissed meanwhile
+            self.app.switch_screen(screen)
 
     # --- layout ---------------------------------------------------------------------------
 
@@ -615,7 +621,7 @@ class FormScreen(ConsoleScreen):
         self.draft.sent = False
         replay = " — sent again safely: Moment answered the first attempt" if sent.replayed else ""
         self.notify(f"{self.done_text(sent)}{replay}", timeout=6)
-        self.done(sent)
+        await self.done(sent)
 
     def done_text(self, sent: Sent) -> str:
         verb = "Created" if self.method == "POST" else "Saved"
