@@ -202,6 +202,18 @@ def get(conn: sqlite3.Connection, kind: ObjectKind, ref: str) -> Entry[Any] | No
     return None if row is None else _entry(kind, row)
 
 
+def by_reference_any_case(
+    conn: sqlite3.Connection, kind: ObjectKind, ref: str, limit: int = 2
+) -> list[Entry[Any]]:
+    """Those whose external reference is ``ref`` but for case (``inv-0042`` for
+    ``INV-0042``); up to ``limit``. A scan, not the index: for Go to's last resort."""
+    rows = conn.execute(
+        f"SELECT * FROM {TABLE[kind]} WHERE external_reference = ? COLLATE NOCASE LIMIT ?",  # noqa: S608
+        (ref, limit),
+    ).fetchall()
+    return [_entry(kind, row) for row in rows]
+
+
 def get_many(
     conn: sqlite3.Connection, kind: ObjectKind, ids: Iterable[str]
 ) -> dict[str, Entry[Any]]:

@@ -14,6 +14,7 @@ import datetime as dt
 import re
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import TYPE_CHECKING, Any, Final, TypeVar
 
 from moment_tui.api.kinds import ID_PATTERNS
@@ -59,6 +60,7 @@ class Found:
 
     entry: Entry[Any]
     fetched: bool  # True: the catalogue lacked it and the API was asked
+    other_case: bool = False  # found as the one reference that differs only in case
 
 
 class Queries:
@@ -248,6 +250,15 @@ class Queries:
                 break
         if failure is not None:
             raise failure
+        # References are matched exactly (as the API does); typed in another case
+        # ("inv-0042"), the one the catalogue has that differs only in case is meant.
+        from moment_tui.store import catalogue
+
+        alike: list[Entry[Any]] = []
+        for kind in kinds:
+            alike += await self.read(partial(catalogue.by_reference_any_case, kind=kind, ref=ref))
+        if len(alike) == 1:
+            return Found(alike[0], fetched=False, other_case=True)
         if looks_like_id:
             raise NotFoundAnywhere(
                 f"no {prefix} with the id {ref!r} (nor anything with that external reference)"

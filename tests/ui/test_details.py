@@ -189,6 +189,8 @@ async def test_a_payment_updates_the_open_bill_in_place(tmp_path: Path) -> None:
         await wait_until(pilot, lambda: on_screen(app, remaining), "the amounts")
         assert on_screen(app, f"Due {money(before.amount_due, currency)}")
         assert on_screen(app, "Payments · 0")
+        assert before.amount_paid == 0
+        assert on_screen(app, "No payments applied to it yet.")
         focused = app.focused
 
         assert await app.moment.simulate_payment() is None
@@ -381,9 +383,17 @@ async def test_a_bill_at_80x24_shows_its_amounts_and_status_whole(tmp_path: Path
         assert f"OVERDUE · {days} days overdue" in lines[4]
         assert on_screen(app, f"Due date  {bill.due_date}  {days} days overdue")
         assert on_screen(app, "Payments · 0")
+        # Paid in part, with no payment here: the timeline says where the figure came from.
+        assert on_screen(app, "No payment webhook received here")
+        assert not on_screen(app, "No payments applied to it yet.")
         await wait_until(pilot, lambda: "o Customer" in screen_text(app).splitlines()[-1], "keys")
         # No account: `a` is not offered.
         assert "a Account" not in screen_text(app).splitlines()[-1]
+        # Pay and the keys' list fit at 80 columns (q quits unlisted here).
+        footer = screen_text(app).splitlines()[-1]
+        for key in ("p Pay", "? Keys", "v Void", "m Record"):
+            assert key in footer, footer
+        assert "q Quit" not in footer
 
 
 async def test_a_detail_is_read_before_it_is_shown_so_its_first_frame_has_the_object(

@@ -387,6 +387,8 @@ async def test_void_names_the_bill_and_its_amount_then_voids_it(tmp_path: Path) 
         await pilot.press("enter")
         await wait_until(pilot, lambda: on_screen(app, "VOIDED"), "the bill voided on screen")
         assert status(app) == f"Voided bill {bill.external_reference}."
+        # Nothing is owed on it now: no figure under Remaining (as in the lists).
+        assert on_screen(app, "   Remaining —")
         [void] = writes(app)
         assert (void.method, void.path, void.status) == (
             "POST",

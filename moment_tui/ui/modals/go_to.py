@@ -67,5 +67,7 @@ class GoTo(ModalScreen[None]):
         if found.fetched:
             self.console.state.catalogue_changed()
             self.notify(f"{obj.id} was not in the catalogue: fetched from the API and kept.")
+        if found.other_case:
+            self.notify(f"No {text!r}, exactly: opened {obj.external_reference}.")
         self.dismiss()
         open_detail(self.app, self.console, obj.KIND, obj.id)

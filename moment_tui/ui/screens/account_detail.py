@@ -11,7 +11,14 @@ from textual.widgets import Static
 
 from moment_tui.ui.present import money
 from moment_tui.ui.screens.detail_base import DetailScreen
-from moment_tui.ui.screens.detail_text import Fields, Loaded, holder_text, metadata_text, rules_text
+from moment_tui.ui.screens.detail_text import (
+    Fields,
+    Loaded,
+    holder_text,
+    metadata_text,
+    rules_currency,
+    rules_text,
+)
 from moment_tui.ui.widgets.rows_table import BILL_COLUMNS, RowsTable, bill_cells, bills_title, flash
 
 if TYPE_CHECKING:
@@ -54,7 +61,13 @@ class AccountDetail(DetailScreen):
                     ("Customer", holder_text(loaded, "customer", account.customer_id)),
                     ("Currency", account.currency or "—"),
                     ("Balance", money(account.balance, account.currency)),
-                    ("Rules", rules_text(account.payment_rules, account.currency)),
+                    (
+                        "Rules",
+                        rules_text(
+                            account.payment_rules,
+                            rules_currency(account.currency, loaded.related.bills),
+                        ),
+                    ),
                     ("Metadata", metadata_text(account.metadata)),
                 ]
             )

@@ -41,7 +41,8 @@ def amounts(bill: Bill, today: dt.date) -> Group:
         ("   Paid ", "dim"),
         (money(bill.amount_paid, currency), "green" if bill.amount_paid else ""),
         ("   Remaining ", "dim"),
-        (money(bill.amount_remaining, currency), "bold"),
+        # A voided bill is owed nothing, whatever its last figure (the lists say — too).
+        ("—" if bill.status.value == "voided" else money(bill.amount_remaining, currency), "bold"),
     )
     fraction = bill.amount_paid / bill.amount_due if bill.amount_due else 1.0
     percent = min(int(fraction * 100), 100)  # 99.6 % paid is not "100 %" yet
@@ -68,9 +69,7 @@ class BillDetail(DetailScreen):
         ),
         Binding("m", "record_payment", "Record", tooltip="Record a payment: the new total paid"),
         Binding("v", "void", "Void", tooltip="Void the bill: irreversible"),
-        Binding(
-            "p", "pay", "Pay", show=False, tooltip="Simulate a payment: bill, account or customer"
-        ),
+        Binding("p", "pay", "Pay", tooltip="Simulate a payment: bill, account or customer"),
         Binding(
             "l", "present", "Pay link", show=False, tooltip="Copy the sandbox's bill page link"
         ),

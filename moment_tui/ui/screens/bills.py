@@ -10,7 +10,7 @@ from rich.text import Text
 from textual.binding import Binding, BindingType
 
 from moment_tui.store.browse import STATUS_FILTERS, BillRow, Filter, StatusFilter
-from moment_tui.ui.present import bar, days_overdue, money
+from moment_tui.ui.present import bar, days_overdue, money, status_text
 from moment_tui.ui.screens.browse import ListScreen
 from moment_tui.ui.widgets.lazy_rows import Column, Row, Sort
 from moment_tui.ui.widgets.lazy_table import LazyTable
@@ -20,7 +20,6 @@ if TYPE_CHECKING:
     from moment_tui.ui.modals.simulate_payment import PayTarget
 
 BAR_WIDTH: Final = 8
-STATUS_STYLE: Final = {"paid": "green", "voided": "dim", "unpaid": ""}
 
 
 class BillsScreen(ListScreen[BillRow]):
@@ -77,7 +76,9 @@ class BillsScreen(ListScreen[BillRow]):
         late = days_overdue(b.due_date, today) if b.status == "unpaid" else 0
         due = b.due_date or "—"
         fraction = b.amount_paid / b.amount_due if b.amount_due else 0.0
-        status = Text(b.status, style=STATUS_STYLE.get(b.status, ""))
+        # "overdue", as the f filter, the customer's and account's tables and the bill
+        # itself call an unpaid bill past its due date (the API says "unpaid").
+        status = status_text(b.status, b.due_date, today)
         return Row(
             key=b.id,
             cells={

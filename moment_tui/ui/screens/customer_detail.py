@@ -11,7 +11,13 @@ from textual.widgets import Static
 
 from moment_tui.ui.present import money
 from moment_tui.ui.screens.detail_base import DetailScreen
-from moment_tui.ui.screens.detail_text import Fields, Loaded, metadata_text, rules_text
+from moment_tui.ui.screens.detail_text import (
+    Fields,
+    Loaded,
+    metadata_text,
+    rules_currency,
+    rules_text,
+)
 from moment_tui.ui.widgets.rows_table import (
     ACCOUNT_COLUMNS,
     BILL_COLUMNS,
@@ -59,7 +65,13 @@ class CustomerDetail(DetailScreen):
                     ("Phone", customer.phone or "—"),
                     ("Currency", customer.currency or "—"),
                     ("Balance", money(customer.balance, customer.currency)),
-                    ("Rules", rules_text(customer.payment_rules, customer.currency)),
+                    (
+                        "Rules",
+                        rules_text(
+                            customer.payment_rules,
+                            rules_currency(customer.currency, loaded.related.bills),
+                        ),
+                    ),
                     ("Metadata", metadata_text(customer.metadata)),
                 ]
             )

@@ -53,6 +53,9 @@ class DetailScreen(ConsoleScreen):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("r", "refetch", "Re-fetch", show=False),
         Binding("c", "copy", "Copy", show=False),
+        # q still quits, unlisted: the footer's room goes to the object's own keys
+        # (at 80 columns a bill's Pay and ? Keys did not fit beside it).
+        Binding("q", "app.quit_key", "Quit", show=False),
     ]
     # Textual declares it an instance variable (`ClassVar[…] | None`): not ClassVar here.
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (WIDE, "-wide")]  # noqa: RUF012

@@ -87,6 +87,16 @@ def rules_text(rules: PaymentRules | None, currency: str | None) -> str:
     return " · ".join(parts) or "—"
 
 
+def rules_currency(currency: str | None, bills: Sequence[Any]) -> str | None:
+    """The currency a customer's or account's payment rules are in: its own, else
+    that of its bills when they share one (the sandbox's rules for one without a
+    currency are its unpaid bills'); None when it cannot be said."""
+    if currency:
+        return currency
+    currencies = {bill.currency for bill in bills}
+    return currencies.pop() if len(currencies) == 1 else None
+
+
 def metadata_text(metadata: Mapping[str, str]) -> str:
     return ", ".join(f"{key}={value}" for key, value in metadata.items()) or "—"
 
@@ -175,8 +185,20 @@ def timeline(
     entries.sort(key=lambda e: (e[0], e[1]), reverse=True)
     lines = [line for _, _, block in entries for line in block]
     if not loaded.related.applications:
-        lines.append((0, Text("No payments applied to it yet.", style="dim")))
+        lines.append((0, Text(_no_payments(loaded.obj), style="dim")))
     return Lines(lines)
+
+
+def _no_payments(obj: Any) -> str:
+    """What a timeline without payments says: a bill paid in part already was paid
+    before this workspace heard of a payment for it (or the payment was recorded)."""
+    paid = getattr(obj, "amount_paid", 0)
+    if paid:
+        return (
+            f"No payment webhook received here for it: the {money(paid, obj.currency)} "
+            "paid came before, or was recorded by hand."
+        )
+    return "No payments applied to it yet."
 
 
 def _event(at: str, what: str, text: str) -> list[tuple[int, Text]]:

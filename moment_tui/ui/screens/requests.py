@@ -62,6 +62,14 @@ CUT: Final = {"path": "Path", "problem": "Problem"}  # the columns cut to fit, b
 NARROW_COLUMNS: Final = tuple(c for c in WIDE_COLUMNS if c[1] not in {"attempt", "key", "replayed"})
 
 
+def is_probe(record: RequestRecord) -> bool:
+    """The console's connection check: a customer that cannot exist, asked for at the
+    start (Moment has no health endpoint), 404 when the API is there and the key works."""
+    from moment_tui.api.client import PROBE_REFERENCE
+
+    return record.status == 404 and record.path.endswith(f"/{PROBE_REFERENCE}")
+
+
 def status_cell(record: RequestRecord, *, folded: bool = False) -> Text:
     """The status (coloured by class), or why no answer came; ``folded`` adds the try
     and the replay that a narrow table has no columns for."""
@@ -95,6 +103,14 @@ def cells(record: RequestRecord, *, wide: bool, masked: bool = False) -> dict[st
             shown(record.problem or ""), style="red", overflow="ellipsis", no_wrap=True
         ),
     }
+    if is_probe(record):  # its 404 is the answer hoped for, not a problem
+        row["status"].stylize("green")
+        row["problem"] = Text(
+            "connection check: a 404 means the key works",
+            style="dim",
+            overflow="ellipsis",
+            no_wrap=True,
+        )
     columns = WIDE_COLUMNS if wide else NARROW_COLUMNS
     return {column: row[column] for _, column in columns}
 

@@ -16,6 +16,22 @@ SEPARATOR = " › "
 MASKED = " ● personal data masked "  # beside the crumbs while the mask is on (Ctrl+N)
 
 
+def fit(trail: Sequence[str], room: int) -> str:
+    """The trail in ``room`` cells: whole if it fits, else its middle left out
+    (``Bills › … › INV-0380 › Kagiso Mahlangu``), the view and where you are kept as
+    long as they fit; at the narrowest, where you are, cut."""
+    whole = SEPARATOR.join(trail)
+    if cell_len(whole) <= room or len(trail) < 2:
+        return short(whole, room)
+    first, rest = trail[0], list(trail[1:])
+    while rest:
+        line = SEPARATOR.join([first, "…", *rest] if len(rest) < len(trail) - 1 else [first, *rest])
+        if cell_len(line) <= room:
+            return line
+        rest.pop(0)
+    return short(SEPARATOR.join(["…", trail[-1]]), room)
+
+
 class Breadcrumb(Static):
     def __init__(self) -> None:
         super().__init__("", id="breadcrumb", markup=False)
@@ -57,7 +73,7 @@ class Breadcrumb(Static):
         mark = cell_len(MASKED) + 1 if self.masked else 0
         tabs = self._tabs(max(width - min(cell_len(crumbs), width // 2) - mark - 2, 0))
         room = max(width - cell_len(tabs.plain) - mark - 1, 8)
-        line = Text(short(crumbs, room), style="bold")
+        line = Text(fit(self.trail, room), style="bold")
         if self.masked:
             line.append(" ")
             line.append(MASKED, style="bold reverse")
