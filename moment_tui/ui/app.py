@@ -4,6 +4,7 @@ screens, widgets, the console state and ``ui.console``."""
 from __future__ import annotations
 
 import gc
+import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from typing import TYPE_CHECKING, ClassVar, Literal
@@ -11,14 +12,18 @@ from typing import TYPE_CHECKING, ClassVar, Literal
 from textual import events
 from textual.app import App, ScreenStackError, SystemCommand
 from textual.binding import Binding, BindingType
-from textual.screen import Screen
+from textual.screen import ModalScreen, Screen
 from textual.widgets import Input
 
 from moment_tui.config import screenshot_dir
+from moment_tui.ui.navigate import form_class
+from moment_tui.ui.spares import KINDS as SPARE_KINDS
+from moment_tui.ui.spares import SpareForms
 from moment_tui.ui.styles import stylesheets
 from moment_tui.ui.views import VIEWS, View
 
 if TYPE_CHECKING:
+    from rich.console import RenderableType
     from textual.dom import DOMNode
 
     from moment_tui.api.kinds import ObjectKind
@@ -63,6 +68,8 @@ class MomentApp(App[int]):
         self.moment = moment
         self.views = tuple(views)
         self.key_log: KeyLog | None = None  # the keys pressed, with a strip: show_keys()
+        self.spares = SpareForms(self, moment, form_class)  # blank forms made ahead
+        self.last_key_at = 0.0  # time.monotonic() of the last key read
         for view in self.views:
             self.add_mode(view.mode, view.factory(moment))
             self.bind(view.key, f"view('{view.mode}')", description=view.title, show=False)
@@ -104,6 +111,17 @@ class MomentApp(App[int]):
         with suppress(ScreenStackError):  # closing, or not started
             self.screen.check_idle()  # paints what is pending, once no batch is open
 
+    def exit(
+        self, result: int | None = None, return_code: int = 0, message: RenderableType | None = None
+    ) -> None:
+        """Quit; if a form made ahead (ui.spares) is being mounted, as soon as it is
+        (a few milliseconds): closed half-mounted, its widgets raised as they mounted."""
+        pending = self.spares.mounting()
+        if pending is None:
+            super().exit(result, return_code, message)
+            return
+        pending.add_done_callback(lambda _: self.exit(result, return_code, message))
+
     def update_styles(self, node: DOMNode, animate: bool = True) -> None:
         """Restyle ``node`` after a class change, unless it is not mounted yet.
 
@@ -120,8 +138,10 @@ class MomentApp(App[int]):
         """Every key the terminal sends reaches the app here first, not yet forwarded
         to a binding or widget: the key strip notes it, then Textual handles it as ever.
         (Forwarded copies bubbling back up are not counted twice.)"""
-        if self.key_log is not None and isinstance(event, events.Key) and not event.is_forwarded:
-            self.key_log.add(event.key, event.character)
+        if isinstance(event, events.Key) and not event.is_forwarded:
+            self.last_key_at = time.monotonic()  # ui.spares builds only in a pause
+            if self.key_log is not None:
+                self.key_log.add(event.key, event.character)
         await super().on_event(event)
 
     def on_mount(self) -> None:
@@ -147,6 +167,10 @@ class MomentApp(App[int]):
                 self._init_mode(view.mode)
                 self.set_timer(WARM_SECONDS, self.warm)
                 return
+        for kind in SPARE_KINDS:  # then a blank form of each kind (ui.spares)
+            if self.spares.make(kind):
+                self.set_timer(WARM_SECONDS, self.warm)
+                return
         # Settled: everything made so far (the views, the runtime, the imports) lives
         # as long as the console. Frozen, the collector stops walking it: a full
         # collection over it took 115-165 ms under live traffic, a stall every key
@@ -169,6 +193,14 @@ class MomentApp(App[int]):
     def action_view(self, mode: str) -> None:
         if mode != self.current_mode:
             self.switch_mode(mode)
+            return
+        # The view's own key again, deep in it (a bill, its customer, …): back to its
+        # list in one key, as a tab's key does in a browser. (A form or a modal takes
+        # its keys itself: it is never closed by this.)
+        if isinstance(self.screen, ModalScreen):
+            return
+        for _ in range(len(self.screen_stack) - 1):
+            self.pop_screen()
 
     def action_go_to(self) -> None:
         from moment_tui.ui.modals.go_to import GoTo
@@ -263,7 +295,7 @@ class MomentApp(App[int]):
         def open_form() -> None:
             from moment_tui.ui.navigate import new_form
 
-            self.push_screen(new_form(self.moment, kind))
+            self.push_screen(new_form(self, self.moment, kind))
 
         return open_form
 

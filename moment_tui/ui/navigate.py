@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Any, Final
 
 if TYPE_CHECKING:
     from textual.app import App
@@ -10,6 +10,8 @@ if TYPE_CHECKING:
 
     from moment_tui.api.models import ObjectKind
     from moment_tui.ui.console import Console
+    from moment_tui.ui.screens.form_base import FormScreen
+    from moment_tui.ui.spares import SpareForms
 
 PREFIX_KIND: dict[str, ObjectKind] = {"bcus_": "customer", "bacc_": "account", "bill_": "bill"}
 
@@ -59,16 +61,28 @@ def kind_of(object_id: str) -> ObjectKind | None:
     return PREFIX_KIND.get(object_id[:5])
 
 
-def new_form(console: Console, kind: ObjectKind) -> Screen[None]:
-    """The form that creates a ``kind`` (``n`` on a list, the palette's New …)."""
+def form_class(kind: ObjectKind) -> type[FormScreen]:
+    """The form that creates a ``kind`` (imported when first needed)."""
     if kind == "customer":
         from moment_tui.ui.screens.new_customer import NewCustomer
 
-        return NewCustomer(console)
+        return NewCustomer
     if kind == "account":
         from moment_tui.ui.screens.new_account import NewAccount
 
-        return NewAccount(console)
+        return NewAccount
     from moment_tui.ui.screens.new_bill import NewBill
 
-    return NewBill(console)
+    return NewBill
+
+
+def new_form(app: App[Any], console: Console, kind: ObjectKind) -> Screen[None]:
+    """The form that creates a ``kind`` (``n`` on a list, the palette's New …): the
+    one made ahead when it is what a fresh form would be (see ``ui.spares``)."""
+    spares: SpareForms | None = getattr(app, "spares", None)
+    if spares is not None:
+        form = spares.take(kind)
+        spares.used(kind)  # the next one, once this one is closed
+        if form is not None:
+            return form
+    return form_class(kind)(console)

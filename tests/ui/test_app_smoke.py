@@ -142,6 +142,31 @@ async def test_q_quits_and_closes_the_client(tmp_path: Path) -> None:
         await client.get_customer("x")
 
 
+async def test_quitting_while_a_form_is_made_ahead_waits_for_it_and_quits_cleanly(
+    tmp_path: Path,
+) -> None:
+    app = sandbox_app(tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        spares = app.spares._spares
+        # Settled: the three made ahead, and nothing more to make.
+        await wait_until(
+            pilot, lambda: len(spares) == 3 and all(s.form.is_mounted for s in spares.values())
+        )
+        await wait_until(pilot, lambda: gc.get_freeze_count() > 0)  # warm() is done
+        spares.pop("bill").form.remove()
+        await pilot.pause()
+        assert app.spares.make("bill")  # being mounted now …
+        pending = app.spares.mounting()
+        assert pending is not None
+        assert not pending.done()
+        app.exit()  # … quit in the same breath: the quit waits until it is mounted
+        assert not app._exit
+    # (Closed half-mounted, its widgets raised from their mount handlers, out of here.)
+    assert pending.done()
+    assert pending.exception() is None
+    assert app.return_code == 0
+
+
 def test_factory_wires_the_runtime_to_the_settings(tmp_path: Path) -> None:
     assert create_app(settings_for(None, tmp_path)).runtime.is_sandbox
     sandboxed = settings_for(TEST_KEY, tmp_path, force_sandbox=True)

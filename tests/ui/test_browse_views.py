@@ -208,6 +208,24 @@ async def test_filter_as_you_type_and_escape_clears_it(tmp_path: Path) -> None:
         assert table(app).has_focus
 
 
+async def test_escape_on_a_filtered_list_shows_the_whole_list_again(tmp_path: Path) -> None:
+    async with sandbox_app(tmp_path).run_test(size=SIZE) as pilot:
+        app = await show(pilot, "2", "customers", SEEDED["customer"])
+        name = shown_rows(app)[0]["name"]
+        await pilot.press("slash", *name, "enter")  # filtered, and back on the list
+        await wait_until(pilot, lambda: listed(app, "customers", 1), "one customer")
+        assert table(app).has_focus
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: listed(app, "customers", SEEDED["customer"]), "all again")
+        filter_field = app.screen.query_one("#filter", Input)
+        assert filter_field.value == ""
+        assert not filter_field.display
+        assert not on_screen(app, "matching")
+        await pilot.press("escape")  # unfiltered, the view's first screen: nothing to leave
+        assert isinstance(app.screen, ListScreen)
+        assert listed(app, "customers", SEEDED["customer"])
+
+
 async def test_sort_by_the_next_column_and_reverse(tmp_path: Path) -> None:
     async with sandbox_app(tmp_path).run_test(size=SIZE) as pilot:
         app = await show(pilot, "2", "customers", SEEDED["customer"])
@@ -242,7 +260,7 @@ async def test_f_cycles_the_bill_status_and_overdue_is_unpaid_past_its_due_date(
         app = await show(pilot, "4", "bills", SEEDED["bill"])
         await pilot.press("f")
         await wait_until(pilot, lambda: listed(app, "bills", SEEDED["bills_unpaid"]), "unpaid")
-        assert {row["status"] for row in shown_rows(app)} == {"unpaid"}
+        assert {row["status"] for row in shown_rows(app)} == {"unpaid", "overdue"}
         await pilot.press("f")  # overdue
         overdue = await app.moment.queries.bill_ids(
             app.moment.queries.filter(status="overdue"), None
@@ -250,6 +268,8 @@ async def test_f_cycles_the_bill_status_and_overdue_is_unpaid_past_its_due_date(
         assert 0 < len(overdue) < SEEDED["bills_unpaid"]
         await wait_until(pilot, lambda: listed(app, "bills", len(overdue)), "overdue")
         assert all("⚠" in row["due_date"] for row in shown_rows(app))
+        # Called what the filter, the customer's tables and the bill itself call it.
+        assert {row["status"] for row in shown_rows(app)} == {"overdue"}
         assert all(row["due_date"][:10] < SEED_TODAY.isoformat() for row in shown_rows(app))
         await pilot.press("f")
         await wait_until(pilot, lambda: listed(app, "bills", SEEDED["bills_paid"]), "paid")
@@ -285,6 +305,29 @@ async def test_enter_opens_the_bill_and_escape_comes_back(tmp_path: Path) -> Non
         await pilot.press("escape")
         await wait_until(pilot, lambda: isinstance(app.screen, ListScreen), "back to the list")
         assert table(app).cursor_row == 1  # where the reader left it
+
+
+async def test_the_views_key_again_goes_back_to_its_list_from_deep_in_it(
+    tmp_path: Path,
+) -> None:
+    async with sandbox_app(tmp_path).run_test(size=SIZE) as pilot:
+        app = await show(pilot, "4", "bills", SEEDED["bill"])
+        await pilot.press("j", "j")
+        chosen = shown_rows(app)[2]
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: trail(app) == f"Bills › {chosen['reference']}", "the bill")
+        await pilot.press("o")  # its customer
+        await wait_until(pilot, lambda: type(app.screen).__name__ == "CustomerDetail", "customer")
+        await wait_until(pilot, lambda: len(app.screen_stack) == 3, "three deep")
+        await pilot.press("4")
+        await wait_until(pilot, lambda: isinstance(app.screen, ListScreen), "the list again")
+        assert len(app.screen_stack) == 1
+        assert app.current_mode == "bills"
+        assert trail(app) == "Bills"
+        assert table(app).cursor_row == 2  # where the reader left it
+        await pilot.press("4")  # on the list already: nothing happens
+        assert isinstance(app.screen, ListScreen)
+        assert len(app.screen_stack) == 1
 
 
 async def go_to(pilot: Pilot[Any], app: MomentApp, text: str) -> None:
@@ -345,6 +388,23 @@ def keyed_app(tmp_path: Path, url: str) -> MomentApp:
 async def moment(real_api: str) -> AsyncIterator[MomentClient]:
     async with MomentClient(TEST_KEY, base_url=real_api) as client:
         yield client
+
+
+async def test_go_to_a_reference_typed_in_another_case_opens_the_one_that_differs_only_so(
+    tmp_path: Path,
+) -> None:
+    async with sandbox_app(tmp_path).run_test(size=SIZE) as pilot:
+        app = await started(pilot)
+        queries = app.moment.queries
+        [bill_id] = (await queries.bill_ids(queries.filter(), None))[:1]
+        bill = (await queries.bill_rows([bill_id]))[bill_id]
+        typed = bill.external_reference.lower()
+        assert typed != bill.external_reference
+        await go_to(pilot, app, typed)
+        await wait_until(pilot, lambda: type(app.screen).__name__ == "BillDetail", "the bill")
+        await wait_until(pilot, lambda: bill.external_reference in trail(app), "its name")
+        notes = [n.message for n in app._notifications]
+        assert f"No {typed!r}, exactly: opened {bill.external_reference}." in notes
 
 
 async def test_go_to_fetches_what_the_catalogue_does_not_know_and_keeps_it(

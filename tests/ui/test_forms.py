@@ -9,6 +9,7 @@ with no secret on screen."""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -1116,6 +1117,47 @@ async def test_a_timed_out_create_is_sent_again_with_the_same_key_and_made_once(
         assert [len(bills.items), len(accounts.items), len(customers.items)] == [1, 1, 1]
         assert app.screen.object_id == bills.items[0].id  # type: ignore[attr-defined]
         assert_no_secret(app, TEST_KEY)
+
+
+# --- forms made ahead ---------------------------------------------------------------------
+
+
+async def test_n_shows_the_blank_form_made_ahead_unless_one_was_typed_in(tmp_path: Path) -> None:
+    async with sandbox_app(tmp_path).run_test(size=SIZE) as pilot:
+        app = await started(pilot)
+        spares = app.spares._spares
+        await wait_until(
+            pilot, lambda: "bill" in spares and spares["bill"].form.is_mounted, "the spare"
+        )
+        spare = spares["bill"].form
+        assert spare.is_mounted  # built …
+        assert spare not in app.screen_stack  # … not shown
+        await view(pilot, app, "bill")
+        await pilot.press("n")
+        await wait_until(pilot, lambda: first_field_ready(app, "target"), "the form")
+        assert app.screen is spare
+        assert field(app, "bill_date").value == TODAY
+        await fill(pilot, app, {"external_reference": "INV-SPARE-1"})
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: isinstance(app.screen, ListScreen), "dismissed")
+        # Typed in and dismissed: no blank spare stands in for it; n brings it back filled.
+        assert app.spares.make("bill") is False
+        await pilot.press("n")
+        await wait_until(pilot, lambda: first_field_ready(app, "target"), "the form again")
+        assert app.screen is not spare
+        assert field(app, "external_reference").value == "INV-SPARE-1"
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: isinstance(app.screen, ListScreen), "dismissed")
+
+        # A spare made on another day (or theme) is not used: it is closed, n builds one.
+        app.moment.drafts.forget(spare.draft_name)
+        assert app.spares.make("bill") is True
+        stale = app.spares._spares["bill"]
+        stale.day = SEED_TODAY - dt.timedelta(days=1)
+        await pilot.press("n")
+        await wait_until(pilot, lambda: first_field_ready(app, "target"), "a fresh form")
+        assert app.screen is not stale.form
+        await wait_until(pilot, lambda: not stale.form.is_attached, "the stale one closed")
 
 
 # --- nothing typed is lost --------------------------------------------------------------------

@@ -281,14 +281,18 @@ async def test_a_failing_call_shows_its_problem_and_opens_whole(tmp_path: Path) 
         await wait_until(pilot, lambda: probe_row(app) is not None, "the probe")
         probe = probe_row(app)
         assert probe is not None
+        # The connection check's 404 is the answer hoped for: its row says so (its
+        # problem is whole in the detail, below).
         assert (probe["method"], probe["status"], probe["problem"]) == (
             "GET",
             "404",
-            "no such customer",
+            "connection check: a 404 means the key works",
         )
-        # Then the listing, which this Moment does not offer.
+        # Then the listing, which this Moment does not offer: a problem, shown as one.
         await wait_until(pilot, lambda: table(app).row_count == 2, "the listing")
         assert rows(app)[1]["path"] == "/billing/customers?limit=100"
+        assert rows(app)[1]["status"] == "404"
+        assert rows(app)[1]["problem"] == "no such customer"
         await wait_until(pilot, lambda: on_screen(app, "no such customer"), "the problem drawn")
         assert_no_secret(app, TEST_KEY)
 

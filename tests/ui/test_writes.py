@@ -506,7 +506,11 @@ async def test_simulate_a_payment_on_a_bill_its_webhook_updates_the_row(tmp_path
         assert on_screen(app, f"sends 10000 (R 100.00) · remaining after {after_left}")
         await pilot.press("enter")
         await wait_until(pilot, lambda: isinstance(app.screen, BillDetail), "paid")
-        assert status(app).startswith(f"Paid R 100.00 to bill {bill.external_reference} (pay_")
+        said = f"Paid R 100.00 to bill {bill.external_reference}: its webhook follows"
+        assert status(app).startswith(said)
+        assert " (pay_" in status(app)
+        # Said once, in the view's status line: no toast over its foot as well.
+        assert not [n for n in app._notifications if str(n.message).startswith("Paid")]
         [payment] = writes(app)
         assert (payment.method, payment.path) == ("POST", "/sandbox/payments")
         assert payment.request_body == {"bill": bill.id, "amount": 10000}

@@ -196,9 +196,10 @@ class SimulatePayment(ModalScreen[dict[str, Any] | None]):
 
 
 def paid_text(payment: dict[str, Any], target: str) -> str:
-    """``Paid R 500.00 to bill INV-1 (pay_…): its webhook follows.``"""
+    """``Paid R 500.00 to bill INV-1: its webhook follows, and the figures with it
+    (pay_…).`` (the payment's id last: a line cut at 80 columns keeps what happened)."""
     amount = payment.get("amount")
     currency = payment.get("currency")
     shown = money(amount, currency) if isinstance(amount, int) and currency else "it"
     ident = f" ({payment['id']})" if payment.get("id") else ""
-    return f"Paid {shown} to {target}{ident}: its webhook follows, and the figures with it."
+    return f"Paid {shown} to {target}: its webhook follows, and the figures with it{ident}."

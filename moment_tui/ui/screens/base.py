@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, ClassVar
 
-from textual.app import ComposeResult
+from textual.app import ComposeResult, ScreenStackError, UnknownModeError
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
 from textual.widgets import Footer
@@ -62,14 +62,22 @@ class ConsoleScreen(Screen[None]):
 
     def on_mount(self) -> None:
         self._composed = True
-        if self.app.screen is self:
+        if self._on_top():
             self._follow()
 
     def on_screen_resume(self) -> None:
         # Not before its widgets exist, nor for a view made ahead of time and not shown
         # yet (see MomentApp.warm): on_mount, or the resume when it is shown, does it.
-        if self._composed and self.app.screen is self:
+        if self._composed and self._on_top():
             self._follow()
+
+    def _on_top(self) -> bool:
+        """Shown: on top of the current view's stack (never, while the app closes and
+        its stacks are emptied — a form made ahead may finish mounting then)."""
+        try:
+            return self.app.screen is self
+        except (ScreenStackError, UnknownModeError):
+            return False
 
     def _follow(self) -> None:
         if self._unsubscribe is not None:

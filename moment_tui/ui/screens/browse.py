@@ -136,7 +136,7 @@ class ListScreen(ConsoleScreen, Generic[RowT]):
         ),
     ]
     EXTRA_KEYS: ClassVar[tuple[tuple[str, str], ...]] = (
-        ("/", "filter as you type: name, email, phone, id, external reference"),
+        ("/", "filter as you type: name, email, phone, id, external reference (Esc clears)"),
         ("s / S", "sort by the next column / reverse the order"),
     )
     kind: ClassVar[ObjectKind]
@@ -301,12 +301,25 @@ class ListScreen(ConsoleScreen, Generic[RowT]):
         typing = self.focused is not None and self.focused.id == "filter"
         if action in ("filter", "new") and typing:
             return False  # typing in the filter: "/" and "n" are text
+        if action == "back" and self.filter_text:
+            return True  # Esc on the list clears its filter
         return super().check_action(action, parameters)
+
+    def action_back(self) -> None:
+        """Esc on a filtered list shows the whole list again (as Esc in the filter
+        does); on an unfiltered one, back, as on every screen."""
+        if not self.filter_text:
+            super().action_back()
+            return
+        field = self.query_one("#filter", Input)
+        field.value = ""  # its Changed message lists everything again
+        field.display = False
+        self.query_one(LazyTable).focus()
 
     def action_new(self) -> None:
         from moment_tui.ui.navigate import new_form
 
-        self.app.push_screen(new_form(self.console, self.kind))
+        self.app.push_screen(new_form(self.app, self.console, self.kind))
 
     def action_pay(self) -> None:
         """``p``: the simulate-a-payment dialog for the row under the cursor."""

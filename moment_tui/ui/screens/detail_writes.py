@@ -302,7 +302,8 @@ def offer_payment(
     screen: ConsoleScreen, targets: list[PayTarget], say: Callable[..., None] | None = None
 ) -> None:
     """The simulate-a-payment dialog over ``targets`` (on the sandbox), or why not.
-    What happened is notified, and said with ``say(text, error=…)`` too if given."""
+    What happened is said with ``say(text, error=…)`` if given (a view's status line),
+    else notified."""
     from moment_tui.ui.modals.simulate_payment import SimulatePayment, paid_text
 
     why = screen.console.runtime.payment_refusal()
@@ -311,7 +312,8 @@ def offer_payment(
     if why is not None:
         if say is not None:
             say(why, error=True)
-        screen.notify(why, severity="warning", timeout=8)
+        else:  # said once: a toast as well covered the view's foot (at 80x24, its timeline)
+            screen.notify(why, severity="warning", timeout=8)
         return
     privacy = screen.privacy  # a customer's name is masked in the modal and the note too
     shown = [dataclasses.replace(t, label=privacy.label(t.id, t.label)) for t in targets]
@@ -324,7 +326,8 @@ def offer_payment(
         text = paid_text(payment, target.title if target is not None else "it")
         if say is not None:
             say(text)
-        screen.notify(text, timeout=6)
+        else:
+            screen.notify(text, timeout=6)
 
     screen.app.push_screen(SimulatePayment(screen.console, shown), paid)
 

@@ -180,8 +180,10 @@ class FormField(Widget):
         self._shown = (message, shown is not None)
         self.set_class(shown is not None, "-error")
         if self._line is None:
-            if self._composed() is None:
-                self._shown = None  # not drawn: said again once composed
+            # Not composed yet, or closing (the app quit while a form made ahead was
+            # still being mounted): not drawn, said again once composed.
+            if self._composed() is None or not self.is_attached or not self.app.is_running:
+                self._shown = None
                 return
             if not message:
                 return

@@ -1,0 +1,132 @@
+"""Blank create forms made ahead, so that ``n`` shows one already built.
+
+Building a New bill (its fields composed, mounted and styled) took about 100 ms of the
+key's time to the form drawn; a form made while the console was idle is only laid out
+and drawn when it is shown. One spare per kind (customer, account, bill) is made
+after the views, and again a little after one was used and closed.
+
+A spare is what a fresh form would be, or it is not used: it is made only while there
+is no draft of that form (nothing typed and dismissed), and taken only while its draft
+is still the session's draft for that form, untouched, and while the day, the theme
+and the mask it was drawn with still hold. Otherwise ``n`` builds the form as ever
+(a dismissed form comes back filled that way).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Final
+
+if TYPE_CHECKING:
+    import datetime as dt
+
+    from textual.app import App
+
+    from moment_tui.api.kinds import ObjectKind
+    from moment_tui.ui.console import Console
+    from moment_tui.ui.screens.form_base import FormScreen
+
+KINDS: Final[tuple[ObjectKind, ...]] = ("bill", "customer", "account")
+AGAIN_SECONDS: Final = 2.0  # how often a spare to make again looks for its moment
+REST_SECONDS: Final = 1.5  # … which is this long after the last key
+
+
+@dataclass
+class Spare:
+    form: FormScreen
+    day: dt.date
+    theme: str
+
+
+async def _wait(mounted: Awaitable[object]) -> None:
+    await mounted
+
+
+def pristine(form: FormScreen) -> bool:
+    """Nothing typed into the form's draft: each value its default or empty (a form
+    opened and closed untouched leaves a draft like that), and nothing sent with it."""
+    from moment_tui.ui.screens.form_base import MASKED
+
+    defaults = form.defaults()
+    return not form.draft.sent and all(
+        value == defaults.get(path, "")
+        for path, value in form.draft.values.items()
+        if path != MASKED
+    )
+
+
+class SpareForms:
+    def __init__(
+        self,
+        app: App[Any],
+        console: Console,
+        form_class: Callable[[ObjectKind], type[FormScreen]],
+    ) -> None:
+        self.app = app
+        self.console = console
+        self.form_class = form_class  # navigate.form_class
+        self._spares: dict[ObjectKind, Spare] = {}
+        self._mounting: asyncio.Future[None] | None = None  # the last one made, mounting
+
+    def mounting(self) -> asyncio.Future[None] | None:
+        """The spare being mounted now, if one is (the app waits for it to quit: a
+        screen closed half-mounted raised from its widgets' mount handlers)."""
+        if self._mounting is not None and self._mounting.done():
+            self._mounting = None
+        return self._mounting
+
+    def make(self, kind: ObjectKind) -> bool:
+        """Make the spare of ``kind`` now, unless there is one, or a draft of that form
+        (or writes are off); True when one was made."""
+        if self.console.read_only or kind in self._spares or not self.app.is_running:
+            return False
+        form = self.form_class(kind)(self.console)  # its draft: the session's, or a new one
+        if not pristine(form):
+            return False  # typed in and dismissed: the form is built from its draft
+        # Textual mounts a screen when it is first shown; registering it mounts it now,
+        # off screen, as the app's views made ahead are (App._init_mode does the same).
+        _, mounted = self.app._get_screen(form)
+        self._mounting = asyncio.ensure_future(_wait(mounted))
+        self._spares[kind] = Spare(form, self.console.today(), self.app.theme)
+        return True
+
+    def take(self, kind: ObjectKind) -> FormScreen | None:
+        """The spare of ``kind`` if it is what a fresh form would be now, else None (a
+        spare no longer fit is closed)."""
+        spare = self._spares.pop(kind, None)
+        if spare is None:
+            return None
+        form = spare.form
+        drafts = self.console.drafts
+        fits = (
+            form.draft_name in drafts
+            and drafts.get(form.draft_name) is form.draft
+            and pristine(form)
+            and spare.day == self.console.today()
+            and spare.theme == self.app.theme
+            and form.is_running
+        )
+        if not fits:
+            form.remove()
+            return None
+        return form
+
+    def used(self, kind: ObjectKind) -> None:
+        """A form of ``kind`` was taken: make the next spare once it is closed and the
+        keyboard has rested a moment (not while a form or a modal is up, nor while
+        someone types: building one stalls the keys for the time it takes)."""
+
+        def again() -> None:
+            if not self.app.is_running or self.app.return_code is not None:
+                return
+            screen = self.app.screen
+            typing = time.monotonic() - getattr(self.app, "last_key_at", 0.0) < REST_SECONDS
+            if getattr(screen, "is_form", False) or screen.is_modal or typing:
+                self.app.set_timer(AGAIN_SECONDS, again)
+            else:
+                self.make(kind)
+
+        self.app.set_timer(AGAIN_SECONDS, again)
