@@ -17,7 +17,6 @@ from textual.widgets import Input
 
 from moment_tui.config import screenshot_dir
 from moment_tui.ui.navigate import form_class
-from moment_tui.ui.spares import KINDS as SPARE_KINDS
 from moment_tui.ui.spares import SpareForms
 from moment_tui.ui.styles import stylesheets
 from moment_tui.ui.views import VIEWS, View
@@ -167,15 +166,13 @@ class MomentApp(App[int]):
                 self._init_mode(view.mode)
                 self.set_timer(WARM_SECONDS, self.warm)
                 return
-        for kind in SPARE_KINDS:  # then a blank form of each kind (ui.spares)
-            if self.spares.make(kind):
-                self.set_timer(WARM_SECONDS, self.warm)
-                return
         # Settled: everything made so far (the views, the runtime, the imports) lives
         # as long as the console. Frozen, the collector stops walking it: a full
         # collection over it took 115-165 ms under live traffic, a stall every key
         # and delivery waited out (bench/console_bench.py live).
         gc.freeze()
+        # Then a blank form of each kind, each in a pause (ui.spares), frozen in turn.
+        self.spares.start(settled=gc.freeze)
 
     def report(self, severity: str, text: str) -> None:
         """A problem the console ran into, as a notification (errors stay 30 s)."""

@@ -3,7 +3,9 @@
 Building a New bill (its fields composed, mounted and styled) took about 100 ms of the
 key's time to the form drawn; a form made while the console was idle is only laid out
 and drawn when it is shown. One spare per kind (customer, account, bill) is made
-after the views, and again a little after one was used and closed.
+after the views, and again after one was used, each in a pause: no form or modal up,
+no key for 1.5 s, no webhook delivery for 1 s (building one holds the event loop for
+about 100 ms, which a key or a delivery would otherwise wait out).
 
 A spare is what a fresh form would be, or it is not used: it is made only while there
 is no draft of that form (nothing typed and dismissed), and taken only while its draft
@@ -28,10 +30,12 @@ if TYPE_CHECKING:
     from moment_tui.api.kinds import ObjectKind
     from moment_tui.ui.console import Console
     from moment_tui.ui.screens.form_base import FormScreen
+    from moment_tui.ui.state import Change
 
 KINDS: Final[tuple[ObjectKind, ...]] = ("bill", "customer", "account")
-AGAIN_SECONDS: Final = 2.0  # how often a spare to make again looks for its moment
+AGAIN_SECONDS: Final = 0.5  # how often a spare to make looks for its pause
 REST_SECONDS: Final = 1.5  # … which is this long after the last key
+QUIET_SECONDS: Final = 1.0  # … and this long after the last webhook delivery
 
 
 @dataclass
@@ -70,6 +74,11 @@ class SpareForms:
         self.form_class = form_class  # navigate.form_class
         self._spares: dict[ObjectKind, Spare] = {}
         self._mounting: asyncio.Future[None] | None = None  # the last one made, mounting
+        self._wanted: list[ObjectKind] = []  # kinds to make, in a pause
+        self._ticking = False
+        self._busy_at = 0.0  # time.monotonic() of the last delivery heard
+        self._settled: Callable[[], None] | None = None
+        self._unwatch: Callable[[], None] | None = None
 
     def mounting(self) -> asyncio.Future[None] | None:
         """The spare being mounted now, if one is (the app waits for it to quit: a
@@ -114,19 +123,59 @@ class SpareForms:
             return None
         return form
 
+    # --- when to make them: in a pause ------------------------------------------------------
+
+    def start(self, settled: Callable[[], None]) -> None:
+        """Make one of each kind, one per pause; ``settled()`` once all are made (the
+        app freezes them for the collector then, as it does its views)."""
+        self._settled = settled
+        self._wanted.extend(k for k in KINDS if k not in self._wanted)
+        self._unwatch = self.console.state.subscribe(self._noted)
+        self._soon()
+
     def used(self, kind: ObjectKind) -> None:
-        """A form of ``kind`` was taken: make the next spare once it is closed and the
-        keyboard has rested a moment (not while a form or a modal is up, nor while
-        someone types: building one stalls the keys for the time it takes)."""
+        """A form of ``kind`` was taken: the next one is made in a later pause (the
+        form closed, the keyboard and the webhooks resting)."""
+        if kind not in self._wanted:
+            self._wanted.append(kind)
+        self._soon()
 
-        def again() -> None:
-            if not self.app.is_running or self.app.return_code is not None:
-                return
+    def _noted(self, change: Change) -> None:
+        if "deliveries" in change.topics:
+            self._busy_at = time.monotonic()
+
+    def _soon(self) -> None:
+        if not self._ticking and self.app.is_running:
+            self._ticking = True
+            self.app.set_timer(AGAIN_SECONDS, self._tick)
+
+    def _tick(self) -> None:
+        """Make the next spare wanted if this is a pause; else look again later."""
+        self._ticking = False
+        if not self._wanted or not self.app.is_running or self.app.return_code is not None:
+            return
+        if self._paused():
+            made = self.make(self._wanted.pop(0))
+            settled, pending = self._settled, self.mounting()
+            if not self._wanted and settled is not None:
+                if made and pending is not None:  # once its widgets exist
+                    pending.add_done_callback(lambda _: settled())
+                else:
+                    settled()
+        if self._wanted:
+            self._soon()
+
+    def _paused(self) -> bool:
+        """No form or modal up, no key for REST_SECONDS, no delivery for QUIET_SECONDS:
+        building a form (about 100 ms of the event loop) then delays nothing."""
+        try:
             screen = self.app.screen
-            typing = time.monotonic() - getattr(self.app, "last_key_at", 0.0) < REST_SECONDS
-            if getattr(screen, "is_form", False) or screen.is_modal or typing:
-                self.app.set_timer(AGAIN_SECONDS, again)
-            else:
-                self.make(kind)
-
-        self.app.set_timer(AGAIN_SECONDS, again)
+        except Exception:  # closing: no screens
+            return False
+        now = time.monotonic()
+        return not (
+            getattr(screen, "is_form", False)
+            or screen.is_modal
+            or now - getattr(self.app, "last_key_at", 0.0) < REST_SECONDS
+            or now - self._busy_at < QUIET_SECONDS
+        )
