@@ -41,9 +41,10 @@ class Entry(Generic[ObjT]):
     """A catalogue object and how the console came to know it."""
 
     obj: ObjT
-    source: str
+    source: str  # how the copy kept was learned (the latest)
     learned_at: str
     updated_at: str
+    first_source: str | None = None  # how it was first met (None: not recorded then)
 
 
 def now_iso() -> str:
@@ -90,10 +91,10 @@ def upsert(
             due_date=due,
             due_sort=due or NO_DUE_DATE,
         )
-    columns.update(data=data, source=source, learned_at=now, updated_at=now)
+    columns.update(data=data, source=source, first_source=source, learned_at=now, updated_at=now)
     names = ", ".join(columns)
     marks = ", ".join("?" for _ in columns)
-    keep = {"id", "learned_at"}
+    keep = {"id", "learned_at", "first_source"}
     updates = ", ".join(f"{c} = excluded.{c}" for c in columns if c not in keep)
     guard = f" WHERE {TABLE[kind]}.updated_at <= ?" if unless_changed_since else ""
     params = (*columns.values(), *((unless_changed_since,) if unless_changed_since else ()))
@@ -185,7 +186,7 @@ def _index(conn: sqlite3.Connection, kind: str, object_id: str, text: str, *, ft
 
 def _entry(kind: ObjectKind, row: sqlite3.Row) -> Entry[Any]:
     obj = MODEL_FOR[kind].model_validate_json(row["data"])
-    return Entry(obj, row["source"], row["learned_at"], row["updated_at"])
+    return Entry(obj, row["source"], row["learned_at"], row["updated_at"], row["first_source"])
 
 
 def get(conn: sqlite3.Connection, kind: ObjectKind, ref: str) -> Entry[Any] | None:

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Final
 if TYPE_CHECKING:
     from moment_tui.api.kinds import ObjectKind
 
-VERSION: Final = 1
+VERSION: Final = 2  # 2: first_source
 # Each kind's catalogue table (here, not in ``catalogue``: ``browse`` reads them
 # before the first paint, without the pydantic models ``catalogue`` imports).
 TABLE: Final[dict[ObjectKind, str]] = {
@@ -38,6 +38,7 @@ CREATE TABLE IF NOT EXISTS customers (
     name TEXT, email TEXT, currency TEXT, balance INTEGER,
     data TEXT NOT NULL,
     source TEXT NOT NULL,
+    first_source TEXT,  -- how it was first met (version 2; NULL: before then, unknown)
     learned_at TEXT NOT NULL,
     updated_at TEXT NOT NULL
 );
@@ -51,6 +52,7 @@ CREATE TABLE IF NOT EXISTS accounts (
     name TEXT, currency TEXT, balance INTEGER,
     data TEXT NOT NULL,
     source TEXT NOT NULL,
+    first_source TEXT,  -- how it was first met (version 2; NULL: before then, unknown)
     learned_at TEXT NOT NULL,
     updated_at TEXT NOT NULL
 );
@@ -71,6 +73,7 @@ CREATE TABLE IF NOT EXISTS bills (
     due_sort TEXT NOT NULL,
     data TEXT NOT NULL,
     source TEXT NOT NULL,
+    first_source TEXT,  -- how it was first met (version 2; NULL: before then, unknown)
     learned_at TEXT NOT NULL,
     updated_at TEXT NOT NULL
 );
@@ -180,6 +183,10 @@ def create(conn: sqlite3.Connection) -> bool:
             f"this workspace was written by a newer moment-tui (schema {version} > {VERSION})"
         )
     conn.executescript(_TABLES)
+    for table in TABLE.values():  # a workspace of version 1: the column it lacks
+        columns = {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}
+        if "first_source" not in columns:
+            conn.execute(f"ALTER TABLE {table} ADD COLUMN first_source TEXT")
     counted = conn.execute("SELECT count(*) FROM bill_counts").fetchone()[0]
     if not counted:  # bill_counts is new in this file: count what is already there
         conn.execute(

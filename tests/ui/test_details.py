@@ -214,6 +214,9 @@ async def test_a_payment_updates_the_open_bill_in_place(tmp_path: Path) -> None:
             app, f"Paid {paid}", f"Remaining {money(after.amount_remaining, currency)}"
         )
         assert on_screen(app, "Payments · 1", "#1 confirmed")
+        # How it was first met stays in its timeline after the payment changed its copy.
+        assert on_screen(app, "Listed from the API")
+        assert not on_screen(app, "First seen")
         amount = after.amount_paid - before.amount_paid
         lines = screen_text(app).splitlines()
         head = next(i for i, line in enumerate(lines) if "#1 confirmed" in line)

@@ -87,10 +87,43 @@ def test_upsert_keeps_learned_at_and_updates_the_rest(conn: sqlite3.Connection) 
     entry = catalogue.get(conn, "customer", "bcus_ann")
     assert entry is not None
     assert (entry.source, entry.learned_at, entry.updated_at) == ("refetched", T0, T1)
+    assert entry.first_source == "created"  # how it was first met stays
     assert entry.obj == changed
     row = conn.execute("SELECT name, balance, email FROM customers").fetchone()
     assert tuple(row) == ("Ann Smith", 100, "ann@example.com")
     assert conn.execute("SELECT count(*) FROM customers").fetchone()[0] == 1
+
+
+def test_a_workspace_of_version_1_gains_first_source_and_keeps_its_rows(tmp_path: Path) -> None:
+    path = tmp_path / "old.sqlite3"
+    old = connect(path, durable=False)
+    # Version 1's customers table, as it was, with a row in it.
+    old.execute(
+        "CREATE TABLE customers (id TEXT PRIMARY KEY, external_reference TEXT NOT NULL,"
+        " name TEXT, email TEXT, currency TEXT, balance INTEGER, data TEXT NOT NULL,"
+        " source TEXT NOT NULL, learned_at TEXT NOT NULL, updated_at TEXT NOT NULL)"
+    )
+    ann = customer("bcus_ann", "ann-1", "Ann")
+    old.execute(
+        "INSERT INTO customers (id, external_reference, name, data, source, learned_at,"
+        " updated_at) VALUES (?, ?, ?, ?, 'listed', ?, ?)",
+        ("bcus_ann", "ann-1", "Ann", ann.model_dump_json(), T0, T0),
+    )
+    old.execute("PRAGMA user_version = 1")
+    old.commit()
+    old.close()
+
+    conn = connect(path, durable=False)
+    schema.create(conn)
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == schema.VERSION == 2
+    entry = catalogue.get(conn, "customer", "bcus_ann")
+    assert entry is not None
+    assert (entry.obj, entry.source, entry.first_source) == (ann, "listed", None)  # unknown
+    catalogue.upsert(conn, ann, "refetched", search=True, now=T1)
+    entry = catalogue.get(conn, "customer", "bcus_ann")
+    assert entry is not None
+    assert (entry.source, entry.first_source, entry.learned_at) == ("refetched", None, T0)
+    conn.close()
 
 
 def test_get_by_id_or_reference(conn: sqlite3.Connection) -> None:

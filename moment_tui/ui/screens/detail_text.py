@@ -178,8 +178,9 @@ def timeline(
     source = SOURCES.get(entry.source, entry.source)
     if entry.updated_at == entry.learned_at:  # one copy so far: its source says how
         entries.append((entry.learned_at, -2, _event(entry.learned_at, "learned", source)))
-    else:  # the source is the latest copy's; how it was first met is not kept
-        entries.append((entry.learned_at, -2, _event(entry.learned_at, "learned", "first seen")))
+    else:  # the source is the latest copy's; how it was first met, if it was kept
+        first = SOURCES.get(entry.first_source or "", "first seen")
+        entries.append((entry.learned_at, -2, _event(entry.learned_at, "learned", first)))
         if entry.source not in ("applied", "refetched"):  # a payment's entry says so
             entries.append((entry.updated_at, -1, _event(entry.updated_at, "updated", source)))
     entries.sort(key=lambda e: (e[0], e[1]), reverse=True)
