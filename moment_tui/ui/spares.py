@@ -9,9 +9,9 @@ about 100 ms, which a key or a delivery would otherwise wait out).
 
 A spare is what a fresh form would be, or it is not used: it is made only while there
 is no draft of that form (nothing typed and dismissed), and taken only while its draft
-is still the session's draft for that form, untouched, and while the day, the theme
-and the mask it was drawn with still hold. Otherwise ``n`` builds the form as ever
-(a dismissed form comes back filled that way).
+is still the session's draft for that form, untouched, and while the day and the
+theme it was made with still hold (the mask it follows when shown, as any form does).
+Otherwise ``n`` builds the form as ever (a dismissed form comes back filled that way).
 """
 
 from __future__ import annotations
@@ -78,7 +78,6 @@ class SpareForms:
         self._ticking = False
         self._busy_at = 0.0  # time.monotonic() of the last delivery heard
         self._settled: Callable[[], None] | None = None
-        self._unwatch: Callable[[], None] | None = None
 
     def mounting(self) -> asyncio.Future[None] | None:
         """The spare being mounted now, if one is (the app waits for it to quit: a
@@ -130,7 +129,7 @@ class SpareForms:
         app freezes them for the collector then, as it does its views)."""
         self._settled = settled
         self._wanted.extend(k for k in KINDS if k not in self._wanted)
-        self._unwatch = self.console.state.subscribe(self._noted)
+        self.console.state.subscribe(self._noted)  # as long as the console lives
         self._soon()
 
     def used(self, kind: ObjectKind) -> None:
