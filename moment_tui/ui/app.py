@@ -219,7 +219,8 @@ class MomentApp(App[int]):
             return False  # a "g" typed in a field (a filter, the Go to prompt) is text
         if action == "simulate_payment":
             return self.moment.is_sandbox and not in_form
-        return not (in_form and action in ("quit_key", "go_to", "view"))
+        # ? is text in a form, where F1 lists the keys (its own binding).
+        return not (in_form and action in ("quit_key", "go_to", "view", "help"))
 
     def action_toggle_mask(self) -> None:
         """Mask names, emails and phones on screen (for recordings), or show them again."""

@@ -31,6 +31,7 @@ from moment_tui.sandbox.server import SandboxConfig, SandboxThread
 from moment_tui.secrets import Secret
 from moment_tui.ui.app import MomentApp
 from moment_tui.ui.factory import create_app
+from moment_tui.ui.modals.keys import KeysHelp
 from moment_tui.ui.navigate import detail_screen
 from moment_tui.ui.privacy import mask_email, mask_name, mask_phone
 from moment_tui.ui.screens.browse import ListScreen
@@ -45,6 +46,7 @@ from tests.ui.ui_helpers import (
     assert_no_secret,
     on_screen,
     sandbox_app,
+    screen_text,
     shows,
     started,
     wait_until,
@@ -1117,6 +1119,22 @@ async def test_a_timed_out_create_is_sent_again_with_the_same_key_and_made_once(
         assert [len(bills.items), len(accounts.items), len(customers.items)] == [1, 1, 1]
         assert app.screen.object_id == bills.items[0].id  # type: ignore[attr-defined]
         assert_no_secret(app, TEST_KEY)
+
+
+async def test_in_a_form_question_mark_is_text_and_f1_lists_the_keys(tmp_path: Path) -> None:
+    async with sandbox_app(tmp_path).run_test(size=SIZE) as pilot:
+        app = await open_form(pilot, "customer")
+        await wait_until(pilot, lambda: "f1 Keys" in screen_text(app).splitlines()[-1], "F1")
+        assert "? Keys" not in screen_text(app).splitlines()[-1]
+        await pilot.press(*"ACME?")
+        assert field(app, "external_reference").value == "ACME?"
+        assert isinstance(app.screen, FormScreen)
+        await pilot.press("f1")
+        await wait_until(pilot, lambda: isinstance(app.screen, KeysHelp), "the keys")
+        await wait_until(pilot, lambda: on_screen(app, "Tab / Shift+Tab"), "a form's keys")
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: isinstance(app.screen, FormScreen), "back to the form")
+        assert field(app, "external_reference").value == "ACME?"
 
 
 # --- forms made ahead ---------------------------------------------------------------------

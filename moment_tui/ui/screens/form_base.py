@@ -69,6 +69,8 @@ class FormScreen(ConsoleScreen):
         Binding("ctrl+s", "send", "Send", priority=True),
         Binding("f2", "preview", "Preview", priority=True),
         Binding("ctrl+o", "open_existing", "Open existing", show=False, priority=True),
+        # ? is text in a field: the keys' list is on F1 in a form.
+        Binding("f1", "keys", "Keys", priority=True),
         # Priority, so the focus moves as the app reads the key: Textual forwards each
         # key to the focused widget's queue and a plain Tab moved the focus only once it
         # had bubbled back up, so text typed right after it (fast, pasted, or sent by
@@ -531,6 +533,9 @@ class FormScreen(ConsoleScreen):
             self.method, base, self.path(), body=shown, idempotency_key=key, key_label=KEY_LABEL
         )
         return f"{title}\n{json.dumps(shown, indent=2, ensure_ascii=False)}\n\ncurl\n{curl}"
+
+    def action_keys(self) -> None:
+        self.app.action_help()  # type: ignore[attr-defined]
 
     def action_next_field(self) -> None:
         self.focus_next()
