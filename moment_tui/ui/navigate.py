@@ -10,6 +10,7 @@ if TYPE_CHECKING:
 
     from moment_tui.api.models import ObjectKind
     from moment_tui.ui.console import Console
+    from moment_tui.ui.screens.detail_base import DetailScreen
     from moment_tui.ui.screens.form_base import FormScreen
     from moment_tui.ui.spares import SpareForms
 
@@ -19,7 +20,7 @@ PREFIX_KIND: dict[str, ObjectKind] = {"bcus_": "customer", "bacc_": "account", "
 READ_AHEAD: Final = 0.15  # s a detail view is read for before it is shown regardless
 
 
-def detail_screen(console: Console, kind: ObjectKind, object_id: str) -> Screen[None]:
+def detail_screen(console: Console, kind: ObjectKind, object_id: str) -> DetailScreen:
     """The detail view of one customer, account or bill (imported when first needed)."""
     if kind == "customer":
         from moment_tui.ui.screens.customer_detail import CustomerDetail
@@ -42,14 +43,11 @@ def open_detail(app: App[object], console: Console, kind: ObjectKind, object_id:
     :data:`READ_AHEAD` seconds with "Loading …" instead. Nothing is pushed if another
     screen was shown meanwhile, and a second open (Enter pressed twice) replaces this one.
     """
-    from moment_tui.ui.screens.detail_base import DetailScreen
-
     screen = detail_screen(console, kind, object_id)
     origin = app.screen
 
     async def read_then_push() -> None:
-        if isinstance(screen, DetailScreen):
-            await screen.prepare(wait=READ_AHEAD)
+        await screen.prepare(wait=READ_AHEAD)
         if app.screen is origin:
             app.push_screen(screen)
 

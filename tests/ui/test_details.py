@@ -10,8 +10,10 @@ from __future__ import annotations
 import asyncio
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
+from textual.pilot import Pilot
 from textual.widgets import Static
 
 from moment_tui.api.models import Bill, BillStatus
@@ -399,6 +401,17 @@ async def test_a_bill_at_80x24_shows_its_amounts_and_status_whole(tmp_path: Path
         assert "q Quit" not in footer
 
 
+async def open_first_unpaid_bill(pilot: Pilot[Any], app: MomentApp) -> Bill:
+    """Once connected, open the first unpaid bill; returns once its view is mounted."""
+    await wait_until(pilot, lambda: connected(app), "the catalogue counts")
+    bill = await first_unpaid_bill(app)
+    open_detail(app, app.moment, "bill", bill.id)
+    await wait_until(
+        pilot, lambda: isinstance(app.screen, BillDetail) and app.screen.is_mounted, "shown"
+    )
+    return bill
+
+
 async def test_a_detail_is_read_before_it_is_shown_so_its_first_frame_has_the_object(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -406,12 +419,7 @@ async def test_a_detail_is_read_before_it_is_shown_so_its_first_frame_has_the_ob
     monkeypatch.setattr(DetailScreen, "reload", lambda self: None)
     app = sandbox_app(tmp_path)
     async with app.run_test(size=(120, 40)) as pilot:
-        await wait_until(pilot, lambda: connected(app), "the catalogue counts")
-        bill = await first_unpaid_bill(app)
-        open_detail(app, app.moment, "bill", bill.id)
-        await wait_until(
-            pilot, lambda: isinstance(app.screen, BillDetail) and app.screen.is_mounted, "shown"
-        )
+        bill = await open_first_unpaid_bill(pilot, app)
         screen = detail(app)
         assert screen.loaded is not None
         assert screen.loaded.obj.id == bill.id
@@ -436,12 +444,7 @@ async def test_a_detail_slow_to_read_opens_at_once_saying_it_is_loading(
     monkeypatch.setattr(DetailScreen, "_read", slow_read)
     app = sandbox_app(tmp_path)
     async with app.run_test(size=(120, 40)) as pilot:
-        await wait_until(pilot, lambda: connected(app), "the catalogue counts")
-        bill = await first_unpaid_bill(app)
-        open_detail(app, app.moment, "bill", bill.id)
-        await wait_until(
-            pilot, lambda: isinstance(app.screen, BillDetail) and app.screen.is_mounted, "shown"
-        )
+        bill = await open_first_unpaid_bill(pilot, app)
         assert status(app) == "Loading …"
         assert detail(app).loaded is None
         released.set()

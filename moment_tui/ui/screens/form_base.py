@@ -173,11 +173,9 @@ class FormScreen(ConsoleScreen):
         """After success: open what was made or changed (in place of the form), read
         before it is shown so that it is drawn once, with the object in it."""
         from moment_tui.ui.navigate import detail_screen
-        from moment_tui.ui.screens.detail_base import DetailScreen
 
         screen = detail_screen(self.console, sent.obj.KIND, sent.obj.id)
-        if isinstance(screen, DetailScreen):
-            await screen.prepare()
+        await screen.prepare()
         if self.app.screen is self:  # not dismissed meanwhile
             self.app.switch_screen(screen)
 
