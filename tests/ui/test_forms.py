@@ -1132,6 +1132,12 @@ async def test_in_a_form_question_mark_is_text_and_f1_lists_the_keys(tmp_path: P
         await pilot.press("f1")
         await wait_until(pilot, lambda: isinstance(app.screen, KeysHelp), "the keys")
         await wait_until(pilot, lambda: on_screen(app, "Tab / Shift+Tab"), "a form's keys")
+        # What a form's single keys do (they are text), and each key once.
+        assert on_screen(app, "In a form  letters, digits, g, q and ? are text")
+        assert not on_screen(app, "Everywhere")
+        text = screen_text(app).lower()
+        assert text.count("ctrl+s ") == 1
+        assert text.count("f2 ") == 1
         await pilot.press("escape")
         await wait_until(pilot, lambda: isinstance(app.screen, FormScreen), "back to the form")
         assert field(app, "external_reference").value == "ACME?"

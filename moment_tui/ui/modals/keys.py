@@ -16,6 +16,11 @@ EVERYWHERE = (
     "Everywhere  g Go to (any id or reference) · 1-5 Home, Customers, Accounts, Bills,"
     " Requests · Ctrl+P every action · Ctrl+N mask personal data · Esc back · q quit"
 )
+# A form leaves single keys to its fields (MomentApp.check_action): it says so instead.
+IN_A_FORM = (
+    "In a form  letters, digits, g, q and ? are text · Ctrl+P every action · Ctrl+N mask"
+    " personal data · Esc close · Ctrl+C quit"
+)
 SKIP = frozenset({"ctrl+c", "q", "g", "question_mark", "escape", "1", "2", "3", "4", "5"})
 # Textual's own keys on every widget (scrolling, focus, copying a selection, its quit
 # and palette): named once in EVERYWHERE, or not worth a line.
@@ -28,7 +33,7 @@ def keys_text(screen: Screen[object]) -> str:
     """The keys that work everywhere, then the screen's own, each once."""
     lines = [f"Keys · {getattr(screen, 'crumb', '') or 'this view'}", ""]
     extra = dict(getattr(screen, "EXTRA_KEYS", ()))
-    covered = {part.strip() for keys in extra for part in keys.split(" / ")}
+    covered = {part.strip().lower() for keys in extra for part in keys.split(" / ")}
     rows: list[tuple[str, str]] = []
     moves = False
     seen: set[str] = set()
@@ -40,7 +45,7 @@ def keys_text(screen: Screen[object]) -> str:
             moves = True
         if key in SKIP or not binding.description or action.startswith(INTERNAL):
             continue
-        if shown in covered or binding.description in seen:
+        if shown.lower() in covered or binding.description in seen:  # ctrl+s is Ctrl+S
             continue
         seen.add(binding.description)
         rows.append((shown, binding.description))
@@ -51,7 +56,7 @@ def keys_text(screen: Screen[object]) -> str:
     width = max((len(k) for k, _ in rows), default=4) + 2
     # The keys that work everywhere first, on two lines: at 80x24 they must show
     # without scrolling (Go to above all).
-    lines[1:1] = [EVERYWHERE]
+    lines[1:1] = [IN_A_FORM if getattr(screen, "is_form", False) else EVERYWHERE]
     lines += [f"  {k.ljust(width)}{text}" for k, text in rows]
     return "\n".join(lines)
 
