@@ -285,7 +285,7 @@ async def bill_paid_live(camera: Camera) -> None:
         "the payment applied and confirmed",
     )
     await wait_until(pilot, lambda: detail_shown(app, BillDetail, bill.id), "the paid bill drawn")
-    assert on_screen(app, "PAID", "Payments · 1", "#1 confirmed")
+    assert on_screen(app, "PAID", "Timeline · 1 payment", "#1 confirmed")
     await camera.take("bill-paid-120x40")
 
 

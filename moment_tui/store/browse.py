@@ -27,7 +27,9 @@ from typing import Any, Final, Literal, TypeVar
 
 from moment_tui.api.kinds import ObjectKind
 from moment_tui.store import applications as applications_store
+from moment_tui.store import changes as changes_store
 from moment_tui.store.applications import Application
+from moment_tui.store.changes import ObjectChange
 from moment_tui.store.schema import SHORT_SEARCH, TABLE, select_in
 
 StatusFilter = Literal["unpaid", "paid", "voided", "overdue"]
@@ -403,6 +405,7 @@ class Related:
     accounts: list[AccountRow]
     bills: list[BillRow]
     applications: list[tuple[Application, str | None]]  # with the delivery's received_at
+    changes: list[ObjectChange] = field(default_factory=list)  # its own edits, newest first
 
 
 RELATED_LIMIT: Final = 500  # bills and payments shown on one detail page
@@ -410,7 +413,7 @@ RELATED_LIMIT: Final = 500  # bills and payments shown on one detail page
 
 def related(conn: sqlite3.Connection, kind: str, object_id: str) -> Related:
     """A customer's accounts and bills, an account's bills, and the payments applied
-    to the object or to anything under it, newest first."""
+    to the object or to anything under it, and its own recorded changes, newest first."""
     accounts_: list[AccountRow] = []
     bills_: list[BillRow] = []
     if kind == "customer":
@@ -424,7 +427,12 @@ def related(conn: sqlite3.Connection, kind: str, object_id: str) -> Related:
         bills_ = _in_order(
             bill_ids(conn, Filter(account_id=object_id))[:RELATED_LIMIT], bill_rows, conn
         )
-    return Related(accounts_, bills_, applications_for(conn, kind, object_id))
+    return Related(
+        accounts_,
+        bills_,
+        applications_for(conn, kind, object_id),
+        changes_store.for_object(conn, object_id),
+    )
 
 
 RowT = TypeVar("RowT")

@@ -9,6 +9,7 @@ reads on reader connections and writes on its writer thread.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import sqlite3
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -24,6 +25,7 @@ from moment_tui.api.models import (
     Customer,
     ObjectKind,
 )
+from moment_tui.store import changes
 from moment_tui.store.schema import SHORT_SEARCH as SHORT_SEARCH
 from moment_tui.store.schema import TABLE as TABLE
 from moment_tui.store.schema import select_in
@@ -32,6 +34,7 @@ Source = Literal[
     "created", "changed", "looked_up", "listed", "imported", "webhook", "refetched", "applied"
 ]
 NO_DUE_DATE: Final = "9999-12-31"
+COMPARED: Final[frozenset[str]] = frozenset({"changed", "looked_up"})  # see store.changes
 
 ObjT = TypeVar("ObjT", Customer, Account, Bill)
 
@@ -66,10 +69,19 @@ def upsert(
     """Keep ``obj`` as the last known copy; ``learned_at`` keeps the first sighting.
 
     With ``unless_changed_since``, an entry updated after that moment is left alone.
+    A copy from an edit or a look-up is compared with the one it replaces, and what
+    differs is kept (:mod:`moment_tui.store.changes`).
     """
     now = now or now_iso()
     data = obj.model_dump_json()
     kind = obj.KIND
+    old = None
+    if source in COMPARED:
+        row = conn.execute(
+            f"SELECT data FROM {TABLE[kind]} WHERE id = ?",  # noqa: S608
+            (obj.id,),
+        ).fetchone()
+        old = row[0] if row is not None else None
     columns: dict[str, Any] = {"id": obj.id, "external_reference": obj.external_reference}
     if isinstance(obj, Customer):
         columns.update(name=obj.name, email=obj.email, currency=obj.currency, balance=obj.balance)
@@ -105,6 +117,10 @@ def upsert(
     )
     if cursor.rowcount == 0:  # kept the newer copy: its search text is current too
         return
+    if old is not None and old != data:
+        fields = changes.diff(json.loads(old), json.loads(data))
+        if fields:
+            changes.record(conn, kind, obj.id, now, source, fields)
     _index(conn, kind, obj.id, _search_text(obj), fts=search)
 
 

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Final
 if TYPE_CHECKING:
     from moment_tui.api.kinds import ObjectKind
 
-VERSION: Final = 2  # 2: first_source
+VERSION: Final = 3  # 2: first_source; 3: object_changes
 # Each kind's catalogue table (here, not in ``catalogue``: ``browse`` reads them
 # before the first paint, without the pydantic models ``catalogue`` imports).
 TABLE: Final[dict[ObjectKind, str]] = {
@@ -168,6 +168,17 @@ CREATE TABLE IF NOT EXISTS object_checks (
 -- drift decision on that bill reads these, not every unchecked application.
 CREATE INDEX IF NOT EXISTS applications_allocating_unchecked ON applications(delivery_seq)
     WHERE allocation IS NOT NULL AND state = 'applied';
+-- What a new copy of one object changed, field by field, when it came from an edit in
+-- this console or a look-up (payments keep their own before → after in applications).
+CREATE TABLE IF NOT EXISTS object_changes (
+    seq INTEGER PRIMARY KEY,
+    kind TEXT NOT NULL,
+    id TEXT NOT NULL,
+    at TEXT NOT NULL,
+    source TEXT NOT NULL,
+    changes TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS object_changes_by_id ON object_changes(id, seq);
 """
 
 _SEARCH = """

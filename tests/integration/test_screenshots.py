@@ -30,7 +30,7 @@ EXPECTED = {
     "customer-detail-120x40": ["Naledi Dlamini", "UCR100002", "Timeline · 1 payment"],
     "bills-120x40": ["31 bills", "Live deliveries", "confirmed", "401 no_matching_signature"],
     "bills-overdue-80x24": ["bills · overdue", "R 4,155.00  overdue"],  # a row's status
-    "bill-paid-120x40": ["PAID", "Payments · 1", "#1 confirmed"],
+    "bill-paid-120x40": ["PAID", "Timeline · 1 payment", "#1 confirmed"],
     "new-bill-80x24": [
         "New bill",
         "a new account for a new customer",

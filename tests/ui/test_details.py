@@ -16,7 +16,7 @@ import pytest
 from textual.pilot import Pilot
 from textual.widgets import Static
 
-from moment_tui.api.models import Bill, BillStatus
+from moment_tui.api.models import Bill, BillStatus, CustomerUpdate
 from moment_tui.store.browse import BillRow, Related
 from moment_tui.ui.app import MomentApp
 from moment_tui.ui.modals.copy import CopyMenu
@@ -190,7 +190,7 @@ async def test_a_payment_updates_the_open_bill_in_place(tmp_path: Path) -> None:
         remaining = f"Remaining {money(before.amount_remaining, currency)}"
         await wait_until(pilot, lambda: on_screen(app, remaining), "the amounts")
         assert on_screen(app, f"Due {money(before.amount_due, currency)}")
-        assert on_screen(app, "Payments · 0")
+        assert on_screen(app, "Timeline · 0 payments")
         assert before.amount_paid == 0
         assert on_screen(app, "No payments applied to it yet.")
         focused = app.focused
@@ -215,7 +215,7 @@ async def test_a_payment_updates_the_open_bill_in_place(tmp_path: Path) -> None:
         assert on_screen(
             app, f"Paid {paid}", f"Remaining {money(after.amount_remaining, currency)}"
         )
-        assert on_screen(app, "Payments · 1", "#1 confirmed")
+        assert on_screen(app, "Timeline · 1 payment", "#1 confirmed")
         # How it was first met stays in its timeline after the payment changed its copy.
         assert on_screen(app, "Listed from the API")
         assert not on_screen(app, "First seen")
@@ -236,7 +236,9 @@ async def test_a_payment_updates_the_open_bill_in_place(tmp_path: Path) -> None:
         await app.runtime.client.request(
             "POST", "/sandbox/payments", json={"bill": before.id, "amount": after.amount_remaining}
         )
-        await wait_until(pilot, lambda: on_screen(app, "PAID", "Payments · 2"), "paid in full")
+        await wait_until(
+            pilot, lambda: on_screen(app, "PAID", "Timeline · 2 payments"), "paid in full"
+        )
         assert on_screen(app, f"Remaining {money(0, currency)}", "100% paid")
         assert_no_secret(app)
 
@@ -280,6 +282,11 @@ async def test_r_refetches_what_is_on_screen(tmp_path: Path) -> None:
         customer_id, related = await customer_with_accounts_and_bills(app)
         open_detail(app, app.moment, "customer", customer_id)
         await wait_until(pilot, lambda: loaded(app, CustomerDetail, customer_id), "the customer")
+        # Someone else renames the customer in Moment: the re-fetch finds it changed.
+        client = app.runtime.client
+        assert client is not None
+        old_name = (await client.get_customer(customer_id)).name
+        await client.update_customer(customer_id, CustomerUpdate(name="Renamed"))
         log = app.runtime.request_log
         assert log is not None
         sent = len(log)
@@ -293,6 +300,10 @@ async def test_r_refetches_what_is_on_screen(tmp_path: Path) -> None:
         for bill in related.bills:
             assert ("GET", f"/billing/bills/{bill.id}", 200) in paths
         assert on_screen(app, "Re-fetched")
+        await wait_until(
+            pilot, lambda: on_screen(app, f"name {old_name} → Renamed"), "the change, kept"
+        )
+        assert on_screen(app, "Found changed when looked up from")
 
 
 async def test_c_copies_the_json(tmp_path: Path) -> None:
@@ -387,7 +398,7 @@ async def test_a_bill_at_80x24_shows_its_amounts_and_status_whole(tmp_path: Path
         assert "% paid" in lines[3]
         assert f"OVERDUE · {days} days overdue" in lines[4]
         assert on_screen(app, f"Due date  {bill.due_date}  {days} days overdue")
-        assert on_screen(app, "Payments · 0")
+        assert on_screen(app, "Timeline · 0 payments")
         # Paid in part, with no payment here: the timeline says where the figure came from.
         assert on_screen(app, "No payment webhook received here")
         assert not on_screen(app, "No payments applied to it yet.")

@@ -480,7 +480,7 @@ def bill_paid_live(clock: Clock) -> Before:
             "the payment applied and confirmed",
         )
         await wait_until(pilot, lambda: detail_drawn(app, BillDetail, bill.id), "drawn")
-        assert on_screen(app, "PAID", "Payments · 1", "#1 confirmed")
+        assert on_screen(app, "PAID", "Timeline · 1 payment", "#1 confirmed")
         await steady(pilot)
 
     return run_before

@@ -207,7 +207,12 @@ async def test_edit_a_customers_phone_sends_only_the_phone(tmp_path: Path) -> No
         )
         assert patch.request_body == {"phone": new_phone}
         assert (await app.runtime.client.get_customer(customer.id)).phone == new_phone
-        assert not on_screen(app, customer.phone)
+        # The timeline keeps the change, before → after; nothing else is said changed.
+        await wait_until(
+            pilot, lambda: on_screen(app, "Changed from this console"), "the timeline entry"
+        )
+        assert on_screen(app, f"phone {customer.phone} → {new_phone}")
+        assert not on_screen(app, "name ")
         assert_no_secret(app)
 
 
@@ -455,6 +460,11 @@ async def test_record_a_payment_sends_the_new_total_and_the_row_follows(tmp_path
             pilot, lambda: on_screen(app, f"Remaining {money(left, currency)}"), "its new amounts"
         )
         assert on_screen(app, f"Paid {money(total, currency)}")
+        # The timeline says what the recorded payment changed, not only "updated".
+        assert on_screen(app, "Changed from this console")
+        assert on_screen(app, f"paid      {paid} → {money(total, currency)}")
+        assert on_screen(app, f"remaining {money(bill.amount_remaining, currency)} → ")
+        assert on_screen(app, "it: paid as recorded by hand.")
         [patch] = writes(app)
         assert (patch.method, patch.path) == ("PATCH", f"/billing/bills/{bill.id}")
         assert patch.request_body == {"amount_paid": total, "currency": currency}

@@ -12,8 +12,9 @@ from typing import Any
 import pytest
 
 from moment_tui.api.models import Account, Bill, BillStatus, Customer
-from moment_tui.store import catalogue, schema
+from moment_tui.store import catalogue, changes, schema
 from moment_tui.store.catalogue import NO_DUE_DATE, BillQuery
+from moment_tui.store.changes import FieldChange, ObjectChange
 from moment_tui.store.writer import connect
 
 T0 = "2025-01-01T00:00:00.000Z"
@@ -115,7 +116,7 @@ def test_a_workspace_of_version_1_gains_first_source_and_keeps_its_rows(tmp_path
 
     conn = connect(path, durable=False)
     schema.create(conn)
-    assert conn.execute("PRAGMA user_version").fetchone()[0] == schema.VERSION == 2
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == schema.VERSION == 3
     entry = catalogue.get(conn, "customer", "bcus_ann")
     assert entry is not None
     assert (entry.obj, entry.source, entry.first_source) == (ann, "listed", None)  # unknown
@@ -124,6 +125,55 @@ def test_a_workspace_of_version_1_gains_first_source_and_keeps_its_rows(tmp_path
     assert entry is not None
     assert (entry.source, entry.first_source, entry.learned_at) == ("refetched", None, T0)
     conn.close()
+
+
+def test_an_edit_or_a_look_up_keeps_what_changed_field_by_field(
+    conn: sqlite3.Connection,
+) -> None:
+    ann = customer("bcus_ann", "ann-1", "Ann", phone="+27820000001", metadata={"tier": "gold"})
+    store(conn, ann)  # listed: first met, nothing to compare with
+    assert changes.for_object(conn, "bcus_ann") == []
+    edited = customer(
+        "bcus_ann", "ann-1", "Ann", phone="+27820000002", metadata={"tier": "silver", "vip": "y"}
+    )
+    catalogue.upsert(conn, edited, "changed", search=True, now=T0)
+    catalogue.upsert(conn, edited, "looked_up", search=True, now=T1)  # the same copy again
+    unset = customer("bcus_ann", "ann-1", "Ann", phone="+27820000002", metadata={"vip": "y"})
+    catalogue.upsert(conn, unset, "looked_up", search=True, now=T1)
+    assert changes.for_object(conn, "bcus_ann") == [  # newest first
+        ObjectChange(T1, "looked_up", (FieldChange("metadata.tier", "silver", None),)),
+        ObjectChange(
+            T0,
+            "changed",
+            (
+                FieldChange("metadata.tier", "gold", "silver"),  # in the model's order
+                FieldChange("metadata.vip", None, "y"),
+                FieldChange("phone", "+27820000001", "+27820000002"),
+            ),
+        ),
+    ]
+
+
+def test_listings_and_payment_checks_are_not_compared(conn: sqlite3.Connection) -> None:
+    store(conn, bill("bill_one", amount_paid=0))
+    store(conn, bill("bill_one", amount_paid=100))  # a later listing
+    catalogue.upsert(conn, bill("bill_one", amount_paid=200), "refetched", search=True)
+    catalogue.upsert(conn, bill("bill_one", amount_paid=300), "applied", search=True)
+    assert changes.for_object(conn, "bill_one") == []
+    catalogue.upsert(conn, bill("bill_one", amount_paid=400), "changed", search=True, now=T1)
+    [recorded] = changes.for_object(conn, "bill_one")
+    assert recorded.fields == (
+        FieldChange("amount_paid", 300, 400),
+        FieldChange("amount_remaining", 700, 600),
+    )
+
+
+def test_a_copy_kept_back_by_a_newer_one_records_no_change(conn: sqlite3.Connection) -> None:
+    catalogue.upsert(conn, customer("bcus_ann", "ann-1", "Ann"), "changed", search=True, now=T1)
+    old = customer("bcus_ann", "ann-1", "Annie")
+    catalogue.upsert(conn, old, "looked_up", search=True, now=T1, unless_changed_since=T0)
+    assert changes.for_object(conn, "bcus_ann") == []
+    assert catalogue.get(conn, "customer", "bcus_ann").obj.name == "Ann"  # type: ignore[union-attr]
 
 
 def test_get_by_id_or_reference(conn: sqlite3.Connection) -> None:

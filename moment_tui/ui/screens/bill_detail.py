@@ -60,7 +60,6 @@ def amounts(bill: Bill, today: dt.date) -> Group:
 
 class BillDetail(DetailScreen):
     kind: ClassVar[ObjectKind] = "bill"
-    TIMELINE: ClassVar[str] = "Payments · {payments}"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("o", "open_customer", "Customer"),
         Binding("a", "open_account", "Account"),

@@ -21,10 +21,20 @@ if TYPE_CHECKING:
     from moment_tui.store.applications import Application
     from moment_tui.store.browse import Related
     from moment_tui.store.catalogue import Entry
+    from moment_tui.store.changes import ObjectChange
     from moment_tui.store.eventlog import Delivery
 
 LABEL_WIDTH: Final = 9
-MONEY_FIELDS: Final = frozenset({"amount_due", "amount_paid", "amount_remaining", "balance"})
+MONEY_FIELDS: Final = frozenset(
+    {
+        "amount_due",
+        "amount_paid",
+        "amount_remaining",
+        "balance",
+        "payment_rules.min_amount",
+        "payment_rules.max_amount",
+    }
+)
 FIELD_NAMES: Final = {"amount_due": "due", "amount_paid": "paid", "amount_remaining": "remaining"}
 SOURCES: Final = {
     "created": "created from this console",
@@ -175,25 +185,34 @@ def timeline(
                 text.stylize(HIGHLIGHT)
         entries.append((at, app.delivery_seq, lines))
     entry = loaded.entry
+    for change in loaded.related.changes:
+        entries.append((change.at, -1, _change(change, loaded)))
     source = SOURCES.get(entry.source, entry.source)
+    said = any(change.at == entry.updated_at for change in loaded.related.changes)
     if entry.updated_at == entry.learned_at:  # one copy so far: its source says how
         entries.append((entry.learned_at, -2, _event(entry.learned_at, "learned", source)))
     else:  # the source is the latest copy's; how it was first met, if it was kept
         first = SOURCES.get(entry.first_source or "", "first seen")
         entries.append((entry.learned_at, -2, _event(entry.learned_at, "learned", first)))
-        if entry.source not in ("applied", "refetched"):  # a payment's entry says so
+        if entry.source not in ("applied", "refetched") and not said:  # said already
             entries.append((entry.updated_at, -1, _event(entry.updated_at, "updated", source)))
     entries.sort(key=lambda e: (e[0], e[1]), reverse=True)
     lines = [line for _, _, block in entries for line in block]
     if not loaded.related.applications:
-        lines.append((0, Text(_no_payments(loaded.obj), style="dim")))
+        lines.append((0, Text(_no_payments(loaded), style="dim")))
     return Lines(lines)
 
 
-def _no_payments(obj: Any) -> str:
+def _no_payments(loaded: Loaded) -> str:
     """What a timeline without payments says: a bill paid in part already was paid
     before this workspace heard of a payment for it (or the payment was recorded)."""
+    obj = loaded.obj
     paid = getattr(obj, "amount_paid", 0)
+    recorded = any(
+        f.field == "amount_paid" for change in loaded.related.changes for f in change.fields
+    )
+    if paid and recorded:
+        return "No payment webhook received here for it: paid as recorded by hand."
     if paid:
         return (
             f"No payment webhook received here for it: the {money(paid, obj.currency)} "
@@ -205,6 +224,42 @@ def _no_payments(obj: Any) -> str:
 def _event(at: str, what: str, text: str) -> list[tuple[int, Text]]:
     head = Text.assemble((when(at), "dim"), "  ", (what, "cyan"))
     return [(0, head), (2, Text(text[:1].upper() + text[1:]))]
+
+
+CHANGED_BY: Final = {
+    "changed": "Changed from this console",
+    "looked_up": "Found changed when looked up from the API",
+}
+
+
+FIRST: Final = frozenset({"amount_due", "amount_paid", "amount_remaining", "balance", "status"})
+
+
+def _field_name(name: str) -> str:
+    """``paid``, ``phone``, ``rules max``, ``metadata.tier``."""
+    if name in FIELD_NAMES:
+        return FIELD_NAMES[name]
+    if name.startswith("payment_rules."):
+        rule = name.removeprefix("payment_rules.").removesuffix("_amount")
+        return "rules " + rule.replace("_", " ")
+    if name.startswith("metadata."):
+        return name
+    return name.replace("_", " ")
+
+
+def _change(change: ObjectChange, loaded: Loaded) -> list[tuple[int, Text]]:
+    """An edit or a change found by a look-up: each field, before → after."""
+    head = Text.assemble((when(change.at), "dim"), "  ", ("changed", "cyan"))
+    lines = [(0, head), (2, Text(CHANGED_BY.get(change.source, change.source)))]
+    currency = loaded.currencies.get(loaded.obj.id) or getattr(loaded.obj, "currency", None)
+    fields = sorted(change.fields, key=lambda f: f.field not in FIRST)  # the money first
+    names = [_field_name(f.field) for f in fields]
+    width = max(map(len, names), default=0)
+    for name, item in zip(names, fields, strict=True):
+        before = _value(item.field, item.before, currency)
+        after = _value(item.field, item.after, currency)
+        lines.append((2, Text(f"{name.ljust(width)} {before} → {after}")))
+    return lines
 
 
 def _payment(
