@@ -306,6 +306,22 @@ def customer_rows(conn: sqlite3.Connection, ids: Collection[str]) -> dict[str, C
     return {row["id"]: CustomerRow(**dict(row)) for row in rows}
 
 
+def owing(conn: sqlite3.Connection, kind: ObjectKind, ids: Collection[str]) -> set[str]:
+    """Which of these accounts or customers a payment can go to: a positive balance, or
+    unpaid bills (a customer's own: bills on its accounts are paid through them)."""
+    table = TABLE[kind]
+    column = "account_id" if kind == "account" else "customer_id"
+    own = "" if kind == "account" else " AND b.account_id IS NULL"
+    rows = select_in(
+        conn,
+        f"SELECT o.id FROM {table} AS o WHERE (coalesce(o.balance, 0) > 0"
+        f" OR EXISTS (SELECT 1 FROM bills AS b WHERE b.{column} = o.id"
+        f" AND b.status = 'unpaid'{own})) AND o.id",
+        list(ids),
+    )
+    return {row[0] for row in rows}
+
+
 # --- accounts -------------------------------------------------------------------------
 
 _ACCOUNT_COLUMNS: Final = (

@@ -176,6 +176,11 @@ class Queries:
 
         return await self.read(lambda c: catalogue.get(c, kind, ref))
 
+    async def owing(self, kind: ObjectKind, ids: Collection[str]) -> set[str]:
+        """Which of these accounts or customers have something to pay (the catalogue's
+        copy: a positive balance or unpaid bills)."""
+        return await self.read(lambda c: browse.owing(c, kind, ids))
+
     async def related(self, kind: ObjectKind, object_id: str) -> Related:
         return await self.read(lambda c: browse.related(c, kind, object_id))
 

@@ -929,3 +929,37 @@ def test_related_for_a_customer_an_account_and_a_bill(ws: Workspace) -> None:
 
     dee = query(ws, browse.related, "customer", "bcus_dee")
     assert (dee.accounts, dee.bills, dee.applications) == ([], [], [])
+
+
+# --- what a payment can go to --------------------------------------------------------------
+
+
+def test_owing_is_a_positive_balance_or_unpaid_bills_a_customers_own(tmp_path: Path) -> None:
+    workspace = Workspace(tmp_path / "ws.sqlite3", durable=False)
+    owed = dt.date(2026, 10, 1)
+    workspace.remember_sync(
+        [
+            Customer(id="bcus_acc", external_reference="C-1", balance=0),  # bills on accounts
+            Customer(id="bcus_own", external_reference="C-2"),  # an unpaid bill of its own
+            Customer(id="bcus_bal", external_reference="C-3", currency="ZAR", balance=10),
+            Customer(id="bcus_credit", external_reference="C-4", currency="ZAR", balance=-10),
+            Account(id="bacc_unpaid", external_reference="A-1", customer_id="bcus_acc"),
+            Account(id="bacc_paid", external_reference="A-2", customer_id="bcus_acc"),
+            Account(id="bacc_bal", external_reference="A-3", customer_id="bcus_acc", balance=5),
+            Account(id="bacc_void", external_reference="A-4", customer_id="bcus_acc"),
+            bill("bill_1", "bcus_acc", "bacc_unpaid", "unpaid", "ZAR", owed, 100, 0, "B-1", None),
+            bill("bill_2", "bcus_acc", "bacc_paid", "paid", "ZAR", owed, 100, 100, "B-2", None),
+            bill("bill_3", "bcus_acc", "bacc_void", "voided", "ZAR", owed, 100, 0, "B-3", None),
+            bill("bill_4", "bcus_own", None, "unpaid", "ZAR", owed, 100, 40, "B-4", None),
+            bill("bill_5", "bcus_credit", None, "paid", "ZAR", owed, 100, 100, "B-5", None),
+        ],
+        "listed",
+    )
+    try:
+        customers_ = ["bcus_acc", "bcus_own", "bcus_bal", "bcus_credit", "bcus_unknown"]
+        assert query(workspace, browse.owing, "customer", customers_) == {"bcus_own", "bcus_bal"}
+        accounts_ = ["bacc_unpaid", "bacc_paid", "bacc_bal", "bacc_void"]
+        assert query(workspace, browse.owing, "account", accounts_) == {"bacc_unpaid", "bacc_bal"}
+        assert query(workspace, browse.owing, "account", []) == set()
+    finally:
+        workspace.close()

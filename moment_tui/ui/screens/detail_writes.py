@@ -304,19 +304,51 @@ def offer_payment(
     """The simulate-a-payment dialog over ``targets`` (on the sandbox), or why not.
     What happened is said with ``say(text, error=…)`` if given (a view's status line),
     else notified."""
-    from moment_tui.ui.modals.simulate_payment import SimulatePayment, paid_text
 
-    why = screen.console.runtime.payment_refusal()
-    if why is None and not targets:
-        why = "Nothing here can be paid."
-    if why is not None:
+    def refuse(why: str) -> None:
         if say is not None:
             say(why, error=True)
         else:  # said once: a toast as well covered the view's foot (at 80x24, its timeline)
             screen.notify(why, severity="warning", timeout=8)
+
+    why = screen.console.runtime.payment_refusal()
+    if why is not None:
+        refuse(why)
         return
-    privacy = screen.privacy  # a customer's name is masked in the modal and the note too
-    shown = [dataclasses.replace(t, label=privacy.label(t.id, t.label)) for t in targets]
+    screen.run_worker(_offer(screen, targets, refuse, say), group="pay-offer", exclusive=True)
+
+
+async def _offer(
+    screen: ConsoleScreen,
+    targets: list[PayTarget],
+    refuse: Callable[[str], None],
+    say: Callable[..., None] | None,
+) -> None:
+    """Leave out an account or customer that owes nothing (the sandbox refuses a
+    payment to one), then open the dialog, or say there is nothing to pay."""
+    from moment_tui.ui.modals.simulate_payment import SimulatePayment, paid_text
+
+    queries = screen.console.queries
+    try:
+        owing = {
+            kind: await queries.owing(kind, [t.id for t in targets if t.kind == kind])
+            for kind in ("account", "customer")
+            if any(t.kind == kind for t in targets)
+        }
+    except Exception:  # a catalogue that cannot say: offer them all
+        owing = {}
+    payable = [t for t in targets if t.kind == "bill" or t.id in owing.get(t.kind, {t.id})]
+    privacy = screen.privacy  # a customer's name is masked in the modal and the notes too
+    if not payable:
+        names = [f"{t.kind} {privacy.label(t.id, t.label)}" for t in targets]
+        owes = "owes" if len(names) == 1 else "owe"
+        refuse(
+            f"Nothing to pay: no unpaid bill here, and {' and '.join(names)} {owes} nothing."
+            if names
+            else "Nothing here can be paid."
+        )
+        return
+    shown = [dataclasses.replace(t, label=privacy.label(t.id, t.label)) for t in payable]
 
     def paid(payment: dict[str, Any] | None) -> None:
         if payment is None:
