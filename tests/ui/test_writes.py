@@ -20,7 +20,7 @@ from textual.screen import Screen
 from textual.widgets import Input, Static
 
 from moment_tui.api.client import RetryPolicy
-from moment_tui.api.models import Bill, BillStatus
+from moment_tui.api.models import Bill, BillCreate, BillStatus
 from moment_tui.api.requestlog import RequestRecord
 from moment_tui.config import Settings
 from moment_tui.runtime import RuntimeOptions
@@ -541,6 +541,65 @@ async def test_simulate_a_payment_on_a_bill_its_webhook_updates_the_row(tmp_path
 
 
 # --- present (sandbox) --------------------------------------------------------------------
+
+
+async def test_p_on_a_voided_row_offers_only_what_owes_and_says_why(tmp_path: Path) -> None:
+    app = sandbox_app(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: connected(app), "the catalogue counts")
+        client = app.runtime.client
+        assert client is not None
+        body = {
+            "external_reference": "VOID-ME-1",
+            "currency": "ZAR",
+            "amount_due": 5000,
+            "account": {
+                "external_reference": "ACC-VOID-1",
+                "name": "Void plan",
+                "customer": {"external_reference": "CUS-VOID-1", "name": "Vera Void"},
+            },
+        }
+        made = await client.create_bill(BillCreate.model_validate(body))
+        voided = await client.void_bill(made.id)
+        assert made.account_id is not None
+        for kind, ref in (("bill", voided.id), ("account", made.account_id)):
+            await app.moment.queries.fetch(kind, ref)  # type: ignore[arg-type]
+        await app.moment.queries.fetch("customer", made.customer_id)
+
+        await pilot.press("4")
+        await wait_until(pilot, lambda: isinstance(app.screen, ListScreen), "the bills")
+        await pilot.press("slash")
+        await pilot.press(*"VOID-ME-1")
+        await wait_until(pilot, lambda: len(rows(app)) == 1, "the voided bill alone")
+        await pilot.press("enter")  # from the filter to the list
+        # Neither its account nor its customer owes anything: nothing to open a dialog for.
+        await pilot.press("p")
+        said = (
+            "Bill VOID-ME-1 is voided: nothing is left to pay on it. And account Void plan"
+            " and customer Vera Void owe nothing."
+        )
+        await wait_until(
+            pilot, lambda: any(str(n.message) == said for n in app._notifications), "why not"
+        )
+        assert isinstance(app.screen, ListScreen)
+
+        # A second bill on the account: the account owes, the customer (its own) still not.
+        other = {"external_reference": "VOID-ME-2", "currency": "ZAR", "amount_due": 700}
+        second = await client.create_bill(
+            BillCreate.model_validate({**other, "account": made.account_id})
+        )
+        await app.moment.queries.fetch("bill", second.id)
+        await pilot.press("p")
+        await wait_until(pilot, lambda: up(app, SimulatePayment), "the dialog")
+        modal = app.screen
+        assert isinstance(modal, SimulatePayment)
+        assert [t.title for t in modal.targets] == ["account Void plan"]
+        assert on_screen(app, "Bill VOID-ME-1 is voided: nothing is left to pay on it.")
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: isinstance(app.screen, ListScreen), "paid")
+        [payment] = [w for w in writes(app) if w.path == "/sandbox/payments"]
+        assert payment.request_body == {"account": made.account_id}
+        assert (await client.get_bill(second.id)).status == BillStatus.PAID
 
 
 async def test_the_bill_page_link_is_copied_and_serves_the_bill(tmp_path: Path) -> None:

@@ -57,15 +57,18 @@ class SimulatePayment(ModalScreen[dict[str, Any] | None]):
         Binding("escape", "dismiss(None)", "Cancel", key_display="Esc"),
     ]
 
-    def __init__(self, console: Console, targets: Sequence[PayTarget]) -> None:
+    def __init__(self, console: Console, targets: Sequence[PayTarget], note: str = "") -> None:
         super().__init__()
         self.console = console
         self.targets = list(targets)
+        self.note = note  # why the view's own object is not among the targets
         self.paying = False
 
     def compose(self) -> ComposeResult:
         with Vertical(id="simulate-payment"):
             yield Static("Simulate a payment · sandbox", classes="title", markup=False)
+            if self.note:
+                yield Static(self.note, id="pay-why", markup=False)
             with Horizontal(classes="row"):
                 yield Label("Pay", classes="label")
                 if len(self.targets) > 1:

@@ -62,6 +62,11 @@ class BillsScreen(ListScreen[BillRow]):
         account = (row.account_name or row.account_id, None) if row.account_id else None
         return bill_targets(row, account, (row.customer_name or row.customer_id, None))
 
+    def pay_note(self, row: BillRow) -> str:
+        from moment_tui.ui.screens.detail_writes import bill_note
+
+        return bill_note(row)
+
     def current_filter(self) -> Filter:
         return self.console.queries.filter(text=self.filter_text, status=self.status)
 

@@ -341,11 +341,15 @@ class ListScreen(ConsoleScreen, Generic[RowT]):
         if row is None:
             self.notify(f"{key} is no longer in the catalogue.", severity="warning")
             return
-        offer_payment(self, self.pay_targets(row))
+        offer_payment(self, self.pay_targets(row), note=self.pay_note(row))
 
     def pay_targets(self, row: RowT) -> list[PayTarget]:
         """What a payment from this row may go to (the view's own object first)."""
         raise NotImplementedError
+
+    def pay_note(self, row: RowT) -> str:
+        """Why the row's own object is not among them (a paid or voided bill)."""
+        return ""
 
     def action_toggle_events(self) -> None:
         pane = self.query_one(EventPane)

@@ -295,11 +295,15 @@ def bill_targets(
 
 
 def pay(screen: DetailScreen) -> None:
-    offer_payment(screen, pay_targets(screen), screen.say)
+    note = bill_note(screen.loaded.obj) if screen.kind == "bill" and screen.loaded else ""
+    offer_payment(screen, pay_targets(screen), screen.say, note)
 
 
 def offer_payment(
-    screen: ConsoleScreen, targets: list[PayTarget], say: Callable[..., None] | None = None
+    screen: ConsoleScreen,
+    targets: list[PayTarget],
+    say: Callable[..., None] | None = None,
+    note: str = "",
 ) -> None:
     """The simulate-a-payment dialog over ``targets`` (on the sandbox), or why not.
     What happened is said with ``say(text, error=…)`` if given (a view's status line),
@@ -315,7 +319,16 @@ def offer_payment(
     if why is not None:
         refuse(why)
         return
-    screen.run_worker(_offer(screen, targets, refuse, say), group="pay-offer", exclusive=True)
+    offer = _offer(screen, targets, refuse, say, note)
+    screen.run_worker(offer, group="pay-offer", exclusive=True)
+
+
+def bill_note(bill: Any) -> str:
+    """Why a paid or voided bill is not offered itself (``bill``: a Bill or a row)."""
+    status = getattr(bill.status, "value", bill.status)
+    if status == "unpaid":
+        return ""
+    return f"Bill {bill.external_reference} is {status}: nothing is left to pay on it."
 
 
 async def _offer(
@@ -323,6 +336,7 @@ async def _offer(
     targets: list[PayTarget],
     refuse: Callable[[str], None],
     say: Callable[..., None] | None,
+    note: str,
 ) -> None:
     """Leave out an account or customer that owes nothing (the sandbox refuses a
     payment to one), then open the dialog, or say there is nothing to pay."""
@@ -342,11 +356,8 @@ async def _offer(
     if not payable:
         names = [f"{t.kind} {privacy.label(t.id, t.label)}" for t in targets]
         owes = "owes" if len(names) == 1 else "owe"
-        refuse(
-            f"Nothing to pay: no unpaid bill here, and {' and '.join(names)} {owes} nothing."
-            if names
-            else "Nothing here can be paid."
-        )
+        owed = f"{' and '.join(names)} {owes} nothing" if names else "nothing else here is owed"
+        refuse(f"{note or 'Nothing to pay here.'} And {owed}.")
         return
     shown = [dataclasses.replace(t, label=privacy.label(t.id, t.label)) for t in payable]
 
@@ -361,7 +372,7 @@ async def _offer(
         else:
             screen.notify(text, timeout=6)
 
-    screen.app.push_screen(SimulatePayment(screen.console, shown), paid)
+    screen.app.push_screen(SimulatePayment(screen.console, shown, note), paid)
 
 
 # --- the bill's payment page (sandbox) ----------------------------------------------------------
