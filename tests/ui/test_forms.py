@@ -874,6 +874,41 @@ async def test_ctrl_n_redraws_a_searchs_matches_and_the_customer_picked(tmp_path
         assert not on_screen(app, name)
 
 
+async def test_esc_closes_a_searchs_matches_first_and_the_search_text_is_kept(
+    tmp_path: Path,
+) -> None:
+    async with sandbox_app(tmp_path).run_test(size=SIZE) as pilot:
+        app = await open_form(pilot, "account")
+        await catalogue_knows(app, "customer", "UCR100001")
+        search = field(app, "customer")
+        await type_in(pilot, "customer", "UCR1000")
+        await wait_until(pilot, lambda: search.first_match() is not None, "the matches")
+        options = search.query_one(OptionList)
+
+        await pilot.press("escape")  # the list closes; the form stays, as typed
+        await wait_until(pilot, lambda: not options.display, "the matches closed")
+        assert isinstance(app.screen, FormScreen)
+        assert search.control.value == "UCR1000"  # type: ignore[attr-defined]
+
+        await pilot.press("0")  # typing on searches again
+        assert search.control.value == "UCR10000"  # type: ignore[attr-defined]
+        await wait_until(pilot, lambda: search.first_match() is not None, "the matches again")
+        await pilot.press("down")  # into the list
+        await wait_until(pilot, lambda: options.has_focus, "the list focused")
+        await pilot.press("escape")  # closed from inside it: the focus goes back to the text
+        await wait_until(pilot, lambda: not options.display, "closed again")
+        assert app.focused is search.control
+
+        await pilot.press("escape")  # nothing open now: the form closes, its draft kept
+        await wait_until(pilot, lambda: isinstance(app.screen, ListScreen), "dismissed")
+        await pilot.press("n")
+        await wait_until(pilot, lambda: first_field_ready(app, "customer_is"), "the form again")
+        again = field(app, "customer")
+        assert again.control.value == "UCR10000"  # type: ignore[attr-defined]
+        assert again.value == ""  # a search, nothing chosen
+        assert form(app).draft.values["customer"] == ""
+
+
 async def test_the_due_dates_note_shows_only_while_it_is_the_offered_date(
     tmp_path: Path,
 ) -> None:

@@ -82,7 +82,7 @@ class FormScreen(ConsoleScreen):
         ("Tab / Shift+Tab", "next / previous field"),
         ("Ctrl+S", "send the request (LIVE: shown first, confirmed by typing)"),
         ("F2", "show or hide the JSON body and the equivalent curl"),
-        ("Esc", "close; what you typed comes back when the form is opened again"),
+        ("Esc", "close a search's matches, else the form: what you typed comes back"),
     )
     heading: ClassVar[str] = ""
     sections: ClassVar[Sequence[Section]] = ()
@@ -418,7 +418,7 @@ class FormScreen(ConsoleScreen):
                 continue  # the draft takes a choice once the sections it shows are built
             self.draft.values[field.spec.path] = field.value
             if field.spec.kind == "pick":
-                self.draft.values[f"{field.spec.path}#label"] = field.picked_label
+                self.draft.values[f"{field.spec.path}#label"] = field.draft_label
         self.draft.values[MASKED] = "1" if self._drawn_masked else ""
         if building:
             # Checked once the sections just shown are on the form: until then their
@@ -531,6 +531,13 @@ class FormScreen(ConsoleScreen):
             self.method, base, self.path(), body=shown, idempotency_key=key, key_label=KEY_LABEL
         )
         return f"{title}\n{json.dumps(shown, indent=2, ensure_ascii=False)}\n\ncurl\n{curl}"
+
+    def action_back(self) -> None:
+        """Esc: an open list of a pick's matches closes first, then the form (its
+        draft kept)."""
+        if any(f.hide_matches() for f in self._fields() if f.spec.kind == "pick"):
+            return
+        super().action_back()
 
     def action_keys(self) -> None:
         self.app.action_help()  # type: ignore[attr-defined]

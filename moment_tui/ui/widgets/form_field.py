@@ -94,7 +94,10 @@ class FormField(Widget):
         super().__init__(id=field_id(spec.path), classes=classes)
         self.spec = spec
         self._value = value
-        self.picked_label = label  # a pick: what the chosen id is called
+        # A pick: what the chosen id is called; with no choice, ``label`` is the search
+        # text typed before the form was closed (drawn again, nothing chosen).
+        self.picked_label = label if value else ""
+        self._typed = label
         self.touched = bool(value)  # errors show once a field was typed in (or sent)
         # Found once (every keystroke reads every field's value and sets its message).
         self._control: Input | Select[str] | None = None
@@ -114,7 +117,7 @@ class FormField(Widget):
                 compact=True,
             )
         else:
-            shown = self.picked_label or self._value
+            shown = self._typed or self._value
             yield Input(value=shown, placeholder=spec.placeholder, compact=True)
 
     # --- focus: the form draws the focused field apart (styles/forms.tcss) --------------
@@ -243,6 +246,28 @@ class FormField(Widget):
     def _hide_matches(self) -> None:
         if self._options is not None:
             self._options.display = False
+
+    def hide_matches(self) -> bool:
+        """Close a pick's list of matches; whether one was open (Esc closes it first,
+        not the form; the focus goes back to the search text)."""
+        options = self._shown_matches()
+        if options is None:
+            return False
+        refocus = options.has_focus
+        self._hide_matches()
+        box = self.text_box
+        if refocus and box is not None:
+            box.focus()
+        return True
+
+    @property
+    def draft_label(self) -> str:
+        """What a draft keeps beside a pick's value: the chosen object's name, or with
+        nothing chosen the search text as typed."""
+        if self._value:
+            return self.picked_label
+        box = self.text_box
+        return box.value if box is not None else self._typed
 
     def _shown_matches(self) -> OptionList | None:
         options = self._options
