@@ -187,6 +187,29 @@ class MomentApp(App[int]):
         """``q``: quit (a key of its own, so forms can leave it to typing)."""
         await self.action_quit()
 
+    async def action_quit(self) -> None:
+        """Quit (``q``, Ctrl+Q, the palette); with forms typed in and not sent, only
+        once that is confirmed: drafts live as long as the console."""
+        from moment_tui.ui.modals.confirm_action import ConfirmAction
+
+        unsent = self.moment.drafts.unsent()
+        if not unsent:
+            self.exit()
+            return
+        if isinstance(self.screen, ConfirmAction) and self.screen.verb == "quit":
+            self.exit()  # asked already: the quit key again means it
+            return
+        names = sorted({draft.title or "a form" for draft in unsent})
+        text = (
+            f"Typed in and not sent: {', '.join(names)}.\n"
+            "What was typed is kept for this session only: it is lost when the console "
+            "closes."
+        )
+        self.push_screen(
+            ConfirmAction("Quit moment-tui?", text, verb="quit"),
+            lambda yes: self.exit() if yes else None,
+        )
+
     def action_view(self, mode: str) -> None:
         if mode != self.current_mode:
             self.switch_mode(mode)

@@ -52,14 +52,7 @@ async def _wait(mounted: Awaitable[object]) -> None:
 def pristine(form: FormScreen) -> bool:
     """Nothing typed into the form's draft: each value its default or empty (a form
     opened and closed untouched leaves a draft like that), and nothing sent with it."""
-    from moment_tui.ui.screens.form_base import MASKED
-
-    defaults = form.defaults()
-    return not form.draft.sent and all(
-        value == defaults.get(path, "")
-        for path, value in form.draft.values.items()
-        if path != MASKED
-    )
+    return not form.draft.typed_in(form.defaults())
 
 
 class SpareForms:

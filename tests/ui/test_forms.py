@@ -31,6 +31,7 @@ from moment_tui.sandbox.server import SandboxConfig, SandboxThread
 from moment_tui.secrets import Secret
 from moment_tui.ui.app import MomentApp
 from moment_tui.ui.factory import create_app
+from moment_tui.ui.modals.confirm_action import ConfirmAction
 from moment_tui.ui.modals.keys import KeysHelp
 from moment_tui.ui.navigate import detail_screen
 from moment_tui.ui.privacy import mask_email, mask_name, mask_phone
@@ -907,6 +908,42 @@ async def test_esc_closes_a_searchs_matches_first_and_the_search_text_is_kept(
         assert again.control.value == "UCR10000"  # type: ignore[attr-defined]
         assert again.value == ""  # a search, nothing chosen
         assert form(app).draft.values["customer"] == ""
+
+
+async def test_quitting_with_a_form_typed_in_and_not_sent_asks_first(tmp_path: Path) -> None:
+    async with sandbox_app(tmp_path).run_test(size=SIZE) as pilot:
+        app = await open_form(pilot, "customer")
+        await type_in(pilot, "external_reference", "UCR-QUIT-1")
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: isinstance(app.screen, ListScreen), "dismissed")
+
+        await pilot.press("q")
+        await wait_until(pilot, lambda: isinstance(app.screen, ConfirmAction), "the question")
+        assert on_screen(app, "Quit moment-tui?", "Typed in and not sent: New customer.")
+        await pilot.press("n")  # stays, the draft too
+        await wait_until(pilot, lambda: isinstance(app.screen, ListScreen), "not quit")
+        assert app.is_running
+        assert app.return_code is None
+        await pilot.press("n")
+        await wait_until(pilot, lambda: first_field_ready(app, "external_reference"), "again")
+        assert field(app, "external_reference").value == "UCR-QUIT-1"
+
+        await pilot.press("ctrl+q")  # from the form itself; Ctrl+Q again means it
+        await wait_until(pilot, lambda: isinstance(app.screen, ConfirmAction), "asked again")
+        await pilot.press("ctrl+q")
+        await wait_until(pilot, lambda: app.return_code == 0, "quit")
+
+
+async def test_a_form_opened_and_closed_untouched_does_not_hold_the_quit(
+    tmp_path: Path,
+) -> None:
+    async with sandbox_app(tmp_path).run_test(size=SIZE) as pilot:
+        app = await open_form(pilot, "bill")  # its defaults: today, a currency, …
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: isinstance(app.screen, ListScreen), "dismissed")
+        assert app.moment.drafts.unsent() == []
+        await pilot.press("q")
+        await wait_until(pilot, lambda: app.return_code == 0, "quit at once")
 
 
 async def test_the_due_dates_note_shows_only_while_it_is_the_offered_date(

@@ -420,6 +420,7 @@ class FormScreen(ConsoleScreen):
             if field.spec.kind == "pick":
                 self.draft.values[f"{field.spec.path}#label"] = field.draft_label
         self.draft.values[MASKED] = "1" if self._drawn_masked else ""
+        self.draft.title = self.crumb  # as the quit question names it
         if building:
             # Checked once the sections just shown are on the form: until then their
             # fields cannot be read, shown or focused.
