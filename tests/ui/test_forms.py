@@ -745,6 +745,16 @@ async def test_ctrl_s_with_errors_at_80x24_goes_to_the_first_error_in_view_and_s
         assert shows(app, app.screen.query_one("#form-status"), said)
         assert on_screen(app, "2 fields to fix before sending")
         assert posts(app) == []
+        # The cursor waits at the end of what was typed, nothing selected: a key mends
+        # the amount rather than replacing it.
+        box = amount.text_box
+        assert box is not None
+        assert box.selection.is_empty
+        assert box.cursor_position == len("12.345")
+        await pilot.press("backspace")
+        await wait_until(pilot, lambda: box.value == "12.34", "mended, not replaced")
+        assert box.select_on_focus  # Tab into it still selects its text, as it did
+        assert posts(app) == []
 
 
 async def test_the_focused_field_is_drawn_apart_a_compact_choice_too(tmp_path: Path) -> None:

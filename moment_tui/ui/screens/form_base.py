@@ -494,6 +494,9 @@ class FormScreen(ConsoleScreen):
         """Focus ``field`` and bring it into view whole, the message under it too (the
         focus alone scrolls only as far as its input: at the foot of the screen, the
         message stayed below it)."""
+        # The cursor at the end of what is there, not the whole text selected (as Tab
+        # does): the first key typed to mend it would have replaced it all.
+        field.mend_on_focus = True
         field.control.focus(scroll_visible=False)
         form = self.query_one("#form", VerticalScroll)
         self.call_after_refresh(form.scroll_to_widget, field, animate=False)

@@ -104,6 +104,7 @@ class FormField(Widget):
         self._line: Static | None = None
         self._options: OptionList | None = None  # a pick's matches, once there were some
         self._shown: tuple[str, bool] | None = None  # the message line as drawn
+        self.mend_on_focus = False  # focused to be mended: the cursor at the end
 
     def compose(self) -> ComposeResult:
         spec = self.spec
@@ -124,6 +125,11 @@ class FormField(Widget):
 
     def on_descendant_focus(self, event: events.DescendantFocus) -> None:
         self.add_class("-focused")
+        box = self.text_box
+        if self.mend_on_focus and box is not None and event.widget is box:
+            # After the input selected its text on focus: the cursor at its end instead.
+            box.cursor_position = len(box.value)
+        self.mend_on_focus = False
 
     def on_descendant_blur(self, event: events.DescendantBlur) -> None:
         self.remove_class("-focused")
