@@ -112,13 +112,16 @@ _PATTERN_HINTS = {
 
 
 def _currency(value: str) -> str:
+    if len(value) != 3:  # said in the words of the check below, not pydantic's length
+        shown = value if len(value) <= 16 else value[:15] + "…"
+        raise ValueError(f"{shown!r} is not an ISO 4217 currency code: three letters (e.g. ZAR)")
     try:
         return check_currency(value)
     except MoneyError as exc:
         raise ValueError(str(exc)) from exc
 
 
-Currency = Annotated[str, StringConstraints(min_length=3, max_length=3), AfterValidator(_currency)]
+Currency = Annotated[str, AfterValidator(_currency)]
 AmountDue = Annotated[StrictInt, Field(ge=1, le=AMOUNT_MAX)]
 AmountPaid = Annotated[StrictInt, Field(ge=0, le=AMOUNT_MAX)]
 Balance = Annotated[StrictInt, Field(ge=-BALANCE_LIMIT, le=BALANCE_LIMIT)]

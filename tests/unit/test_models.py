@@ -175,8 +175,9 @@ NOT_IN_USE = "is not a currency in use today; give a current one (e.g. ZAR)"
         ("DEM", f"'DEM' (German Mark) {NOT_IN_USE}"),
         ("XXX", f"'XXX' (Unknown Currency) {NOT_IN_USE}"),
         ("XTS", f"'XTS' (Testing Currency Code) {NOT_IN_USE}"),
-        ("ZARR", "String should have at most 3 characters"),
-        ("ZA", "String should have at least 3 characters"),
+        ("ZARR", "'ZARR' is not an ISO 4217 currency code: three letters (e.g. ZAR)"),
+        ("ZA", "'ZA' is not an ISO 4217 currency code: three letters (e.g. ZAR)"),
+        ("INV-WALK-0002-X-Y", "'INV-WALK-0002-X…' is not an ISO 4217 currency code: three letters (e.g. ZAR)"),  # noqa: E501
     ],
 )
 def test_currency_must_be_iso_4217(currency: str, message: str) -> None:
