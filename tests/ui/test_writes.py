@@ -389,7 +389,13 @@ async def test_void_names_the_bill_and_its_amount_then_voids_it(tmp_path: Path) 
 
         await pilot.press("v")
         await wait_until(pilot, lambda: up(app, ConfirmAction), "asked again")
-        await pilot.press("enter")
+        assert on_screen(app, "y to void it; Esc or n does not.")
+        assert not on_screen(app, "Enter or y")
+        await pilot.press("enter")  # irreversible: Enter does not void it
+        await pilot.pause()
+        assert up(app, ConfirmAction)
+        assert writes(app) == []
+        await pilot.press("y")
         await wait_until(pilot, lambda: on_screen(app, "VOIDED"), "the bill voided on screen")
         assert status(app) == f"Voided bill {bill.external_reference}."
         # Nothing is owed on it now: no figure under Remaining (as in the lists).

@@ -1,6 +1,7 @@
 """A write named before it is made: what changes (or what is lost), then yes or no.
 
-Outside LIVE mode one key confirms (Enter or ``y``; Esc or ``n`` does not). With a
+Outside LIVE mode one key confirms (Enter or ``y``, or only ``y`` for what cannot be
+undone; Esc or ``n`` does not). With a
 ``word`` — LIVE mode, or an irreversible void — the person types it, exactly, and
 Enter; anything else sends nothing and says so. In LIVE mode every write comes here
 first (a form's with its request shown, the method, path and body), framed in red:
@@ -24,7 +25,7 @@ class ConfirmAction(ModalScreen[bool]):
     is_form: ClassVar[bool] = True  # the app's q, g and 1-5 do nothing here (no stray quit)
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("enter", "confirm", "Yes", key_display="Enter"),
+        Binding("enter", "confirm_enter", "Yes", key_display="Enter"),
         Binding("y", "confirm", "Yes", show=False),
         Binding("n", "refuse", "No", show=False),
         Binding("escape", "refuse", "Do not send", key_display="Esc"),
@@ -39,8 +40,10 @@ class ConfirmAction(ModalScreen[bool]):
         verb: str = "send it",
         live: bool = False,
         warning: str = "",
+        enter: bool = True,
     ) -> None:
         super().__init__()
+        self.enter = enter  # False: irreversible, only y confirms (Enter is too easy)
         self.title_text = title
         self.text = text
         self.word = word
@@ -58,7 +61,8 @@ class ConfirmAction(ModalScreen[bool]):
             if self.warning:
                 yield Static(self.warning, classes="warning", markup=False)
             if self.word is None:
-                yield Static(f"Enter or y to {self.verb}; Esc or n does not.", markup=False)
+                keys = "Enter or y" if self.enter else "y"
+                yield Static(f"{keys} to {self.verb}; Esc or n does not.", markup=False)
             else:
                 yield Static(
                     f"Type {self.word} and Enter to {self.verb}; Esc does not.", markup=False
@@ -74,7 +78,12 @@ class ConfirmAction(ModalScreen[bool]):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "confirm":  # with a word to type, only the typed word confirms
             return self.word is None
+        if action == "confirm_enter":  # not offered when only y confirms
+            return self.word is None and self.enter
         return True
+
+    def action_confirm_enter(self) -> None:
+        self.action_confirm()
 
     def action_confirm(self) -> None:
         if self.word is None:

@@ -177,6 +177,7 @@ def void(screen: DetailScreen) -> None:
             verb="void it",
             live=live,
             warning=warning,
+            enter=False,  # irreversible: one deliberate key, not the Enter that ends a form
         ),
         lambda ok: _start_void(screen, bill) if ok else screen.say("Not voided."),
     )
