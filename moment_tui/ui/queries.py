@@ -15,7 +15,7 @@ import re
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from functools import partial
-from typing import TYPE_CHECKING, Any, Final, TypeVar
+from typing import TYPE_CHECKING, Any, Final, Literal, TypeVar
 
 from moment_tui.api.kinds import ID_PATTERNS
 from moment_tui.store import browse
@@ -184,8 +184,11 @@ class Queries:
     async def related(self, kind: ObjectKind, object_id: str) -> Related:
         return await self.read(lambda c: browse.related(c, kind, object_id))
 
-    async def fetch(self, kind: ObjectKind, ref: str) -> Entry[Any]:
-        """Ask the API for the object and keep its copy in the catalogue.
+    async def fetch(
+        self, kind: ObjectKind, ref: str, source: Literal["looked_up", "created"] = "looked_up"
+    ) -> Entry[Any]:
+        """Ask the API for the object and keep its copy in the catalogue (``created``:
+        made inside a request this console sent, as a bill's new customer is).
 
         Raises :class:`~moment_tui.api.errors.MomentError` (``NotFound`` among them)
         or :class:`Unavailable` when there is no API to ask."""
@@ -198,13 +201,18 @@ class Queries:
         asked = now_iso()
         obj: BillingObject = await client.get(kind, ref)
         # A payment applied while the answer was on its way keeps its newer copy.
-        await workspace.remember([obj], "looked_up", unless_changed_since=asked)
+        await workspace.remember([obj], source, unless_changed_since=asked)
         found = await self.entry(kind, obj.id)
         if found is None:  # pragma: no cover - it was just written
             raise Unavailable(f"{obj.id} was fetched but could not be kept")
         return found
 
-    async def ensure(self, kind: ObjectKind, object_id: str) -> Entry[Any] | None:
+    async def ensure(
+        self,
+        kind: ObjectKind,
+        object_id: str,
+        source: Literal["looked_up", "created"] = "looked_up",
+    ) -> Entry[Any] | None:
         """The catalogue's copy, fetched from the API when the catalogue lacks it
         (None when neither has it, or the API cannot be asked)."""
         from moment_tui.api.errors import MomentError
@@ -213,7 +221,7 @@ class Queries:
         if known is not None:
             return known
         try:
-            return await self.fetch(kind, object_id)
+            return await self.fetch(kind, object_id, source)
         except (MomentError, Unavailable):
             return None
 

@@ -131,7 +131,12 @@ async def test_a_customer_shows_its_fields_accounts_and_bills_and_drills_down(
             if bill.overdue_on(SEED_TODAY):
                 assert any(bill.external_reference in r and "overdue" in r for r in rows)
         # The seeded customer was listed from the sandbox when the console connected.
-        assert on_screen(app, "Timeline · 0 payments", "No payments applied to it yet.")
+        assert on_screen(app, "Timeline · 0 payments")
+        if any(b.amount_paid for b in related.bills):  # paid before any webhook came here
+            assert on_screen(app, "No payment webhook received here for it: what its")
+            assert not on_screen(app, "No payments applied to it yet.")
+        else:
+            assert on_screen(app, "No payments applied to it yet.")
         assert on_screen(app, "Listed from the API")
 
         # Enter on an account opens it; its bills and its customer's name are shown.
@@ -273,6 +278,24 @@ async def test_a_payment_updates_a_customers_bill_row_without_moving_the_cursor(
         assert table.cursor_coordinate == cursor
         assert app.focused is table
         assert on_screen(app, f"to {bill.external_reference}")  # the timeline names it
+
+
+async def test_a_customer_whose_bills_were_paid_before_any_webhook_says_so(
+    tmp_path: Path,
+) -> None:
+    app = sandbox_app(tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_until(pilot, lambda: connected(app), "the catalogue counts")
+        queries = app.moment.queries
+        paid = await queries.bill_ids(queries.filter(status="paid"), None)
+        assert paid, "the seeded sandbox has paid bills"
+        customer_id = (await queries.bill_rows(paid[:1]))[paid[0]].customer_id
+        open_detail(app, app.moment, "customer", customer_id)
+        await wait_until(pilot, lambda: loaded(app, CustomerDetail, customer_id), "the customer")
+        assert on_screen(app, "Timeline · 0 payments")
+        # (wrapped in the pane's width)
+        assert on_screen(app, "No payment webhook received here for", "it: what its bills show")
+        assert not on_screen(app, "No payments applied to it yet.")
 
 
 async def test_r_refetches_what_is_on_screen(tmp_path: Path) -> None:

@@ -583,6 +583,11 @@ async def test_the_three_level_bill_is_one_request(tmp_path: Path) -> None:
         await listed(pilot, app, "bill", "INV-FORM-4", SEEDED["bill"] + 1)
         await listed(pilot, app, "account", "UAR-FORM-4", SEEDED["account"] + 1)
         await listed(pilot, app, "customer", "UCR-FORM-4", SEEDED["customer"] + 1)
+        # Made in that request, so "created from this console", not "looked up".
+        for kind, object_id in (("account", account.id), ("customer", customer.id)):
+            entry = await app.moment.queries.entry(kind, object_id)  # type: ignore[arg-type]
+            assert entry is not None
+            assert (entry.source, entry.first_source) == ("created", "created")
 
 
 async def test_new_bill_from_an_accounts_detail_is_pre_filled_with_it(tmp_path: Path) -> None:

@@ -177,7 +177,10 @@ NOT_IN_USE = "is not a currency in use today; give a current one (e.g. ZAR)"
         ("XTS", f"'XTS' (Testing Currency Code) {NOT_IN_USE}"),
         ("ZARR", "'ZARR' is not an ISO 4217 currency code: three letters (e.g. ZAR)"),
         ("ZA", "'ZA' is not an ISO 4217 currency code: three letters (e.g. ZAR)"),
-        ("INV-WALK-0002-X-Y", "'INV-WALK-0002-X…' is not an ISO 4217 currency code: three letters (e.g. ZAR)"),  # noqa: E501
+        (
+            "INV-WALK-0002-X-Y",
+            "'INV-WALK-0002-X…' is not an ISO 4217 currency code: three letters (e.g. ZAR)",
+        ),
     ],
 )
 def test_currency_must_be_iso_4217(currency: str, message: str) -> None:

@@ -173,8 +173,29 @@ async def send(
         ("customer", getattr(obj, "customer_id", None)),
         ("account", getattr(obj, "account_id", None)),
     )
+    nested = _nested(body) if made else set()
     await asyncio.gather(
-        *(console.queries.ensure(holder, i) for holder, i in holders if i)  # type: ignore[arg-type]
+        *(
+            console.queries.ensure(holder, i, "created" if holder in nested else "looked_up")  # type: ignore[arg-type]
+            for holder, i in holders
+            if i
+        )
     )
     console.state.catalogue_changed()
     return Sent(obj, response.replayed, response.status)
+
+
+def _nested(body: Any) -> set[str]:
+    """The kinds a create's body made inside itself: a new ``account`` object (with, or
+    under, a new ``customer``), or a new ``customer`` object; a string is an id."""
+    made: set[str] = set()
+    if not isinstance(body, dict):
+        return made
+    account = body.get("account")
+    if isinstance(account, dict):
+        made.add("account")
+        if isinstance(account.get("customer"), dict):
+            made.add("customer")
+    if isinstance(body.get("customer"), dict):
+        made.add("customer")
+    return made

@@ -218,6 +218,11 @@ def _no_payments(loaded: Loaded) -> str:
             f"No payment webhook received here for it: the {money(paid, obj.currency)} "
             "paid came before, or was recorded by hand."
         )
+    if any(bill.amount_paid for bill in loaded.related.bills):  # a customer or account
+        return (
+            "No payment webhook received here for it: what its bills show paid came "
+            "before, or was recorded by hand."
+        )
     return "No payments applied to it yet."
 
 
