@@ -1225,6 +1225,10 @@ async def test_in_a_form_question_mark_is_text_and_f1_lists_the_keys(tmp_path: P
         text = screen_text(app).lower()
         assert text.count("ctrl+s ") == 1
         assert text.count("f2 ") == 1
+        # Not the field's own text-editing keys, nor arrows said to move a list, nor
+        # Ctrl+O before a 409 has named something to open.
+        for absent in ("j k", "ctrl+shift+a", "super+c", "ctrl+o", "open existing"):
+            assert absent not in text, absent
         await pilot.press("escape")
         await wait_until(pilot, lambda: isinstance(app.screen, FormScreen), "back to the form")
         assert field(app, "external_reference").value == "ACME?"

@@ -37,8 +37,11 @@ def keys_text(screen: Screen[object]) -> str:
     rows: list[tuple[str, str]] = []
     moves = False
     seen: set[str] = set()
+    form = getattr(screen, "is_form", False)
     for key, active in screen.active_bindings.items():
         binding = active.binding
+        if form and active.node is not screen and active.node is not screen.app:
+            continue  # a field's own keys (editing text, a list's arrows): not the form's
         action = binding.action.split("(")[0].split(".")[-1]
         shown = binding.key_display or key
         if action.startswith("cursor_") and action != "cursor_select":
@@ -56,7 +59,7 @@ def keys_text(screen: Screen[object]) -> str:
     width = max((len(k) for k, _ in rows), default=4) + 2
     # The keys that work everywhere first, on two lines: at 80x24 they must show
     # without scrolling (Go to above all).
-    lines[1:1] = [IN_A_FORM if getattr(screen, "is_form", False) else EVERYWHERE]
+    lines[1:1] = [IN_A_FORM if form else EVERYWHERE]
     lines += [f"  {k.ljust(width)}{text}" for k, text in rows]
     return "\n".join(lines)
 

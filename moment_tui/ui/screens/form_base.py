@@ -662,6 +662,11 @@ class FormScreen(ConsoleScreen):
         if bad:
             self.go_to(bad[0])
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "open_existing":  # only once a 409 named the object (F1 lists it)
+            return self.existing is not None
+        return super().check_action(action, parameters)
+
     def action_open_existing(self) -> None:
         """After a 409: open the object that already has the external reference."""
         if self.existing is None:
