@@ -522,7 +522,7 @@ async def test_simulate_a_payment_on_a_bill_its_webhook_updates_the_row(tmp_path
         assert on_screen(app, f"sends 10000 (R 100.00) · remaining after {after_left}")
         await pilot.press("enter")
         await wait_until(pilot, lambda: isinstance(app.screen, BillDetail), "paid")
-        said = f"Paid R 100.00 to bill {bill.external_reference}: its webhook follows"
+        said = f"Paid R 100.00 to bill {bill.external_reference}: its webhook "  # follows, or came
         assert status(app).startswith(said)
         assert " (pay_" in status(app)
         # Said once, in the view's status line: no toast over its foot as well.
@@ -536,6 +536,9 @@ async def test_simulate_a_payment_on_a_bill_its_webhook_updates_the_row(tmp_path
             "the webhook applied to the open bill",
         )
         await wait_until(pilot, lambda: on_screen(app, f"Remaining {after_left}"), "drawn")
+        # "its webhook follows" is old news once it came: the line says it was applied.
+        came = f"Paid R 100.00 to bill {bill.external_reference}: its webhook came and was"
+        await wait_until(pilot, lambda: status(app).startswith(came), "the line follows")
 
         await pilot.press("escape")
         await wait_until(pilot, lambda: isinstance(app.screen, ListScreen), "the list")

@@ -198,11 +198,14 @@ class SimulatePayment(ModalScreen[dict[str, Any] | None]):
         status.update(text)
 
 
-def paid_text(payment: dict[str, Any], target: str) -> str:
+def paid_text(payment: dict[str, Any], target: str, *, applied: bool = False) -> str:
     """``Paid R 500.00 to bill INV-1: its webhook follows, and the figures with it
-    (pay_…).`` (the payment's id last: a line cut at 80 columns keeps what happened)."""
+    (pay_…).`` (the payment's id last: a line cut at 80 columns keeps what happened);
+    once its webhook was applied, ``… : its webhook came and was applied (pay_…).``"""
     amount = payment.get("amount")
     currency = payment.get("currency")
     shown = money(amount, currency) if isinstance(amount, int) and currency else "it"
     ident = f" ({payment['id']})" if payment.get("id") else ""
+    if applied:
+        return f"Paid {shown} to {target}: its webhook came and was applied{ident}."
     return f"Paid {shown} to {target}: its webhook follows, and the figures with it{ident}."

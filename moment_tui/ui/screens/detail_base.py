@@ -73,6 +73,7 @@ class DetailScreen(ConsoleScreen):
         self._refetching = False
         self._read_ahead = False  # read before it was shown (prepare): _prepared holds it
         self._prepared: Loaded | None = None
+        self.after_payment = ""  # the status line once a simulated payment is applied
 
     def compose_body(self) -> ComposeResult:
         yield Static("Loading …", id="detail-status", markup=False)
@@ -153,6 +154,9 @@ class DetailScreen(ConsoleScreen):
             self._draw_timeline(view, None, lit=False)
         if "applications" in change.topics and change.touched & self.watched():
             self.reload()
+            if self.after_payment:  # "its webhook follows" is old news now
+                self.say(self.after_payment)
+                self.after_payment = ""
 
     def reload(self) -> None:
         """Load again (once more after the load under way, if one is)."""

@@ -367,9 +367,14 @@ async def _offer(
             return
         kind = next((k for k in ("bill", "account", "customer") if k in payment), None)
         target = next((t for t in shown if kind and t.id == payment.get(kind)), None)
-        text = paid_text(payment, target.title if target is not None else "it")
+        title = target.title if target is not None else "it"
+        text = paid_text(payment, title)
         if say is not None:
             say(text)
+            from moment_tui.ui.screens.detail_base import DetailScreen
+
+            if isinstance(screen, DetailScreen):  # said again once its webhook is applied
+                screen.after_payment = paid_text(payment, title, applied=True)
         else:
             screen.notify(text, timeout=6)
 
