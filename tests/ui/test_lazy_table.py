@@ -25,7 +25,7 @@ SIZE = (80, 24)
 ROWS_SHOWN = 23  # 24 lines less the header
 COLUMNS = [
     Column("id", "Bill", 11),
-    Column("name", "Customer", 12, flex=True),
+    Column("name", "Customer", 12, flex=1),
     Column("status", "Status", 7, priority=1),
     Column("amount", "Amount", 9, align="right", priority=2),
 ]
@@ -443,3 +443,22 @@ async def test_a_new_source_keeps_the_cursor_only_when_asked_and_found() -> None
         await wait_until(pilot, lambda: app.table.cursor_key == key(0), "the top of the new rows")
         assert app.table.cursor_row == 0
         assert [m.count for m in app.of(LazyTable.Loaded)] == [1000, 500, 500]
+
+
+def test_two_flex_columns_share_the_spare_width_by_weight_and_none_is_lost() -> None:
+    columns = (
+        Column("id", "Id", 10),
+        Column("customer", "Customer", 12, flex=1),
+        Column("account", "Account", 12, flex=1, priority=1),
+        Column("total", "Total", 8, align="right", flex=0),
+    )
+    pad = 2  # a cell's padding, both sides
+    fixed = sum(c.width + pad for c in columns)
+    widths = [w for _, w in layout_columns(columns, fixed + 9)]
+    assert widths == [10, 12 + 5, 12 + 4, 8]  # the odd cell to the first
+    assert sum(w + pad for w in widths) == fixed + 9
+    heavy = (columns[0], Column("a", "A", 4, flex=3), Column("b", "B", 4, flex=1))
+    assert [w for _, w in layout_columns(heavy, 12 + 6 + 6 + 8)] == [10, 4 + 6, 4 + 2]
+    # Hidden for want of room, a flex column takes no share: the other has it all.
+    narrow = layout_columns(columns, fixed - 1)
+    assert [(c.key, w) for c, w in narrow] == [("id", 10), ("customer", 12 + 13), ("total", 8)]

@@ -20,8 +20,8 @@ class AccountsScreen(ListScreen[AccountRow]):
     kind = "account"
     noun = "accounts"
     columns = (
-        Column("customer", "Customer", 16, flex=True),
-        Column("name", "Account", 16),
+        Column("customer", "Customer", 16, flex=1),
+        Column("name", "Account", 16, flex=1),
         Column("reference", "Reference", 14, priority=1),
         Column("balance", "Balance", 12, align="right", priority=2),
         Column("bills", "Bills", 5, align="right", priority=3),

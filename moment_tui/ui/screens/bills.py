@@ -37,8 +37,8 @@ class BillsScreen(ListScreen[BillRow]):
     # remaining, status and due date stay at 80 columns.
     columns = (
         Column("reference", "Reference", 16),
-        Column("customer", "Customer", 14, flex=True),
-        Column("account", "Account", 14, priority=5),
+        Column("customer", "Customer", 14, flex=1),
+        Column("account", "Account", 14, priority=5, flex=1),
         Column("amount_due", "Due", 12, align="right", priority=3),
         Column("amount_paid", "Paid", 12, align="right", priority=4),
         Column("amount_remaining", "Remaining", 12, align="right"),

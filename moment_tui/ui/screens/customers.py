@@ -20,7 +20,7 @@ class CustomersScreen(ListScreen[CustomerRow]):
     kind = "customer"
     noun = "customers"
     columns = (
-        Column("name", "Name", 16, flex=True),
+        Column("name", "Name", 16, flex=1),
         Column("reference", "Reference", 14, priority=1),
         Column("email", "Email", 22, priority=4),
         Column("phone", "Phone", 13, priority=5),

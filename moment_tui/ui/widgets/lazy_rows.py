@@ -37,7 +37,7 @@ class Column:
     width: int
     align: Literal["left", "right"] = "left"
     priority: int = 0
-    flex: bool = False  # takes the width left over (at most one flex column)
+    flex: int = 0  # its share of the width left over (0: none; two columns of 1 halve it)
     sortable: bool = True
 
 
@@ -78,8 +78,9 @@ def layout_columns(columns: Sequence[Column], width: int) -> list[tuple[Column, 
     """The columns shown in ``width`` cells, each with the width it is drawn at.
 
     Columns are hidden by descending priority (the rightmost first among equals) until
-    the rest fit; the flex column then takes what is left. What still does not fit is
-    cut at the right edge: a console list never scrolls sideways.
+    the rest fit; the flex columns then share what is left by their weights (the odd
+    cells to the first). What still does not fit is cut at the right edge: a console
+    list never scrolls sideways.
     """
     pad = 2 * CELL_PADDING
     shown = list(columns)
@@ -90,7 +91,13 @@ def layout_columns(columns: Sequence[Column], width: int) -> list[tuple[Column, 
         top = max(c.priority for c in hideable)
         shown.remove([c for c in hideable if c.priority == top][-1])
     spare = max(0, width - sum(c.width + pad for c in shown))
-    return [(c, c.width + spare if c.flex else c.width) for c in shown]
+    weights = sum(c.flex for c in shown)
+    if not weights:
+        return [(c, c.width) for c in shown]
+    shares = {id(c): spare * c.flex // weights for c in shown if c.flex}
+    first = next(c for c in shown if c.flex)
+    shares[id(first)] += spare - sum(shares.values())
+    return [(c, c.width + shares.get(id(c), 0)) for c in shown]
 
 
 def fit_text(text: str, width: int, align: Literal["left", "right"]) -> str:

@@ -163,8 +163,6 @@ class LazyTable(ScrollView, can_focus=True):
         classes: str | None = None,
     ) -> None:
         super().__init__(name=name, id=id, classes=classes)
-        if sum(column.flex for column in columns) > 1:
-            raise ValueError("at most one flex column")
         if page_size < 1:
             raise ValueError("page_size must be at least 1")
         self.columns = tuple(columns)
