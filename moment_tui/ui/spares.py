@@ -52,7 +52,7 @@ async def _wait(mounted: Awaitable[object]) -> None:
 def pristine(form: FormScreen) -> bool:
     """Nothing typed into the form's draft: each value its default or empty (a form
     opened and closed untouched leaves a draft like that), and nothing sent with it."""
-    return not form.draft.typed_in(form.defaults())
+    return not form.draft.typed_in(form.initial())
 
 
 class SpareForms:

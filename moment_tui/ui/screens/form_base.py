@@ -95,7 +95,7 @@ class FormScreen(ConsoleScreen):
     def __init__(self, console: Console, *, draft_name: str = "") -> None:
         super().__init__(console)
         self.draft_name = draft_name or self.draft_name or type(self).__name__
-        self.draft: Draft = console.drafts.get(self.draft_name, self.defaults())
+        self.draft: Draft = console.drafts.get(self.draft_name, self.initial())
         self.checked = Checked(None, {}, {})
         self.sending = False
         self.existing: tuple[ObjectKind, str] | None = None
@@ -124,6 +124,17 @@ class FormScreen(ConsoleScreen):
 
     def defaults(self) -> dict[str, str]:
         return {}
+
+    def initial(self) -> dict[str, str]:
+        """What the form opens with: each choice at its first option (as drawn), then
+        :meth:`defaults`. A draft holding only these was not typed in."""
+        first = {
+            spec.path: spec.choices[0][0]
+            for section in self.sections
+            for spec in section.fields
+            if spec.kind == "choice" and spec.choices
+        }
+        return {**first, **self.defaults()}
 
     def fixed(self, values: Mapping[str, str]) -> dict[str, Any]:
         """Values sent as they are (ids chosen elsewhere)."""
