@@ -38,7 +38,7 @@ class BillsScreen(ListScreen[BillRow]):
     columns = (
         Column("reference", "Reference", 16),
         Column("customer", "Customer", 14, flex=1),
-        Column("account", "Account", 14, priority=5, flex=1),
+        Column("account", "Account", 14, priority=5),
         Column("amount_due", "Due", 12, align="right", priority=3),
         Column("amount_paid", "Paid", 12, align="right", priority=4),
         Column("amount_remaining", "Remaining", 12, align="right"),
