@@ -444,6 +444,11 @@ async def test_record_a_payment_sends_the_new_total_and_the_row_follows(tmp_path
         paid = money(bill.amount_paid, currency)
         assert on_screen(app, f"paid so far {paid}")
         assert on_screen(app, "NEW TOTAL paid")
+        # Emptied, the required total does not claim to be "left as it is".
+        await type_in(pilot, app, "amount_paid", "")
+        if bill.amount_paid:  # the field held the total paid so far
+            assert field_message(app, "amount_paid") == "empty: nothing to send; type the new value"
+        assert "left as it is" not in field_message(app, "amount_paid")
 
         # Above the amount due: refused beside the field, nothing sent.
         too_much = bill.amount_due + 100

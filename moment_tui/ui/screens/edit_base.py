@@ -41,6 +41,7 @@ STAMP: Final = "#before"  # the draft's record of the values it was filled from
 NEEDS_CURRENCY: Final = ("balance", "amount_paid")
 MERGE_NOTE: Final = "merged on Moment's side: only keys you add or change are sent; the others stay"
 CLEAR_NOTE: Final = "empty: left as it is (Moment has no way to clear a field)"
+NEEDED_NOTE: Final = "empty: nothing to send; type the new value"  # a required field
 
 
 def shown(value: Any, path: str, currency: str | None) -> str:
@@ -157,7 +158,7 @@ class EditForm(FormScreen):
             if spec.kind == "metadata":
                 notes[path] = self._metadata_note(typed, path in errors)
             elif not typed and self.before.get(path) not in (None, ""):
-                notes[path] = CLEAR_NOTE
+                notes[path] = NEEDED_NOTE if spec.required else CLEAR_NOTE
             elif spec.kind == "currency" and self.currency:
                 notes[path] = f"the {self.kind}'s currency: sent with a changed amount"
         body = checked.body
