@@ -556,14 +556,20 @@ async def test_the_pane_inspects_a_delivery_and_links_to_its_bill(tmp_path: Path
         await pilot.press("enter")
         await wait_until(pilot, lambda: type(app.screen).__name__ == "DeliveryDetail", "inspector")
         assert on_screen(app, "Delivery #1 · verified")
-        # Its links, each whole on a line of its own, even at 80x24: a key, a kind, an id.
+        # Its links, each whole on a line of its own, even at 80x24: a key, a kind, and
+        # the name or reference the pane knows it by (the text above: both, with the id).
         links = app.screen.links  # type: ignore[attr-defined]
         assert list(links) == ["bill", "account", "customer"]
+        names = {links[k]: pane.names[links[k]] for k in links}
+        assert names[links["bill"]].startswith("INV-")
         await pilot.resize_terminal(80, 24)
-        await wait_until(pilot, lambda: on_screen(app, links["customer"]), "the links at 80x24")
+        shown = names[links["customer"]]
+        await wait_until(pilot, lambda: on_screen(app, shown), "the links at 80x24")
         lines = screen_text(app).splitlines()
         for key, kind in (("b", "bill"), ("a", "account"), ("u", "customer")):
-            assert any(f"{key} {kind}" in line and links[kind] in line for line in lines), kind
+            label = names[links[kind]]  # not followed by its id: the line stays short
+            assert any(f"{key} {kind.ljust(8)}  {label} " in line for line in lines), kind
+        assert on_screen(app, f"paid to   bill {names[links['bill']]} · {links['bill']}")
         await pilot.press("enter")  # the first link: the bill it paid
         await wait_until(pilot, lambda: type(app.screen).__name__ == "BillDetail", "the bill")
         assert delivery.bill_id is not None

@@ -3,6 +3,7 @@ event, and what applying it changed."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, ClassVar, Final
 
 from rich.text import Text
@@ -22,8 +23,18 @@ from moment_tui.ui.present import Hanging
 AMOUNT_FIELDS: Final = frozenset({"amount_due", "amount_paid", "amount_remaining", "balance"})
 
 
-def describe(delivery: Delivery, application: Application | None) -> str:
-    """The modal's text; plain lines so it reads the same over any terminal."""
+def named(object_id: str, labels: Mapping[str, str]) -> str:
+    """``INV-2026-0021 · bill_…``: the name or reference the catalogue knows, then the
+    id (the id alone when it knows none)."""
+    label = labels.get(object_id)
+    return f"{label} · {object_id}" if label and label != object_id else object_id
+
+
+def describe(
+    delivery: Delivery, application: Application | None, labels: Mapping[str, str] = {}
+) -> str:
+    """The modal's text; plain lines so it reads the same over any terminal. Objects
+    are named as ``labels`` has them (masked by the caller when names are)."""
     d = delivery
     lines = [f"Delivery #{d.seq} · {d.verdict}" + (f" ({d.status} {d.reason})" if d.reason else "")]
     lines.append(f"Received    {d.received_at}")
@@ -33,7 +44,7 @@ def describe(delivery: Delivery, application: Application | None) -> str:
         target = d.target()
         lines += ["", "Event", f"  type      {d.event_type}", f"  event id  {d.event_id or '—'}"]
         if target:
-            lines.append(f"  paid to   {target[0]} {target[1]}")
+            lines.append(f"  paid to   {target[0]} {named(target[1], labels)}")
         if d.amount is not None:
             lines.append(
                 f"  amount    {amount_text(d.amount, d.currency)} ({d.amount} minor units)"
@@ -41,7 +52,7 @@ def describe(delivery: Delivery, application: Application | None) -> str:
     if d.diagnosis:
         lines += ["", *_diagnosis(d.diagnosis)]
     if application is not None:
-        lines += ["", *_application(application, d.currency)]
+        lines += ["", *_application(application, d.currency, labels)]
     return "\n".join(lines)
 
 
@@ -68,7 +79,7 @@ def _value(field: str, value: Any, currency: str | None) -> str:
     return str(value)
 
 
-def _application(app: Application, currency: str | None) -> list[str]:
+def _application(app: Application, currency: str | None, labels: Mapping[str, str]) -> list[str]:
     lines = [f"Applied     {app.outcome} · {app.state}"]
     if app.note:
         lines.append(f"  note      {app.note}")
@@ -77,19 +88,20 @@ def _application(app: Application, currency: str | None) -> list[str]:
     for change in app.changes:  # grouped by object, so each change fits on one line
         if (change.kind, change.id) != shown:
             shown = (change.kind, change.id)
-            lines.append(f"  {change.kind} {change.id}")
+            lines.append(f"  {change.kind} {named(change.id, labels)}")
         before = _value(change.field, change.before, currency)
         after = _value(change.field, change.after, currency)
         lines.append(f"    {change.field.ljust(width)}  {before} → {after}")
     for bill_id, part in app.allocation:
-        lines.append(f"  allocated {_value('amount_paid', part, currency)} to bill {bill_id}")
+        part_text = _value("amount_paid", part, currency)
+        lines.append(f"  allocated {part_text} to bill {named(bill_id, labels)}")
     if app.to_balance:
         lines.append(f"  to balance {_value('balance', app.to_balance, currency)}")
     for drift in app.drift:
         ours = _value(drift.field, drift.ours, currency)
         server = _value(drift.field, drift.server, currency)
         lines.append(
-            f"  drift: {drift.kind} {drift.id} {drift.field} ours {ours}, "
+            f"  drift: {drift.kind} {named(drift.id, labels)} {drift.field} ours {ours}, "
             f"server {server} (server's copy kept)"
         )
     return lines
@@ -137,9 +149,15 @@ class DeliveryDetail(ModalScreen[tuple[str, str] | None]):
         Binding("q", "dismiss", "Close", show=False),
     ]
 
-    def __init__(self, delivery: Delivery, application: Application | None) -> None:
+    def __init__(
+        self,
+        delivery: Delivery,
+        application: Application | None,
+        labels: Mapping[str, str] = {},
+    ) -> None:
         super().__init__()
-        self.text = describe(delivery, application)
+        self.labels = dict(labels)
+        self.text = describe(delivery, application, labels)
         found = links(delivery, application) if delivery.verdict != "rejected" else []
         self.links: dict[str, str] = {}
         for kind, object_id in found:
@@ -154,14 +172,16 @@ class DeliveryDetail(ModalScreen[tuple[str, str] | None]):
         yield Footer()
 
     def links_text(self) -> Text:
-        """One link a line, the key first (``b bill     bill_…``): three ids do not fit
-        on one line of an 80-column terminal, and a link cut in two reads as two."""
+        """One link a line, the key first (``b bill     INV-2026-0021``): three do not
+        fit on one line of an 80-column terminal, and a link cut in two reads as two."""
         text = Text()
         width = max(len(kind) for kind in self.links)
         for index, (kind, object_id) in enumerate(self.links.items()):
             text.append("Open  " if index == 0 else "\n      ", style="bold")
             text.append(LINK_KEYS[kind], style="bold reverse")
-            text.append(f" {kind.ljust(width)}  {object_id}")  # a Text: never read as markup
+            # Its name or reference, else its id (the text above has both: a line here
+            # must not wrap at 80 columns). A Text: never read as markup.
+            text.append(f" {kind.ljust(width)}  {self.labels.get(object_id) or object_id}")
         return text
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:

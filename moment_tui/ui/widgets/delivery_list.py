@@ -152,7 +152,8 @@ class DeliveryList(Vertical, Follows):
         seq = int(event.row_key.value or 0)
         delivery = table.deliveries.get(seq)
         if delivery is not None:
-            detail = DeliveryDetail(delivery, table.applications.get(seq))
+            labels = {i: table.privacy.label(i, name) for i, name in table.names.items()}
+            detail = DeliveryDetail(delivery, table.applications.get(seq), labels)
             self.app.push_screen(detail, self._open_link)
 
     def _open_link(self, link: tuple[str, str] | None) -> None:
