@@ -615,6 +615,10 @@ async def test_p_on_a_voided_row_offers_only_what_owes_and_says_why(tmp_path: Pa
         assert on_screen(app, "Bill VOID-ME-1 is voided: nothing is left to pay on it.")
         await pilot.press("enter")
         await wait_until(pilot, lambda: isinstance(app.screen, ListScreen), "paid")
+        # Said on the list's count line, not in a toast over the live pane.
+        said = "1 bill · matching “VOID-ME-1” · row 1 · Paid R 7.00 to account Void plan:"
+        await wait_until(pilot, lambda: on_screen(app, said), "the payment said")
+        assert not [n for n in app._notifications if str(n.message).startswith("Paid")]
         [payment] = [w for w in writes(app) if w.path == "/sandbox/payments"]
         assert payment.request_body == {"account": made.account_id}
         assert (await client.get_bill(second.id)).status == BillStatus.PAID

@@ -17,6 +17,7 @@ from textual import events, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
+from textual.timer import Timer
 from textual.widgets import Input
 
 from moment_tui.store.browse import Filter, Order
@@ -41,6 +42,7 @@ WIDE: Final = 150  # from this many columns the event pane sits beside the list
 FIRST_PAGE: Final = 100  # rows read with a list's ids: the table's first page
 TALL: Final = 30  # below this many lines the pane under the list is shorter
 REFETCH_LIMIT: Final = 40  # rows re-fetched by ``r``: what fits on a screen
+SAID_SECONDS: Final = 10.0  # a payment's note stays on the count line this long
 
 
 class CatalogueSource(Generic[RowT]):
@@ -151,6 +153,8 @@ class ListScreen(ConsoleScreen, Generic[RowT]):
         self.source: CatalogueSource[RowT] | None = None
         self._seen = console.state.version
         self._masked = console.state.masked  # as the rows were drawn
+        self._said = ""  # what a payment from the list did, on the count line a while
+        self._said_timer: Timer | None = None
 
     # --- what a view gives --------------------------------------------------------------
 
@@ -257,6 +261,8 @@ class ListScreen(ConsoleScreen, Generic[RowT]):
         note = " · ".join(parts)
         if count:
             note += f" · row {self.query_one(LazyTable).cursor_row + 1:,}"
+        if self._said:
+            note += f" · {self._said}"
         if not self.console.is_sandbox and not described:
             note += (
                 f" · Moment cannot list {self.noun}: these are the ones this workspace created,"
@@ -341,7 +347,25 @@ class ListScreen(ConsoleScreen, Generic[RowT]):
         if row is None:
             self.notify(f"{key} is no longer in the catalogue.", severity="warning")
             return
-        offer_payment(self, self.pay_targets(row), note=self.pay_note(row))
+        offer_payment(self, self.pay_targets(row), self.say, note=self.pay_note(row))
+
+    def say(self, text: str, *, error: bool = False) -> None:
+        """What a payment from the list did, on its count line for a few seconds: a
+        toast covered the live pane, where its delivery shows, at 80x24. Why one
+        could not be made is a toast (a warning, seen wherever the eye is)."""
+        if error:
+            self.notify(text, severity="warning", timeout=8)
+            return
+        self._said = text
+        self._note()
+        if self._said_timer is not None:
+            self._said_timer.stop()
+        self._said_timer = self.set_timer(SAID_SECONDS, self._unsay)
+
+    def _unsay(self) -> None:
+        self._said = ""
+        self._said_timer = None
+        self._note()
 
     def pay_targets(self, row: RowT) -> list[PayTarget]:
         """What a payment from this row may go to (the view's own object first)."""
