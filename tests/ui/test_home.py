@@ -152,15 +152,18 @@ async def test_a_simulated_payment_is_verified_confirmed_and_explained(tmp_path:
         assert counts_of(app) == SEEDED
 
         assert app.focused is table
+        # The row names the bill once the catalogue was asked; the inspector names it so.
+        await wait_until(pilot, lambda: before.id in table.names, "the bill's name")
         await pilot.press("enter")
         await wait_until(pilot, lambda: isinstance(app.screen, DeliveryDetail), "the detail")
         text = detail_text(app)
         lines = text.splitlines()
         assert lines[0] == "Delivery #1 · verified"
         assert f"  amount    {amount} ({delivery.amount} minor units)" in lines
-        assert f"  paid to   bill {before.id}" in lines
+        named = f"{before.external_reference} · {before.id}"
+        assert f"  paid to   bill {named}" in lines
         assert "Applied     applied · confirmed" in lines
-        assert f"  bill {before.id}" in lines
+        assert f"  bill {named}" in lines
 
         def money(minor: int) -> str:
             return amount_text(minor, before.currency)
