@@ -82,8 +82,11 @@ class SpareForms:
     def make(self, kind: ObjectKind) -> bool:
         """Make the spare of ``kind`` now, unless there is one, or a draft of that form
         (or writes are off); True when one was made."""
-        if self.console.read_only or kind in self._spares or not self.app.is_running:
+        app = self.app
+        if self.console.read_only or kind in self._spares:
             return False
+        if not app.is_running or app.return_code is not None:
+            return False  # closing: a screen mounted now is torn down half-composed
         form = self.form_class(kind)(self.console)  # its draft: the session's, or a new one
         if not pristine(form):
             return False  # typed in and dismissed: the form is built from its draft

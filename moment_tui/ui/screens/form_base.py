@@ -258,7 +258,10 @@ class FormScreen(ConsoleScreen):
             event.refresh_styles = False
 
     def on_mount(self) -> None:
-        self.query_one("#form-preview").display = False
+        previews = self.query("#form-preview")
+        if not previews:  # composed in part: the app closed under a form made ahead
+            return
+        previews.first().display = False
         self._recheck()
         fields = [f for f in self.query(FormField) if f.display]
         if fields:
