@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -99,6 +100,10 @@ class Privacy:
         if self.masked and label and object_id.startswith(CUSTOMER_PREFIX):
             return mask_name(label)
         return label
+
+    def labels(self, names: Mapping[str, str]) -> dict[str, str]:
+        """:meth:`label` for each of ``names`` (id → name or reference)."""
+        return {object_id: self.label(object_id, name) for object_id, name in names.items()}
 
 
 NO_MASK: Final = Privacy()  # everything drawn as it is

@@ -41,6 +41,8 @@ if TYPE_CHECKING:
     from moment_tui.store.workspace import Workspace
 
 T = TypeVar("T")
+# How a fetched copy is kept: looked up, or made inside a request this console sent.
+FetchedAs = Literal["looked_up", "created"]
 KINDS: Final[tuple[ObjectKind, ...]] = ("customer", "account", "bill")
 PREFIXES: Final[dict[str, ObjectKind]] = {"bcus_": "customer", "bacc_": "account", "bill_": "bill"}
 REFERENCE: Final = re.compile(r"^[A-Za-z0-9_-]{1,255}$")
@@ -185,7 +187,7 @@ class Queries:
         return await self.read(lambda c: browse.related(c, kind, object_id))
 
     async def fetch(
-        self, kind: ObjectKind, ref: str, source: Literal["looked_up", "created"] = "looked_up"
+        self, kind: ObjectKind, ref: str, source: FetchedAs = "looked_up"
     ) -> Entry[Any]:
         """Ask the API for the object and keep its copy in the catalogue (``created``:
         made inside a request this console sent, as a bill's new customer is).
@@ -211,7 +213,7 @@ class Queries:
         self,
         kind: ObjectKind,
         object_id: str,
-        source: Literal["looked_up", "created"] = "looked_up",
+        source: FetchedAs = "looked_up",
     ) -> Entry[Any] | None:
         """The catalogue's copy, fetched from the API when the catalogue lacks it
         (None when neither has it, or the API cannot be asked)."""

@@ -4,6 +4,7 @@ event, and what applying it changed."""
 from __future__ import annotations
 
 from collections.abc import Mapping
+from types import MappingProxyType
 from typing import Any, ClassVar, Final
 
 from rich.text import Text
@@ -21,6 +22,7 @@ from moment_tui.ui.present import Hanging
 
 # Fields that hold an amount in minor units: shown as money ("R 1,234.50").
 AMOUNT_FIELDS: Final = frozenset({"amount_due", "amount_paid", "amount_remaining", "balance"})
+NO_LABELS: Final[Mapping[str, str]] = MappingProxyType({})
 
 
 def named(object_id: str, labels: Mapping[str, str]) -> str:
@@ -31,7 +33,7 @@ def named(object_id: str, labels: Mapping[str, str]) -> str:
 
 
 def describe(
-    delivery: Delivery, application: Application | None, labels: Mapping[str, str] = {}
+    delivery: Delivery, application: Application | None, labels: Mapping[str, str] = NO_LABELS
 ) -> str:
     """The modal's text; plain lines so it reads the same over any terminal. Objects
     are named as ``labels`` has them (masked by the caller when names are)."""
@@ -153,7 +155,7 @@ class DeliveryDetail(ModalScreen[tuple[str, str] | None]):
         self,
         delivery: Delivery,
         application: Application | None,
-        labels: Mapping[str, str] = {},
+        labels: Mapping[str, str] = NO_LABELS,
     ) -> None:
         super().__init__()
         self.labels = dict(labels)

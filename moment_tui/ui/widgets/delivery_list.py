@@ -152,7 +152,7 @@ class DeliveryList(Vertical, Follows):
         seq = int(event.row_key.value or 0)
         delivery = table.deliveries.get(seq)
         if delivery is not None:
-            labels = {i: table.privacy.label(i, name) for i, name in table.names.items()}
+            labels = table.privacy.labels(table.names)
             detail = DeliveryDetail(delivery, table.applications.get(seq), labels)
             self.app.push_screen(detail, self._open_link)
 

@@ -271,7 +271,7 @@ class EventPane(Widget, Follows, can_focus=True):
             return
         seq = self.cursor if self.cursor in self.deliveries else seqs[-1]
         assert seq is not None
-        labels = {i: self.privacy.label(i, name) for i, name in self.names.items()}
+        labels = self.privacy.labels(self.names)
         detail = DeliveryDetail(self.deliveries[seq], self.applications.get(seq), labels)
         self.app.push_screen(detail, self._open_link)
 
